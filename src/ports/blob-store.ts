@@ -1,0 +1,22 @@
+/**
+ * Object storage for model updates and model artifacts. Paths are `/`-separated keys such as
+ * `runs/<runId>/rounds/<round>/updates/<hospital>.bin`. Adapters: files under .himas/blobs, Cloud
+ * Storage.
+ */
+export interface BlobInfo {
+  path: string;
+  size: number;
+  /** Lower-case hex SHA-256 of the stored bytes. */
+  sha256: string;
+}
+
+export interface BlobStore {
+  /** Stores the bytes atomically (a reader never sees a partial object). */
+  put(path: string, bytes: Uint8Array, options?: { contentType?: string }): Promise<BlobInfo>;
+  /** The stored bytes; throws NotFoundError when absent. */
+  get(path: string): Promise<Uint8Array>;
+  stat(path: string): Promise<BlobInfo | undefined>;
+  /** Paths under a prefix, sorted. */
+  list(prefix: string): Promise<string[]>;
+  delete(path: string): Promise<void>;
+}
