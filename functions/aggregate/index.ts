@@ -1,0 +1,29 @@
+import * as functions from '@google-cloud/functions-framework';
+import type { Aggregator } from '../../src/services/aggregator';
+import { deliveryFromMessagePublished, type MessagePublishedData } from '../../src/services/pubsub-message';
+
+/**
+ * The aggregation Cloud Function (Pub/Sub trigger on himas-updates and himas-rounds). Thin by design
+ * (STYLE.md habit 1): decode the message, hand it to the Aggregator in src/services. A returned
+ * promise acks; a thrown error nacks and Pub/Sub redelivers (bad input is acked by the Aggregator).
+ */
+export function aggregateHandler(getAggregator: () => Promise<Aggregator>) {
+  return async (event: { data?: MessagePublishedData }): Promise<void> => {
+    const aggregator = await getAggregator();
+    await aggregator.handle(deliveryFromMessagePublished(event.data));
+  };
+}
+
+/** Deployed: the aggregator over the Google Cloud adapters (built once per instance). */
+let cloudAggregator: Promise<Aggregator> | undefined;
+functions.cloudEvent<MessagePublishedData>(
+  'aggregate',
+  aggregateHandler(() => {
+    cloudAggregator ??= Promise.reject(
+      new Error(
+        'the Google Cloud adapters are not part of this build yet (issue 5); run locally with `himas train`',
+      ),
+    );
+    return cloudAggregator;
+  }),
+);

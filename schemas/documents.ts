@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { HospitalEvaluationSchema, MetricsSchema } from './metrics';
+import { DpEventDataSchema, PrivacyGuaranteeSchema } from './privacy';
+import { TrainingConfigSchema } from './training-config';
+
+/**
+ * Firestore documents (ARCHITECTURE.md section 2). Paths:
+ *   runs/{runId}                                    RunDocument
+ *   runs/{runId}/statistics/{hospitalId}            StatisticsReceipt (federated feature statistics)
+ *   runs/{runId}/rounds/{round}                     RoundDocument
+ *   runs/{runId}/rounds/{round}/updates/{hospital}  UpdateReceipt
+ *   models/{versionId}                              ModelVersionDocument
+ *   models/{versionId}/evaluations/{hospitalId}     HospitalEvaluation
+ *   audit/{id}                                      AuditRecord
+ */
+export const paths = {
+  run: (runId: string) => `runs/${runId}`,
+  runs: () => 'runs',
+  statistics: (runId: string) => `runs/${runId}/statistics`,
+  statisticsReceipt: (runId: string, hospitalId: string) => `runs/${runId}/statistics/${hospitalId}`,
+  rounds: (runId: string) => `runs/${runId}/rounds`,
+  round: (runId: string, round: number) => `runs/${runId}/rounds/${roundKey(round)}`,
+  updates: (runId: string, round: number) => `runs/${runId}/rounds/${roundKey(round)}/updates`,
+  update: (runId: string, round: number, hospitalId: string) =>
+    `runs/${runId}/rounds/${roundKey(round)}/updates/${hospitalId}`,
+  models: () => 'models',
+  model: (versionId: string) => `models/${versionId}`,
+  evaluations: (versionId: string) => `models/${versionId}/evaluations`,
+  evaluation: (versionId: string, hospitalId: string) => `models/${versionId}/evaluations/${hospitalId}`,
+  audit: (id: string) => `audit/${id}`,
+  audits: () => 'audit',
+} as const;
+
+/** Round ids are zero-padded so documents list in round order. */
+export const roundKey = (round: number): string => String(round).padStart(4, '0');
+
+/** Blob keys (ARCHITECTURE.md section 2). */
+export const blobPaths = {
+  update: (runId: string, round: number, hospitalId: string) =>
+    `runs/${runId}/rounds/${roundKey(round)}/updates/${hospitalId}.bin`,
+  statistics: (runId: string, hospitalId: string) => `runs/${runId}/statistics/${hospitalId}.json`,
+  strategyState: (runId: string, round: number) => `runs/${runId}/strategy-state/${roundKey(round)}.json`,
+  modelPrefix: (versionId: string) => `models/${versionId}/`,
+} as const;
+
+/** Model versions are named after their run and round: `<runId>-r0003`. */
+export const modelVersionId = (runId: string, round: number): string => `${runId}-r${roundKey(round)}`;
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const RunStatusSchema = z.enum(['running', 'completed', 'failed', 'halted']);
+
+export const RunDocumentSchema = z.object({
+  runId: z.string(),
+  status: RunStatusSchema,
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  config: TrainingConfigSchema,
+  hospitals: z.array(z.string()).min(1),
+  /** Where the hospitals' cohorts come from (a CSV folder locally, BigQuery datasets in the cloud). */
+  dataSource: z.object({ kind: z.enum(['csv', 'bigquery']), location: z.string() }),
+  /** The last round that closed or failed (0 before the first). */
+  currentRound: z.number().int().min(0),
+  latestModelVersionId: z.string().nullable(),
+  /** Hospital-level privacy ledger: one DP event per closed round; ε is recomputed from it. */
+  ledger: z.array(DpEventDataSchema),
+  privacy: z.array(PrivacyGuaranteeSchema),
+  /** Set by the privacy guardian (budget) or the orchestrator (convergence); the driver reads it. */
+  halt: z.object({ reason: z.string(), by: z.string(), at: isoTime }).nullable(),
+  completedAt: isoTime.nullable(),
+});
+export type RunDocument = z.infer<typeof RunDocumentSchema>;
+
+export const StatisticsReceiptSchema = z.object({
+  hospitalId: z.string(),
+  blobPath: z.string(),
+  sha256: z.string(),
+  rows: z.number().int().min(0),
+  receivedAt: isoTime,
+});
+export type StatisticsReceipt = z.infer<typeof StatisticsReceiptSchema>;
+
+export const RoundStatusSchema = z.enum(['open', 'aggregating', 'closed', 'failed']);
+export type RoundStatus = z.infer<typeof RoundStatusSchema>;
+
+export const RoundDocumentSchema = z.object({
+  runId: z.string(),
+  round: z.number().int().min(1),
+  status: RoundStatusSchema,
+  expectedHospitals: z.array(z.string()).min(1),
+  quorum: z.number().int().min(1),
+  baseModelVersionId: z.string(),
+  openedAt: isoTime,
+  deadline: isoTime,
+  /** Held by the aggregator instance that is aggregating; another may take over once it expires. */
+  lease: z.object({ owner: z.string(), expiresAt: isoTime }).nullable(),
+  closedAt: isoTime.nullable(),
+  modelVersionId: z.string().nullable(),
+  participants: z.array(z.string()),
+  failureReason: z.string().nullable(),
+});
+export type RoundDocument = z.infer<typeof RoundDocumentSchema>;
+
+export const UpdateReceiptSchema = z.object({
+  hospitalId: z.string(),
+  eventId: z.string(),
+  status: z.enum(['accepted', 'rejected']),
+  reason: z.string().nullable(),
+  blobPath: z.string(),
+  sha256: z.string(),
+  numExamples: z.number().int().min(0),
+  norm: z.number().min(0).nullable(),
+  trainLoss: z.number().nullable(),
+  trainSeconds: z.number().min(0),
+  receivedAt: isoTime,
+});
+export type UpdateReceipt = z.infer<typeof UpdateReceiptSchema>;
+
+export const ModelVersionDocumentSchema = z.object({
+  versionId: z.string(),
+  runId: z.string(),
+  round: z.number().int().min(0),
+  parentVersionId: z.string().nullable(),
+  createdAt: isoTime,
+  /** Blob prefix holding model.json + weights.bin (TensorFlow.js layers format). */
+  artifactPath: z.string(),
+  /** SHA-256 of weights.bin. */
+  sha256: z.string(),
+  numParameters: z.number().int().min(1),
+  modelSpec: z.object({
+    kind: z.enum(['mlp', 'logistic']),
+    inputDim: z.number().int().min(1),
+    hiddenUnits: z.array(z.number().int()),
+  }),
+  featureNames: z.array(z.string()),
+  participants: z.array(z.string()),
+  privacy: z.array(PrivacyGuaranteeSchema),
+  /** Pooled metrics from the hospitals' evaluations, filled in as they arrive. */
+  pooledMetrics: MetricsSchema.nullable(),
+  /** Set when the privacy guardian halted the run at this version: never serve it. */
+  halted: z.boolean(),
+});
+export type ModelVersionDocument = z.infer<typeof ModelVersionDocumentSchema>;
+
+export { HospitalEvaluationSchema };
+
+export const AuditRecordSchema = z.object({
+  id: z.string(),
+  time: isoTime,
+  runId: z.string().nullable(),
+  round: z.number().int().nullable(),
+  actor: z.string(),
+  action: z.string(),
+  outcome: z.enum(['accepted', 'rejected', 'info']),
+  reason: z.string().nullable(),
+  subject: z.string().nullable(),
+});
+export type AuditRecord = z.infer<typeof AuditRecordSchema>;

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { HospitalEvaluationSchema } from './metrics';
+import { PrivacyGuaranteeSchema } from './privacy';
+
+/**
+ * Every HIMAS event travels in this envelope (ARCHITECTURE.md section 2). `id` is deterministic,
+ * e.g. `update:<runId>:<round>:<hospital>`, so a redelivered or re-sent event is recognised.
+ */
+export const SPEC_VERSION = '1.0';
+
+export const TOPICS = {
+  rounds: 'himas-rounds',
+  updates: 'himas-updates',
+  models: 'himas-models',
+  alerts: 'himas-alerts',
+} as const;
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** Dead-letter topic of a topic: `<topic>-dead-letter`. */
+export const deadLetterTopic = (topic: string): string => `${topic}-dead-letter`;
+
+const identifier = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-", starting with a letter or digit');
+export const RunIdSchema = identifier;
+export const HospitalIdSchema = identifier;
+const isoTime = z.iso.datetime({ offset: true });
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256');
+
+const RoundStartedData = z.object({
+  expectedHospitals: z.array(HospitalIdSchema).min(1),
+  baseModelVersionId: z.string().min(1),
+  deadline: isoTime,
+});
+const RoundDeadlineData = z.object({ deadline: isoTime });
+const UpdateSubmittedData = z.object({
+  hospitalId: HospitalIdSchema,
+  baseModelVersionId: z.string().min(1),
+  blobPath: z.string().min(1),
+  sha256: sha256Hex,
+  numExamples: z.number().int().min(1),
+  /** L2 norm of the update after the hospital clipped it. */
+  norm: z.number().min(0),
+  numParameters: z.number().int().min(1),
+  trainLoss: z.number().min(0).nullable(),
+  trainSeconds: z.number().min(0),
+  /** The hospital's evaluation of the incoming global model on its own test split (aggregates only). */
+  baseEvaluation: HospitalEvaluationSchema,
+});
+const RoundClosedData = z.object({
+  modelVersionId: z.string().min(1),
+  participants: z.array(HospitalIdSchema),
+});
+const RoundFailedData = z.object({ reason: z.string().min(1), received: z.array(HospitalIdSchema) });
+const ModelPublishedData = z.object({
+  modelVersionId: z.string().min(1),
+  parentVersionId: z.string().nullable(),
+  artifactPath: z.string().min(1),
+  sha256: sha256Hex,
+  participants: z.array(HospitalIdSchema),
+  privacy: z.array(PrivacyGuaranteeSchema),
+});
+const PrivacyAlertData = z.object({
+  level: z.enum(['warning', 'critical', 'halt']),
+  unit: z.enum(['hospital', 'patient']),
+  epsilon: z.number().nullable(),
+  budgetEpsilon: z.number().nullable(),
+  message: z.string(),
+});
+const SurveillanceAlertData = z.object({
+  hospitalId: HospitalIdSchema,
+  signal: z.string().min(1),
+  size: z.number(),
+  message: z.string(),
+});
+const EvaluationReportedData = HospitalEvaluationSchema;
+
+const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z
+    .object({
+      type: z.literal(type),
+      specVersion: z.literal(SPEC_VERSION),
+      id: z.string().min(1).max(512),
+      runId: RunIdSchema,
+      round: z.number().int().min(0),
+      time: isoTime,
+      data,
+    })
+    .strict();
+
+export const EventSchemas = {
+  'round.started': envelope('round.started', RoundStartedData),
+  'round.deadline': envelope('round.deadline', RoundDeadlineData),
+  'update.submitted': envelope('update.submitted', UpdateSubmittedData),
+  'round.closed': envelope('round.closed', RoundClosedData),
+  'round.failed': envelope('round.failed', RoundFailedData),
+  'model.published': envelope('model.published', ModelPublishedData),
+  'privacy.alert': envelope('privacy.alert', PrivacyAlertData),
+  'surveillance.alert': envelope('surveillance.alert', SurveillanceAlertData),
+  'evaluation.reported': envelope('evaluation.reported', EvaluationReportedData),
+} as const;
+
+export type EventType = keyof typeof EventSchemas;
+export const EVENT_TYPES = Object.keys(EventSchemas) as EventType[];
+
+export const HimasEventSchema = z.discriminatedUnion('type', [
+  EventSchemas['round.started'],
+  EventSchemas['round.deadline'],
+  EventSchemas['update.submitted'],
+  EventSchemas['round.closed'],
+  EventSchemas['round.failed'],
+  EventSchemas['model.published'],
+  EventSchemas['privacy.alert'],
+  EventSchemas['surveillance.alert'],
+  EventSchemas['evaluation.reported'],
+]);
+export type HimasEvent = z.infer<typeof HimasEventSchema>;
+export type EventOf<T extends EventType> = z.infer<(typeof EventSchemas)[T]>;
+
+/** The topic each event type is published on. */
+export const TOPIC_OF: Record<EventType, TopicName> = {
+  'round.started': TOPICS.rounds,
+  'round.deadline': TOPICS.rounds,
+  'round.closed': TOPICS.rounds,
+  'round.failed': TOPICS.rounds,
+  'update.submitted': TOPICS.updates,
+  'evaluation.reported': TOPICS.updates,
+  'model.published': TOPICS.models,
+  'privacy.alert': TOPICS.alerts,
+  'surveillance.alert': TOPICS.alerts,
+};

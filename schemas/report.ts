@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { MetricsSchema } from './metrics';
+import { PrivacyGuaranteeSchema } from './privacy';
+import { TrainingConfigSchema } from './training-config';
+
+/**
+ * `RUN_DIR/report.json`: what a run did and how good its model is. `report.html` is rendered from
+ * exactly this object, and `himas train --json` prints it.
+ */
+const ModelQualitySchema = z.object({
+  pooled: MetricsSchema,
+  perHospital: z.record(z.string(), MetricsSchema),
+});
+
+export const RoundReportSchema = z.object({
+  round: z.number().int().min(1),
+  status: z.enum(['open', 'aggregating', 'closed', 'failed']),
+  seconds: z.number().min(0).nullable(),
+  modelVersionId: z.string().nullable(),
+  participants: z.array(z.string()),
+  failureReason: z.string().nullable(),
+  /** Per hospital: the last local epoch's training loss and seconds spent in the job. */
+  hospitals: z.record(
+    z.string(),
+    z.object({
+      trainLoss: z.number().nullable(),
+      trainSeconds: z.number(),
+      status: z.enum(['accepted', 'rejected']),
+      reason: z.string().nullable(),
+    }),
+  ),
+  /** Hospital-level ε after this round (null = ∞). */
+  epsilon: z.number().nullable(),
+});
+
+/** Quality of a model version as its hospitals reported it on their own test splits. */
+export const VersionQualitySchema = z.object({
+  versionId: z.string(),
+  round: z.number().int().min(0),
+  quality: ModelQualitySchema.nullable(),
+});
+
+export const BaselineSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  quality: ModelQualitySchema,
+});
+
+export const TrainingReportSchema = z.object({
+  runId: z.string(),
+  status: z.enum(['running', 'completed', 'failed', 'halted']),
+  haltReason: z.string().nullable(),
+  createdAt: z.string(),
+  completedAt: z.string().nullable(),
+  wallSeconds: z.number().min(0).nullable(),
+  backend: z.string(),
+  config: TrainingConfigSchema,
+  dataSource: z.object({ kind: z.string(), location: z.string() }),
+  hospitals: z.array(
+    z.object({
+      hospitalId: z.string(),
+      trainStays: z.number().int().nullable(),
+      testStays: z.number().int().nullable(),
+    }),
+  ),
+  rounds: z.array(RoundReportSchema),
+  /** v0 (initial) … final, each with the hospitals' evaluations. */
+  versions: z.array(VersionQualitySchema),
+  finalModel: z
+    .object({
+      versionId: z.string(),
+      quality: ModelQualitySchema.nullable(),
+      directory: z.string().nullable(),
+    })
+    .nullable(),
+  privacy: z.array(PrivacyGuaranteeSchema),
+  /** Simulation-only comparisons: they pool records, which a real deployment never does. */
+  baselines: z.array(BaselineSchema),
+  notes: z.array(z.string()),
+});
+export type TrainingReport = z.infer<typeof TrainingReportSchema>;
+export type ModelQuality = z.infer<typeof ModelQualitySchema>;

@@ -1,0 +1,396 @@
+import type {
+  Delivery,
+  DeliveryHandler,
+  EventBus,
+  OutgoingMessage,
+  SubscriptionSpec,
+} from '../../ports/event-bus';
+import { backoffMs, selectDeliveries, type PendingDelivery } from './delivery-selection';
+import type { EmbeddedDatabase, SqlExecutor } from './embedded-database';
+
+export interface EmbeddedEventBusOptions {
+  /** First retry delay after a failed delivery; doubles per attempt (default 50 ms). */
+  minBackoffMs?: number;
+  /** Retry delay cap (default 2 s). */
+  maxBackoffMs?: number;
+  /** Deliveries of one subscription running at once (default 8). */
+  maxConcurrentDeliveries?: number;
+  /** Pending deliveries read per scan of a subscription (default 500). */
+  scanLimit?: number;
+  /** Close the database with the bus (when the bus owns it). */
+  closeDatabase?: boolean;
+  /** Where errors of the bus itself (not of handlers) go; default console.error. */
+  onError?: (error: unknown) => void;
+}
+
+const DEFAULT_MAX_DELIVERY_ATTEMPTS = 5;
+// Signal name on EmbeddedDatabase.signals, so every bus on one file hears every publish.
+const PUBLISHED = 'event-bus:published';
+
+interface Worker {
+  name: string;
+  topic: string;
+  maxDeliveryAttempts: number;
+  deadLetterTopic: string | null;
+  handler: DeliveryHandler;
+  inFlight: Set<number>;
+  pumping: boolean;
+  pumpAgain: boolean;
+  timer?: NodeJS.Timeout;
+  timerAt?: number;
+}
+
+interface PendingRow extends PendingDelivery {
+  id: string;
+  topic: string;
+  data: string;
+  attributes: string;
+  publishTime: string;
+}
+
+/**
+ * EventBus persisted in the embedded database, with Pub/Sub semantics (see the port). A message is
+ * stored with one delivery row per subscription of its topic in one transaction, so a subscription
+ * keeps its messages while no handler is attached, including across a crash or restart. Delivery
+ * is driven by scans of the pending rows (after a publish, a completed delivery, or a backoff
+ * timer), never from inside publish.
+ */
+export class EmbeddedEventBus implements EventBus {
+  private readonly workers = new Map<string, Worker>();
+  private progressWaiters: Array<() => void> = [];
+  private closed = false;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly maxConcurrent: number;
+  private readonly scanLimit: number;
+  private readonly onError: (error: unknown) => void;
+  private readonly onPublished = (topic: string) => {
+    for (const worker of this.workers.values()) if (worker.topic === topic) this.schedulePump(worker);
+  };
+
+  constructor(
+    private readonly database: EmbeddedDatabase,
+    private readonly options: EmbeddedEventBusOptions = {},
+  ) {
+    this.minBackoffMs = options.minBackoffMs ?? 50;
+    this.maxBackoffMs = options.maxBackoffMs ?? 2000;
+    this.maxConcurrent = options.maxConcurrentDeliveries ?? 8;
+    this.scanLimit = options.scanLimit ?? 500;
+    this.onError = options.onError ?? ((error) => console.error('embedded event bus:', error));
+    database.signals.on(PUBLISHED, this.onPublished);
+  }
+
+  async publish(topic: string, message: OutgoingMessage): Promise<string> {
+    this.assertOpen();
+    const seq = await this.database.transaction((sql) => insertMessage(sql, topic, message));
+    this.database.signals.emit(PUBLISHED, topic);
+    return String(seq);
+  }
+
+  /**
+   * Creates the subscription (or updates its retry settings) without attaching a handler: from
+   * now on messages published to its topic are kept for it. Pub/Sub's subscription resource.
+   */
+  async createSubscription(spec: SubscriptionSpec): Promise<void> {
+    this.assertOpen();
+    requireName('subscription', spec.name);
+    requireName('topic', spec.topic);
+    const maxDeliveryAttempts = spec.maxDeliveryAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS;
+    if (!Number.isInteger(maxDeliveryAttempts) || maxDeliveryAttempts < 1) {
+      throw new Error(`subscription ${spec.name}: maxDeliveryAttempts must be a positive integer`);
+    }
+    await this.database.transaction(async (sql) => {
+      const existing = await sql.all<{ topic: string }>(
+        'SELECT topic FROM bus_subscriptions WHERE name = $1',
+        [spec.name],
+      );
+      if (existing.length > 0 && existing[0].topic !== spec.topic) {
+        throw new Error(
+          `subscription ${spec.name} already exists on topic ${existing[0].topic}, not ${spec.topic}`,
+        );
+      }
+      await sql.run(
+        `INSERT INTO bus_subscriptions VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET max_delivery_attempts = excluded.max_delivery_attempts,
+           dead_letter_topic = excluded.dead_letter_topic`,
+        [spec.name, spec.topic, maxDeliveryAttempts, spec.deadLetterTopic ?? null],
+      );
+    });
+  }
+
+  async subscribe(spec: SubscriptionSpec, handler: DeliveryHandler): Promise<void> {
+    const alreadyAttached = () => {
+      if (this.workers.has(spec.name)) throw new Error(`subscription ${spec.name} already has a handler`);
+    };
+    alreadyAttached();
+    await this.createSubscription(spec);
+    alreadyAttached(); // a concurrent subscribe of the same name may have won the await
+    const worker: Worker = {
+      name: spec.name,
+      topic: spec.topic,
+      maxDeliveryAttempts: spec.maxDeliveryAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS,
+      deadLetterTopic: spec.deadLetterTopic ?? null,
+      handler,
+      inFlight: new Set(),
+      pumping: false,
+      pumpAgain: false,
+    };
+    this.workers.set(spec.name, worker);
+    // Pending deliveries from before (a restart) start now.
+    this.schedulePump(worker);
+  }
+
+  /**
+   * Resolves when no delivery of an attached subscription is running or pending — including ones
+   * waiting for a retry backoff, which it waits out. Never resolves while a handler hangs.
+   */
+  async idle(): Promise<void> {
+    while (!this.closed) {
+      const progress = new Promise<void>((resolve) => this.progressWaiters.push(resolve));
+      if (!this.busy() && (await this.pendingCount()) === 0 && !this.busy()) return;
+      // A progress signal normally wakes us; the timeout is a safety net for missed signals.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([progress, new Promise<void>((resolve) => (timer = setTimeout(resolve, 250)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Stops delivering. Running handlers are not awaited (one may never return); their outcome is
+   * dropped, so those deliveries stay pending and are redelivered by the next bus on this database.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.database.signals.off(PUBLISHED, this.onPublished);
+    for (const worker of this.workers.values()) clearTimeout(worker.timer);
+    this.notifyProgress();
+    if (this.options.closeDatabase) await this.database.close();
+  }
+
+  private schedulePump(worker: Worker): void {
+    if (this.closed) return;
+    if (worker.pumping) {
+      worker.pumpAgain = true;
+      return;
+    }
+    worker.pumping = true;
+    // Detached: a publish inside an open transaction must not let the scan join that transaction;
+    // the scan waits for it to commit instead.
+    this.database.detached(() => setImmediate(() => void this.pump(worker)));
+  }
+
+  private async pump(worker: Worker): Promise<void> {
+    try {
+      do {
+        worker.pumpAgain = false;
+        await this.scan(worker);
+      } while (worker.pumpAgain && !this.closed);
+    } catch (error) {
+      if (!this.closed) {
+        this.onError(error);
+        this.wakeAt(worker, Date.now() + this.maxBackoffMs);
+      }
+    } finally {
+      worker.pumping = false;
+      this.notifyProgress();
+    }
+  }
+
+  private async scan(worker: Worker): Promise<void> {
+    const freeSlots = this.maxConcurrent - worker.inFlight.size;
+    if (freeSlots <= 0 || this.closed) return;
+    const rows = await this.database.all<Record<string, unknown>>(
+      `SELECT d.message_seq AS seq, d.attempts, d.next_attempt_at, m.id, m.topic, m.data, m.attributes,
+              m.ordering_key, m.publish_time
+       FROM bus_deliveries d JOIN bus_messages m ON m.seq = d.message_seq
+       WHERE d.subscription = $1 AND d.state = 'pending'
+       ORDER BY d.message_seq LIMIT ${this.scanLimit}`,
+      [worker.name],
+    );
+    if (this.closed) return;
+    const pending: PendingRow[] = rows.map((row) => ({
+      seq: Number(row.seq),
+      attempts: Number(row.attempts),
+      nextAttemptAt: Number(row.next_attempt_at),
+      orderingKey: (row.ordering_key as string | null) ?? null,
+      id: row.id as string,
+      topic: row.topic as string,
+      data: row.data as string,
+      attributes: row.attributes as string,
+      publishTime: row.publish_time as string,
+    }));
+    const selection = selectDeliveries(pending, {
+      now: Date.now(),
+      inFlight: worker.inFlight,
+      freeSlots,
+      maxDeliveryAttempts: worker.maxDeliveryAttempts,
+    });
+    for (const row of selection.exhausted) {
+      await this.database.transaction((sql) => this.deadLetter(sql, worker, row, 'no outcome recorded'));
+      worker.pumpAgain = true;
+    }
+    if (selection.start.length > 0) {
+      // Count the attempt before the handler runs: a message that kills the process still moves
+      // towards its dead-letter topic instead of crash-looping forever.
+      await this.database.run(
+        `UPDATE bus_deliveries SET attempts = attempts + 1
+         WHERE subscription = $1 AND message_seq IN (${selection.start.map((row) => row.seq).join(', ')})`,
+        [worker.name],
+      );
+      if (this.closed) return;
+      for (const row of selection.start) {
+        worker.inFlight.add(row.seq);
+        void this.deliver(worker, row, row.attempts + 1);
+      }
+    }
+    if (selection.wakeAt !== undefined) this.wakeAt(worker, selection.wakeAt);
+  }
+
+  private async deliver(worker: Worker, row: PendingRow, attempt: number): Promise<void> {
+    const delivery: Delivery = {
+      messageId: row.id,
+      topic: row.topic,
+      data: row.data,
+      attributes: JSON.parse(row.attributes) as Record<string, string>,
+      deliveryAttempt: attempt,
+      publishTime: row.publishTime,
+    };
+    let failure: unknown;
+    let failed = false;
+    try {
+      await worker.handler(delivery);
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    try {
+      if (this.closed) return;
+      if (!failed) {
+        await this.database.run(
+          "UPDATE bus_deliveries SET state = 'acked' WHERE subscription = $1 AND message_seq = $2",
+          [worker.name, row.seq],
+        );
+      } else if (attempt >= worker.maxDeliveryAttempts) {
+        await this.database.transaction((sql) => this.deadLetter(sql, worker, row, describe(failure)));
+      } else {
+        await this.database.run(
+          `UPDATE bus_deliveries SET next_attempt_at = $3, last_error = $4
+           WHERE subscription = $1 AND message_seq = $2`,
+          [
+            worker.name,
+            row.seq,
+            Date.now() + backoffMs(attempt, this.minBackoffMs, this.maxBackoffMs),
+            describe(failure),
+          ],
+        );
+      }
+    } catch (error) {
+      if (!this.closed) this.onError(error);
+    } finally {
+      worker.inFlight.delete(row.seq);
+      this.schedulePump(worker);
+      this.notifyProgress();
+    }
+  }
+
+  private async deadLetter(sql: SqlExecutor, worker: Worker, row: PendingRow, reason: string): Promise<void> {
+    await sql.run(
+      "UPDATE bus_deliveries SET state = 'dead', last_error = $3 WHERE subscription = $1 AND message_seq = $2",
+      [worker.name, row.seq, reason],
+    );
+    if (worker.deadLetterTopic === null) return;
+    const attributes = {
+      ...(JSON.parse(row.attributes) as Record<string, string>),
+      deadLetterSource: worker.name,
+    };
+    const message: OutgoingMessage = { data: row.data, attributes };
+    if (row.orderingKey !== null) message.orderingKey = row.orderingKey;
+    await insertMessage(sql, worker.deadLetterTopic, message);
+    const topic = worker.deadLetterTopic;
+    // Announce after the commit: the signal only schedules a scan, which waits for the lock anyway.
+    setImmediate(() => this.database.signals.emit(PUBLISHED, topic));
+  }
+
+  private wakeAt(worker: Worker, at: number): void {
+    if (this.closed || (worker.timer !== undefined && worker.timerAt !== undefined && worker.timerAt <= at)) {
+      return;
+    }
+    clearTimeout(worker.timer);
+    worker.timerAt = at;
+    worker.timer = this.database.detached(() =>
+      setTimeout(
+        () => {
+          worker.timer = undefined;
+          worker.timerAt = undefined;
+          this.schedulePump(worker);
+        },
+        Math.max(0, at - Date.now()),
+      ),
+    );
+  }
+
+  private busy(): boolean {
+    for (const worker of this.workers.values()) if (worker.pumping || worker.inFlight.size > 0) return true;
+    return false;
+  }
+
+  private async pendingCount(): Promise<number> {
+    if (this.workers.size === 0) return 0;
+    const names = [...this.workers.keys()];
+    const rows = await this.database.all<{ n: bigint }>(
+      `SELECT count(*) AS n FROM bus_deliveries WHERE state = 'pending' AND subscription IN (${names
+        .map((_, i) => `$${i + 1}`)
+        .join(', ')})`,
+      names,
+    );
+    return Number(rows[0].n);
+  }
+
+  private notifyProgress(): void {
+    const waiters = this.progressWaiters;
+    this.progressWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the embedded event bus is closed');
+  }
+}
+
+/** Stores a message and one pending delivery per subscription of its topic; returns its seq. */
+async function insertMessage(sql: SqlExecutor, topic: string, message: OutgoingMessage): Promise<number> {
+  requireName('topic', topic);
+  if (typeof message.data !== 'string') throw new TypeError(`message data must be a string (topic ${topic})`);
+  for (const [name, value] of Object.entries(message.attributes ?? {})) {
+    if (typeof value !== 'string')
+      throw new TypeError(`message attribute ${name} must be a string (topic ${topic})`);
+  }
+  const [row] = await sql.all<{ seq: bigint }>(
+    `INSERT INTO bus_messages
+     SELECT s.seq, CAST(s.seq AS VARCHAR), $1, $2, $3, $4, $5 FROM (SELECT nextval('bus_message_seq') AS seq) s
+     RETURNING seq`,
+    [
+      topic,
+      message.data,
+      JSON.stringify(message.attributes ?? {}),
+      message.orderingKey ?? null,
+      new Date().toISOString(),
+    ],
+  );
+  await sql.run(
+    `INSERT INTO bus_deliveries
+     SELECT name, $1, 0, 'pending', 0, NULL FROM bus_subscriptions WHERE topic = $2`,
+    [row.seq, topic],
+  );
+  return Number(row.seq);
+}
+
+function requireName(kind: string, name: string): void {
+  if (typeof name !== 'string' || name.length === 0)
+    throw new Error(`${kind} name must be a non-empty string`);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,60 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { cohortToCsv, type SyntheticCohort } from '../core/data';
+import { cohortFile } from '../adapters/cohort/csv-cohort-source';
+import { UserError } from './user-error';
+
+/** Writes `<dir>/<hospital>.train.csv` and `.test.csv` per hospital, plus `cohort.json` describing them. */
+export async function writeCohort(cohort: SyntheticCohort, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const hospital of cohort.hospitals) {
+    await writeFile(cohortFile(dir, hospital.hospitalId, 'train'), cohortToCsv(hospital.train));
+    await writeFile(cohortFile(dir, hospital.hospitalId, 'test'), cohortToCsv(hospital.test));
+  }
+  const manifest = {
+    generator: 'himas synthetic cohort (shared/reference/CLINICAL_DATA.md section 5)',
+    preset: cohort.preset,
+    seed: cohort.seed,
+    hospitals: cohort.hospitals.map((h) => ({
+      hospitalId: h.hospitalId,
+      name: h.name,
+      description: h.description,
+      trainStays: h.train.length,
+      testStays: h.test.length,
+    })),
+  };
+  await writeFile(path.join(dir, 'cohort.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** The hospitals of a cohort folder: every `<id>.train.csv` that has its `<id>.test.csv`. */
+export async function discoverHospitals(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) throw new UserError(`data folder ${dir} does not exist`);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw new UserError(`cannot read data folder ${dir}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  const hospitals = names
+    .filter((n) => n.endsWith('.train.csv'))
+    .map((n) => n.slice(0, -'.train.csv'.length))
+    .sort();
+  if (hospitals.length === 0) {
+    throw new UserError(
+      `data folder ${dir} has no <hospital>.train.csv files (make some with \`himas data generate --out ${dir}\`)`,
+    );
+  }
+  const withoutTest = hospitals.filter((h) => !names.includes(`${h}.test.csv`));
+  if (withoutTest.length > 0) {
+    throw new UserError(
+      `data folder ${dir}: ${withoutTest.map((h) => `${h}.test.csv`).join(', ')} missing (each hospital needs a train and a test file)`,
+    );
+  }
+  const badIds = hospitals.filter((h) => !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(h));
+  if (badIds.length > 0)
+    throw new UserError(
+      `data folder ${dir}: hospital id(s) ${badIds.join(', ')} must be letters, digits, '.', '_' or '-'`,
+    );
+  return hospitals;
+}

@@ -1,0 +1,97 @@
+import { existsSync, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { parseCohortCsv, transformRecords } from '../../core/data';
+import { initializeBackend, predictProbabilities } from '../../core/model';
+import { loadHimasModel } from '../../services/model-artifacts';
+import { parseCommandArgs, stringFlag } from '../args';
+import type { Command } from '../main';
+import { UserError } from '../user-error';
+
+const HELP = `Usage: himas predict --model DIR --input CSV --out CSV
+
+Scores ICU stays with a HIMAS model folder (model.json + weights.bin, e.g. runs/<id>/model). The
+input needs stay_id, the first-24-hour feature columns and first_careunit (empty cells are missing
+values); the label column is optional. Writes stay_id,risk in the input's row order, risk in [0, 1].`;
+
+export const predictCommand: Command = {
+  summary: 'score ICU stays with a trained model (himas predict)',
+  async run(argv) {
+    const { values } = parseCommandArgs('predict', argv, {
+      model: { type: 'string' },
+      input: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    const modelDir = stringFlag(values, 'model');
+    const input = stringFlag(values, 'input');
+    const out = stringFlag(values, 'out');
+    const missing = [!modelDir && '--model DIR', !input && '--input CSV', !out && '--out CSV'].filter(
+      Boolean,
+    );
+    if (missing.length > 0)
+      throw new UserError(`missing ${missing.join(', ')}; see \`himas predict --help\``);
+
+    const { modelJson, weights } = await readModelFolder(modelDir!);
+    if (!existsSync(input!)) throw new UserError(`input file ${input} does not exist`);
+    let records;
+    try {
+      records = parseCohortCsv(await readFile(input!, 'utf8'), path.basename(input!), {
+        requireLabel: false,
+      });
+    } catch (error) {
+      if ((error as Error).name === 'CohortFormatError') throw new UserError((error as Error).message);
+      throw error;
+    }
+    await initializeBackend('auto');
+    let loaded;
+    try {
+      loaded = await loadHimasModel({ modelJson, weights });
+    } catch (error) {
+      throw new UserError(
+        `model folder ${modelDir} is not a usable HIMAS model: ${(error as Error).message}`,
+      );
+    }
+    try {
+      const design = transformRecords(loaded.preprocessor, records);
+      const risks = predictProbabilities(loaded.model, design.features, design.rows, design.cols);
+      const lines = [
+        'stay_id,risk',
+        ...records.map((r, i) => `${csvCell(r.stay_id)},${risks[i].toFixed(6)}`),
+      ];
+      await writeFile(out!, `${lines.join('\n')}\n`);
+      process.stderr.write(
+        `Scored ${records.length} stays with ${loaded.metadata.versionId ?? 'the model'} → ${out}\n`,
+      );
+      return 0;
+    } finally {
+      loaded.model.dispose();
+    }
+  },
+};
+
+async function readModelFolder(
+  dir: string,
+): Promise<{ modelJson: Record<string, unknown>; weights: Uint8Array }> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UserError(`model directory ${dir} does not exist`);
+  const jsonPath = path.join(dir, 'model.json');
+  const weightsPath = path.join(dir, 'weights.bin');
+  if (!existsSync(jsonPath)) throw new UserError(`model directory ${dir} has no model.json`);
+  if (!existsSync(weightsPath)) throw new UserError(`model directory ${dir} has no weights.bin`);
+  let modelJson: Record<string, unknown>;
+  try {
+    modelJson = JSON.parse(await readFile(jsonPath, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new UserError(`${jsonPath} is not valid JSON: ${(error as Error).message}`);
+  }
+  return { modelJson, weights: new Uint8Array(await readFile(weightsPath)) };
+}
+
+function csvCell(value: string): string {
+  return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}

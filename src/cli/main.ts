@@ -1,0 +1,57 @@
+import { UserError } from './user-error';
+import { dataCommand } from './commands/data';
+import { predictCommand } from './commands/predict';
+import { statusCommand } from './commands/status';
+import { trainCommand } from './commands/train';
+
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  data: dataCommand,
+  train: trainCommand,
+  predict: predictCommand,
+  status: statusCommand,
+};
+
+const USAGE = `himas — privacy-preserving federated learning of an ICU-mortality model
+
+Usage: himas <command> [flags]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run \`himas <command> --help\` for a command's flags.`;
+
+/** Runs the CLI and returns the exit code. Bad input is one line on stderr; bugs keep their stack. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${require('../../package.json').version}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command)
+      throw new UserError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UserError) {
+      process.stderr.write(`himas: error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const e = error as Error;
+    process.stderr.write(`himas: ${e.message}\n`);
+    if (process.env.HIMAS_DEBUG) process.stderr.write(`${e.stack}\n`);
+    else process.stderr.write('(set HIMAS_DEBUG=1 to see where it happened)\n');
+    return 1;
+  }
+}

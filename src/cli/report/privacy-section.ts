@@ -1,0 +1,63 @@
+import type { PrivacyGuarantee } from '../../../schemas/privacy';
+import { formatDelta, formatEpsilon, formatFixed, formatInteger, MISSING } from './format';
+import { html, type SafeHtml } from './html-escape';
+
+const UNIT_MEANING: Record<PrivacyGuarantee['unit'], string> = {
+  hospital:
+    "Hospital level: bounds what the released models reveal about any one hospital's whole participation.",
+  patient: 'Patient level: bounds what the released models reveal about any one ICU stay.',
+};
+
+/** The guarantee as one sentence: the ∞ statement is worded exactly, and never as a target. */
+export function guaranteeClaim(g: PrivacyGuarantee): string {
+  if (g.epsilon === null)
+    return `ε = ∞ — no differential-privacy guarantee (noise multiplier ${g.noiseMultiplier})`;
+  return `ε = ${formatEpsilon(g.epsilon)}, δ = ${formatDelta(g.delta)}`;
+}
+
+function renderGuarantee(g: PrivacyGuarantee): SafeHtml {
+  const none = g.epsilon === null;
+  const overBudget = g.epsilon !== null && g.budgetEpsilon !== null && g.epsilon > g.budgetEpsilon;
+  const stepsLabel = g.unit === 'hospital' ? 'Rounds accounted' : 'Steps accounted';
+  return html`<div class="guarantee ${none ? 'no-guarantee' : 'has-guarantee'}">
+    <h3>${g.unit === 'hospital' ? 'Hospital-level' : 'Patient-level'} guarantee</h3>
+    <p class="claim">${guaranteeClaim(g)}</p>
+    <p class="meaning">${UNIT_MEANING[g.unit]}</p>
+    ${overBudget ? html`<p class="over-budget">ε exceeds the budget of ${formatFixed(g.budgetEpsilon)}.</p>` : ''}
+    <dl class="facts">
+      <dt>Unit</dt>
+      <dd>${g.unit}</dd>
+      <dt>ε</dt>
+      <dd>${formatEpsilon(g.epsilon)}</dd>
+      <dt>δ</dt>
+      <dd>${formatDelta(g.delta)}</dd>
+      <dt>RDP order</dt>
+      <dd>${g.order === null ? MISSING : String(g.order)}</dd>
+      <dt>Noise multiplier z</dt>
+      <dd>${String(g.noiseMultiplier)}</dd>
+      <dt>Clip norm C</dt>
+      <dd>${String(g.clipNorm)}</dd>
+      <dt>Sampling probability q</dt>
+      <dd>${String(g.samplingProbability)}</dd>
+      <dt>${stepsLabel}</dt>
+      <dd>${formatInteger(g.steps)}</dd>
+      <dt>Accountant</dt>
+      <dd><code>${g.accountant}</code></dd>
+      <dt>ε budget</dt>
+      <dd>${g.budgetEpsilon === null ? 'none' : String(g.budgetEpsilon)}</dd>
+    </dl>
+  </div>`;
+}
+
+export function renderPrivacySection(guarantees: readonly PrivacyGuarantee[]): SafeHtml {
+  const body =
+    guarantees.length === 0
+      ? html`<div class="guarantee no-guarantee">
+          <p class="claim">No privacy guarantee was recorded for this run: treat it as ε = ∞.</p>
+        </div>`
+      : guarantees.map(renderGuarantee);
+  return html`<section id="privacy">
+    <h2>Privacy guarantee</h2>
+    <div class="guarantees">${body}</div>
+  </section>`;
+}

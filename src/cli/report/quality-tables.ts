@@ -1,0 +1,135 @@
+import type { Metrics } from '../../../schemas/metrics';
+import type { ModelQuality, TrainingReport } from '../../../schemas/report';
+import { formatFixed, formatInteger, formatPercent, MISSING } from './format';
+import { html, type SafeHtml } from './html-escape';
+import { POOLED_NAME, reportHospitalIds } from './report-series';
+
+/** Per-hospital columns fit up to this many hospitals; beyond, one wrapped list per baseline. */
+const MAX_HOSPITAL_COLUMNS = 8;
+
+function metricCells(m: Metrics | undefined): SafeHtml {
+  if (!m) return html`<td class="num" colspan="7">not evaluated</td>`;
+  const prevalence = m.n > 0 ? html` <span class="muted">(${formatPercent(m.positives / m.n)})</span>` : '';
+  return html`<td class="num">${formatInteger(m.n)}</td>
+    <td class="num">${formatInteger(m.positives)}${prevalence}</td>
+    <td class="num">${formatFixed(m.auroc)}</td>
+    <td class="num">${formatFixed(m.auprc)}</td>
+    <td class="num">${formatFixed(m.brier)}</td>
+    <td class="num">${formatFixed(m.observedExpectedRatio)}</td>
+    <td class="num">${formatFixed(m.calibrationSlope)}</td>`;
+}
+
+function qualityRows(quality: ModelQuality, ids: string[]): SafeHtml {
+  const hospitals = ids.map(
+    (id) =>
+      html`<tr>
+        <th scope="row">${id}</th>
+        ${metricCells(quality.perHospital[id])}
+      </tr>`,
+  );
+  return html`${hospitals}
+    <tr class="pooled">
+      <th scope="row">${POOLED_NAME}</th>
+      ${metricCells(quality.pooled)}
+    </tr>`;
+}
+
+export function renderFinalModelSection(report: TrainingReport): SafeHtml {
+  const final = report.finalModel;
+  const heading = html`<h2>Final model</h2>`;
+  if (!final)
+    return html`<section id="final-model">
+      ${heading}
+      <p class="muted">This run produced no final model.</p>
+    </section>`;
+  const where = html`<p class="muted">
+    Version
+    <code>${final.versionId}</code>${final.directory ? html`, saved in <code>${final.directory}</code>` : ''}.
+    Each hospital's own held-out test split.
+  </p>`;
+  if (!final.quality)
+    return html`<section id="final-model">
+      ${heading}${where}
+      <p class="muted">The final model was not evaluated.</p>
+    </section>`;
+  return html`<section id="final-model">
+    ${heading}${where}
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Hospital</th>
+            <th scope="col" class="num">n</th>
+            <th scope="col" class="num">Positives</th>
+            <th scope="col" class="num">AUROC</th>
+            <th scope="col" class="num">AUPRC</th>
+            <th scope="col" class="num">Brier</th>
+            <th scope="col" class="num">O:E</th>
+            <th scope="col" class="num">Calibration slope</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${qualityRows(final.quality, reportHospitalIds(report))}
+        </tbody>
+      </table>
+    </div>
+  </section>`;
+}
+
+export function renderBaselinesSection(report: TrainingReport): SafeHtml {
+  const ids = reportHospitalIds(report);
+  const label = html`<p class="sim-only">
+    <strong>Simulation only:</strong> these baselines pool records, which a real deployment never does. They
+    show what the federated model is up against, not something HIMAS would run.
+  </p>`;
+  if (report.baselines.length === 0)
+    return html`<section id="baselines">
+      <h2>Baselines</h2>
+      ${label}
+      <p class="muted">No baselines were computed.</p>
+    </section>`;
+  const asColumns = ids.length <= MAX_HOSPITAL_COLUMNS;
+  const federated = report.finalModel?.quality
+    ? [
+        {
+          name: 'HIMAS federated (final model)',
+          description: 'For comparison: the model this run trained.',
+          quality: report.finalModel.quality,
+          reference: true,
+        },
+      ]
+    : [];
+  const rows = [...federated, ...report.baselines.map((b) => ({ ...b, reference: false }))].map((b) => {
+    const perHospital = asColumns
+      ? ids.map((id) => html`<td class="num">${formatFixed(b.quality.perHospital[id]?.auroc)}</td>`)
+      : html`<td class="per-hospital">
+          ${ids.map((id, i) => html`${i > 0 ? ' · ' : ''}<span class="nowrap">${id} ${formatFixed(b.quality.perHospital[id]?.auroc)}</span>`)}
+        </td>`;
+    return html`<tr${b.reference ? html` class="reference"` : ''}><th scope="row">${b.name}</th><td>${b.description}</td><td class="num">${formatFixed(b.quality.pooled.auroc)}</td><td class="num">${formatFixed(b.quality.pooled.auprc)}</td><td class="num">${formatFixed(b.quality.pooled.brier)}</td>${perHospital}</tr>`;
+  });
+  const hospitalHeads = asColumns
+    ? ids.map((id) => html`<th scope="col" class="num">AUROC ${id}</th>`)
+    : html`<th scope="col">AUROC per hospital</th>`;
+  return html`<section id="baselines">
+    <h2>Baselines</h2>
+    ${label}
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Baseline</th>
+            <th scope="col">Description</th>
+            <th scope="col" class="num">Pooled AUROC</th>
+            <th scope="col" class="num">Pooled AUPRC</th>
+            <th scope="col" class="num">Pooled Brier</th>
+            ${hospitalHeads}
+          </tr>
+        </thead>
+        <tbody>
+          ${rows}
+        </tbody>
+      </table>
+    </div>
+    <p class="muted">${MISSING} = not computable (e.g. a test split with one class).</p>
+  </section>`;
+}

@@ -1,0 +1,31 @@
+/** The cohort: feature set, synthetic generator, CSV I/O and leak-free federated preprocessing. */
+export {
+  CARE_UNITS,
+  CARE_UNIT_COLUMN,
+  CARE_UNIT_MIMIC_NAMES,
+  FEATURE_TRANSFORMS,
+  ID_COLUMN,
+  LABEL_COLUMN,
+  MISSINGNESS_INDICATOR_FEATURES,
+  NUMERIC_FEATURES,
+  applyTransform,
+  parseCareUnit,
+} from './features';
+export type { CareUnit, CohortRecord, FeatureTransform, NumericFeature } from './features';
+export { CohortFormatError, CohortOptionsError, PreprocessingError } from './errors';
+export { MIN_STAYS_PER_HOSPITAL, generateCohort } from './cohort-generator';
+export type { GenerateCohortOptions, HospitalCohort, SyntheticCohort } from './cohort-generator';
+export { PRESET_NAMES } from './presets';
+export type { PresetName } from './presets';
+export { COHORT_CSV_COLUMNS, cohortToCsv, parseCohortCsv } from './csv';
+export type { ParseCohortCsvOptions } from './csv';
+export { computeFeatureStatistics, mergeFeatureStatistics } from './feature-statistics';
+export type { FeatureMoments, FeatureStatistics } from './feature-statistics';
+export {
+  PreprocessorSchema,
+  careUnitColumn,
+  fitPreprocessor,
+  preprocessorFromStatistics,
+  transformRecords,
+} from './preprocessing';
+export type { DesignMatrix, NumericColumn, Preprocessor } from './preprocessing';

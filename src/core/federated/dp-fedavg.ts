@@ -1,0 +1,120 @@
+import { gaussianEvent, poissonSampledEvent } from '../privacy/dp-event';
+import { clipToNorm } from './clipping';
+import {
+  validateUpdates,
+  type AggregationContext,
+  type AggregationStrategy,
+  type JsonValue,
+  type StrategyState,
+} from './strategy';
+
+export interface DpFedAvgOptions {
+  /** C: every hospital's update is scaled down to L2 norm <= C. */
+  clipNorm: number;
+  /** z: noise std per coordinate is z * C / m. 0 means clip only (no privacy: the event has epsilon = infinity). */
+  noiseMultiplier: number;
+}
+
+/** The id under which the wrapper hands its noisy average to the inner server optimizer. */
+export const DP_AGGREGATE_ID = 'dp-aggregate';
+
+/**
+ * Hospital-level DP-FedAvg with fixed clipping, as a wrapper around a server optimizer
+ * (McMahan, Ramage, Talwar, Zhang 2018, "Learning Differentially Private Recurrent Language Models",
+ * Alg. 1 with the fixed-denominator estimator f~_f and the Gaussian mechanism of Sec. 2-3):
+ *
+ *   noisyAverage = ( sum_k clip(Delta_k, C) + N(0, (z C)^2 I) ) / m,   m = expectedHospitals
+ *
+ * then `inner` takes one server step with noisyAverage as the round's only update: FedAvg gives
+ * global + eta * noisyAverage, FedAdam (Reddi et al. 2021) adapts to it. The inner optimizer is
+ * post-processing, so it costs no privacy.
+ *
+ * Why a fixed denominator and uniform weights: adding or removing one hospital then changes the
+ * sum by at most C, so the average has L2 sensitivity C/m and noise z C/m is a Gaussian mechanism
+ * with noise multiplier z. Dividing by the number that arrived, or weighting by numExamples, would
+ * make the sensitivity depend on private data (a hospital with many examples could move the average
+ * by far more than C/m), and the accounting below would no longer hold.
+ *
+ * The round's ledger event is PoissonSampled(q = expectedHospitals / enrolledHospitals, Gaussian(z))
+ * (q = 1 when every enrolled hospital is expected), accounted by the sampled Gaussian RDP of
+ * Mironov, Talwar, Zhang 2019. The event is only honest if hospitals really are sampled that way.
+ * With z = 0 the event is still recorded, as Gaussian(0), whose RDP and epsilon are infinite, so a
+ * ledger can never claim privacy for a clip-only round.
+ */
+export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): AggregationStrategy {
+  const { clipNorm, noiseMultiplier } = options;
+  if (!(clipNorm > 0) || !Number.isFinite(clipNorm))
+    throw new RangeError(`clipNorm must be positive, got ${clipNorm}`);
+  if (!(noiseMultiplier >= 0) || !Number.isFinite(noiseMultiplier)) {
+    throw new RangeError(`noiseMultiplier must be finite and >= 0, got ${noiseMultiplier}`);
+  }
+  const name = `dp-fedavg(${inner.name})`;
+  return {
+    name,
+    aggregate(global, updates, state, context) {
+      const sorted = validateUpdates(global, updates);
+      const m = checkContext(context);
+      const noiseStd = (noiseMultiplier * clipNorm) / m;
+      const random = context.random;
+      if (noiseStd > 0 && (random === undefined || random.secure !== true)) {
+        throw new Error(
+          'DP-FedAvg needs context.random to be a SecureRandom (node:crypto) to draw its noise',
+        );
+      }
+
+      const sum = new Float64Array(global.length);
+      const clippedHospitals: string[] = [];
+      const updateNorms: Record<string, number> = {};
+      for (const update of sorted) {
+        const { clipped, norm, scale } = clipToNorm(update.delta, clipNorm);
+        updateNorms[update.hospitalId] = norm;
+        if (scale < 1) clippedHospitals.push(update.hospitalId);
+        for (let i = 0; i < clipped.length; i++) sum[i] += clipped[i];
+      }
+      if (noiseStd > 0 && random !== undefined) {
+        const noise = new Float64Array(global.length);
+        random.fillStandardNormal(noise);
+        const sumNoiseStd = noiseMultiplier * clipNorm;
+        for (let i = 0; i < sum.length; i++) sum[i] += sumNoiseStd * noise[i];
+      }
+      const noisyAverage = new Float32Array(global.length);
+      for (let i = 0; i < sum.length; i++) noisyAverage[i] = sum[i] / m;
+
+      const innerState = isStrategyState(state?.inner) ? state.inner : undefined;
+      const innerResult = inner.aggregate(
+        global,
+        [{ hospitalId: DP_AGGREGATE_ID, delta: noisyAverage, numExamples: 1 }],
+        innerState,
+        context,
+      );
+      const samplingProbability = Math.min(1, context.expectedHospitals / context.enrolledHospitals);
+      return {
+        weights: innerResult.weights,
+        state: { inner: innerResult.state },
+        report: {
+          strategy: name,
+          participants: sorted.map((u) => u.hospitalId),
+          clippedHospitals,
+          updateNorms,
+          noiseStd,
+          privacyEvent: poissonSampledEvent(samplingProbability, gaussianEvent(noiseMultiplier)),
+        },
+      };
+    },
+  };
+}
+
+function checkContext(context: AggregationContext): number {
+  const m = context.expectedHospitals;
+  const n = context.enrolledHospitals;
+  if (!Number.isInteger(m) || m < 1)
+    throw new RangeError(`expectedHospitals must be a positive integer, got ${m}`);
+  if (!Number.isInteger(n) || n < m) {
+    throw new RangeError(`enrolledHospitals must be an integer >= expectedHospitals (${m}), got ${n}`);
+  }
+  return m;
+}
+
+function isStrategyState(value: JsonValue | undefined): value is StrategyState {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,24 @@
+export { initializeBackend, type BackendName, type BackendSelection } from './backend';
+export { createModel, DEFAULT_HIDDEN_UNITS, DEFAULT_L2, type ModelSpec } from './model-factory';
+export { countParameters, getFlatWeights, setFlatWeights } from './flat-weights';
+export {
+  deserializeModel,
+  ModelFormatError,
+  serializeModel,
+  WEIGHTS_FILE_NAME,
+  type SerializedModel,
+} from './serialization';
+export { type TrainingData } from './training-data';
+export {
+  runTrainingLoop,
+  standardGradientStep,
+  trainLocally,
+  type GradientStep,
+  type GradientStepContext,
+  type LocalTrainingOptions,
+  type LocalTrainingResult,
+} from './local-training';
+export { shuffledBatches, type BatchSchedule } from './batching';
+export { forwardForTraining } from './training-forward';
+export { binaryCrossEntropy, binaryCrossEntropyPerExample, regularizationLoss } from './loss';
+export { DEFAULT_PREDICTION_BATCH_SIZE, predictProbabilities } from './prediction';

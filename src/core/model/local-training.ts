@@ -1,0 +1,149 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Random } from '../random/random';
+import { type BatchSchedule, shuffledBatches } from './batching';
+import { binaryCrossEntropyPerExample, regularizationLoss } from './loss';
+import { type TrainingData, assertInputWidth, validateTrainingData } from './training-data';
+import { forwardForTraining } from './training-forward';
+
+export interface LocalTrainingOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Default 'adam'. A fresh optimizer per call: client optimizer state does not outlive a round. */
+  optimizer?: 'adam' | 'sgd';
+  /** Shuffles the rows each epoch and draws dropout masks, so a seed reproduces the run. */
+  random: Random;
+  /** After each epoch (0-based) with that epoch's mean training objective. */
+  onEpoch?: (epoch: number, loss: number) => void;
+}
+
+export interface LocalTrainingResult {
+  /** Per epoch, the example-weighted mean of the minimised objective (cross-entropy + L2). */
+  epochLosses: number[];
+  /** Optimizer steps taken (mini-batches). */
+  steps: number;
+  /** Examples processed over all epochs (rows × epochs for shuffled batches). */
+  examples: number;
+}
+
+/** What one gradient step sees: one mini-batch and the variables it may update. */
+export interface GradientStepContext {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  /** The model's trainable variables, in model.trainableWeights order. */
+  variables: tf.Variable[];
+  x: tf.Tensor2D;
+  /** Shape [batch, 1]. */
+  y: tf.Tensor2D;
+  random: Random;
+}
+
+/**
+ * Updates the variables from one mini-batch and returns the batch's objective as a scalar. Runs
+ * inside tf.tidy, so intermediate tensors need no disposal. DP-SGD is another GradientStep:
+ * per-example gradients, each clipped to C, summed, plus N(0, z²C²) noise, divided by the batch.
+ */
+export type GradientStep = (context: GradientStepContext) => tf.Scalar;
+
+/** Plain mini-batch step: mean binary cross-entropy plus the layers' L2 penalties. */
+export const standardGradientStep: GradientStep = ({ model, optimizer, variables, x, y, random }) => {
+  const { value, grads } = tf.variableGrads(() => {
+    const probs = forwardForTraining(model, x, random);
+    return tf.add(tf.mean(binaryCrossEntropyPerExample(y, probs)), regularizationLoss(model)) as tf.Scalar;
+  }, variables);
+  optimizer.applyGradients(grads);
+  return value;
+};
+
+/**
+ * Trains a model in place on one hospital's data with a custom loop rather than model.fit, whose
+ * shuffling draws from Math.random and so cannot be reproduced from a seed.
+ */
+export function trainLocally(
+  model: tf.LayersModel,
+  data: TrainingData,
+  options: LocalTrainingOptions,
+): Promise<LocalTrainingResult> {
+  return runTrainingLoop(model, data, options, standardGradientStep, shuffledBatches);
+}
+
+/**
+ * The epoch and batching loop shared by every local-training variant: validates, builds the data
+ * tensors once, and for each batch gathers rows and calls `step`. Disposes everything it creates,
+ * including the optimizer's slots, so repeated rounds do not grow tf.memory().
+ */
+export async function runTrainingLoop(
+  model: tf.LayersModel,
+  data: TrainingData,
+  options: LocalTrainingOptions,
+  step: GradientStep,
+  schedule: BatchSchedule,
+): Promise<LocalTrainingResult> {
+  validateOptions(options);
+  validateTrainingData(data);
+  assertInputWidth(model.inputs[0].shape, data.cols);
+
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer =
+    (options.optimizer ?? 'adam') === 'adam'
+      ? tf.train.adam(options.learningRate)
+      : tf.train.sgd(options.learningRate);
+  const x = tf.tensor2d(data.features, [data.rows, data.cols]);
+  const y = tf.tensor2d(data.labels, [data.rows, 1]);
+  const epochLosses: number[] = [];
+  let steps = 0;
+  let examples = 0;
+  try {
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      let weightedLoss = 0;
+      let epochExamples = 0;
+      for (const rows of schedule(data.rows, options.batchSize, options.random)) {
+        if (rows.length === 0) continue; // Poisson sampling can draw an empty batch.
+        const loss = tf.tidy(() => {
+          const index = tf.tensor1d(rows, 'int32');
+          return step({
+            model,
+            optimizer,
+            variables,
+            x: tf.gather(x, index) as tf.Tensor2D,
+            y: tf.gather(y, index) as tf.Tensor2D,
+            random: options.random,
+          });
+        });
+        // Awaiting the value lets a GPU backend run ahead and yields to the event loop each step.
+        const value = (await loss.data())[0];
+        loss.dispose();
+        weightedLoss += value * rows.length;
+        epochExamples += rows.length;
+        steps++;
+      }
+      examples += epochExamples;
+      const epochLoss = epochExamples > 0 ? weightedLoss / epochExamples : NaN;
+      if (!Number.isFinite(epochLoss) && epochExamples > 0) {
+        throw new Error(`training diverged in epoch ${epoch}: loss is ${epochLoss}; lower the learning rate`);
+      }
+      epochLosses.push(epochLoss);
+      options.onEpoch?.(epoch, epochLoss);
+    }
+  } finally {
+    x.dispose();
+    y.dispose();
+    optimizer.dispose();
+  }
+  return { epochLosses, steps, examples };
+}
+
+function validateOptions(options: LocalTrainingOptions): void {
+  const { epochs, batchSize, learningRate, optimizer } = options;
+  if (!Number.isInteger(epochs) || epochs < 0)
+    throw new RangeError(`epochs must be a non-negative integer, got ${epochs}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  }
+  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
+    throw new RangeError(`learningRate must be finite and > 0, got ${learningRate}`);
+  }
+  if (optimizer !== undefined && optimizer !== 'adam' && optimizer !== 'sgd') {
+    throw new RangeError(`optimizer must be 'adam' or 'sgd', got '${String(optimizer)}'`);
+  }
+}

@@ -1,0 +1,16 @@
+export type { DpEvent } from './dp-event';
+export {
+  DpEventSchema,
+  gaussianEvent,
+  poissonSampledEvent,
+  selfComposedEvent,
+  composedEvent,
+  NO_OP_EVENT,
+} from './dp-event';
+export { DEFAULT_RDP_ORDERS, computeRdp, computeEpsilon } from './rdp-accountant';
+export { rdpOfSampledGaussian } from './rdp-sampled-gaussian';
+export { epsilonFromRdp } from './rdp-to-epsilon';
+export { noiseMultiplierForEpsilon } from './noise-calibration';
+export type { NoiseCalibrationOptions } from './noise-calibration';
+export { logAdd, logSub } from './log-space';
+export { logErfc, standardNormalCdf } from './special-functions';

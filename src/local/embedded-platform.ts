@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { deadLetterTopic, TOPICS } from '../../schemas/events';
+import { aggregateHandler } from '../../functions/aggregate';
+import { DocumentModelRegistry } from '../adapters/model-registry/document-model-registry';
+import { openEmbeddedStack, type EmbeddedStack } from '../adapters/embedded';
+import { CsvCohortSource } from '../adapters/cohort/csv-cohort-source';
+import type { Logger } from '../logging/logger';
+import { systemClock, type Clock } from '../ports/clock';
+import type { JobRunner } from '../ports/job-runner';
+import { Aggregator } from '../services/aggregator';
+import { messagePublishedFromDelivery } from '../services/pubsub-message';
+import { RunLifecycle } from '../services/run-lifecycle';
+import { CryptoRandom } from '../runtime/crypto-random';
+import { ChildProcessJobRunner } from './jobs/child-process-job-runner';
+import { InProcessJobRunner } from './jobs/in-process-job-runner';
+
+/** Subscriptions the aggregation function has (the same names Terraform creates). */
+export const AGGREGATOR_SUBSCRIPTIONS = [
+  { name: 'himas-aggregate-updates', topic: TOPICS.updates },
+  { name: 'himas-aggregate-rounds', topic: TOPICS.rounds },
+] as const;
+
+export interface EmbeddedPlatform {
+  stack: EmbeddedStack;
+  models: DocumentModelRegistry;
+  lifecycle: RunLifecycle;
+  aggregator: Aggregator;
+  jobs: JobRunner;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedPlatformOptions {
+  /** The store folder (default .himas). */
+  home: string;
+  /** The hospitals' CSV folder, handed to each job as HIMAS_DATA_DIR. */
+  dataDir: string;
+  logger: Logger;
+  /** 'process' (default): one process per job, like Cloud Run; 'in-process': function calls (tests). */
+  jobs?: 'process' | 'in-process';
+  /** Whether to attach the aggregation function to the bus (off for read-only commands). */
+  withAggregator?: boolean;
+}
+
+/**
+ * The whole system on embedded adapters: DuckDB documents and event bus, files for blobs, the real
+ * aggregation function fed by the bus as Eventarc would feed it, and hospital jobs as processes.
+ */
+export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Promise<EmbeddedPlatform> {
+  const stack = await openEmbeddedStack(options.home);
+  const clock = systemClock;
+  const models = new DocumentModelRegistry(stack.documents, stack.blobs);
+  const ports = { documents: stack.documents, blobs: stack.blobs, events: stack.events, models };
+  const aggregator = new Aggregator({
+    ...ports,
+    clock,
+    logger: options.logger,
+    random: new CryptoRandom(),
+    instanceId: `aggregator-${randomUUID().slice(0, 8)}`,
+  });
+  const lifecycle = new RunLifecycle({ ...ports, clock, logger: options.logger });
+  const jobs: JobRunner =
+    options.jobs === 'in-process'
+      ? new InProcessJobRunner({
+          ...ports,
+          cohorts: new CsvCohortSource(options.dataDir),
+          clock,
+          logger: options.logger,
+        })
+      : new ChildProcessJobRunner(ports, {
+          logger: options.logger,
+          extraEnv: { HIMAS_DATA_DIR: options.dataDir },
+        });
+
+  if (options.withAggregator !== false) {
+    const handler = aggregateHandler(async () => aggregator);
+    for (const subscription of AGGREGATOR_SUBSCRIPTIONS) {
+      await stack.events.subscribe(
+        {
+          name: subscription.name,
+          topic: subscription.topic,
+          maxDeliveryAttempts: 10,
+          deadLetterTopic: deadLetterTopic(subscription.topic),
+        },
+        (delivery) => handler({ data: messagePublishedFromDelivery(delivery, subscription.name) }),
+      );
+    }
+  }
+  return { stack, models, lifecycle, aggregator, jobs, clock, close: () => stack.close() };
+}

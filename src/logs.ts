@@ -1,0 +1,155 @@
+import type { Logger } from './logging/logger';
+
+/**
+ * Every log line HIMAS writes, by name (STYLE.md habit 2). `event` is stable: log-based metrics and
+ * alerts in Terraform filter on it.
+ */
+export const logs = {
+  backendSelected: (log: Logger, backend: string, tried: string) =>
+    log.write({
+      severity: 'INFO',
+      event: 'backend.selected',
+      message: `TensorFlow.js backend: ${backend}`,
+      backend,
+      tried,
+    }),
+  runCreated: (log: Logger, runId: string, hospitals: string[]) =>
+    log.write({
+      severity: 'INFO',
+      event: 'run.created',
+      message: `run ${runId} created with ${hospitals.length} hospitals`,
+      runId,
+      hospitals,
+    }),
+  runInitialized: (log: Logger, runId: string, versionId: string, parameters: number) =>
+    log.write({
+      severity: 'INFO',
+      event: 'run.initialized',
+      message: `run ${runId}: initial model ${versionId} (${parameters} parameters)`,
+      runId,
+      versionId,
+      parameters,
+    }),
+  roundOpened: (log: Logger, runId: string, round: number, hospitals: string[]) =>
+    log.write({
+      severity: 'INFO',
+      event: 'round.opened',
+      message: `run ${runId} round ${round} opened for ${hospitals.join(', ')}`,
+      runId,
+      round,
+    }),
+  updateAccepted: (log: Logger, runId: string, round: number, hospitalId: string, norm: number) =>
+    log.write({
+      severity: 'INFO',
+      event: 'update.accepted',
+      message: `run ${runId} round ${round}: update from ${hospitalId} accepted (norm ${norm.toFixed(4)})`,
+      runId,
+      round,
+      hospitalId,
+      norm,
+    }),
+  updateRejected: (
+    log: Logger,
+    runId: string | null,
+    round: number | null,
+    hospitalId: string | null,
+    reason: string,
+  ) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'update.rejected',
+      message: `update rejected${hospitalId ? ` from ${hospitalId}` : ''}: ${reason}`,
+      runId,
+      round,
+      hospitalId,
+      reason,
+    }),
+  updateDuplicate: (log: Logger, runId: string, round: number, hospitalId: string) =>
+    log.write({
+      severity: 'INFO',
+      event: 'update.duplicate',
+      message: `run ${runId} round ${round}: duplicate update from ${hospitalId} ignored`,
+      runId,
+      round,
+      hospitalId,
+    }),
+  roundClosed: (log: Logger, runId: string, round: number, participants: number, epsilon: number | null) =>
+    log.write({
+      severity: 'NOTICE',
+      event: 'round.closed',
+      message: `run ${runId} round ${round} closed with ${participants} updates`,
+      runId,
+      round,
+      participants,
+      epsilon,
+    }),
+  roundFailed: (log: Logger, runId: string, round: number, reason: string) =>
+    log.write({
+      severity: 'ERROR',
+      event: 'round.failed',
+      message: `run ${runId} round ${round} failed: ${reason}`,
+      runId,
+      round,
+      reason,
+    }),
+  leaseBusy: (log: Logger, runId: string, round: number, owner: string) =>
+    log.write({
+      severity: 'INFO',
+      event: 'round.lease-busy',
+      message: `run ${runId} round ${round} is being aggregated by ${owner}; retrying later`,
+      runId,
+      round,
+      owner,
+    }),
+  runHalted: (log: Logger, runId: string, reason: string) =>
+    log.write({
+      severity: 'CRITICAL',
+      event: 'run.halted',
+      message: `run ${runId} halted: ${reason}`,
+      runId,
+      reason,
+    }),
+  poisonMessage: (log: Logger, reason: string) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'message.rejected',
+      message: `message rejected: ${reason}`,
+      reason,
+    }),
+  jobStarted: (log: Logger, mode: string, runId: string, round: number | null, hospitalId: string) =>
+    log.write({
+      severity: 'INFO',
+      event: 'job.started',
+      message: `hospital ${hospitalId}: ${mode} job for run ${runId}${round ? ` round ${round}` : ''}`,
+      mode,
+      runId,
+      round,
+      hospitalId,
+    }),
+  jobSkipped: (log: Logger, hospitalId: string, reason: string) =>
+    log.write({
+      severity: 'INFO',
+      event: 'job.skipped',
+      message: `hospital ${hospitalId}: nothing to do (${reason})`,
+      hospitalId,
+      reason,
+    }),
+  jobTrained: (
+    log: Logger,
+    runId: string,
+    round: number,
+    hospitalId: string,
+    loss: number | null,
+    seconds: number,
+  ) =>
+    log.write({
+      severity: 'INFO',
+      event: 'job.trained',
+      message: `hospital ${hospitalId}: round ${round} trained in ${seconds.toFixed(1)} s (loss ${loss?.toFixed(4) ?? 'n/a'})`,
+      runId,
+      round,
+      hospitalId,
+      loss,
+      seconds,
+    }),
+};

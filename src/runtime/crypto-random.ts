@@ -1,0 +1,71 @@
+import { randomFillSync } from 'node:crypto';
+import type { SecureRandom } from '../core/random/random';
+
+const DEFAULT_CHUNK_BYTES = 64 * 1024;
+const TWO_POW_26 = 67108864;
+const TWO_POW_53 = 9007199254740992;
+
+/**
+ * SecureRandom backed by the operating system's CSPRNG (node:crypto randomFillSync). Bytes are drawn
+ * in chunks (64 KiB by default) into a reusable buffer, because one syscall per number would be
+ * orders of magnitude slower. Buffered bytes are never reused: each is consumed exactly once.
+ */
+export class CryptoRandom implements SecureRandom {
+  readonly secure = true as const;
+  private readonly words: Uint32Array;
+  private index: number;
+
+  constructor(chunkBytes: number = DEFAULT_CHUNK_BYTES) {
+    if (!Number.isInteger(chunkBytes) || chunkBytes < 8 || chunkBytes % 4 !== 0) {
+      throw new RangeError(`chunkBytes must be a multiple of 4 and at least 8, got ${chunkBytes}`);
+    }
+    this.words = new Uint32Array(chunkBytes / 4);
+    this.index = this.words.length; // filled lazily on first use
+  }
+
+  nextUint32(): number {
+    if (this.index >= this.words.length) this.refill();
+    return this.words[this.index++];
+  }
+
+  /** 53 random bits (27 + 26) scaled to [0, 1): every double on the 2^-53 grid is equally likely. */
+  nextDouble(): number {
+    const hi = this.nextUint32() >>> 5;
+    const lo = this.nextUint32() >>> 6;
+    return (hi * TWO_POW_26 + lo) / TWO_POW_53;
+  }
+
+  /**
+   * Standard normals by Marsaglia's polar method (Marsaglia & Bray 1964): draw (u, v) uniform in the
+   * square (-1, 1)^2 until s = u^2 + v^2 is in (0, 1), then u * f and v * f with
+   * f = sqrt(-2 ln s / s) are two independent N(0, 1) samples; both are used.
+   */
+  fillStandardNormal(out: Float64Array | Float32Array): void {
+    const words = this.words;
+    const n = words.length;
+    let index = this.index;
+    let i = 0;
+    while (i < out.length) {
+      if (index + 4 > n) {
+        this.index = index;
+        this.refill();
+        index = 0;
+      }
+      const u = (((words[index] >>> 5) * TWO_POW_26 + (words[index + 1] >>> 6)) / TWO_POW_53) * 2 - 1;
+      const v = (((words[index + 2] >>> 5) * TWO_POW_26 + (words[index + 3] >>> 6)) / TWO_POW_53) * 2 - 1;
+      index += 4;
+      const s = u * u + v * v;
+      if (s >= 1 || s === 0) continue;
+      const f = Math.sqrt((-2 * Math.log(s)) / s);
+      out[i++] = u * f;
+      if (i < out.length) out[i++] = v * f;
+    }
+    this.index = index;
+  }
+
+  private refill(): void {
+    // Discards any unread tail (fewer than 4 words at most when called from fillStandardNormal).
+    randomFillSync(this.words);
+    this.index = 0;
+  }
+}

@@ -1,0 +1,482 @@
+import { createHash } from 'node:crypto';
+import {
+  blobPaths,
+  modelVersionId,
+  paths,
+  RoundDocumentSchema,
+  RunDocumentSchema,
+  UpdateReceiptSchema,
+  type ModelVersionDocument,
+  type RoundDocument,
+  type RunDocument,
+  type UpdateReceipt,
+} from '../../schemas/documents';
+import type { EventOf } from '../../schemas/events';
+import { HospitalEvaluationSchema, type HospitalEvaluation } from '../../schemas/metrics';
+import { decodeUpdate, UpdateFormatError } from '../core/codec/update-codec';
+import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
+import { mergeHistograms } from '../core/evaluation/risk-histogram';
+import type { SecureRandom } from '../core/random/random';
+import { logs } from '../logs';
+import type { Logger } from '../logging/logger';
+import type { BlobStore } from '../ports/blob-store';
+import type { Clock } from '../ports/clock';
+import type { DocumentStore } from '../ports/document-store';
+import { NotFoundError } from '../ports/errors';
+import type { Delivery, EventBus } from '../ports/event-bus';
+import type { ModelRegistry } from '../ports/model-registry';
+import { recordAudit } from './audit';
+import { buildStrategy, loadStrategyState, saveStrategyState } from './strategy-from-config';
+import { decodeDelivery, makeEvent, publishEvent } from './event-publishing';
+import { hospitalLevelGuarantee, roundPrivacyEvent } from './privacy-guarantee';
+import { bytesFromWeights, weightsFromBytes } from './weights-bytes';
+
+export interface AggregatorDeps {
+  documents: DocumentStore;
+  blobs: BlobStore;
+  events: EventBus;
+  models: ModelRegistry;
+  clock: Clock;
+  logger: Logger;
+  /** DP noise comes only from a CSPRNG. */
+  random: SecureRandom;
+  /** Identifies this aggregator instance in round leases. */
+  instanceId: string;
+  /** How long a lease protects an aggregation in progress (default 120 s). */
+  leaseSeconds?: number;
+}
+
+/** Thrown to nack a message so it is redelivered later (for example while another instance holds the lease). */
+export class RetryLaterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/**
+ * The aggregation function's logic (functions/aggregate registers it). It consumes
+ * `update.submitted`, `evaluation.reported` and `round.deadline`; every step is idempotent because
+ * delivery is at-least-once: receipts are created once, the round is aggregated under a lease, and a
+ * model version that already exists is reused rather than recomputed.
+ */
+export class Aggregator {
+  constructor(private readonly deps: AggregatorDeps) {}
+
+  /** Handles one message. Bad input is audited and acknowledged (returns); only transient trouble throws. */
+  async handle(delivery: Pick<Delivery, 'data'>): Promise<void> {
+    const decoded = decodeDelivery(delivery);
+    if (!decoded.ok) {
+      logs.poisonMessage(this.deps.logger, decoded.reason);
+      await this.audit(null, null, 'message', null, 'rejected', decoded.reason);
+      return;
+    }
+    const event = decoded.event;
+    if (event.type === 'update.submitted') return this.onUpdateSubmitted(event);
+    if (event.type === 'evaluation.reported') return this.recordEvaluation(event.data);
+    if (event.type === 'round.deadline') return this.tryCloseRound(event.runId, event.round, true);
+    // Other events on the subscribed topics are not the aggregator's business.
+  }
+
+  private async onUpdateSubmitted(event: EventOf<'update.submitted'>): Promise<void> {
+    const { runId, round } = event;
+    const { hospitalId } = event.data;
+    const receiptPath = paths.update(runId, round, hospitalId);
+    const verdict = await this.checkUpdate(event);
+    if (verdict.reason !== null && verdict.round === null) {
+      // No open round to attach a receipt to (unknown run, stale or closed round).
+      logs.updateRejected(this.deps.logger, runId, round, hospitalId, verdict.reason);
+      await this.audit(runId, round, 'update.submitted', hospitalId, 'rejected', verdict.reason);
+      return;
+    }
+    const receipt: UpdateReceipt = {
+      hospitalId,
+      eventId: event.id,
+      status: verdict.reason === null ? 'accepted' : 'rejected',
+      reason: verdict.reason,
+      blobPath: event.data.blobPath,
+      sha256: event.data.sha256,
+      numExamples: event.data.numExamples,
+      norm: verdict.norm,
+      trainLoss: event.data.trainLoss,
+      trainSeconds: event.data.trainSeconds,
+      receivedAt: this.deps.clock.now().toISOString(),
+    };
+    const created = await this.deps.documents.create(receiptPath, receipt);
+    if (!created) logs.updateDuplicate(this.deps.logger, runId, round, hospitalId);
+    else if (receipt.status === 'accepted')
+      logs.updateAccepted(this.deps.logger, runId, round, hospitalId, verdict.norm ?? 0);
+    else {
+      logs.updateRejected(this.deps.logger, runId, round, hospitalId, receipt.reason ?? '');
+      await this.audit(runId, round, 'update.submitted', hospitalId, 'rejected', receipt.reason);
+    }
+    if (created) await this.recordEvaluation(event.data.baseEvaluation);
+    // Also on duplicates: a redelivery after a crash must be able to finish the round.
+    await this.tryCloseRound(runId, round, false);
+  }
+
+  /** Validates an update against its round; `reason` null means accepted. */
+  private async checkUpdate(
+    event: EventOf<'update.submitted'>,
+  ): Promise<{ reason: string | null; norm: number | null; round: RoundDocument | null }> {
+    const { runId, round, data } = event;
+    const run = await this.getRun(runId);
+    if (!run) return { reason: `unknown run ${runId}`, norm: null, round: null };
+    const roundDoc = await this.getRound(runId, round);
+    if (!roundDoc)
+      return { reason: `round ${round} of run ${runId} was never opened`, norm: null, round: null };
+    const existing = await this.deps.documents.get(paths.update(runId, round, data.hospitalId));
+    if (roundDoc.status !== 'open' && !existing) {
+      return {
+        reason: `stale update: round ${round} is already ${roundDoc.status}`,
+        norm: null,
+        round: null,
+      };
+    }
+    const reject = (reason: string) => ({ reason, norm: null, round: roundDoc });
+    if (!roundDoc.expectedHospitals.includes(data.hospitalId)) {
+      return reject(`hospital ${data.hospitalId} is not expected in round ${round}`);
+    }
+    if (data.baseModelVersionId !== roundDoc.baseModelVersionId) {
+      return reject(
+        `update was trained from ${data.baseModelVersionId}, the round started from ${roundDoc.baseModelVersionId}`,
+      );
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.deps.blobs.get(data.blobPath);
+    } catch (error) {
+      if (error instanceof NotFoundError) return reject(`update blob ${data.blobPath} does not exist`);
+      throw error;
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== data.sha256)
+      return reject(
+        `update blob checksum ${sha256.slice(0, 12)}… does not match the event's ${data.sha256.slice(0, 12)}…`,
+      );
+    let values: Float32Array;
+    try {
+      const decoded = decodeUpdate(bytes);
+      if (decoded.encoding !== 'float32')
+        return reject('masked (int32) updates need secure aggregation, which this run does not use');
+      values = decoded.values as Float32Array;
+    } catch (error) {
+      if (error instanceof UpdateFormatError) return reject(error.message);
+      throw error;
+    }
+    const base = await this.deps.models.get(roundDoc.baseModelVersionId);
+    if (!base) throw new RetryLaterError(`base model ${roundDoc.baseModelVersionId} not found yet`);
+    if (values.length !== base.numParameters) {
+      return reject(`update has ${values.length} parameters, the model has ${base.numParameters}`);
+    }
+    let sumSquares = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!Number.isFinite(v)) return reject(`update value ${i} is ${v}`);
+      sumSquares += v * v;
+    }
+    const norm = Math.sqrt(sumSquares);
+    if (run.config.aggregation === 'dp-fedavg' && norm > run.config.clipNorm * (1 + 1e-4)) {
+      return reject(`update norm ${norm.toFixed(4)} exceeds the clip norm ${run.config.clipNorm}`);
+    }
+    return { reason: null, norm, round: roundDoc };
+  }
+
+  /**
+   * Closes the round when every expected hospital has answered, or at the deadline: aggregate if
+   * the quorum of accepted updates is met, otherwise fail (the model is unchanged and nothing is
+   * charged to the privacy budget).
+   */
+  async tryCloseRound(runId: string, round: number, deadlineSignalled: boolean): Promise<void> {
+    const roundDoc = await this.getRound(runId, round);
+    if (!roundDoc || roundDoc.status === 'closed' || roundDoc.status === 'failed') return;
+    const receipts = (await this.deps.documents.list(paths.updates(runId, round))).map((s) =>
+      UpdateReceiptSchema.parse(s.data),
+    );
+    const accepted = receipts.filter((r) => r.status === 'accepted');
+    const answered = new Set(receipts.map((r) => r.hospitalId));
+    const everyoneAnswered = roundDoc.expectedHospitals.every((h) => answered.has(h));
+    const deadlinePassed = deadlineSignalled || this.deps.clock.now() >= new Date(roundDoc.deadline);
+    if (!everyoneAnswered && !deadlinePassed) return;
+
+    if (accepted.length < roundDoc.quorum) {
+      const reason = `${accepted.length} accepted update(s), quorum is ${roundDoc.quorum}${everyoneAnswered ? '' : ' (deadline passed)'}`;
+      await this.failRound(
+        runId,
+        round,
+        reason,
+        accepted.map((r) => r.hospitalId),
+      );
+      return;
+    }
+    if (!(await this.takeLease(runId, round))) return;
+    await this.aggregateRound(roundDoc, accepted);
+  }
+
+  /** Takes the round's lease; false when the round is already finished; throws while another holds it. */
+  private async takeLease(runId: string, round: number): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const expiresAt = new Date(now.getTime() + (this.deps.leaseSeconds ?? 120) * 1000).toISOString();
+    const outcome = await this.deps.documents.runTransaction(async (tx) => {
+      const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
+      if (current.status === 'closed' || current.status === 'failed') return 'finished' as const;
+      const held =
+        current.status === 'aggregating' && current.lease && current.lease.owner !== this.deps.instanceId;
+      if (held && new Date(current.lease!.expiresAt) > now) return current.lease!.owner;
+      tx.update(paths.round(runId, round), {
+        status: 'aggregating',
+        lease: { owner: this.deps.instanceId, expiresAt },
+      });
+      return 'taken' as const;
+    });
+    if (outcome === 'finished') return false;
+    if (outcome !== 'taken') {
+      logs.leaseBusy(this.deps.logger, runId, round, outcome);
+      throw new RetryLaterError(`round ${round} of run ${runId} is being aggregated by ${outcome}`);
+    }
+    return true;
+  }
+
+  private async aggregateRound(roundDoc: RoundDocument, accepted: UpdateReceipt[]): Promise<void> {
+    const { runId, round } = roundDoc;
+    const run = (await this.getRun(runId))!;
+    const config = run.config;
+    const participants = accepted.map((r) => r.hospitalId).sort();
+    const versionId = modelVersionId(runId, round);
+    const samplingProbability = Math.min(1, roundDoc.expectedHospitals.length / run.hospitals.length);
+    const ledger = [
+      ...run.ledger,
+      roundPrivacyEvent(config, roundDoc.expectedHospitals.length, run.hospitals.length),
+    ];
+    const guarantee = hospitalLevelGuarantee(config, ledger, samplingProbability);
+
+    // Check ahead, not after: refuse to publish a version that would exceed the budget.
+    if (
+      config.epsilonBudget !== null &&
+      (guarantee.epsilon === null || guarantee.epsilon > config.epsilonBudget)
+    ) {
+      const reason = `privacy budget: this round would bring hospital-level ε to ${guarantee.epsilon?.toFixed(3) ?? '∞'} > budget ${config.epsilonBudget}`;
+      await this.failRound(runId, round, reason, participants);
+      await this.haltRun(runId, reason, guarantee.epsilon);
+      return;
+    }
+
+    let version = await this.deps.models.get(versionId);
+    if (!version) version = await this.computeVersion(run, roundDoc, accepted, versionId, guarantee);
+
+    const closedAt = this.deps.clock.now().toISOString();
+    const closedNow = await this.deps.documents.runTransaction(async (tx) => {
+      const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
+      const currentRun = RunDocumentSchema.parse(await tx.get(paths.run(runId)));
+      if (current.status !== 'aggregating' || current.lease?.owner !== this.deps.instanceId) return false;
+      tx.update(paths.round(runId, round), {
+        status: 'closed',
+        closedAt,
+        modelVersionId: versionId,
+        participants,
+        lease: null,
+      });
+      tx.update(paths.run(runId), {
+        currentRound: Math.max(currentRun.currentRound, round),
+        latestModelVersionId: versionId,
+        ledger,
+        privacy: [guarantee],
+        updatedAt: closedAt,
+      });
+      return true;
+    });
+    if (!closedNow) return;
+    logs.roundClosed(this.deps.logger, runId, round, participants.length, guarantee.epsilon);
+    const time = this.deps.clock.now();
+    await publishEvent(
+      this.deps.events,
+      makeEvent('round.closed', {
+        id: `round.closed:${runId}:${round}`,
+        runId,
+        round,
+        time,
+        data: { modelVersionId: versionId, participants },
+      }),
+    );
+    await publishEvent(
+      this.deps.events,
+      makeEvent('model.published', {
+        id: `model.published:${versionId}`,
+        runId,
+        round,
+        time,
+        data: {
+          modelVersionId: versionId,
+          parentVersionId: version.parentVersionId,
+          artifactPath: version.artifactPath,
+          sha256: version.sha256,
+          participants,
+          privacy: version.privacy,
+        },
+      }),
+    );
+  }
+
+  private async computeVersion(
+    run: RunDocument,
+    roundDoc: RoundDocument,
+    accepted: UpdateReceipt[],
+    versionId: string,
+    guarantee: ModelVersionDocument['privacy'][number],
+  ): Promise<ModelVersionDocument> {
+    const { runId, round } = roundDoc;
+    const base = await this.deps.models.load(roundDoc.baseModelVersionId);
+    const global = weightsFromBytes(base.artifacts.weights);
+    const updates = [];
+    for (const receipt of accepted) {
+      const { values } = decodeUpdate(await this.deps.blobs.get(receipt.blobPath));
+      updates.push({
+        hospitalId: receipt.hospitalId,
+        delta: values as Float32Array,
+        numExamples: receipt.numExamples,
+      });
+    }
+    const strategy = buildStrategy(run.config);
+    const state = await loadStrategyState(this.deps.blobs, runId, round - 1);
+    const result = strategy.aggregate(global, updates, state, {
+      round,
+      expectedHospitals: roundDoc.expectedHospitals.length,
+      enrolledHospitals: run.hospitals.length,
+      random: this.deps.random,
+    });
+    await saveStrategyState(this.deps.blobs, runId, round, result.state);
+    const weights = bytesFromWeights(result.weights);
+    const doc: ModelVersionDocument = {
+      ...base.doc,
+      versionId,
+      runId,
+      round,
+      parentVersionId: base.doc.versionId,
+      createdAt: this.deps.clock.now().toISOString(),
+      artifactPath: blobPaths.modelPrefix(versionId),
+      sha256: createHash('sha256').update(weights).digest('hex'),
+      participants: accepted.map((r) => r.hospitalId).sort(),
+      privacy: [guarantee],
+      pooledMetrics: null,
+      halted: false,
+    };
+    const modelJson = withVersionMetadata(base.artifacts.modelJson, doc);
+    return (await this.deps.models.register(doc, { modelJson, weights })).doc;
+  }
+
+  private async failRound(runId: string, round: number, reason: string, received: string[]): Promise<void> {
+    const failed = await this.deps.documents.runTransaction(async (tx) => {
+      const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
+      if (current.status === 'closed' || current.status === 'failed') return false;
+      tx.update(paths.round(runId, round), {
+        status: 'failed',
+        failureReason: reason,
+        closedAt: this.deps.clock.now().toISOString(),
+        lease: null,
+      });
+      return true;
+    });
+    if (!failed) return;
+    logs.roundFailed(this.deps.logger, runId, round, reason);
+    await publishEvent(
+      this.deps.events,
+      makeEvent('round.failed', {
+        id: `round.failed:${runId}:${round}`,
+        runId,
+        round,
+        time: this.deps.clock.now(),
+        data: { reason, received },
+      }),
+    );
+  }
+
+  private async haltRun(runId: string, reason: string, epsilon: number | null): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.documents.update(paths.run(runId), {
+      halt: { reason, by: 'aggregator', at: now.toISOString() },
+      updatedAt: now.toISOString(),
+    });
+    logs.runHalted(this.deps.logger, runId, reason);
+    const run = await this.getRun(runId);
+    await publishEvent(
+      this.deps.events,
+      makeEvent('privacy.alert', {
+        id: `privacy.alert:halt:${runId}`,
+        runId,
+        round: run?.currentRound ?? 0,
+        time: now,
+        data: {
+          level: 'halt',
+          unit: 'hospital',
+          epsilon,
+          budgetEpsilon: run?.config.epsilonBudget ?? null,
+          message: reason,
+        },
+      }),
+    );
+  }
+
+  /** Stores a hospital's evaluation of a model version and refreshes the version's pooled metrics. */
+  async recordEvaluation(evaluation: HospitalEvaluation): Promise<void> {
+    const parsed = HospitalEvaluationSchema.parse(evaluation);
+    const version = await this.deps.models.get(parsed.modelVersionId);
+    if (!version) {
+      await this.audit(
+        null,
+        null,
+        'evaluation.reported',
+        parsed.hospitalId,
+        'rejected',
+        `unknown model version ${parsed.modelVersionId}`,
+      );
+      return;
+    }
+    await this.deps.documents.create(paths.evaluation(parsed.modelVersionId, parsed.hospitalId), parsed);
+    const all = (await this.deps.documents.list(paths.evaluations(parsed.modelVersionId))).map((s) =>
+      HospitalEvaluationSchema.parse(s.data),
+    );
+    const pooled = metricsFromHistogram(mergeHistograms(all.map((e) => e.histogram)));
+    await this.deps.models.annotate(parsed.modelVersionId, { pooledMetrics: pooled });
+  }
+
+  private async getRun(runId: string): Promise<RunDocument | undefined> {
+    const data = await this.deps.documents.get(paths.run(runId));
+    return data ? RunDocumentSchema.parse(data) : undefined;
+  }
+
+  private async getRound(runId: string, round: number): Promise<RoundDocument | undefined> {
+    const data = await this.deps.documents.get(paths.round(runId, round));
+    return data ? RoundDocumentSchema.parse(data) : undefined;
+  }
+
+  private audit(
+    runId: string | null,
+    round: number | null,
+    action: string,
+    subject: string | null,
+    outcome: 'accepted' | 'rejected' | 'info',
+    reason: string | null,
+  ): Promise<void> {
+    return recordAudit(
+      this.deps.documents,
+      { runId, round, actor: 'aggregator', action, outcome, reason, subject },
+      this.deps.clock.now(),
+    );
+  }
+}
+
+/** model.json carries the version's identity so a copied folder still says what it is. */
+function withVersionMetadata(
+  modelJson: Record<string, unknown>,
+  doc: ModelVersionDocument,
+): Record<string, unknown> {
+  const metadata = (modelJson.userDefinedMetadata ?? {}) as Record<string, unknown>;
+  const himas = (metadata.himas ?? {}) as Record<string, unknown>;
+  return {
+    ...modelJson,
+    userDefinedMetadata: {
+      ...metadata,
+      himas: { ...himas, versionId: doc.versionId, runId: doc.runId, round: doc.round, privacy: doc.privacy },
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { LayersModel } from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { PreprocessorSchema, type Preprocessor } from '../core/data';
+import { deserializeModel } from '../core/model';
+import type { ModelArtifacts } from '../ports/model-registry';
+
+/**
+ * A HIMAS model is self-describing: model.json's `userDefinedMetadata.himas` carries the
+ * preprocessor (feature order, imputation, standardisation) so `himas predict` or any TF.js runtime
+ * can score raw first-24-hour features with nothing but the model folder.
+ */
+const HimasMetadataSchema = z.object({
+  preprocessor: PreprocessorSchema,
+  versionId: z.string().optional(),
+  runId: z.string().optional(),
+  round: z.number().optional(),
+});
+export type HimasModelMetadata = z.infer<typeof HimasMetadataSchema>;
+
+export function readHimasMetadata(modelJson: Record<string, unknown>): HimasModelMetadata {
+  const metadata = (modelJson.userDefinedMetadata as Record<string, unknown> | undefined)?.himas;
+  const parsed = HimasMetadataSchema.safeParse(metadata);
+  if (!parsed.success) {
+    throw new Error(
+      `model.json has no valid HIMAS metadata (userDefinedMetadata.himas): ${parsed.error.issues[0]?.message ?? 'missing'}`,
+    );
+  }
+  return parsed.data;
+}
+
+export async function loadHimasModel(
+  artifacts: ModelArtifacts,
+): Promise<{ model: LayersModel; preprocessor: Preprocessor; metadata: HimasModelMetadata }> {
+  const metadata = readHimasMetadata(artifacts.modelJson);
+  const model = await deserializeModel(artifacts.modelJson, artifacts.weights);
+  return { model, preprocessor: metadata.preprocessor as Preprocessor, metadata };
+}

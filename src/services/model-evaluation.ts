@@ -1,0 +1,46 @@
+import type { LayersModel } from '@tensorflow/tfjs';
+import type { HospitalEvaluation, Metrics } from '../../schemas/metrics';
+import type { DesignMatrix } from '../core/data';
+import { riskHistogram } from '../core/evaluation/risk-histogram';
+import { evaluateBinary } from '../core/metrics';
+import { predictProbabilities } from '../core/model';
+
+/** Exact metrics of a model on one design matrix, plus the mean log loss. */
+export function evaluateModel(
+  model: LayersModel,
+  design: DesignMatrix,
+): { metrics: Metrics; risks: Float32Array } {
+  const risks = predictProbabilities(model, design.features, design.rows, design.cols);
+  return { metrics: metricsOf(design.labels, risks), risks };
+}
+
+export function metricsOf(labels: Float32Array, risks: Float32Array): Metrics {
+  const m = evaluateBinary(labels, risks);
+  let loss = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const p = Math.min(1 - 1e-7, Math.max(1e-7, risks[i]));
+    loss -= labels[i] === 1 ? Math.log(p) : Math.log(1 - p);
+  }
+  return {
+    n: m.n,
+    positives: m.positives,
+    auroc: m.auroc,
+    auprc: m.auprc,
+    brier: m.brier,
+    observedExpectedRatio: m.observedExpectedRatio,
+    calibrationSlope: m.calibrationSlope,
+    calibrationIntercept: m.calibrationIntercept,
+    loss: labels.length > 0 ? loss / labels.length : null,
+  };
+}
+
+/** What a hospital shares about a model version: its own metrics and a risk histogram, no records. */
+export function hospitalEvaluation(
+  model: LayersModel,
+  design: DesignMatrix,
+  hospitalId: string,
+  modelVersionId: string,
+): HospitalEvaluation {
+  const { metrics, risks } = evaluateModel(model, design);
+  return { hospitalId, modelVersionId, metrics, histogram: riskHistogram(design.labels, risks) };
+}

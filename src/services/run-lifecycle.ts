@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import {
+  modelVersionId,
+  paths,
+  RoundDocumentSchema,
+  RunDocumentSchema,
+  StatisticsReceiptSchema,
+  blobPaths,
+  type ModelVersionDocument,
+  type RoundDocument,
+  type RunDocument,
+} from '../../schemas/documents';
+import type { TrainingConfig } from '../../schemas/training-config';
+import { mergeFeatureStatistics, preprocessorFromStatistics, type FeatureStatistics } from '../core/data';
+import { countParameters, createModel, getFlatWeights, serializeModel } from '../core/model';
+import { logs } from '../logs';
+import type { Logger } from '../logging/logger';
+import type { BlobStore } from '../ports/blob-store';
+import type { Clock } from '../ports/clock';
+import type { DocumentStore } from '../ports/document-store';
+import type { EventBus } from '../ports/event-bus';
+import type { ModelRegistry } from '../ports/model-registry';
+import { makeEvent, publishEvent } from './event-publishing';
+import { hospitalLevelGuarantee } from './privacy-guarantee';
+import { bytesFromWeights } from './weights-bytes';
+
+export interface RunLifecycleDeps {
+  documents: DocumentStore;
+  blobs: BlobStore;
+  events: EventBus;
+  models: ModelRegistry;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * The coordinator's steps of a run, each idempotent, so a crashed driver (the local one or the
+ * Cloud Workflows execution) can run them again: create the run, build the initial model from the
+ * hospitals' federated statistics, open rounds, signal deadlines, finish.
+ */
+export class RunLifecycle {
+  constructor(private readonly deps: RunLifecycleDeps) {}
+
+  async createRun(input: {
+    runId: string;
+    config: TrainingConfig;
+    hospitals: string[];
+    dataSource: RunDocument['dataSource'];
+  }): Promise<RunDocument> {
+    const now = this.deps.clock.now().toISOString();
+    const doc: RunDocument = RunDocumentSchema.parse({
+      runId: input.runId,
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      config: input.config,
+      hospitals: input.hospitals,
+      dataSource: input.dataSource,
+      currentRound: 0,
+      latestModelVersionId: null,
+      ledger: [],
+      privacy: [hospitalLevelGuarantee(input.config, [], EVERY_HOSPITAL_EACH_ROUND)],
+      halt: null,
+      completedAt: null,
+    });
+    const created = await this.deps.documents.create(paths.run(input.runId), doc);
+    if (!created)
+      throw new Error(`run ${input.runId} already exists (use --resume ${input.runId} to continue it)`);
+    logs.runCreated(this.deps.logger, input.runId, input.hospitals);
+    return doc;
+  }
+
+  async getRun(runId: string): Promise<RunDocument | undefined> {
+    const data = await this.deps.documents.get(paths.run(runId));
+    return data ? RunDocumentSchema.parse(data) : undefined;
+  }
+
+  async getRound(runId: string, round: number): Promise<RoundDocument | undefined> {
+    const data = await this.deps.documents.get(paths.round(runId, round));
+    return data ? RoundDocumentSchema.parse(data) : undefined;
+  }
+
+  /** Hospitals that have not shared their feature statistics yet. */
+  async hospitalsWithoutStatistics(run: RunDocument): Promise<string[]> {
+    const shared = new Set((await this.deps.documents.list(paths.statistics(run.runId))).map((s) => s.id));
+    return run.hospitals.filter((h) => !shared.has(h));
+  }
+
+  /**
+   * Version 0 of the model: random initial weights (seeded) and the preprocessor built from the
+   * merged federated statistics, so every hospital standardises with the same global statistics
+   * while no record leaves any hospital.
+   */
+  async initializeModel(run: RunDocument): Promise<ModelVersionDocument> {
+    const versionId = modelVersionId(run.runId, 0);
+    const existing = await this.deps.models.get(versionId);
+    if (existing) return existing;
+    const receipts = (await this.deps.documents.list(paths.statistics(run.runId))).map((s) =>
+      StatisticsReceiptSchema.parse(s.data),
+    );
+    const missing = run.hospitals.filter((h) => !receipts.some((r) => r.hospitalId === h));
+    if (missing.length > 0)
+      throw new Error(`cannot build the initial model: no feature statistics from ${missing.join(', ')}`);
+    const parts: FeatureStatistics[] = [];
+    for (const receipt of receipts) {
+      const bytes = await this.deps.blobs.get(receipt.blobPath);
+      if (createHash('sha256').update(bytes).digest('hex') !== receipt.sha256)
+        throw new Error(`statistics of ${receipt.hospitalId} fail their checksum`);
+      parts.push(JSON.parse(Buffer.from(bytes).toString('utf8')) as FeatureStatistics);
+    }
+    const preprocessor = preprocessorFromStatistics(mergeFeatureStatistics(parts));
+    const spec = {
+      kind: run.config.model,
+      inputDim: preprocessor.featureNames.length,
+      hiddenUnits: run.config.model === 'mlp' ? run.config.hiddenUnits : [],
+    };
+    const model = createModel(spec, run.config.seed);
+    try {
+      const weights = bytesFromWeights(getFlatWeights(model));
+      const serialized = await serializeModel(model, {
+        himas: { preprocessor, versionId, runId: run.runId, round: 0 },
+      });
+      const doc: ModelVersionDocument = {
+        versionId,
+        runId: run.runId,
+        round: 0,
+        parentVersionId: null,
+        createdAt: this.deps.clock.now().toISOString(),
+        artifactPath: blobPaths.modelPrefix(versionId),
+        sha256: createHash('sha256').update(weights).digest('hex'),
+        numParameters: countParameters(model),
+        modelSpec: spec,
+        featureNames: preprocessor.featureNames,
+        participants: [],
+        privacy: run.privacy,
+        pooledMetrics: null,
+        halted: false,
+      };
+      const registered = await this.deps.models.register(doc, { modelJson: serialized.modelJson, weights });
+      await this.deps.documents.update(paths.run(run.runId), {
+        latestModelVersionId: versionId,
+        updatedAt: doc.createdAt,
+      });
+      logs.runInitialized(this.deps.logger, run.runId, versionId, doc.numParameters);
+      return registered.doc;
+    } finally {
+      model.dispose();
+    }
+  }
+
+  /** Opens a round (idempotent) and announces it with `round.started`. */
+  async openRound(runId: string, round: number): Promise<RoundDocument> {
+    const run = await this.getRun(runId);
+    if (!run) throw new Error(`run ${runId} does not exist`);
+    const existing = await this.getRound(runId, round);
+    if (existing) return existing;
+    if (!run.latestModelVersionId) throw new Error(`run ${runId} has no model to start round ${round} from`);
+    const now = this.deps.clock.now();
+    const doc: RoundDocument = {
+      runId,
+      round,
+      status: 'open',
+      expectedHospitals: run.hospitals,
+      quorum: Math.min(run.config.quorum ?? run.hospitals.length, run.hospitals.length),
+      baseModelVersionId: run.latestModelVersionId,
+      openedAt: now.toISOString(),
+      deadline: new Date(now.getTime() + run.config.deadlineSeconds * 1000).toISOString(),
+      lease: null,
+      closedAt: null,
+      modelVersionId: null,
+      participants: [],
+      failureReason: null,
+    };
+    const created = await this.deps.documents.create(paths.round(runId, round), doc);
+    const stored = created ? doc : (await this.getRound(runId, round))!;
+    logs.roundOpened(this.deps.logger, runId, round, stored.expectedHospitals);
+    await publishEvent(
+      this.deps.events,
+      makeEvent('round.started', {
+        id: `round.started:${runId}:${round}`,
+        runId,
+        round,
+        time: now,
+        data: {
+          expectedHospitals: stored.expectedHospitals,
+          baseModelVersionId: stored.baseModelVersionId,
+          deadline: stored.deadline,
+        },
+      }),
+    );
+    return stored;
+  }
+
+  async signalDeadline(runId: string, round: number): Promise<void> {
+    const roundDoc = await this.getRound(runId, round);
+    if (!roundDoc) return;
+    await publishEvent(
+      this.deps.events,
+      makeEvent('round.deadline', {
+        id: `round.deadline:${runId}:${round}`,
+        runId,
+        round,
+        time: this.deps.clock.now(),
+        data: { deadline: roundDoc.deadline },
+      }),
+    );
+  }
+
+  async finishRun(runId: string, status: 'completed' | 'failed' | 'halted'): Promise<void> {
+    const now = this.deps.clock.now().toISOString();
+    await this.deps.documents.update(paths.run(runId), { status, completedAt: now, updatedAt: now });
+  }
+}
+
+/** Every enrolled hospital is expected in every round, so each round samples hospitals with q = 1. */
+const EVERY_HOSPITAL_EACH_ROUND = 1;

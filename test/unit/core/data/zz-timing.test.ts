@@ -1,0 +1,20 @@
+import { SeededRandom } from '../../../../src/core/random/seeded-random';
+import { drawLatentStay, REFERENCE_SITE, outcomeLogitWithoutUnitOffset } from '../../../../src/core/data/stay-model';
+import { sigmoid } from '../../../../src/core/data/sampling';
+it('timing', () => {
+  const r = new SeededRandom(1);
+  let t0 = Date.now();
+  let s = 0;
+  for (let i = 0; i < 1e6; i++) s += r.nextDouble();
+  console.log('1e6 nextDouble', Date.now() - t0);
+  t0 = Date.now();
+  const stays = [];
+  for (let i = 0; i < 20000; i++) stays.push(drawLatentStay(r, 'MICU', REFERENCE_SITE));
+  console.log('20000 stays', Date.now() - t0);
+  t0 = Date.now();
+  for (const st of stays) s += outcomeLogitWithoutUnitOffset(st, REFERENCE_SITE);
+  console.log('20000 logits', Date.now() - t0);
+  t0 = Date.now();
+  for (let i = 0; i < 1e6; i++) s += sigmoid(i / 1e6);
+  console.log('1e6 sigmoid', Date.now() - t0, s);
+});
