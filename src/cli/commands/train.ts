@@ -13,7 +13,7 @@ import { buildTrainingReport } from '../../local/training-report';
 import { jsonLogger } from '../../logging/logger';
 import { logs } from '../../logs';
 import { loadHimasModel } from '../../services/model-artifacts';
-import { describeGuarantee } from '../../services/privacy-guarantee';
+import { describeGuarantee, hospitalLevelGuarantee, roundPrivacyEvent } from '../../services/privacy-guarantee';
 import { parseCommandArgs, stringFlag } from '../args';
 import { discoverHospitals, writeCohort } from '../cohort-files';
 import { METRICS_HEADER, fmt, metricsRow } from '../format-metrics';
@@ -121,7 +121,9 @@ export const trainCommand: Command = {
       say(
         `HIMAS run ${runId}${resume ? ' (resumed)' : ''}: ${run.hospitals.length} hospitals, ${run.config.rounds} rounds, backend ${backend.backend}`,
       );
-      say(`  privacy: ${describeGuarantee(run.privacy[0])}`);
+      const n = run.hospitals.length;
+      const planned = hospitalLevelGuarantee(run.config, Array.from({ length: run.config.rounds }, () => roundPrivacyEvent(run.config, n, n)), 1);
+      say(`  privacy plan: ${describeGuarantee(planned)}`);
       const printer = progressPrinter(platform.stack.documents, say);
       const finished = await driveTraining(runId, {
         lifecycle: platform.lifecycle,

@@ -34,9 +34,11 @@ export function niceTicks(dataMin: number, dataMax: number, options: NiceTicksOp
   let lo = Number.isFinite(dataMin) ? dataMin : 0;
   let hi = Number.isFinite(dataMax) ? dataMax : 1;
   if (lo > hi) [lo, hi] = [hi, lo];
-  if (lo === hi) {
-    // One value: open a small window around it so the axis still has a scale.
+  const scale = Math.max(Math.abs(lo), Math.abs(hi));
+  if (hi - lo <= Math.max(scale * 1e-9, 1e-12)) {
+    // One value (or a span below display precision): open a window around it so the axis has a scale.
     const pad = options.integer ? 1 : lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    hi = lo;
     lo -= pad;
     hi += pad;
   }

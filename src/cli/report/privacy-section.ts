@@ -25,26 +25,46 @@ function renderGuarantee(g: PrivacyGuarantee): SafeHtml {
     <p class="meaning">${UNIT_MEANING[g.unit]}</p>
     ${overBudget ? html`<p class="over-budget">ε exceeds the budget of ${formatFixed(g.budgetEpsilon)}.</p>` : ''}
     <dl class="facts">
-      <dt>Unit</dt>
-      <dd>${g.unit}</dd>
-      <dt>ε</dt>
-      <dd>${formatEpsilon(g.epsilon)}</dd>
-      <dt>δ</dt>
-      <dd>${formatDelta(g.delta)}</dd>
-      <dt>RDP order</dt>
-      <dd>${g.order === null ? MISSING : String(g.order)}</dd>
-      <dt>Noise multiplier z</dt>
-      <dd>${String(g.noiseMultiplier)}</dd>
-      <dt>Clip norm C</dt>
-      <dd>${String(g.clipNorm)}</dd>
-      <dt>Sampling probability q</dt>
-      <dd>${String(g.samplingProbability)}</dd>
-      <dt>${stepsLabel}</dt>
-      <dd>${formatInteger(g.steps)}</dd>
-      <dt>Accountant</dt>
-      <dd><code>${g.accountant}</code></dd>
-      <dt>ε budget</dt>
-      <dd>${g.budgetEpsilon === null ? 'none' : String(g.budgetEpsilon)}</dd>
+      <div>
+        <dt>Unit</dt>
+        <dd>${g.unit}</dd>
+      </div>
+      <div>
+        <dt>ε</dt>
+        <dd>${formatEpsilon(g.epsilon)}</dd>
+      </div>
+      <div>
+        <dt>δ</dt>
+        <dd>${formatDelta(g.delta)}</dd>
+      </div>
+      <div>
+        <dt>RDP order</dt>
+        <dd>${g.order === null ? MISSING : String(g.order)}</dd>
+      </div>
+      <div>
+        <dt>Noise multiplier z</dt>
+        <dd>${String(g.noiseMultiplier)}</dd>
+      </div>
+      <div>
+        <dt>Clip norm C</dt>
+        <dd>${String(g.clipNorm)}</dd>
+      </div>
+      <div>
+        <dt>Sampling probability q</dt>
+        <dd>${String(g.samplingProbability)}</dd>
+      </div>
+      <div>
+        <dt>${stepsLabel}</dt>
+        <dd>${formatInteger(g.steps)}</dd>
+      </div>
+      <div>
+        <dt>Accountant</dt>
+        <dd><code>${g.accountant}</code></dd>
+      </div>
+      <div>
+        <dt>ε budget</dt>
+        <dd>${g.budgetEpsilon === null ? 'none' : String(g.budgetEpsilon)}</dd>
+      </div>
     </dl>
   </div>`;
 }

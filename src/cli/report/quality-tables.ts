@@ -5,7 +5,7 @@ import { html, type SafeHtml } from './html-escape';
 import { POOLED_NAME, reportHospitalIds } from './report-series';
 
 /** Per-hospital columns fit up to this many hospitals; beyond, one wrapped list per baseline. */
-const MAX_HOSPITAL_COLUMNS = 8;
+const MAX_HOSPITAL_COLUMNS = 6;
 
 function metricCells(m: Metrics | undefined): SafeHtml {
   if (!m) return html`<td class="num" colspan="7">not evaluated</td>`;
@@ -79,8 +79,8 @@ export function renderFinalModelSection(report: TrainingReport): SafeHtml {
 export function renderBaselinesSection(report: TrainingReport): SafeHtml {
   const ids = reportHospitalIds(report);
   const label = html`<p class="sim-only">
-    <strong>Simulation only:</strong> these baselines pool records, which a real deployment never does. They
-    show what the federated model is up against, not something HIMAS would run.
+    <strong>Simulation only:</strong> every baseline below pools records, which a real deployment never does.
+    They show what the federated model is up against, not something HIMAS would run.
   </p>`;
   if (report.baselines.length === 0)
     return html`<section id="baselines">
@@ -103,25 +103,43 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
     const perHospital = asColumns
       ? ids.map((id) => html`<td class="num">${formatFixed(b.quality.perHospital[id]?.auroc)}</td>`)
       : html`<td class="per-hospital">
-          ${ids.map((id, i) => html`${i > 0 ? ' · ' : ''}<span class="nowrap">${id} ${formatFixed(b.quality.perHospital[id]?.auroc)}</span>`)}
+          ${ids.map(
+            (id, i) =>
+              html`${i > 0 ? ' · ' : ''}<span class="nowrap"
+                  >${id} ${formatFixed(b.quality.perHospital[id]?.auroc)}</span
+                >`,
+          )}
         </td>`;
-    return html`<tr${b.reference ? html` class="reference"` : ''}><th scope="row">${b.name}</th><td>${b.description}</td><td class="num">${formatFixed(b.quality.pooled.auroc)}</td><td class="num">${formatFixed(b.quality.pooled.auprc)}</td><td class="num">${formatFixed(b.quality.pooled.brier)}</td>${perHospital}</tr>`;
+    return html`<tr${b.reference ? html` class="reference"` : ''}>
+      <th scope="row">${b.name}<span class="description">${b.description}</span></th>
+      <td class="num">${formatFixed(b.quality.pooled.auroc)}</td>
+      <td class="num">${formatFixed(b.quality.pooled.auprc)}</td>
+      <td class="num">${formatFixed(b.quality.pooled.brier)}</td>
+      ${perHospital}
+    </tr>`;
   });
-  const hospitalHeads = asColumns
-    ? ids.map((id) => html`<th scope="col" class="num">AUROC ${id}</th>`)
-    : html`<th scope="col">AUROC per hospital</th>`;
+  const hospitalHeads = asColumns ? ids.map((id) => html`<th scope="col" class="num">${id}</th>`) : '';
   return html`<section id="baselines">
     <h2>Baselines</h2>
     ${label}
     <div class="table-wrap">
-      <table>
+      <table class="baselines">
         <thead>
           <tr>
-            <th scope="col">Baseline</th>
-            <th scope="col">Description</th>
-            <th scope="col" class="num">Pooled AUROC</th>
-            <th scope="col" class="num">Pooled AUPRC</th>
-            <th scope="col" class="num">Pooled Brier</th>
+            <th scope="col" rowspan="2">Baseline</th>
+            <th scope="colgroup" colspan="3" class="group">Pooled</th>
+            <th
+              scope="colgroup"
+              ${asColumns ? html`colspan="${ids.length}"` : html`rowspan="2"`}
+              class="group"
+            >
+              AUROC by hospital
+            </th>
+          </tr>
+          <tr>
+            <th scope="col" class="num">AUROC</th>
+            <th scope="col" class="num">AUPRC</th>
+            <th scope="col" class="num">Brier</th>
             ${hospitalHeads}
           </tr>
         </thead>

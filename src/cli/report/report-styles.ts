@@ -9,7 +9,7 @@ h1 { font-size: 1.65rem; margin: 0 0 2px; line-height: 1.25; }
 h1 .run-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85em; word-break: break-all; }
 h2 { font-size: 1.25rem; margin: 36px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--border); }
 h3 { font-size: 1rem; margin: 0 0 6px; }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.88em; word-break: break-all; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.88em; overflow-wrap: anywhere; }
 .muted { color: var(--muted); }
 .nowrap { white-space: nowrap; }
 .subtitle { margin: 0 0 16px; color: var(--muted); }
@@ -27,7 +27,9 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; font-variant-numeric: tabular-nums; }
 th, td { padding: 6px 10px; text-align: left; vertical-align: top; border-bottom: 1px solid var(--border); }
 thead th { border-bottom: 2px solid #cbd5e1; font-weight: 600; white-space: nowrap; }
-tbody th { font-weight: 500; overflow-wrap: anywhere; }
+tbody th { font-weight: 500; overflow-wrap: break-word; }
+th .description { display: block; font-weight: 400; font-size: 0.82rem; color: var(--muted); max-width: 38em; }
+thead th.group { text-align: center; border-bottom: 1px solid var(--border); }
 .num { text-align: right; white-space: nowrap; }
 tbody tr:nth-child(even) { background: var(--stripe); }
 tr.pooled th, tr.pooled td { font-weight: 700; border-top: 2px solid #94a3b8; }
@@ -45,11 +47,11 @@ td.per-hospital { font-size: 0.85rem; }
 dl.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 6px 20px; margin: 0; }
 dl.facts dt { font-size: 0.78rem; color: var(--muted); }
 dl.facts dd { margin: 0 0 4px; }
-dl.facts > dt { grid-column: auto; }
-.facts-pair { min-width: 0; }
+dl.facts div { min-width: 0; }
 .sim-only { border-left: 4px solid #b45309; background: #fffbeb; padding: 8px 14px; margin: 0 0 12px; }
 figure.chart { margin: 18px 0 30px; }
 figure.chart svg { width: 100%; height: auto; display: block; }
+details summary { white-space: nowrap; cursor: pointer; }
 figcaption { color: var(--muted); font-size: 0.88rem; margin-top: 4px; }
 dl.config { display: grid; grid-template-columns: max-content 1fr; gap: 4px 20px; margin: 0; font-size: 0.92rem; }
 dl.config dt code { color: #334155; }

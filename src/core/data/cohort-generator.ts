@@ -4,7 +4,7 @@ import { CARE_UNITS, type CohortRecord } from './features';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets';
 import { apportion, categorical, clamp, permutation, sigmoid } from './sampling';
 import { drawLatentStay, outcomeLogitWithoutUnitOffset, realiseFeatures } from './stay-model';
-import { careUnitOffsets } from './unit-offsets';
+import { CARE_UNIT_OFFSETS } from './unit-offsets';
 
 /**
  * The synthetic cohort generator (CLINICAL_DATA.md §5): hospitals from a preset, stays from the
@@ -111,7 +111,6 @@ export function generateCohort(options: GenerateCohortOptions = {}): SyntheticCo
   const profiles = PRESETS[preset].build(root.fork(`preset:${preset}`), hospitals);
   const nominal = profiles.map((p) => p.nominalSize);
   const sizes = patients === undefined ? nominal : apportion(nominal, patients, MIN_STAYS_PER_HOSPITAL);
-  const unitOffsets = careUnitOffsets();
 
   let nextStayId = FIRST_STAY_ID;
   const cohorts = profiles.map((profile, h): HospitalCohort => {
@@ -121,7 +120,7 @@ export function generateCohort(options: GenerateCohortOptions = {}): SyntheticCo
     for (let i = 0; i < sizes[h]; i++) {
       const unit = CARE_UNITS[categorical(stays, profile.unitMix)];
       const latent = drawLatentStay(stays, unit, profile.site);
-      const risk = sigmoid(outcomeLogitWithoutUnitOffset(latent, profile.site) + unitOffsets[unit]);
+      const risk = sigmoid(outcomeLogitWithoutUnitOffset(latent, profile.site) + CARE_UNIT_OFFSETS[unit]);
       const label = stays.nextDouble() < risk ? 1 : 0;
       records.push({
         stay_id: String(nextStayId++),

@@ -113,7 +113,14 @@ export const FEATURE_TRANSFORMS: Readonly<Record<NumericFeature, FeatureTransfor
   urineoutput: { kind: 'log', floor: 10 },
 };
 
-/** Applies a feature transform to a present raw value. */
+/**
+ * Bound on a transformed value. No clinical value in these units comes near it; it only keeps a
+ * corrupt entry (say 1e308) from overflowing the sums of squares into Infinity and then NaN.
+ */
+const TRANSFORMED_LIMIT = 1e6;
+
+/** Applies a feature transform to a present, finite raw value. */
 export function applyTransform(transform: FeatureTransform, value: number): number {
-  return transform.kind === 'log' ? Math.log(Math.max(value, transform.floor)) : value;
+  const t = transform.kind === 'log' ? Math.log(Math.max(value, transform.floor)) : value;
+  return t > TRANSFORMED_LIMIT ? TRANSFORMED_LIMIT : t < -TRANSFORMED_LIMIT ? -TRANSFORMED_LIMIT : t;
 }

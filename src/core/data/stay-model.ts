@@ -76,6 +76,27 @@ const FEATURE_INDEX: ReadonlyMap<NumericFeature, number> = new Map(
   LATENT_FEATURES.map((f, i) => [f.name, i]),
 );
 
+/** Per-feature constants of the latent model, precomputed: the generator draws ~30 normals per stay. */
+const LATENT_TABLE = LATENT_FEATURES.map((feature) => {
+  const organLoading = feature.organ?.loading ?? 0;
+  return {
+    severityLoading: feature.direction * feature.loading,
+    organIndex: feature.organ ? ORGAN_CLUSTERS.indexOf(feature.organ.cluster) : -1,
+    organLoading,
+    ownScale: Math.sqrt(1 - feature.loading ** 2 - organLoading ** 2),
+  };
+});
+const UNIT_FEATURE_SHIFTS: Readonly<Record<CareUnit, Float64Array>> = Object.fromEntries(
+  Object.entries(CARE_UNIT_PROFILES).map(([unit, profile]) => [
+    unit,
+    Float64Array.from(LATENT_FEATURES, (feature) => profile.featureShifts[feature.name] ?? 0),
+  ]),
+) as Record<CareUnit, Float64Array>;
+const U_SHAPED = Object.entries(OUTCOME_MODEL.uShaped).map(([name, coefficient]) => ({
+  index: FEATURE_INDEX.get(name as NumericFeature) ?? -1,
+  coefficient: coefficient ?? 0,
+}));
+
 export function drawLatentStay(random: SeededRandom, unit: CareUnit, site: SiteContext): LatentStay {
   const profile = CARE_UNIT_PROFILES[unit];
   const ageYears = Math.round(
@@ -87,18 +108,15 @@ export function drawLatentStay(random: SeededRandom, unit: CareUnit, site: SiteC
   );
   const male = random.nextDouble() < profile.maleShare;
   const severity = profile.severityShift + site.severityShift + standardNormal(random);
-  const organ = new Map(ORGAN_CLUSTERS.map((cluster) => [cluster, standardNormal(random)]));
-  const z = new Float64Array(LATENT_FEATURES.length);
-  LATENT_FEATURES.forEach((feature, i) => {
-    const organLoading = feature.organ?.loading ?? 0;
-    const organTerm = feature.organ ? organLoading * (organ.get(feature.organ.cluster) ?? 0) : 0;
-    const own = Math.sqrt(1 - feature.loading ** 2 - organLoading ** 2);
-    z[i] =
-      (profile.featureShifts[feature.name] ?? 0) +
-      feature.direction * feature.loading * severity +
-      organTerm +
-      own * standardNormal(random);
-  });
+  const organ = new Float64Array(ORGAN_CLUSTERS.length);
+  for (let c = 0; c < organ.length; c++) organ[c] = standardNormal(random);
+  const shifts = UNIT_FEATURE_SHIFTS[unit];
+  const z = new Float64Array(LATENT_TABLE.length);
+  for (let i = 0; i < LATENT_TABLE.length; i++) {
+    const t = LATENT_TABLE[i];
+    const organTerm = t.organIndex >= 0 ? t.organLoading * organ[t.organIndex] : 0;
+    z[i] = shifts[i] + t.severityLoading * severity + organTerm + t.ownScale * standardNormal(random);
+  }
   const unableLatent =
     (profile.featureShifts.gcs_unable ?? 0) +
     GCS_UNABLE_LOADING * severity +
@@ -116,9 +134,9 @@ export function outcomeLogitWithoutUnitOffset(stay: LatentStay, site: SiteContex
     OUTCOME_MODEL.ageBySeverity * age * stay.severity +
     (stay.gcsUnable ? OUTCOME_MODEL.gcsUnable : 0) +
     site.qualityOffset;
-  for (const [name, coefficient] of Object.entries(OUTCOME_MODEL.uShaped)) {
-    const z = stay.z[FEATURE_INDEX.get(name as NumericFeature) ?? -1];
-    logit += (coefficient ?? 0) * (z * z - 1);
+  for (const { index, coefficient } of U_SHAPED) {
+    const z = stay.z[index];
+    logit += coefficient * (z * z - 1);
   }
   return logit;
 }

@@ -9,32 +9,33 @@ import { drawLatentStay, outcomeLogitWithoutUnitOffset, REFERENCE_SITE } from '.
  * reference hospital (μ_h = q_h = 0) equals its §1.3 target (CLINICAL_DATA.md §5.1 step 2).
  *
  * The expectation over s, age and the non-linear extras has no closed form, so it is taken over a
- * fixed Monte Carlo sample (own seed: the offsets are constants of the model, not of a cohort's seed)
- * and the offset is found by bisection; the mean of σ(x + off) is increasing in off.
+ * Monte Carlo sample and the offset found by bisection (the mean of σ(x + off) increases in off).
+ * Solving takes ~6 s at this precision (200,000 stays per unit), so the result is a constant here; a unit test re-solves
+ * with a smaller sample and fails if the stay model changed without regenerating it:
+ *   npx tsx -e "console.log(require('./src/core/data/unit-offsets').solveCareUnitOffsets(200000))"
  */
-const SOLVER_SEED = 20240611;
-const SOLVER_SAMPLES_PER_UNIT = 20000;
+export const CARE_UNIT_OFFSETS: Readonly<Record<CareUnit, number>> = {
+  MICU: -0.0255,
+  'MICU/SICU': -0.0768,
+  CVICU: -0.5942,
+  SICU: 0.1949,
+  TSICU: 0.3019,
+  CCU: -0.3268,
+  Neuro: 0.1064,
+};
 
-let cached: Readonly<Record<CareUnit, number>> | undefined;
-
-export function careUnitOffsets(): Readonly<Record<CareUnit, number>> {
-  if (!cached) {
-    const root = new SeededRandom(SOLVER_SEED);
-    const offsets = {} as Record<CareUnit, number>;
-    for (const unit of CARE_UNITS) {
-      const random = root.fork(`unit-offset:${unit}`);
-      const logits = new Float64Array(SOLVER_SAMPLES_PER_UNIT);
-      for (let i = 0; i < logits.length; i++) {
-        logits[i] = outcomeLogitWithoutUnitOffset(
-          drawLatentStay(random, unit, REFERENCE_SITE),
-          REFERENCE_SITE,
-        );
-      }
-      offsets[unit] = solveOffset(logits, CARE_UNIT_PROFILES[unit].mortality);
+export function solveCareUnitOffsets(samplesPerUnit: number, seed = 20240611): Record<CareUnit, number> {
+  const root = new SeededRandom(seed);
+  const offsets = {} as Record<CareUnit, number>;
+  for (const unit of CARE_UNITS) {
+    const random = root.fork(`unit-offset:${unit}`);
+    const logits = new Float64Array(samplesPerUnit);
+    for (let i = 0; i < logits.length; i++) {
+      logits[i] = outcomeLogitWithoutUnitOffset(drawLatentStay(random, unit, REFERENCE_SITE), REFERENCE_SITE);
     }
-    cached = Object.freeze(offsets);
+    offsets[unit] = solveOffset(logits, CARE_UNIT_PROFILES[unit].mortality);
   }
-  return cached;
+  return offsets;
 }
 
 function solveOffset(logits: Float64Array, target: number): number {

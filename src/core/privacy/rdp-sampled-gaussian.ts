@@ -67,6 +67,7 @@ function logAFractional(q: number, sigma: number, alpha: number): number {
   let signedSumFailed = false;
   let lastS0 = Infinity;
   let lastS1 = Infinity;
+  let upperBoundAfterPositiveTerm = Infinity;
   // C(alpha, i) kept as sign and log magnitude, updated by C(alpha, i+1) = C(alpha, i) (alpha - i) / (i + 1).
   let coefSign = 1;
   let logCoef = 0;
@@ -95,23 +96,27 @@ function logAFractional(q: number, sigma: number, alpha: number): number {
         logA1 = logSub(logA1, logS1);
       }
     }
-    // Past i = alpha + 1 the coefficients alternate in sign, so once the terms shrink the truncation
-    // error is at most the next term: stop when both are decreasing and below e^-30 of the total
-    // (dp_accounting's newer stopping rule), or below e^-30 outright (the original rule).
+    // Past i = alpha + 1 the coefficients alternate in sign. Once the terms also shrink, the series
+    // is alternating with decreasing terms, so (Leibniz) the truncation error is at most the next
+    // term and every partial sum ending on a positive term is an upper bound on A_alpha.
     const total = signedSumFailed ? logAdd(logBound0, logBound1) : logAdd(logA0, logA1);
     const largest = Math.max(logS0, logS1);
-    const decreasing = logS0 < lastS0 && logS1 < lastS1;
-    if (largest < -30 || (decreasing && i > alpha + 1 && largest < total - 30)) {
+    const alternatingAndShrinking = i > alpha + 1 && logS0 < lastS0 && logS1 < lastS1;
+    // Stop below e^-30 outright (dp_accounting's original rule) or relative to the total (its newer one).
+    if (largest < -30 || (alternatingAndShrinking && largest < total - 30)) {
       return signedSumFailed ? Math.min(total, logAInterpolated(q, sigma, alpha)) : total;
     }
+    if (!alternatingAndShrinking) upperBoundAfterPositiveTerm = Infinity;
+    else if (coefSign > 0 && !signedSumFailed) upperBoundAfterPositiveTerm = total;
     lastS0 = logS0;
     lastS1 = logS1;
   }
-  // The series converges only polynomially when q/(1-q) is near 1 or sigma is small. Fall back to
-  // a sound upper bound: log A_alpha is convex in alpha (it is the cumulant generating function of
-  // the privacy loss), so it lies below the chord between the neighbouring integer orders, with
-  // log A_1 = 0.
-  return logAInterpolated(q, sigma, alpha);
+  // Not converged to e^-30: the series decays only polynomially when q/(1-q) is near 1 or sigma is
+  // small. Use a sound upper bound: the Leibniz bound if the tail is alternating and shrinking
+  // (error below the last term, about 1000^-(alpha+2) relative), else the chord between the
+  // neighbouring integer orders, valid because log A_alpha is convex in alpha (it is the cumulant
+  // generating function of the privacy loss) and log A_1 = 0.
+  return Math.min(upperBoundAfterPositiveTerm, logAInterpolated(q, sigma, alpha));
 }
 
 function logAInterpolated(q: number, sigma: number, alpha: number): number {

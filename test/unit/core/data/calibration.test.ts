@@ -105,7 +105,7 @@ function auroc(score: number[], labels: ArrayLike<number>): number {
   const order = score.map((_, i) => i).sort((a, b) => score[a] - score[b]);
   let positives = 0;
   let rankSum = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && score[order[j + 1]] === score[order[i]]) j++;
     const rank = (i + j) / 2 + 1;
@@ -164,7 +164,8 @@ describe('synthetic cohort calibration (CLINICAL_DATA.md §5.4 targets)', () => 
     for (const h of units.hospitals) {
       const rate = mortality([...h.train, ...h.test]);
       expect(rate).toBeGreaterThan(0.03);
-      if (targets[h.hospitalId] !== undefined) expect(Math.abs(rate - targets[h.hospitalId])).toBeLessThan(0.025);
+      if (targets[h.hospitalId] !== undefined)
+        expect(Math.abs(rate - targets[h.hospitalId])).toBeLessThan(0.025);
     }
   });
 
@@ -180,7 +181,9 @@ describe('synthetic cohort calibration (CLINICAL_DATA.md §5.4 targets)', () => 
       // Sicker stays get lactate drawn more often: deaths are measured far more than survivors.
       const survivors = stays.filter((r) => r.label_inhospital_mortality === 0);
       const deaths = stays.filter((r) => r.label_inhospital_mortality === 1);
-      expect(missingRate(survivors, 'lactate_max') - missingRate(deaths, 'lactate_max')).toBeGreaterThan(0.15);
+      expect(missingRate(survivors, 'lactate_max') - missingRate(deaths, 'lactate_max')).toBeGreaterThan(
+        0.15,
+      );
     }
   });
 

@@ -7,7 +7,8 @@ import {
   type SyntheticCohort,
 } from '../../../../src/core/data';
 
-const allStays = (cohort: SyntheticCohort): CohortRecord[] => cohort.hospitals.flatMap((h) => [...h.train, ...h.test]);
+const allStays = (cohort: SyntheticCohort): CohortRecord[] =>
+  cohort.hospitals.flatMap((h) => [...h.train, ...h.test]);
 
 describe('generateCohort', () => {
   const cohort = generateCohort();
@@ -39,7 +40,8 @@ describe('generateCohort', () => {
   it('holds out a seeded 25 % of each hospital for testing, with no stay in both splits', () => {
     const ids = allStays(cohort).map((r) => r.stay_id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const h of cohort.hospitals) expect(h.test.length).toBe(Math.round((h.train.length + h.test.length) * 0.25));
+    for (const h of cohort.hospitals)
+      expect(h.test.length).toBe(Math.round((h.train.length + h.test.length) * 0.25));
     expect(generateCohort({ testFraction: 0.1 }).hospitals[0].test.length).toBe(200);
   });
 
@@ -61,7 +63,11 @@ describe('generateCohort', () => {
         'non-finite value',
       );
       check(f.age !== null && f.age >= 18 && f.age <= 91, r, `age ${f.age}`);
-      check(f.gcs_min === null || (f.gcs_min >= 3 && f.gcs_min <= 15 && Number.isInteger(f.gcs_min)), r, 'gcs');
+      check(
+        f.gcs_min === null || (f.gcs_min >= 3 && f.gcs_min <= 15 && Number.isInteger(f.gcs_min)),
+        r,
+        'gcs',
+      );
       check(f.spo2_mean === null || f.spo2_mean <= 100, r, 'spo2');
       check(f.lactate_max === null || f.lactate_max >= 0.4, r, 'lactate');
       check(f.heart_rate_mean !== null, r, 'heart rate is never missing');
@@ -120,20 +126,40 @@ describe('generateCohort', () => {
 
   describe('rejects bad options with the field, the value and what is allowed', () => {
     const cases: [string, object, RegExp][] = [
-      ['too many archetypes', { hospitals: 6 }, /hospitals=6: allowed an integer from 1 to 5 for preset 'archetypes'/],
+      [
+        'too many archetypes',
+        { hospitals: 6 },
+        /hospitals=6: allowed an integer from 1 to 5 for preset 'archetypes'/,
+      ],
       ['zero hospitals', { hospitals: 0 }, /hospitals=0/],
-      ['fractional hospitals', { preset: 'eicu-like', hospitals: 2.5 }, /hospitals=2.5: allowed an integer from 2 to 300/],
+      [
+        'fractional hospitals',
+        { preset: 'eicu-like', hospitals: 2.5 },
+        /hospitals=2.5: allowed an integer from 2 to 300/,
+      ],
       ['one eicu hospital', { preset: 'eicu-like', hospitals: 1 }, /from 2 to 300 for preset 'eicu-like'/],
       ['too many eicu hospitals', { preset: 'eicu-like', hospitals: 301 }, /hospitals=301/],
-      ['mimic-careunit with 3', { preset: 'mimic-careunit', hospitals: 3 }, /exactly 7 \(one client per care unit\) or absent/],
-      ['unknown preset', { preset: 'mimic' }, /preset='mimic': allowed one of 'archetypes', 'eicu-like', 'mimic-careunit'/],
+      [
+        'mimic-careunit with 3',
+        { preset: 'mimic-careunit', hospitals: 3 },
+        /exactly 7 \(one client per care unit\) or absent/,
+      ],
+      [
+        'unknown preset',
+        { preset: 'mimic' },
+        /preset='mimic': allowed one of 'archetypes', 'eicu-like', 'mimic-careunit'/,
+      ],
       ['too few patients', { patients: 30 }, /patients=30: allowed an integer from 60/],
       ['fractional patients', { patients: 1000.5 }, /patients=1000.5/],
       ['negative seed', { seed: -1 }, /seed=-1: allowed an integer from 0 to 4294967295/],
       ['fractional seed', { seed: 1.5 }, /seed=1.5/],
       ['testFraction of 1', { testFraction: 1 }, /testFraction=1: allowed a number strictly between 0 and 1/],
       ['testFraction of 0', { testFraction: 0 }, /testFraction=0/],
-      ['unknown field', { hospital: 3 }, /hospital=3: allowed fields preset, hospitals, patients, seed, testFraction/],
+      [
+        'unknown field',
+        { hospital: 3 },
+        /hospital=3: allowed fields preset, hospitals, patients, seed, testFraction/,
+      ],
     ];
     it.each(cases)('%s', (_name, options, message) => {
       let error: unknown;

@@ -93,7 +93,8 @@ describe('accountant properties', () => {
         fc.double({ min: 0.001, max: 0.95, noNaN: true }),
         fc.integer({ min: 1, max: 200 }),
         (z, q, steps) => {
-          const eps = (zz: number, qq: number, ss: number) => computeEpsilon(sampled(qq, zz, ss), 1e-5, ORDERS).epsilon;
+          const eps = (zz: number, qq: number, ss: number) =>
+            computeEpsilon(sampled(qq, zz, ss), 1e-5, ORDERS).epsilon;
           const base = eps(z, q, steps);
           expect(eps(z * 1.2, q, steps)).toBeLessThanOrEqual(base + 1e-12);
           expect(eps(z, q, steps + 10)).toBeGreaterThanOrEqual(base - 1e-12);
@@ -140,9 +141,9 @@ describe('accountant properties', () => {
   });
 
   it('nested Poisson sampling is rejected rather than mis-accounted', () => {
-    expect(() => computeRdp(poissonSampledEvent(0.5, poissonSampledEvent(0.5, gaussianEvent(1))), ORDERS)).toThrow(
-      /nested/,
-    );
+    expect(() =>
+      computeRdp(poissonSampledEvent(0.5, poissonSampledEvent(0.5, gaussianEvent(1))), ORDERS),
+    ).toThrow(/nested/);
   });
 });
 
@@ -162,18 +163,26 @@ describe('noiseMultiplierForEpsilon', () => {
     fc.assert(
       fc.property(
         fc.double({ min: 0.2, max: 8, noNaN: true }),
-        fc.constantFrom(1, 0.2, 0.05, 0.01),
+        fc.constantFrom(1, 0.05, 0.01),
         fc.integer({ min: 1, max: 100 }),
         (targetEpsilon, samplingProbability, steps) => {
-          const options = { targetEpsilon, delta: 1e-5, samplingProbability, steps, orders: DEFAULT_RDP_ORDERS };
+          const options = {
+            targetEpsilon,
+            delta: 1e-5,
+            samplingProbability,
+            steps,
+            orders: DEFAULT_RDP_ORDERS,
+            tolerance: 1e-4,
+          };
           const { noiseMultiplier, epsilon } = noiseMultiplierForEpsilon(options);
           expect(epsilon).toBeLessThanOrEqual(targetEpsilon);
-          const event = (z: number) => selfComposedEvent(poissonSampledEvent(samplingProbability, gaussianEvent(z)), steps);
+          const event = (z: number) =>
+            selfComposedEvent(poissonSampledEvent(samplingProbability, gaussianEvent(z)), steps);
           expect(computeEpsilon(event(noiseMultiplier), 1e-5).epsilon).toBe(epsilon);
           expect(computeEpsilon(event(noiseMultiplier * 0.99), 1e-5).epsilon).toBeGreaterThan(targetEpsilon);
         },
       ),
-      { numRuns: 8 },
+      { numRuns: 6 },
     );
   });
 

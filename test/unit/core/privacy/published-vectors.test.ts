@@ -18,7 +18,20 @@ function dpSgd(q: number, z: number, steps: number): DpEvent {
 
 // The orders of TF Privacy's deprecated compute_dp_sgd_privacy (compute_dp_sgd_privacy_lib.py).
 const TF_PRIVACY_LEGACY_ORDERS = [
-  1.25, 1.5, 1.75, 2, 2.25, 2.5, 3, 3.5, 4, 4.5, ...Array.from({ length: 59 }, (_, i) => 5 + i), 128, 256, 512,
+  1.25,
+  1.5,
+  1.75,
+  2,
+  2.25,
+  2.5,
+  3,
+  3.5,
+  4,
+  4.5,
+  ...Array.from({ length: 59 }, (_, i) => 5 + i),
+  128,
+  256,
+  512,
 ];
 
 describe('DEFAULT_RDP_ORDERS', () => {
@@ -53,7 +66,11 @@ describe('published vectors', () => {
     [100000, 100, 1.0, 30, 1e-7, 1.4154988495444845, 13],
     [100000000, 1024, 0.1, 10, 1e-7, 5907982.31138195, 1.25],
   ])('TF Privacy compute_dp_sgd_privacy n=%d batch=%d z=%d', (n, batch, z, epochs, delta, epsilon, order) => {
-    const result = computeEpsilon(dpSgd(batch / n, z, Math.ceil((epochs * n) / batch)), delta, TF_PRIVACY_LEGACY_ORDERS);
+    const result = computeEpsilon(
+      dpSgd(batch / n, z, Math.ceil((epochs * n) / batch)),
+      delta,
+      TF_PRIVACY_LEGACY_ORDERS,
+    );
     expect(result.epsilon).toBeCloseTo(epsilon, epsilon > 1000 ? 3 : 9);
     expect(result.order).toBe(order);
   });

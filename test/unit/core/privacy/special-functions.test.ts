@@ -27,7 +27,8 @@ describe('logErfc', () => {
   it('stays finite and accurate far in the tail (erfc(30) underflows in double precision... nearly)', () => {
     // log erfc(x) = -x^2 - log(x sqrt(pi)) + log(1 - 1/(2x^2) + 3/(4x^4) - ...)
     const x = 40;
-    const asymptotic = -x * x - Math.log(x * Math.sqrt(Math.PI)) + Math.log1p(-1 / (2 * x * x) + 3 / (4 * x ** 4));
+    const asymptotic =
+      -x * x - Math.log(x * Math.sqrt(Math.PI)) + Math.log1p(-1 / (2 * x * x) + 3 / (4 * x ** 4));
     expect(logErfc(x)).toBeCloseTo(asymptotic, 9);
     expect(logErfc(1e4)).toBeLessThan(-1e8);
   });
