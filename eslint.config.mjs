@@ -19,17 +19,34 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/adapters/**', '**/ports/**', '**/cli/**', '**/local/**'], message: 'src/core must not import adapters, ports or the CLI.' },
-            { group: ['@google-cloud/*', '@duckdb/*', 'node:fs', 'fs', 'node:child_process'], message: 'src/core does no I/O.' },
+            {
+              group: ['**/adapters/**', '**/ports/**', '**/cli/**', '**/local/**'],
+              message: 'src/core must not import adapters, ports or the CLI.',
+            },
+            {
+              group: ['@google-cloud/*', '@duckdb/*', 'node:fs', 'fs', 'node:child_process'],
+              message: 'src/core does no I/O.',
+            },
           ],
         },
       ],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Take a Random as a parameter.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Take a Random as a parameter.' },
+      ],
     },
   },
   {
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -68,6 +68,8 @@ export const RunDocumentSchema = z.object({
   /** Set by the privacy guardian (budget) or the orchestrator (convergence); the driver reads it. */
   halt: z.object({ reason: z.string(), by: z.string(), at: isoTime }).nullable(),
   completedAt: isoTime.nullable(),
+  /** Where a local run writes its report and model (so `--resume` writes to the same place). */
+  outputDirectory: z.string().nullable().default(null),
 });
 export type RunDocument = z.infer<typeof RunDocumentSchema>;
 

@@ -1,3 +1,4 @@
+import packageJson from '../../package.json';
 import { UserError } from './user-error';
 import { dataCommand } from './commands/data';
 import { predictCommand } from './commands/predict';
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    process.stdout.write(`${require('../../package.json').version}\n`);
+    process.stdout.write(`${packageJson.version}\n`);
     return 0;
   }
   const command = COMMANDS[name];

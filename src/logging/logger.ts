@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 /**
  * Structured logs: one JSON object per line with `severity`, the shape Cloud Logging parses from
  * stdout/stderr of Cloud Run and Cloud Functions. Every log line HIMAS writes is a named function
@@ -36,4 +37,18 @@ export const silentLogger: Logger = { write: () => undefined };
 export function memoryLogger(): Logger & { entries: LogEntry[] } {
   const entries: LogEntry[] = [];
   return { entries, write: (entry) => void entries.push(entry) };
+}
+
+/**
+ * JSON lines appended to a file with synchronous writes: a line logged before a crash (even
+ * kill -9) is on disk, so the log of an interrupted run is complete up to the interruption.
+ */
+export function fileLogger(file: string, component?: string): Logger & { close(): void } {
+  const fd = openSync(file, 'a');
+  return {
+    write(entry) {
+      writeSync(fd, `${JSON.stringify({ time: new Date().toISOString(), component, ...entry })}\n`);
+    },
+    close: () => closeSync(fd),
+  };
 }

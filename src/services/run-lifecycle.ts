@@ -46,6 +46,7 @@ export class RunLifecycle {
     config: TrainingConfig;
     hospitals: string[];
     dataSource: RunDocument['dataSource'];
+    outputDirectory?: string;
   }): Promise<RunDocument> {
     const now = this.deps.clock.now().toISOString();
     const doc: RunDocument = RunDocumentSchema.parse({
@@ -62,6 +63,7 @@ export class RunLifecycle {
       privacy: [hospitalLevelGuarantee(input.config, [], EVERY_HOSPITAL_EACH_ROUND)],
       halt: null,
       completedAt: null,
+      outputDirectory: input.outputDirectory ?? null,
     });
     const created = await this.deps.documents.create(paths.run(input.runId), doc);
     if (!created)

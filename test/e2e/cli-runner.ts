@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Runs `himas ARGS` as a user would, in `cwd`, and waits for it. */
-export function himas(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): CliResult {
+export function himas(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): CliResult {
   const started = Date.now();
   const result = spawnSync(process.execPath, [HIMAS, ...args], {
     cwd: options.cwd,
@@ -20,7 +23,12 @@ export function himas(args: string[], options: { cwd: string; env?: Record<strin
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 240_000,
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 /** Starts `himas ARGS` in its own process group (so a test can kill it and its jobs at once). */

@@ -17,7 +17,9 @@ describe('himas train (embedded stack, end to end)', () => {
     cwd = mkdtempSync(path.join(os.tmpdir(), 'himas-e2e-'));
     trainResult = himas(['train', '--rounds', '5', '--run-id', 'e2e-run', '--out', 'out'], { cwd });
     if (trainResult.status !== 0) throw new Error(`himas train failed:\n${trainResult.stderr}`);
-    report = TrainingReportSchema.parse(JSON.parse(readFileSync(path.join(cwd, 'out', 'report.json'), 'utf8')));
+    report = TrainingReportSchema.parse(
+      JSON.parse(readFileSync(path.join(cwd, 'out', 'report.json'), 'utf8')),
+    );
   }, 300_000);
 
   afterAll(() => rmSync(cwd, { recursive: true, force: true }));
@@ -37,14 +39,20 @@ describe('himas train (embedded stack, end to end)', () => {
     const federated = report.baselines.find((b) => b.name === 'federated (exact)')!;
     const central = report.baselines.find((b) => b.name === 'central')!;
     expect(federated.quality.pooled.auroc).toBeGreaterThanOrEqual(0.8);
-    expect(Math.abs(federated.quality.pooled.auroc! - central.quality.pooled.auroc!)).toBeLessThanOrEqual(0.03);
+    expect(Math.abs(federated.quality.pooled.auroc! - central.quality.pooled.auroc!)).toBeLessThanOrEqual(
+      0.03,
+    );
     // Pooling from histograms agrees with exact pooling.
-    expect(Math.abs(report.finalModel!.quality!.pooled.auroc! - federated.quality.pooled.auroc!)).toBeLessThan(0.003);
+    expect(
+      Math.abs(report.finalModel!.quality!.pooled.auroc! - federated.quality.pooled.auroc!),
+    ).toBeLessThan(0.003);
     expect(report.versions).toHaveLength(6);
   });
 
   it('states the privacy guarantee honestly', () => {
-    expect(report.privacy).toEqual([expect.objectContaining({ unit: 'hospital', epsilon: null, steps: 5, noiseMultiplier: 0 })]);
+    expect(report.privacy).toEqual([
+      expect.objectContaining({ unit: 'hospital', epsilon: null, steps: 5, noiseMultiplier: 0 }),
+    ]);
   });
 
   it('writes a self-contained HTML report and the model in TF.js layers format', () => {
@@ -60,9 +68,15 @@ describe('himas train (embedded stack, end to end)', () => {
 
   it('predicts risks for a CSV in row order with the saved model', () => {
     const input = path.join(cwd, 'out', 'data', `${report.hospitals[0].hospitalId}.test.csv`);
-    const result = himas(['predict', '--model', 'out/model', '--input', input, '--out', 'risks.csv'], { cwd });
+    const result = himas(['predict', '--model', 'out/model', '--input', input, '--out', 'risks.csv'], {
+      cwd,
+    });
     expect(result.status).toBe(0);
-    const ids = readFileSync(input, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    const ids = readFileSync(input, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[0]);
     const rows = readFileSync(path.join(cwd, 'risks.csv'), 'utf8').trim().split('\n');
     expect(rows[0]).toBe('stay_id,risk');
     expect(rows.slice(1).map((r) => r.split(',')[0])).toEqual(ids);

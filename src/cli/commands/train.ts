@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TrainingReport } from '../../../schemas/report';
@@ -10,10 +10,14 @@ import { openEmbeddedPlatform, type EmbeddedPlatform } from '../../local/embedde
 import { computeSimulationBaselines } from '../../local/simulation-baselines';
 import { driveTraining } from '../../local/training-driver';
 import { buildTrainingReport } from '../../local/training-report';
-import { jsonLogger } from '../../logging/logger';
+import { fileLogger } from '../../logging/logger';
 import { logs } from '../../logs';
 import { loadHimasModel } from '../../services/model-artifacts';
-import { describeGuarantee, hospitalLevelGuarantee, roundPrivacyEvent } from '../../services/privacy-guarantee';
+import {
+  describeGuarantee,
+  hospitalLevelGuarantee,
+  roundPrivacyEvent,
+} from '../../services/privacy-guarantee';
 import { parseCommandArgs, stringFlag } from '../args';
 import { discoverHospitals, writeCohort } from '../cohort-files';
 import { METRICS_HEADER, fmt, metricsRow } from '../format-metrics';
@@ -90,21 +94,16 @@ export const trainCommand: Command = {
 
     const backend = await initializeBackend('auto');
     let runId = resume ?? stringFlag(values, 'run-id') ?? newRunId(new Date());
-    const outDir = path.resolve(stringFlag(values, 'out') ?? path.join('runs', runId));
-    await mkdir(outDir, { recursive: true });
-    const logger = jsonLogger(
-      createWriteStream(path.join(outDir, 'run.log.jsonl'), { flags: 'a' }),
-      'himas-train',
+    const stored = resume ? await storedRunData(home, resume) : undefined;
+    const outDir = path.resolve(
+      stringFlag(values, 'out') ?? stored?.outputDirectory ?? path.join('runs', runId),
     );
+    await mkdir(outDir, { recursive: true });
+    const logger = fileLogger(path.join(outDir, 'run.log.jsonl'), 'himas-train');
     logs.backendSelected(logger, backend.backend, backend.tried.map((t) => t.backend).join(', '));
 
-    let dataDir: string;
-    let hospitals: string[];
-    if (resume) {
-      ({ dataDir, hospitals } = await storedRunData(home, resume));
-    } else {
-      ({ dataDir, hospitals } = await prepareData(config!, stringFlag(values, 'data'), outDir, say));
-    }
+    const { dataDir, hospitals } =
+      stored ?? (await prepareData(config!, stringFlag(values, 'data'), outDir, say));
     const platform = await openEmbeddedPlatform({ home, dataDir, logger, jobs: jobRunner });
     try {
       if (!resume) {
@@ -113,6 +112,7 @@ export const trainCommand: Command = {
           config: config!,
           hospitals,
           dataSource: { kind: 'csv', location: dataDir },
+          outputDirectory: outDir,
         });
       }
       const run = await platform.lifecycle.getRun(runId);
@@ -122,7 +122,11 @@ export const trainCommand: Command = {
         `HIMAS run ${runId}${resume ? ' (resumed)' : ''}: ${run.hospitals.length} hospitals, ${run.config.rounds} rounds, backend ${backend.backend}`,
       );
       const n = run.hospitals.length;
-      const planned = hospitalLevelGuarantee(run.config, Array.from({ length: run.config.rounds }, () => roundPrivacyEvent(run.config, n, n)), 1);
+      const planned = hospitalLevelGuarantee(
+        run.config,
+        Array.from({ length: run.config.rounds }, () => roundPrivacyEvent(run.config, n, n)),
+        1,
+      );
       say(`  privacy plan: ${describeGuarantee(planned)}`);
       const printer = progressPrinter(platform.stack.documents, say);
       const finished = await driveTraining(runId, {
@@ -139,6 +143,7 @@ export const trainCommand: Command = {
       return report.status === 'completed' || report.status === 'halted' ? 0 : 1;
     } finally {
       await platform.close();
+      logger.close();
     }
   },
 };
@@ -186,7 +191,11 @@ async function storedRunData(home: string, runId: string) {
   try {
     const run = await platform.lifecycle.getRun(runId);
     if (!run) throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs there`);
-    return { dataDir: run.dataSource.location, hospitals: run.hospitals };
+    return {
+      dataDir: run.dataSource.location,
+      hospitals: run.hospitals,
+      outputDirectory: run.outputDirectory,
+    };
   } finally {
     await platform.close();
   }

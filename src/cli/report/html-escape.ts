@@ -1,6 +1,6 @@
 /**
- * HTML built so that escaping cannot be forgotten: `html` escapes every interpolated string and
- * number, and only values that are already `SafeHtml` (built by `html` or marked with `trustedHtml`)
+ * HTML built so that escaping cannot be forgotten: `markup` escapes every interpolated string and
+ * number, and only values that are already `SafeHtml` (built by `markup` or marked with `trustedHtml`)
  * are inserted as they are. Hospital ids, reasons and paths come from files on disk, so they are
  * treated as hostile.
  */
@@ -33,8 +33,11 @@ function render(value: HtmlValue): string {
   return escapeHtml(String(value));
 }
 
-/** Tagged template: `html\`<td>${hospitalId}</td>\`` escapes hospitalId. */
-export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
+/**
+ * Tagged template: markup`<td>${hospitalId}</td>` escapes hospitalId. (Not named `html` on purpose:
+ * Prettier would reformat `html` templates and so change the page this module renders.)
+ */
+export function markup(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
   let out = strings[0];
   values.forEach((value, i) => {
     out += render(value) + strings[i + 1];
@@ -43,6 +46,6 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
 }
 
 /** Marks markup this module's own code produced (e.g. a rendered chart) as safe to insert. */
-export function trustedHtml(markup: string): SafeHtml {
-  return new SafeHtml(markup);
+export function trustedHtml(text: string): SafeHtml {
+  return new SafeHtml(text);
 }

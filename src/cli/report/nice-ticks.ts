@@ -37,7 +37,7 @@ export function niceTicks(dataMin: number, dataMax: number, options: NiceTicksOp
   const scale = Math.max(Math.abs(lo), Math.abs(hi));
   if (hi - lo <= Math.max(scale * 1e-9, 1e-12)) {
     // One value (or a span below display precision): open a window around it so the axis has a scale.
-    const pad = options.integer ? 1 : lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    const pad = options.integer || Math.abs(lo) < 1e-9 ? 1 : Math.abs(lo) * 0.1;
     hi = lo;
     lo -= pad;
     hi += pad;

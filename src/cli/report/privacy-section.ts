@@ -1,6 +1,6 @@
 import type { PrivacyGuarantee } from '../../../schemas/privacy';
 import { formatDelta, formatEpsilon, formatFixed, formatInteger, MISSING } from './format';
-import { html, type SafeHtml } from './html-escape';
+import { markup, type SafeHtml } from './html-escape';
 
 const UNIT_MEANING: Record<PrivacyGuarantee['unit'], string> = {
   hospital:
@@ -19,11 +19,11 @@ function renderGuarantee(g: PrivacyGuarantee): SafeHtml {
   const none = g.epsilon === null;
   const overBudget = g.epsilon !== null && g.budgetEpsilon !== null && g.epsilon > g.budgetEpsilon;
   const stepsLabel = g.unit === 'hospital' ? 'Rounds accounted' : 'Steps accounted';
-  return html`<div class="guarantee ${none ? 'no-guarantee' : 'has-guarantee'}">
+  return markup`<div class="guarantee ${none ? 'no-guarantee' : 'has-guarantee'}">
     <h3>${g.unit === 'hospital' ? 'Hospital-level' : 'Patient-level'} guarantee</h3>
     <p class="claim">${guaranteeClaim(g)}</p>
     <p class="meaning">${UNIT_MEANING[g.unit]}</p>
-    ${overBudget ? html`<p class="over-budget">ε exceeds the budget of ${formatFixed(g.budgetEpsilon)}.</p>` : ''}
+    ${overBudget ? markup`<p class="over-budget">ε exceeds the budget of ${formatFixed(g.budgetEpsilon)}.</p>` : ''}
     <dl class="facts">
       <div>
         <dt>Unit</dt>
@@ -72,11 +72,11 @@ function renderGuarantee(g: PrivacyGuarantee): SafeHtml {
 export function renderPrivacySection(guarantees: readonly PrivacyGuarantee[]): SafeHtml {
   const body =
     guarantees.length === 0
-      ? html`<div class="guarantee no-guarantee">
+      ? markup`<div class="guarantee no-guarantee">
           <p class="claim">No privacy guarantee was recorded for this run: treat it as ε = ∞.</p>
         </div>`
       : guarantees.map(renderGuarantee);
-  return html`<section id="privacy">
+  return markup`<section id="privacy">
     <h2>Privacy guarantee</h2>
     <div class="guarantees">${body}</div>
   </section>`;

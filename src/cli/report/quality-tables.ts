@@ -1,16 +1,16 @@
 import type { Metrics } from '../../../schemas/metrics';
 import type { ModelQuality, TrainingReport } from '../../../schemas/report';
 import { formatFixed, formatInteger, formatPercent, MISSING } from './format';
-import { html, type SafeHtml } from './html-escape';
+import { markup, type SafeHtml } from './html-escape';
 import { POOLED_NAME, reportHospitalIds } from './report-series';
 
 /** Per-hospital columns fit up to this many hospitals; beyond, one wrapped list per baseline. */
 const MAX_HOSPITAL_COLUMNS = 6;
 
 function metricCells(m: Metrics | undefined): SafeHtml {
-  if (!m) return html`<td class="num" colspan="7">not evaluated</td>`;
-  const prevalence = m.n > 0 ? html` <span class="muted">(${formatPercent(m.positives / m.n)})</span>` : '';
-  return html`<td class="num">${formatInteger(m.n)}</td>
+  if (!m) return markup`<td class="num" colspan="7">not evaluated</td>`;
+  const prevalence = m.n > 0 ? markup` <span class="muted">(${formatPercent(m.positives / m.n)})</span>` : '';
+  return markup`<td class="num">${formatInteger(m.n)}</td>
     <td class="num">${formatInteger(m.positives)}${prevalence}</td>
     <td class="num">${formatFixed(m.auroc)}</td>
     <td class="num">${formatFixed(m.auprc)}</td>
@@ -22,12 +22,12 @@ function metricCells(m: Metrics | undefined): SafeHtml {
 function qualityRows(quality: ModelQuality, ids: string[]): SafeHtml {
   const hospitals = ids.map(
     (id) =>
-      html`<tr>
+      markup`<tr>
         <th scope="row">${id}</th>
         ${metricCells(quality.perHospital[id])}
       </tr>`,
   );
-  return html`${hospitals}
+  return markup`${hospitals}
     <tr class="pooled">
       <th scope="row">${POOLED_NAME}</th>
       ${metricCells(quality.pooled)}
@@ -36,23 +36,23 @@ function qualityRows(quality: ModelQuality, ids: string[]): SafeHtml {
 
 export function renderFinalModelSection(report: TrainingReport): SafeHtml {
   const final = report.finalModel;
-  const heading = html`<h2>Final model</h2>`;
+  const heading = markup`<h2>Final model</h2>`;
   if (!final)
-    return html`<section id="final-model">
+    return markup`<section id="final-model">
       ${heading}
       <p class="muted">This run produced no final model.</p>
     </section>`;
-  const where = html`<p class="muted">
+  const where = markup`<p class="muted">
     Version
-    <code>${final.versionId}</code>${final.directory ? html`, saved in <code>${final.directory}</code>` : ''}.
+    <code>${final.versionId}</code>${final.directory ? markup`, saved in <code>${final.directory}</code>` : ''}.
     Each hospital's own held-out test split.
   </p>`;
   if (!final.quality)
-    return html`<section id="final-model">
+    return markup`<section id="final-model">
       ${heading}${where}
       <p class="muted">The final model was not evaluated.</p>
     </section>`;
-  return html`<section id="final-model">
+  return markup`<section id="final-model">
     ${heading}${where}
     <div class="table-wrap">
       <table>
@@ -78,12 +78,12 @@ export function renderFinalModelSection(report: TrainingReport): SafeHtml {
 
 export function renderBaselinesSection(report: TrainingReport): SafeHtml {
   const ids = reportHospitalIds(report);
-  const label = html`<p class="sim-only">
+  const label = markup`<p class="sim-only">
     <strong>Simulation only:</strong> every baseline below pools records, which a real deployment never does.
     They show what the federated model is up against, not something HIMAS would run.
   </p>`;
   if (report.baselines.length === 0)
-    return html`<section id="baselines">
+    return markup`<section id="baselines">
       <h2>Baselines</h2>
       ${label}
       <p class="muted">No baselines were computed.</p>
@@ -101,16 +101,16 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
     : [];
   const rows = [...federated, ...report.baselines.map((b) => ({ ...b, reference: false }))].map((b) => {
     const perHospital = asColumns
-      ? ids.map((id) => html`<td class="num">${formatFixed(b.quality.perHospital[id]?.auroc)}</td>`)
-      : html`<td class="per-hospital">
+      ? ids.map((id) => markup`<td class="num">${formatFixed(b.quality.perHospital[id]?.auroc)}</td>`)
+      : markup`<td class="per-hospital">
           ${ids.map(
             (id, i) =>
-              html`${i > 0 ? ' · ' : ''}<span class="nowrap"
+              markup`${i > 0 ? ' · ' : ''}<span class="nowrap"
                   >${id} ${formatFixed(b.quality.perHospital[id]?.auroc)}</span
                 >`,
           )}
         </td>`;
-    return html`<tr${b.reference ? html` class="reference"` : ''}>
+    return markup`<tr${b.reference ? markup` class="reference"` : ''}>
       <th scope="row">${b.name}<span class="description">${b.description}</span></th>
       <td class="num">${formatFixed(b.quality.pooled.auroc)}</td>
       <td class="num">${formatFixed(b.quality.pooled.auprc)}</td>
@@ -118,8 +118,8 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
       ${perHospital}
     </tr>`;
   });
-  const hospitalHeads = asColumns ? ids.map((id) => html`<th scope="col" class="num">${id}</th>`) : '';
-  return html`<section id="baselines">
+  const hospitalHeads = asColumns ? ids.map((id) => markup`<th scope="col" class="num">${id}</th>`) : '';
+  return markup`<section id="baselines">
     <h2>Baselines</h2>
     ${label}
     <div class="table-wrap">
@@ -130,7 +130,7 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
             <th scope="colgroup" colspan="3" class="group">Pooled</th>
             <th
               scope="colgroup"
-              ${asColumns ? html`colspan="${ids.length}"` : html`rowspan="2"`}
+              ${asColumns ? markup`colspan="${ids.length}"` : markup`rowspan="2"`}
               class="group"
             >
               AUROC by hospital

@@ -1,10 +1,10 @@
 import type { TrainingReport } from '../../../schemas/report';
-import { html, trustedHtml, type SafeHtml } from './html-escape';
+import { markup, trustedHtml, type SafeHtml } from './html-escape';
 import { roundDomain, trainLossSeries, versionMetricSeries } from './report-series';
 import { renderLineChart, type LineChartOptions } from './svg-line-chart';
 
 function figure(options: LineChartOptions, caption: string): SafeHtml {
-  return html`<figure class="chart">
+  return markup`<figure class="chart">
     ${trustedHtml(renderLineChart(options))}
     <figcaption>${caption}</figcaption>
   </figure>`;
@@ -13,7 +13,7 @@ function figure(options: LineChartOptions, caption: string): SafeHtml {
 /** The three round-by-round charts of report.html. */
 export function renderReportCharts(report: TrainingReport): SafeHtml {
   const xDomain = roundDomain(report);
-  return html`${figure(
+  return markup`${figure(
     {
       id: 'chart-auroc',
       title: 'Test AUROC by model version',

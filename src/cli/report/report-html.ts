@@ -1,6 +1,6 @@
 import type { TrainingReport } from '../../../schemas/report';
 import { formatDuration, formatInteger, MISSING } from './format';
-import { html, trustedHtml, type HtmlValue, type SafeHtml } from './html-escape';
+import { markup, trustedHtml, type HtmlValue, type SafeHtml } from './html-escape';
 import { renderPrivacySection } from './privacy-section';
 import { renderBaselinesSection, renderFinalModelSection } from './quality-tables';
 import { renderReportCharts } from './report-charts';
@@ -13,38 +13,38 @@ import { REPORT_CSS } from './report-styles';
  * with or without a network and cannot leak anything by loading a resource.
  */
 export function renderReportHtml(report: TrainingReport): string {
-  return html`<!DOCTYPE html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'" />
-        <meta name="referrer" content="no-referrer" />
-        <title>HIMAS run ${report.runId} — ${report.status}</title>
-        <style>
-          ${trustedHtml(REPORT_CSS)}
-        </style>
-      </head>
-      <body>
-        <main>
-          ${renderHeader(report)} ${renderPrivacySection(report.privacy)}
-          <section id="charts">
-            <h2>Training, round by round</h2>
-            ${renderReportCharts(report)}
-          </section>
-          ${renderFinalModelSection(report)} ${renderBaselinesSection(report)} ${renderRoundsSection(report)}
-          ${renderConfigSection(report)} ${renderNotesSection(report)}
-          <footer>
-            Rendered by HIMAS from <code>report.json</code> of run <code>${report.runId}</code>. This page is
-            self-contained: it loads nothing from the network.
-          </footer>
-        </main>
-      </body>
-    </html> `.value;
+  return markup`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="referrer" content="no-referrer">
+<title>HIMAS run ${report.runId} — ${report.status}</title>
+<style>${trustedHtml(REPORT_CSS)}</style>
+</head>
+<body>
+<main>
+${renderHeader(report)}
+${renderPrivacySection(report.privacy)}
+<section id="charts">
+<h2>Training, round by round</h2>
+${renderReportCharts(report)}
+</section>
+${renderFinalModelSection(report)}
+${renderBaselinesSection(report)}
+${renderRoundsSection(report)}
+${renderConfigSection(report)}
+${renderNotesSection(report)}
+<footer>Rendered by HIMAS from <code>report.json</code> of run <code>${report.runId}</code>. This page is self-contained: it loads nothing from the network.</footer>
+</main>
+</body>
+</html>
+`.value;
 }
 
 function fact(label: string, value: HtmlValue): SafeHtml {
-  return html`<div>
+  return markup`<div>
     <dt>${label}</dt>
     <dd>${value}</dd>
   </div>`;
@@ -55,25 +55,25 @@ function renderHeader(report: TrainingReport): SafeHtml {
   const test = report.hospitals.reduce((sum, h) => sum + (h.testStays ?? 0), 0);
   const hospitalRows = report.hospitals.map(
     (h) =>
-      html`<tr>
+      markup`<tr>
         <th scope="row">${h.hospitalId}</th>
         <td class="num">${formatInteger(h.trainStays)}</td>
         <td class="num">${formatInteger(h.testStays)}</td>
       </tr>`,
   );
-  return html`<header>
+  return markup`<header>
     <h1>HIMAS training run <span class="run-id">${report.runId}</span></h1>
     <p class="subtitle">
       Federated ICU-mortality model: ${report.hospitals.length}
       hospital${report.hospitals.length === 1 ? '' : 's'}, ${report.rounds.length}
       round${report.rounds.length === 1 ? '' : 's'}
     </p>
-    ${report.haltReason ? html`<p class="halt"><strong>Halted:</strong> ${report.haltReason}</p>` : ''}
+    ${report.haltReason ? markup`<p class="halt"><strong>Halted:</strong> ${report.haltReason}</p>` : ''}
     <dl class="run-facts">
-      ${fact('Status', html`<span class="badge badge-${report.status}">${report.status}</span>`)}
+      ${fact('Status', markup`<span class="badge badge-${report.status}">${report.status}</span>`)}
       ${fact('Backend', report.backend)} ${fact('Wall time', formatDuration(report.wallSeconds))}
       ${fact('Created', report.createdAt)} ${fact('Completed', report.completedAt ?? MISSING)}
-      ${fact('Data source', html`${report.dataSource.kind}: <code>${report.dataSource.location}</code>`)}
+      ${fact('Data source', markup`${report.dataSource.kind}: <code>${report.dataSource.location}</code>`)}
     </dl>
     <h2>Hospitals</h2>
     <div class="table-wrap">
@@ -106,12 +106,12 @@ function configValue(value: unknown): string {
 
 function renderConfigSection(report: TrainingReport): SafeHtml {
   const entries = Object.entries(report.config).filter(([, v]) => v !== undefined);
-  return html`<section id="configuration">
+  return markup`<section id="configuration">
     <h2>Configuration</h2>
     <dl class="config">
       ${entries.map(
         ([key, value]) =>
-          html`<dt><code>${key}</code></dt>
+          markup`<dt><code>${key}</code></dt>
             <dd>${configValue(value)}</dd>`,
       )}
     </dl>
@@ -121,11 +121,11 @@ function renderConfigSection(report: TrainingReport): SafeHtml {
 function renderNotesSection(report: TrainingReport): SafeHtml {
   const body =
     report.notes.length === 0
-      ? html`<p class="muted">No notes.</p>`
-      : html`<ul class="notes">
-          ${report.notes.map((n) => html`<li>${n}</li>`)}
+      ? markup`<p class="muted">No notes.</p>`
+      : markup`<ul class="notes">
+          ${report.notes.map((n) => markup`<li>${n}</li>`)}
         </ul>`;
-  return html`<section id="notes">
+  return markup`<section id="notes">
     <h2>Notes</h2>
     ${body}
   </section>`;

@@ -1,5 +1,5 @@
 import { decimalsForStep, formatFixed } from './format';
-import { html, trustedHtml, type SafeHtml } from './html-escape';
+import { markup, trustedHtml, type SafeHtml } from './html-escape';
 import { niceTicks, type Ticks } from './nice-ticks';
 import { seriesColour } from './series-colours';
 
@@ -35,6 +35,16 @@ const X_AXIS_SPACE = 52;
 const LEGEND_ROW = 20;
 const LEGEND_CHAR_WIDTH = 6.9; // average advance of a 12px system sans-serif glyph
 const LEGEND_MAX_CHARS = 32;
+const FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
+const CHART_CSS = [
+  '.line-chart text{fill:#374151}',
+  '.line-chart .grid{stroke:#e5e7eb;stroke-width:1}',
+  '.line-chart .axis{stroke:#6b7280;stroke-width:1}',
+  '.line-chart .tick{fill:#4b5563}',
+  '.line-chart .label{font-size:13px}',
+  '.line-chart .chart-title{fill:#111827;font-size:15px;font-weight:600}',
+  '.line-chart .no-data{fill:#9ca3af;font-size:16px}',
+].join('');
 const MARKERS_UP_TO = 60; // points per series; beyond, markers only where a point has no line
 
 interface Point {
@@ -141,20 +151,16 @@ export function renderLineChart(options: LineChartOptions): string {
     options.description ??
     `${options.yLabel} against ${options.xLabel} for ${options.series.map((s) => s.name).join(', ')}.`;
 
-  const grid = yT.values.map(
-    (v) =>
-      html`<line class="grid" x1="${plotLeft}" x2="${plotRight}" y1="${sy(v)}" y2="${sy(v)}" />
-        <text class="tick" x="${plotLeft - 8}" y="${sy(v) + 4}" text-anchor="end"
-          >${v.toFixed(yDecimals)}</text
-        >`,
-  );
-  const xAxisTicks = xTicks.values.map(
-    (v) =>
-      html`<line class="axis" x1="${sx(v)}" x2="${sx(v)}" y1="${plotBottom}" y2="${plotBottom + 5}" />
-        <text class="tick" x="${sx(v)}" y="${plotBottom + 19}" text-anchor="middle"
-          >${v.toFixed(xDecimals)}</text
-        >`,
-  );
+  const grid = yT.values.map((v) => {
+    const line = markup`<line class="grid" x1="${plotLeft}" x2="${plotRight}" y1="${sy(v)}" y2="${sy(v)}"/>`;
+    const label = markup`<text class="tick" x="${plotLeft - 8}" y="${sy(v) + 4}" text-anchor="end">${v.toFixed(yDecimals)}</text>`;
+    return markup`${line}${label}\n`;
+  });
+  const xAxisTicks = xTicks.values.map((v) => {
+    const tick = markup`<line class="axis" x1="${sx(v)}" x2="${sx(v)}" y1="${plotBottom}" y2="${plotBottom + 5}"/>`;
+    const label = markup`<text class="tick" x="${sx(v)}" y="${plotBottom + 19}" text-anchor="middle">${v.toFixed(xDecimals)}</text>`;
+    return markup`${tick}${label}\n`;
+  });
 
   // Emphasised series last so the pooled line sits on top of the hospitals.
   const drawOrder = options.series
@@ -165,91 +171,27 @@ export function renderLineChart(options: LineChartOptions): string {
   const legendItems = legend.map((item) => {
     const y = legendTop + item.row * LEGEND_ROW;
     const strokeWidth = item.series.emphasis ? 4 : 2.5;
-    return html`<g class="legend-item"
-      ><title>${item.series.name}</title
-      ><line
-        x1="${item.x}"
-        x2="${item.x + 18}"
-        y1="${y}"
-        y2="${y}"
-        stroke="${item.colour}"
-        stroke-width="${strokeWidth}"
-        stroke-linecap="round"
-      /><text x="${item.x + 24}" y="${y + 4}" ${item.series.emphasis ? trustedHtml(' font-weight="600"') : ''}
-        >${truncate(item.series.name)}</text
-      ></g
-    >`;
+    const weight = item.series.emphasis ? trustedHtml(' font-weight="600"') : '';
+    const swatch = markup`<line x1="${item.x}" x2="${item.x + 18}" y1="${y}" y2="${y}" stroke="${item.colour}" stroke-width="${strokeWidth}" stroke-linecap="round"/>`;
+    const label = markup`<text x="${item.x + 24}" y="${y + 4}"${weight}>${truncate(item.series.name)}</text>`;
+    return markup`<g class="legend-item"><title>${item.series.name}</title>${swatch}${label}</g>\n`;
   });
 
   const noData =
     ys.length === 0
-      ? html`<text
-          class="no-data"
-          x="${(plotLeft + plotRight) / 2}"
-          y="${(plotTop + plotBottom) / 2}"
-          text-anchor="middle"
-          >No data</text
-        >`
+      ? markup`<text class="no-data" x="${(plotLeft + plotRight) / 2}" y="${(plotTop + plotBottom) / 2}" text-anchor="middle">No data</text>\n`
       : '';
 
-  return html`<svg
-    class="line-chart"
-    viewBox="0 0 ${width} ${height}"
-    width="${width}"
-    height="${height}"
-    role="img"
-    aria-labelledby="${titleId} ${descId}"
-    font-family="system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-    font-size="12"
-  >
-    <title id="${titleId}">${options.title}</title>
-    <desc id="${descId}">${description}</desc>
-    <style>
-      .line-chart .grid {
-        stroke: #e5e7eb;
-        stroke-width: 1;
-      }
-      .line-chart .axis {
-        stroke: #6b7280;
-        stroke-width: 1;
-      }
-      .line-chart .tick {
-        fill: #4b5563;
-      }
-      .line-chart .label {
-        fill: #374151;
-        font-size: 13px;
-      }
-      .line-chart .chart-title {
-        fill: #111827;
-        font-size: 15px;
-        font-weight: 600;
-      }
-      .line-chart .no-data {
-        fill: #9ca3af;
-        font-size: 16px;
-      }
-      .line-chart text {
-        fill: #374151;
-      }
-    </style>
-    <text class="chart-title" x="${plotLeft}" y="22">${options.title}</text>
-    ${grid}
-    <line class="axis" x1="${plotLeft}" x2="${plotRight}" y1="${plotBottom}" y2="${plotBottom}" />
-    <line class="axis" x1="${plotLeft}" x2="${plotLeft}" y1="${plotTop}" y2="${plotBottom}" />
-    ${xAxisTicks}
-    <text class="label" x="${(plotLeft + plotRight) / 2}" y="${plotBottom + 42}" text-anchor="middle">
-      ${options.xLabel}
-    </text>
-    <text
-      class="label"
-      transform="translate(18 ${(plotTop + plotBottom) / 2}) rotate(-90)"
-      text-anchor="middle"
-    >
-      ${options.yLabel}
-    </text>
-    ${noData} ${lines} ${legendItems}
-  </svg>`.value;
+  return markup`<svg class="line-chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="${titleId} ${descId}" font-family="${FONT_FAMILY}" font-size="12">
+<title id="${titleId}">${options.title}</title>
+<desc id="${descId}">${description}</desc>
+<style>${trustedHtml(CHART_CSS)}</style>
+<text class="chart-title" x="${plotLeft}" y="22">${options.title}</text>
+${grid}<line class="axis" x1="${plotLeft}" x2="${plotRight}" y1="${plotBottom}" y2="${plotBottom}"/>
+<line class="axis" x1="${plotLeft}" x2="${plotLeft}" y1="${plotTop}" y2="${plotBottom}"/>
+${xAxisTicks}<text class="label" x="${(plotLeft + plotRight) / 2}" y="${plotBottom + 42}" text-anchor="middle">${options.xLabel}</text>
+<text class="label" transform="translate(18 ${(plotTop + plotBottom) / 2}) rotate(-90)" text-anchor="middle">${options.yLabel}</text>
+${noData}${lines}${legendItems}</svg>`.value;
 }
 
 function renderSeries(
@@ -280,21 +222,10 @@ function renderSeries(
   const showAll = points.length <= MARKERS_UP_TO;
   const markers = points.map((p, i) =>
     p.y !== null && (showAll || isolated[i])
-      ? html`<circle cx="${sx(p.x)}" cy="${sy(p.y)}" r="${radius}" fill="${colour}"
-          ><title>${series.name} — ${String(p.x)}: ${formatFixed(p.y)}</title></circle
-        >`
+      ? markup`<circle cx="${sx(p.x)}" cy="${sy(p.y)}" r="${radius}" fill="${colour}"><title>${series.name} — ${p.x}: ${formatFixed(p.y)}</title></circle>`
       : '',
   );
-  return html`<g class="series${series.emphasis ? ' emphasis' : ''}"
-    ><title>${series.name}</title
-    ><path
-      class="series-line"
-      d="${commands.join(' ')}"
-      fill="none"
-      stroke="${colour}"
-      stroke-width="${strokeWidth}"
-      stroke-linejoin="round"
-      stroke-linecap="round"
-    />${markers}</g
-  >`;
+  const path = markup`<path class="series-line" d="${commands.join(' ')}" fill="none" stroke="${colour}" stroke-width="${strokeWidth}" stroke-linejoin="round" stroke-linecap="round"/>`;
+  const group = series.emphasis ? 'series emphasis' : 'series';
+  return markup`<g class="${group}"><title>${series.name}</title>${path}${markers}</g>\n`;
 }

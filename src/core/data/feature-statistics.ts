@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { PreprocessingError } from './errors';
 import {
   applyTransform,
@@ -34,6 +35,25 @@ export interface FeatureStatistics {
   /** One entry per NUMERIC_FEATURES column, in that order. */
   features: FeatureMoments[];
 }
+
+/** Validates statistics received from a hospital before they are merged. */
+export const FeatureStatisticsSchema: z.ZodType<FeatureStatistics> = z.object({
+  version: z.literal(1),
+  rows: z.number().int().nonnegative(),
+  features: z.array(
+    z.object({
+      name: z.string().min(1),
+      transform: z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('identity') }),
+        z.object({ kind: z.literal('log'), floor: z.number().positive() }),
+      ]),
+      count: z.number().int().nonnegative(),
+      missing: z.number().int().nonnegative(),
+      sum: z.number(),
+      sumOfSquares: z.number().nonnegative(),
+    }),
+  ),
+});
 
 export function computeFeatureStatistics(records: readonly CohortRecord[]): FeatureStatistics {
   const features = NUMERIC_FEATURES.map((name): FeatureMoments => {

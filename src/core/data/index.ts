@@ -19,7 +19,11 @@ export { PRESET_NAMES } from './presets';
 export type { PresetName } from './presets';
 export { COHORT_CSV_COLUMNS, cohortToCsv, parseCohortCsv } from './csv';
 export type { ParseCohortCsvOptions } from './csv';
-export { computeFeatureStatistics, mergeFeatureStatistics } from './feature-statistics';
+export {
+  FeatureStatisticsSchema,
+  computeFeatureStatistics,
+  mergeFeatureStatistics,
+} from './feature-statistics';
 export type { FeatureMoments, FeatureStatistics } from './feature-statistics';
 export {
   PreprocessorSchema,

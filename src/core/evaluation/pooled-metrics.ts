@@ -56,8 +56,15 @@ function calibrationFromHistogram(h: RiskHistogram): {
   for (let b = 0; b < h.bins; b++) {
     const mid = Math.min(1 - 1e-6, Math.max(1e-6, (b + 0.5) / h.bins));
     const x = Math.log(mid / (1 - mid));
-    if (h.positives[b] > 0) (xs.push(x), ys.push(1), ws.push(h.positives[b]));
-    if (h.negatives[b] > 0) (xs.push(x), ys.push(0), ws.push(h.negatives[b]));
+    for (const [label, count] of [
+      [1, h.positives[b]],
+      [0, h.negatives[b]],
+    ] as const) {
+      if (count === 0) continue;
+      xs.push(x);
+      ys.push(label);
+      ws.push(count);
+    }
   }
   if (!ys.includes(1) || !ys.includes(0)) return { calibrationSlope: null, calibrationIntercept: null };
   let a = 0;

@@ -38,8 +38,9 @@ describe('CryptoRandom', () => {
       const cdf = standardNormalCdf(samples[i]);
       d = Math.max(d, (i + 1) / n - cdf, cdf - i / n);
     }
-    // P(sqrt(n) D > 2.0) ~ 6.7e-4 asymptotically (Kolmogorov distribution); a broken sampler is far above.
-    expect(Math.sqrt(n) * d).toBeLessThan(2.0);
+    // P(sqrt(n) D > 2.5) ~ 7.5e-6 asymptotically (Kolmogorov distribution); Box-Muller with a skewed
+    // or truncated uniform, or one output of each pair reused, lands far above.
+    expect(Math.sqrt(n) * d).toBeLessThan(2.5);
   });
 
   it('fills Float32Array and odd lengths, across chunk boundaries', () => {

@@ -13,7 +13,12 @@ describe('niceNumber', () => {
 
 describe('niceTicks', () => {
   it('covers an AUROC range with steps of 0.05', () => {
-    expect(niceTicks(0.62, 0.81)).toEqual({ min: 0.6, max: 0.85, step: 0.05, values: [0.6, 0.65, 0.7, 0.75, 0.8, 0.85] });
+    expect(niceTicks(0.62, 0.81)).toEqual({
+      min: 0.6,
+      max: 0.85,
+      step: 0.05,
+      values: [0.6, 0.65, 0.7, 0.75, 0.8, 0.85],
+    });
   });
 
   it('gives whole rounds for an integer axis', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import {
   CARE_UNITS,
+  FeatureStatisticsSchema,
   NUMERIC_FEATURES,
   PreprocessingError,
   PreprocessorSchema,
@@ -75,6 +76,8 @@ describe('federated feature statistics', () => {
   it('is JSON-serialisable and counts present and missing values', () => {
     const stats = computeFeatureStatistics(train);
     expect(JSON.parse(JSON.stringify(stats))).toEqual(stats);
+    expect(FeatureStatisticsSchema.parse(JSON.parse(JSON.stringify(stats)))).toEqual(stats);
+    expect(FeatureStatisticsSchema.safeParse({ ...stats, rows: -1 }).success).toBe(false);
     const lactate = stats.features.find((f) => f.name === 'lactate_max');
     expect(lactate?.transform).toEqual({ kind: 'log', floor: 0.1 });
     expect((lactate?.count ?? 0) + (lactate?.missing ?? 0)).toBe(train.length);

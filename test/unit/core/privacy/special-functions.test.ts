@@ -13,14 +13,14 @@ describe('log-space arithmetic', () => {
 });
 
 describe('logErfc', () => {
-  // Reference values: erfc from Abramowitz & Stegun Table 7.1 / standard tables (20 significant digits).
+  // Reference values: erfc from Abramowitz & Stegun Table 7.1 / standard tables, rounded to double precision.
   it.each([
     [0, Math.log(1)],
-    [0.5, Math.log(0.47950012218695346232)],
-    [1, Math.log(0.15729920705028513066)],
-    [2, Math.log(0.0046777349810472658379)],
-    [3, Math.log(2.209049699858544137e-5)],
-    [-1, Math.log(1.8427007929497148693)],
+    [0.5, Math.log(0.4795001221869535)],
+    [1, Math.log(0.15729920705028513)],
+    [2, Math.log(0.004677734981047266)],
+    [3, Math.log(2.209049699858544e-5)],
+    [-1, Math.log(1.8427007929497148)],
   ])('erfc(%d)', (x, expected) => {
     expect(logErfc(x)).toBeCloseTo(expected, 13);
   });

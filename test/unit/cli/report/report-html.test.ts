@@ -1,0 +1,164 @@
+import { TrainingReportSchema } from '../../../../schemas/report';
+import { renderReportHtml } from '../../../../src/cli/report/report-html';
+import { buildReport, HOSTILE_ID } from './report-fixture';
+
+const count = (text: string, pattern: RegExp): number => (text.match(pattern) ?? []).length;
+
+/** The <svg> element of the chart whose accessible title id starts with `id`. */
+function chartSvg(page: string, id: string): string {
+  const match = new RegExp(`<svg[^>]*aria-labelledby="${id}-title[\\s\\S]*?</svg>`).exec(page);
+  if (!match) throw new Error(`no chart ${id}`);
+  return match[0];
+}
+
+describe('renderReportHtml', () => {
+  const report = buildReport();
+  const page = renderReportHtml(report);
+
+  it('renders a valid fixture: 3 hospitals, 5 rounds, one failed, two guarantees', () => {
+    expect(() => TrainingReportSchema.parse(report)).not.toThrow();
+    expect(report.hospitals).toHaveLength(3);
+    expect(report.rounds.filter((r) => r.status === 'failed')).toHaveLength(1);
+    expect(report.versions.some((v) => v.quality === null)).toBe(true);
+  });
+
+  it('is one complete HTML document', () => {
+    expect(page.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(page).toMatch(
+      /<html lang="en">[\s\S]*<head>[\s\S]*<\/head>[\s\S]*<body>[\s\S]*<\/body>\s*<\/html>\s*$/,
+    );
+    expect(page).toContain('<meta charset="utf-8">');
+    expect(page).toMatch(/<title>HIMAS run run-2026-11-27T18-40-12-8f3a — completed<\/title>/);
+    for (const tag of ['svg', 'table', 'section', 'dl', 'figure']) {
+      expect(count(page, new RegExp(`<${tag}[\\s>]`, 'g'))).toBe(count(page, new RegExp(`</${tag}>`, 'g')));
+    }
+  });
+
+  it('loads nothing from the network', () => {
+    expect(page).not.toMatch(/https?:\/\//);
+    expect(page).not.toMatch(/\s(src|href)\s*=/i);
+    expect(page).not.toMatch(/<(script|link|img|iframe|object|embed)[\s>]/i);
+    expect(page).not.toMatch(/@import|url\(/i);
+    expect(page).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`);
+  });
+
+  it('has the header facts', () => {
+    expect(page).toContain('run-2026-11-27T18-40-12-8f3a');
+    expect(page).toContain('badge-completed');
+    expect(page).toContain('embedded (tfjs-node, 2 workers)');
+    expect(page).toContain('3 min 29 s');
+    expect(page).toContain('.himas/runs/run-2026-11-27/cohort &amp; &quot;stays&quot;.csv');
+    expect(page).toMatch(/northgate-general<\/th>\s*<td class="num">1,756<\/td>\s*<td class="num">439<\/td>/);
+  });
+
+  it('states ε = ∞ for the guarantee without noise and the finite ε exactly', () => {
+    expect(page).toContain('ε = ∞ — no differential-privacy guarantee (noise multiplier 0)');
+    expect(page).toContain('ε = 3.217, δ = 1e-5');
+    expect(page).toContain('rdp-sampled-gaussian+balle2020');
+  });
+
+  it('draws the three charts, one path per series', () => {
+    expect(count(page, /<svg /g)).toBe(3);
+    const auroc = chartSvg(page, 'chart-auroc');
+    const testLoss = chartSvg(page, 'chart-test-loss');
+    const trainLoss = chartSvg(page, 'chart-train-loss');
+    expect(count(auroc, /<path\s+class="series-line"/g)).toBe(4); // pooled + 3 hospitals
+    expect(count(testLoss, /<path\s+class="series-line"/g)).toBe(4);
+    expect(count(trainLoss, /<path\s+class="series-line"/g)).toBe(3);
+    for (const svg of [auroc, testLoss, trainLoss]) {
+      expect(svg).toMatch(/<title id="chart-[a-z-]+-title">[^<]+<\/title>/);
+      expect(svg).not.toMatch(/NaN|Infinity|undefined/);
+    }
+    expect(auroc).toContain('>Pooled (all hospitals)</text>');
+    expect(trainLoss).not.toContain('Pooled (all hospitals)');
+    // The unevaluated version (v4) is skipped: AUROC points are at rounds 0, 1, 2 and 5 only.
+    const pooledPoints = count(auroc.slice(auroc.indexOf('class="series emphasis"')), /<circle /g);
+    expect(pooledPoints).toBe(4);
+  });
+
+  it('has the final-model table with dashes for null metrics', () => {
+    expect(page).toMatch(/<th scope="row">Pooled \(all hospitals\)<\/th>/);
+    expect(page).toContain('Calibration slope');
+    const local = page.slice(page.indexOf('local-only'));
+    expect(local).toMatch(/<td class="num">—<\/td>/);
+  });
+
+  it('labels the baselines as simulation only', () => {
+    expect(page).toContain('<strong>Simulation only:</strong>');
+    expect(page).toContain('pools records, which a real deployment never does');
+    expect(page).toContain('centralized-mlp');
+    expect(page).toContain('The same MLP trained on all hospitals’ pooled training records.');
+  });
+
+  it('lists every round with its status, failure reason and ε', () => {
+    expect(count(page, /<tr class="status-(closed|failed)">/g)).toBe(5);
+    expect(page).toContain('quorum not reached: 0 of 3 accepted updates before the deadline');
+    expect(page).toContain('update L2 norm 14.2 exceeds the clip norm check');
+    expect(page).toContain('10 min 00 s');
+  });
+
+  it('shows the configuration and the notes', () => {
+    expect(page).toMatch(/<dt><code>noiseMultiplier<\/code><\/dt>\s*<dd>0<\/dd>/);
+    expect(page).toMatch(/<dt><code>hiddenUnits<\/code><\/dt>\s*<dd>64, 32<\/dd>/);
+    expect(page).toContain(
+      '<li>No noise was added (noise multiplier 0): the hospital-level guarantee is ε = ∞.</li>',
+    );
+  });
+
+  it('escapes a hostile hospital id everywhere it appears', () => {
+    const hostile = renderReportHtml(
+      buildReport({ hospitalIds: ['st-mary-icu', HOSTILE_ID, 'riverside-university'] }),
+    );
+    expect(hostile).not.toContain('<script');
+    expect(hostile).not.toContain(HOSTILE_ID);
+    expect(count(hostile, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/g)).toBeGreaterThan(5);
+  });
+
+  it('renders a 1-round report', () => {
+    const one = buildReport({ rounds: 1 });
+    expect(one.rounds).toHaveLength(1);
+    const html = renderReportHtml(one);
+    expect(count(html, /<svg /g)).toBe(3);
+    expect(html).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('renders a 50-hospital report with a wrapped legend and a compact baselines table', () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `hospital-${String(i + 1).padStart(2, '0')}`);
+    const html = renderReportHtml(buildReport({ hospitalIds: ids, rounds: 12, failedRounds: [4] }));
+    expect(count(chartSvg(html, 'chart-auroc'), /<path\s+class="series-line"/g)).toBe(51);
+    expect(html).toContain('class="per-hospital"');
+    expect(html).toContain('<summary>50 hospitals</summary>');
+    expect(html).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('renders a run that has no rounds, no final model, no guarantee and no baselines yet', () => {
+    const empty = TrainingReportSchema.parse({
+      ...buildReport(),
+      status: 'running',
+      completedAt: null,
+      wallSeconds: null,
+      rounds: [],
+      versions: [{ versionId: 'v0', round: 0, quality: null }],
+      finalModel: null,
+      privacy: [],
+      baselines: [],
+      notes: [],
+    });
+    const html = renderReportHtml(empty);
+    expect(html).toContain('No round has started.');
+    expect(html).toContain('This run produced no final model.');
+    expect(html).toContain('No privacy guarantee was recorded for this run');
+    expect(count(html, /No data/g)).toBe(3);
+  });
+
+  it('shows the halt reason of a halted run', () => {
+    const halted = TrainingReportSchema.parse({
+      ...buildReport(),
+      status: 'halted',
+      haltReason: 'ε budget <4> reached',
+    });
+    const html = renderReportHtml(halted);
+    expect(html).toContain('badge-halted');
+    expect(html).toContain('<strong>Halted:</strong> ε budget &lt;4&gt; reached');
+  });
+});

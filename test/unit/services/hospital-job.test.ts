@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { paths } from '../../../schemas/documents';
+import { decodeUpdate } from '../../../src/core/codec/update-codec';
+import { initializeBackend } from '../../../src/core/model';
+import { silentLogger } from '../../../src/logging/logger';
+import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
+import { memoryCohortSource, setUpRun, smallCohort, versionOf, type RunFixture } from './service-fixture';
+
+jest.setTimeout(90_000);
+
+beforeAll(async () => {
+  await initializeBackend('auto');
+});
+
+let fx: RunFixture | undefined;
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
+
+function jobDeps(f: RunFixture): HospitalJobDeps {
+  return {
+    documents: f.stack.documents,
+    blobs: f.stack.blobs,
+    events: f.bus,
+    models: f.models,
+    cohorts: memoryCohortSource(smallCohort()),
+    clock: f.clock,
+    logger: silentLogger,
+  };
+}
+
+const train = (f: RunFixture, hospitalId: string, round = 1) =>
+  runHospitalJob({ mode: 'train', runId: f.runId, hospitalId, round, taskAttempt: 0 }, jobDeps(f));
+
+describe('runHospitalJob', () => {
+  it('refuses an unknown run and a hospital that is not enrolled', async () => {
+    fx = await setUpRun();
+    await expect(
+      runHospitalJob(
+        { mode: 'stats', runId: 'ghost', hospitalId: fx.hospitals[0], taskAttempt: 0 },
+        jobDeps(fx),
+      ),
+    ).rejects.toThrow('run ghost does not exist');
+    await expect(
+      runHospitalJob({ mode: 'stats', runId: fx.runId, hospitalId: 'h-other', taskAttempt: 0 }, jobDeps(fx)),
+    ).rejects.toThrow(`hospital h-other is not enrolled in run ${fx.runId}`);
+  });
+
+  it('shares statistics once (a re-run is skipped)', async () => {
+    fx = await setUpRun();
+    const again = await runHospitalJob(
+      { mode: 'stats', runId: fx.runId, hospitalId: fx.hospitals[0], taskAttempt: 1 },
+      jobDeps(fx),
+    );
+    expect(again).toEqual({ status: 'skipped', detail: 'statistics already shared' });
+    const receipt = (await fx.stack.documents.get(paths.statisticsReceipt(fx.runId, fx.hospitals[0])))!;
+    expect(receipt.rows).toBe(smallCohort().hospitals[0].train.length);
+  });
+
+  it('refuses to train a round that was never opened', async () => {
+    fx = await setUpRun();
+    await expect(train(fx, fx.hospitals[0])).rejects.toThrow(`round 1 of run ${fx.runId} was never opened`);
+  });
+
+  it('trains, clips and submits an update the aggregator accepts; re-runs and closed rounds are skipped', async () => {
+    fx = await setUpRun({ clipNorm: 0.05 });
+    await fx.lifecycle.openRound(fx.runId, 1);
+    const [h1] = fx.hospitals;
+    const outcome = await train(fx, h1);
+    expect(outcome.status).toBe('done');
+
+    const [submitted] = fx.bus.ofType('update.submitted');
+    expect(submitted.id).toBe(`update:${fx.runId}:1:${h1}`);
+    expect(submitted.data.baseModelVersionId).toBe(fx.baseVersionId);
+    expect(submitted.data.numExamples).toBe(smallCohort().hospitals[0].train.length);
+    expect(submitted.data.numParameters).toBe(fx.numParameters);
+    // A tiny clip norm forces clipping at the source.
+    expect(submitted.data.norm).toBeLessThanOrEqual(0.05 * (1 + 1e-6));
+    expect(submitted.data.norm).toBeGreaterThan(0.049);
+    const bytes = await fx.stack.blobs.get(submitted.data.blobPath);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(submitted.data.sha256);
+    const { encoding, values } = decodeUpdate(bytes);
+    expect(encoding).toBe('float32');
+    expect(values).toHaveLength(fx.numParameters);
+    expect(submitted.data.baseEvaluation.modelVersionId).toBe(fx.baseVersionId);
+    expect(submitted.data.baseEvaluation.metrics.n).toBe(smallCohort().hospitals[0].test.length);
+
+    await fx.aggregator.handle({ data: JSON.stringify(submitted) });
+    expect((await fx.stack.documents.get(paths.update(fx.runId, 1, h1)))!.status).toBe('accepted');
+    expect(await train(fx, h1)).toEqual({ status: 'skipped', detail: 'update for round 1 already received' });
+    expect(fx.bus.ofType('update.submitted')).toHaveLength(1);
+
+    for (const h of fx.hospitals.slice(1)) {
+      await train(fx, h);
+      const last = fx.bus.ofType('update.submitted').at(-1)!;
+      await fx.aggregator.handle({ data: JSON.stringify(last) });
+    }
+    expect((await fx.lifecycle.getRound(fx.runId, 1))!.status).toBe('closed');
+    expect(await fx.models.get(versionOf(fx, 1))).toBeDefined();
+    // After the close every hospital's job is a no-op.
+    expect(await train(fx, fx.hospitals[2])).toEqual({ status: 'skipped', detail: 'round 1 is closed' });
+  });
+
+  it('evaluates a model version on the test split and reports aggregates only', async () => {
+    fx = await setUpRun();
+    const [h1] = fx.hospitals;
+    const env = {
+      mode: 'evaluate' as const,
+      runId: fx.runId,
+      hospitalId: h1,
+      modelVersionId: fx.baseVersionId,
+      taskAttempt: 0,
+    };
+    expect((await runHospitalJob(env, jobDeps(fx))).status).toBe('done');
+    const [reported] = fx.bus.ofType('evaluation.reported');
+    expect(reported.id).toBe(`evaluation:${fx.baseVersionId}:${h1}`);
+    const testStays = smallCohort().hospitals[0].test.length;
+    expect(reported.data.metrics.n).toBe(testStays);
+    const h = reported.data.histogram;
+    expect(h.positives.reduce((a, b) => a + b, 0) + h.negatives.reduce((a, b) => a + b, 0)).toBe(testStays);
+    expect(JSON.stringify(reported)).not.toContain('stay_id');
+
+    await fx.aggregator.handle({ data: JSON.stringify(reported) });
+    expect((await fx.models.get(fx.baseVersionId))!.pooledMetrics!.n).toBe(testStays);
+    expect(await runHospitalJob(env, jobDeps(fx))).toEqual({
+      status: 'skipped',
+      detail: `${fx.baseVersionId} already evaluated`,
+    });
+  });
+});

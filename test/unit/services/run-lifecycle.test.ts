@@ -1,0 +1,233 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { blobPaths, paths } from '../../../schemas/documents';
+import { TrainingConfigSchema } from '../../../schemas/training-config';
+import { openEmbeddedStack, type EmbeddedStack } from '../../../src/adapters/embedded';
+import { DocumentModelRegistry } from '../../../src/adapters/model-registry/document-model-registry';
+import { initializeBackend } from '../../../src/core/model';
+import { silentLogger } from '../../../src/logging/logger';
+import { runHospitalJob } from '../../../src/services/hospital-job';
+import { RunLifecycle } from '../../../src/services/run-lifecycle';
+import {
+  manualClock,
+  memoryCohortSource,
+  recordingBus,
+  SMALL_CONFIG,
+  smallCohort,
+  type ManualClock,
+  type RecordingBus,
+} from './service-fixture';
+
+jest.setTimeout(60_000);
+
+beforeAll(async () => {
+  await initializeBackend('auto');
+});
+
+interface Ctx {
+  home: string;
+  stack: EmbeddedStack;
+  bus: RecordingBus;
+  clock: ManualClock;
+  models: DocumentModelRegistry;
+  lifecycle: RunLifecycle;
+  hospitals: string[];
+  shareStatistics(runId: string, hospitalId: string): Promise<unknown>;
+}
+
+let ctx: Ctx | undefined;
+
+async function open(): Promise<Ctx> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'himas-lifecycle-'));
+  const stack = await openEmbeddedStack(home);
+  const bus = recordingBus(stack.events);
+  const clock = manualClock();
+  const models = new DocumentModelRegistry(stack.documents, stack.blobs);
+  const ports = { documents: stack.documents, blobs: stack.blobs, events: bus, models };
+  const lifecycle = new RunLifecycle({ ...ports, clock, logger: silentLogger });
+  const cohort = smallCohort();
+  const jobDeps = { ...ports, cohorts: memoryCohortSource(cohort), clock, logger: silentLogger };
+  ctx = {
+    home,
+    stack,
+    bus,
+    clock,
+    models,
+    lifecycle,
+    hospitals: cohort.hospitals.map((h) => h.hospitalId),
+    shareStatistics: (runId, hospitalId) =>
+      runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps),
+  };
+  return ctx;
+}
+
+afterEach(async () => {
+  if (ctx) {
+    await ctx.stack.close();
+    rmSync(ctx.home, { recursive: true, force: true });
+    ctx = undefined;
+  }
+});
+
+async function createRun(c: Ctx, runId = 'life-1', config = {}) {
+  return c.lifecycle.createRun({
+    runId,
+    config: TrainingConfigSchema.parse({ ...SMALL_CONFIG, ...config }),
+    hospitals: c.hospitals,
+    dataSource: { kind: 'csv', location: '/data' },
+  });
+}
+
+describe('RunLifecycle.createRun', () => {
+  it('creates a running run at round 0 with an ε = 0 hospital-level guarantee', async () => {
+    const c = await open();
+    const run = await createRun(c);
+    expect(run).toMatchObject({
+      runId: 'life-1',
+      status: 'running',
+      currentRound: 0,
+      ledger: [],
+      halt: null,
+    });
+    expect(run.privacy).toHaveLength(1);
+    expect(run.privacy[0]).toMatchObject({ unit: 'hospital', epsilon: 0, steps: 0 });
+    expect(await c.lifecycle.getRun('life-1')).toEqual(run);
+  });
+
+  it('refuses to create the same run twice and names --resume', async () => {
+    const c = await open();
+    const first = await createRun(c);
+    c.clock.advance(5_000);
+    await expect(createRun(c, 'life-1', { rounds: 9 })).rejects.toThrow(
+      'run life-1 already exists (use --resume life-1 to continue it)',
+    );
+    expect(await c.lifecycle.getRun('life-1')).toEqual(first);
+  });
+});
+
+describe('RunLifecycle.initializeModel', () => {
+  it('fails clearly when a hospital has not shared its statistics', async () => {
+    const c = await open();
+    const run = await createRun(c);
+    const [h1, h2, h3] = c.hospitals;
+    await c.shareStatistics(run.runId, h1);
+    await c.shareStatistics(run.runId, h2);
+    expect(await c.lifecycle.hospitalsWithoutStatistics(run)).toEqual([h3]);
+    await expect(c.lifecycle.initializeModel(run)).rejects.toThrow(
+      `cannot build the initial model: no feature statistics from ${h3}`,
+    );
+    expect(await c.models.list(run.runId)).toHaveLength(0);
+  });
+
+  it('refuses statistics whose blob fails its checksum', async () => {
+    const c = await open();
+    const run = await createRun(c);
+    for (const h of c.hospitals) await c.shareStatistics(run.runId, h);
+    await c.stack.blobs.put(
+      blobPaths.statistics(run.runId, c.hospitals[1]),
+      Buffer.from('{"tampered":true}'),
+    );
+    await expect(c.lifecycle.initializeModel(run)).rejects.toThrow(
+      `statistics of ${c.hospitals[1]} fail their checksum`,
+    );
+  });
+
+  it('builds version r0000 once; a second call returns the stored version', async () => {
+    const c = await open();
+    const run = await createRun(c);
+    for (const h of c.hospitals) await c.shareStatistics(run.runId, h);
+    expect(await c.lifecycle.hospitalsWithoutStatistics(run)).toEqual([]);
+    const first = await c.lifecycle.initializeModel(run);
+    expect(first).toMatchObject({
+      versionId: 'life-1-r0000',
+      round: 0,
+      parentVersionId: null,
+      participants: [],
+      pooledMetrics: null,
+      halted: false,
+    });
+    expect(first.modelSpec).toEqual({ kind: 'mlp', inputDim: first.featureNames.length, hiddenUnits: [8] });
+    const { artifacts } = await c.models.load(first.versionId);
+    expect(artifacts.weights.byteLength).toBe(first.numParameters * 4);
+
+    c.clock.advance(60_000);
+    const second = await c.lifecycle.initializeModel(run);
+    expect(second).toEqual(first);
+    expect(await c.models.list(run.runId)).toHaveLength(1);
+    expect((await c.lifecycle.getRun(run.runId))!.latestModelVersionId).toBe('life-1-r0000');
+  });
+});
+
+describe('RunLifecycle rounds', () => {
+  it('will not open a round of an unknown run or of a run without a model', async () => {
+    const c = await open();
+    await expect(c.lifecycle.openRound('ghost', 1)).rejects.toThrow('run ghost does not exist');
+    await createRun(c);
+    await expect(c.lifecycle.openRound('life-1', 1)).rejects.toThrow(
+      'run life-1 has no model to start round 1 from',
+    );
+  });
+
+  it('opens a round once: the second call returns the same document and announces nothing new', async () => {
+    const c = await open();
+    const run = await createRun(c, 'life-1', { quorum: 2, deadlineSeconds: 90 });
+    for (const h of c.hospitals) await c.shareStatistics(run.runId, h);
+    await c.lifecycle.initializeModel(run);
+
+    const first = await c.lifecycle.openRound('life-1', 1);
+    expect(first).toMatchObject({
+      status: 'open',
+      expectedHospitals: c.hospitals,
+      quorum: 2,
+      baseModelVersionId: 'life-1-r0000',
+      lease: null,
+    });
+    expect(new Date(first.deadline).getTime() - new Date(first.openedAt).getTime()).toBe(90_000);
+    c.clock.advance(30_000);
+    const second = await c.lifecycle.openRound('life-1', 1);
+    expect(second).toEqual(first);
+
+    const started = c.bus.ofType('round.started');
+    expect(started).toHaveLength(1);
+    expect(started[0].id).toBe('round.started:life-1:1');
+    expect(started[0].data).toEqual({
+      expectedHospitals: c.hospitals,
+      baseModelVersionId: 'life-1-r0000',
+      deadline: first.deadline,
+    });
+  });
+
+  it('caps the quorum at the number of hospitals', async () => {
+    const c = await open();
+    const run = await createRun(c, 'life-1', { quorum: 50 });
+    for (const h of c.hospitals) await c.shareStatistics(run.runId, h);
+    await c.lifecycle.initializeModel(run);
+    expect((await c.lifecycle.openRound('life-1', 1)).quorum).toBe(3);
+  });
+
+  it('signals a deadline only for a round that exists, and finishes a run', async () => {
+    const c = await open();
+    const run = await createRun(c);
+    for (const h of c.hospitals) await c.shareStatistics(run.runId, h);
+    await c.lifecycle.initializeModel(run);
+    await c.lifecycle.signalDeadline('life-1', 1);
+    expect(c.bus.ofType('round.deadline')).toHaveLength(0);
+    const round = await c.lifecycle.openRound('life-1', 1);
+    await c.lifecycle.signalDeadline('life-1', 1);
+    const deadlines = c.bus.ofType('round.deadline');
+    expect(deadlines).toHaveLength(1);
+    expect(deadlines[0]).toMatchObject({
+      id: 'round.deadline:life-1:1',
+      round: 1,
+      data: { deadline: round.deadline },
+    });
+
+    c.clock.advance(1_000);
+    await c.lifecycle.finishRun('life-1', 'completed');
+    const finished = (await c.lifecycle.getRun('life-1'))!;
+    expect(finished.status).toBe('completed');
+    expect(finished.completedAt).toBe(c.clock.now().toISOString());
+    expect(await c.stack.documents.get(paths.round('life-1', 1))).toBeDefined();
+  });
+});

@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { blobPaths, modelVersionId, paths, type RunDocument } from '../../../schemas/documents';
+import type { EventOf, HimasEvent } from '../../../schemas/events';
+import type { HospitalEvaluation } from '../../../schemas/metrics';
+import { TrainingConfigSchema, type TrainingConfigInput } from '../../../schemas/training-config';
+import { openEmbeddedStack, type EmbeddedStack } from '../../../src/adapters/embedded';
+import { DocumentModelRegistry } from '../../../src/adapters/model-registry/document-model-registry';
+import { encodeUpdate } from '../../../src/core/codec/update-codec';
+import { generateCohort, type SyntheticCohort } from '../../../src/core/data';
+import { riskHistogram } from '../../../src/core/evaluation/risk-histogram';
+import { silentLogger } from '../../../src/logging/logger';
+import type { Clock } from '../../../src/ports/clock';
+import type { CohortSource } from '../../../src/ports/cohort-source';
+import type { EventBus } from '../../../src/ports/event-bus';
+import { CryptoRandom } from '../../../src/runtime/crypto-random';
+import { Aggregator } from '../../../src/services/aggregator';
+import { makeEvent } from '../../../src/services/event-publishing';
+import { runHospitalJob } from '../../../src/services/hospital-job';
+import { RunLifecycle } from '../../../src/services/run-lifecycle';
+import { weightsFromBytes } from '../../../src/services/weights-bytes';
+
+/** A clock the test moves by hand. */
+export interface ManualClock extends Clock {
+  advance(ms: number): void;
+  set(time: Date): void;
+}
+
+export function manualClock(start = new Date('2025-01-01T00:00:00.000Z')): ManualClock {
+  let t = start.getTime();
+  return {
+    now: () => new Date(t),
+    sleep: async (ms: number) => {
+      t += ms;
+    },
+    advance: (ms: number) => {
+      t += ms;
+    },
+    set: (time: Date) => {
+      t = time.getTime();
+    },
+  };
+}
+
+/** An EventBus that records every published HIMAS event and forwards it to the real bus. */
+export interface RecordingBus extends EventBus {
+  published: Array<{ topic: string; event: HimasEvent }>;
+  ofType<T extends HimasEvent['type']>(type: T): EventOf<T>[];
+}
+
+export function recordingBus(inner: EventBus): RecordingBus {
+  const published: RecordingBus['published'] = [];
+  return {
+    published,
+    ofType: <T extends HimasEvent['type']>(type: T) =>
+      published.filter((p) => p.event.type === type).map((p) => p.event as EventOf<T>),
+    publish: async (topic, message) => {
+      published.push({ topic, event: JSON.parse(message.data) as HimasEvent });
+      return inner.publish(topic, message);
+    },
+    subscribe: (spec, handler) => inner.subscribe(spec, handler),
+    idle: () => inner.idle(),
+    close: () => inner.close(),
+  };
+}
+
+export function memoryCohortSource(cohort: SyntheticCohort): CohortSource {
+  return {
+    read: async (hospitalId, split) => {
+      const hospital = cohort.hospitals.find((h) => h.hospitalId === hospitalId);
+      if (!hospital) throw new Error(`no hospital ${hospitalId}`);
+      return hospital[split];
+    },
+    describe: () => ({ kind: 'csv', location: 'memory' }),
+  };
+}
+
+let sharedCohort: SyntheticCohort | undefined;
+/** One small synthetic cohort (3 hospitals, 600 stays) shared by every test in a file. */
+export function smallCohort(): SyntheticCohort {
+  sharedCohort ??= generateCohort({ preset: 'archetypes', hospitals: 3, patients: 600, seed: 7 });
+  return sharedCohort;
+}
+
+export interface RunFixture {
+  home: string;
+  stack: EmbeddedStack;
+  bus: RecordingBus;
+  models: DocumentModelRegistry;
+  clock: ManualClock;
+  lifecycle: RunLifecycle;
+  aggregator: Aggregator;
+  /** A second aggregator instance (another function instance) on the same stores. */
+  otherAggregator: Aggregator;
+  runId: string;
+  run: RunDocument;
+  hospitals: string[];
+  baseVersionId: string;
+  baseWeights: Float32Array;
+  numParameters: number;
+  close(): Promise<void>;
+}
+
+export const SMALL_CONFIG: TrainingConfigInput = {
+  rounds: 3,
+  localEpochs: 1,
+  hiddenUnits: [8],
+  batchSize: 64,
+  clipNorm: 2,
+  noiseMultiplier: 0,
+};
+
+/**
+ * An embedded stack in a temp dir with a run whose hospitals have shared their statistics and whose
+ * initial model (version r0000) exists. Round 1 is not opened.
+ */
+export async function setUpRun(
+  config: TrainingConfigInput = {},
+  options: { runId?: string; leaseSeconds?: number } = {},
+): Promise<RunFixture> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'himas-services-'));
+  const stack = await openEmbeddedStack(home);
+  const bus = recordingBus(stack.events);
+  const models = new DocumentModelRegistry(stack.documents, stack.blobs);
+  const clock = manualClock();
+  const ports = { documents: stack.documents, blobs: stack.blobs, events: bus, models };
+  const lifecycle = new RunLifecycle({ ...ports, clock, logger: silentLogger });
+  const aggregatorDeps = {
+    ...ports,
+    clock,
+    logger: silentLogger,
+    random: new CryptoRandom(),
+    leaseSeconds: options.leaseSeconds,
+  };
+  const aggregator = new Aggregator({ ...aggregatorDeps, instanceId: 'aggregator-a' });
+  const otherAggregator = new Aggregator({ ...aggregatorDeps, instanceId: 'aggregator-b' });
+  const cohort = smallCohort();
+  const hospitals = cohort.hospitals.map((h) => h.hospitalId);
+  const runId = options.runId ?? 'run-test';
+  await lifecycle.createRun({
+    runId,
+    config: TrainingConfigSchema.parse({ ...SMALL_CONFIG, ...config }),
+    hospitals,
+    dataSource: { kind: 'csv', location: 'memory' },
+  });
+  const jobDeps = { ...ports, cohorts: memoryCohortSource(cohort), clock, logger: silentLogger };
+  for (const hospitalId of hospitals) {
+    await runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps);
+  }
+  const run = (await lifecycle.getRun(runId))!;
+  const base = await lifecycle.initializeModel(run);
+  const loaded = await models.load(base.versionId);
+  return {
+    home,
+    stack,
+    bus,
+    models,
+    clock,
+    lifecycle,
+    aggregator,
+    otherAggregator,
+    runId,
+    run: (await lifecycle.getRun(runId))!,
+    hospitals,
+    baseVersionId: base.versionId,
+    baseWeights: weightsFromBytes(loaded.artifacts.weights),
+    numParameters: base.numParameters,
+    close: async () => {
+      await stack.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A tiny evaluation a hospital could report (labels and risks chosen by the test). */
+export function evaluationOf(
+  hospitalId: string,
+  versionId: string,
+  labels: number[] = [0, 1, 0, 1, 0],
+  risks: number[] = [0.1, 0.8, 0.3, 0.6, 0.2],
+): HospitalEvaluation {
+  const positives = labels.filter((y) => y === 1).length;
+  return {
+    hospitalId,
+    modelVersionId: versionId,
+    metrics: {
+      n: labels.length,
+      positives,
+      auroc: null,
+      auprc: null,
+      brier: null,
+      observedExpectedRatio: null,
+      calibrationSlope: null,
+      calibrationIntercept: null,
+      loss: null,
+    },
+    histogram: riskHistogram(labels, risks, 20),
+  };
+}
+
+export interface CraftOptions {
+  round?: number;
+  /** Bytes to store instead of the encoded values (e.g. truncated). */
+  bytes?: Uint8Array;
+  /** Do not store any blob. */
+  skipBlob?: boolean;
+  sha256?: string;
+  baseModelVersionId?: string;
+  eventId?: string;
+  numExamples?: number;
+}
+
+/** Stores an update blob as a hospital job would and returns the `update.submitted` delivery. */
+export async function craftUpdate(
+  fx: RunFixture,
+  hospitalId: string,
+  values: Float32Array,
+  options: CraftOptions = {},
+): Promise<{ data: string; event: EventOf<'update.submitted'> }> {
+  const round = options.round ?? 1;
+  const bytes = options.bytes ?? encodeUpdate(values);
+  const blobPath = blobPaths.update(fx.runId, round, hospitalId);
+  if (!options.skipBlob) await fx.stack.blobs.put(blobPath, bytes);
+  const roundDoc = await fx.lifecycle.getRound(fx.runId, round);
+  const baseModelVersionId = options.baseModelVersionId ?? roundDoc?.baseModelVersionId ?? fx.baseVersionId;
+  const event = makeEvent('update.submitted', {
+    id: options.eventId ?? `update:${fx.runId}:${round}:${hospitalId}`,
+    runId: fx.runId,
+    round,
+    time: fx.clock.now(),
+    data: {
+      hospitalId,
+      baseModelVersionId,
+      blobPath,
+      sha256: options.sha256 ?? createHash('sha256').update(bytes).digest('hex'),
+      numExamples: options.numExamples ?? 100,
+      norm: 0,
+      numParameters: Math.max(1, values.length),
+      trainLoss: 0.4,
+      trainSeconds: 1,
+      baseEvaluation: evaluationOf(hospitalId, baseModelVersionId),
+    },
+  });
+  return { data: JSON.stringify(event), event };
+}
+
+/** A delta with a chosen L2 norm, deterministic per seed (values in [-1, 1] before scaling). */
+export function deltaWithNorm(length: number, norm: number, seed: number): Float32Array {
+  const v = new Float64Array(length);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = s / 2 ** 32 - 0.5;
+  }
+  const current = Math.sqrt(v.reduce((acc, x) => acc + x * x, 0));
+  return Float32Array.from(v, (x) => (x * norm) / current);
+}
+
+export async function auditReasons(fx: RunFixture): Promise<string[]> {
+  return (await fx.stack.documents.list(paths.audits())).map((s) => String(s.data.reason));
+}
+
+export async function receiptsOf(fx: RunFixture, round = 1) {
+  return (await fx.stack.documents.list(paths.updates(fx.runId, round))).map((s) => s.data);
+}
+
+export const versionOf = (fx: RunFixture, round: number) => modelVersionId(fx.runId, round);
