@@ -39,7 +39,7 @@ export function servePortsOverIpc(child: ChildProcess, ports: JobPorts): void {
     const reply = (payload: Omit<ReplyMessage, 'himasRpc' | 'id'>) => {
       if (child.connected) child.send({ himasRpc: 'reply', id: message.id, ...payload });
     };
-    if (!METHODS[message.port]?.includes(message.method)) {
+    if (!Object.hasOwn(METHODS, message.port) || !METHODS[message.port].includes(message.method)) {
       reply({ error: { name: 'Error', message: `unknown port method ${message.port}.${message.method}` } });
       return;
     }

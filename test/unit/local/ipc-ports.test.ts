@@ -1,11 +1,14 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openEmbeddedStack, type EmbeddedStack } from '../../../src/adapters/embedded';
 import { DocumentModelRegistry } from '../../../src/adapters/model-registry/document-model-registry';
 import { connectPortsOverIpc, servePortsOverIpc } from '../../../src/local/ipc/ipc-ports';
+import { NotFoundError } from '../../../src/ports/errors';
 import type { OutgoingMessage } from '../../../src/ports/event-bus';
+import type { JobPorts } from '../../../src/local/ipc/ipc-ports';
 
 jest.setTimeout(60_000);
 
@@ -104,5 +107,65 @@ describe('ports over the Node IPC channel', () => {
     } finally {
       process.send = send;
     }
+  });
+});
+
+describe('servePortsOverIpc (parent side, with a stand-in child)', () => {
+  function fakeChild() {
+    const emitter = new EventEmitter();
+    const sent: Array<Record<string, unknown>> = [];
+    const child = Object.assign(emitter, {
+      connected: true,
+      send: (message: Record<string, unknown>) => void sent.push(message),
+    }) as unknown as ChildProcess;
+    return { child, sent, emit: (message: unknown) => emitter.emit('message', message) };
+  }
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('answers calls to unknown ports or methods with an error, including inherited property names', async () => {
+    const { child, sent, emit } = fakeChild();
+    servePortsOverIpc(child, {} as JobPorts);
+    const ports = ['nope', 'constructor', 'toString', '__proto__', 'hasOwnProperty'];
+    for (const [id, port] of ports.entries()) {
+      expect(() => emit({ himasRpc: 'call', id, port, method: 'get', args: [] })).not.toThrow();
+    }
+    emit({ himasRpc: 'call', id: 99, port: 'blobs', method: 'constructor', args: [] });
+    await flush();
+    expect(sent).toEqual([
+      ...ports.map((port, id) => ({
+        himasRpc: 'reply',
+        id,
+        error: { name: 'Error', message: `unknown port method ${port}.get` },
+      })),
+      {
+        himasRpc: 'reply',
+        id: 99,
+        error: { name: 'Error', message: 'unknown port method blobs.constructor' },
+      },
+    ]);
+  });
+
+  it('ignores messages that are not calls, and carries error name, what and path', async () => {
+    const { child, sent, emit } = fakeChild();
+    const ports = {
+      blobs: { get: async (p: string) => Promise.reject(new NotFoundError('blob', p)) },
+      documents: { get: async () => ({ ok: 1 }) },
+    } as unknown as JobPorts;
+    servePortsOverIpc(child, ports);
+    emit(null);
+    emit('text');
+    emit({ himasRpc: 'reply', id: 1 });
+    emit({ himasRpc: 'call', id: 2, port: 'blobs', method: 'get', args: ['a/b.bin'] });
+    emit({ himasRpc: 'call', id: 3, port: 'documents', method: 'get', args: ['runs/x'] });
+    await flush();
+    // Replies arrive as the calls finish, not in call order.
+    expect([...sent].sort((a, b) => Number(a.id) - Number(b.id))).toEqual([
+      {
+        himasRpc: 'reply',
+        id: 2,
+        error: { name: 'NotFoundError', message: 'blob not found: a/b.bin', what: 'blob', path: 'a/b.bin' },
+      },
+      { himasRpc: 'reply', id: 3, result: { ok: 1 } },
+    ]);
   });
 });
