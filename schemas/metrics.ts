@@ -19,15 +19,19 @@ export type Metrics = z.infer<typeof MetricsSchema>;
  * Counts of predicted risk per class in fixed bins over [0, 1]. Hospitals share these aggregates
  * (never predictions of single stays) so pooled metrics can be computed without pooling records.
  */
-export const RiskHistogramSchema = z.object({
-  bins: z.number().int().min(2).max(100000),
-  positives: z.array(z.number().int().min(0)),
-  negatives: z.array(z.number().int().min(0)),
-  /** Sums needed for pooled Brier score, O:E and loss. */
-  sumRisk: z.number().min(0),
-  sumSquaredError: z.number().min(0),
-  sumLogLoss: z.number().min(0),
-});
+export const RiskHistogramSchema = z
+  .object({
+    bins: z.number().int().min(2).max(100000),
+    positives: z.array(z.number().int().min(0)),
+    negatives: z.array(z.number().int().min(0)),
+    /** Sums needed for pooled Brier score, O:E and loss. */
+    sumRisk: z.number().min(0),
+    sumSquaredError: z.number().min(0),
+    sumLogLoss: z.number().min(0),
+  })
+  .refine((h) => h.positives.length === h.bins && h.negatives.length === h.bins, {
+    message: 'positives and negatives must each have one count per bin',
+  });
 export type RiskHistogram = z.infer<typeof RiskHistogramSchema>;
 
 /** What a hospital reports about a model version, evaluated on its own held-out test split. */

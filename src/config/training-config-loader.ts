@@ -131,7 +131,7 @@ function parseText(field: string, text: string, origin: string): unknown {
   const number = (t: string) => {
     const value = Number(t.trim());
     if (t.trim() === '' || !Number.isFinite(value)) {
-      throw new UserError(`invalid ${origin} '${text}': expected a number`);
+      throw new UserError(`invalid config field '${field}' = '${text}' (from ${origin}): expected a number`);
     }
     return value;
   };

@@ -12,7 +12,7 @@ import {
   type UpdateReceipt,
 } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
-import { HospitalEvaluationSchema, type HospitalEvaluation } from '../../schemas/metrics';
+import { HospitalEvaluationSchema } from '../../schemas/metrics';
 import { decodeUpdate, UpdateFormatError } from '../core/codec/update-codec';
 import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
 import { mergeHistograms } from '../core/evaluation/risk-histogram';
@@ -367,13 +367,17 @@ export class Aggregator {
   private async failRound(runId: string, round: number, reason: string, received: string[]): Promise<void> {
     const failed = await this.deps.documents.runTransaction(async (tx) => {
       const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
+      const run = RunDocumentSchema.parse(await tx.get(paths.run(runId)));
       if (current.status === 'closed' || current.status === 'failed') return false;
+      const now = this.deps.clock.now().toISOString();
       tx.update(paths.round(runId, round), {
         status: 'failed',
         failureReason: reason,
-        closedAt: this.deps.clock.now().toISOString(),
+        closedAt: now,
         lease: null,
       });
+      // A failed round is over too: the run moves past it, with nothing charged to the ledger.
+      tx.update(paths.run(runId), { currentRound: Math.max(run.currentRound, round), updatedAt: now });
       return true;
     });
     if (!failed) return;
@@ -416,27 +420,61 @@ export class Aggregator {
     );
   }
 
-  /** Stores a hospital's evaluation of a model version and refreshes the version's pooled metrics. */
-  async recordEvaluation(evaluation: HospitalEvaluation): Promise<void> {
-    const parsed = HospitalEvaluationSchema.parse(evaluation);
-    const version = await this.deps.models.get(parsed.modelVersionId);
+  /**
+   * Stores a hospital's evaluation of a model version and refreshes the version's pooled metrics.
+   * A malformed evaluation, or one whose histogram cannot be pooled with the others, is audited and
+   * dropped before it is stored: one bad message must not block every later evaluation.
+   */
+  async recordEvaluation(evaluation: unknown): Promise<void> {
+    const parsed = HospitalEvaluationSchema.safeParse(evaluation);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      await this.audit(
+        null,
+        null,
+        'evaluation.reported',
+        null,
+        'rejected',
+        `malformed evaluation at '${issue.path.join('.')}': ${issue.message}`,
+      );
+      return;
+    }
+    const report = parsed.data;
+    const version = await this.deps.models.get(report.modelVersionId);
     if (!version) {
       await this.audit(
         null,
         null,
         'evaluation.reported',
-        parsed.hospitalId,
+        report.hospitalId,
         'rejected',
-        `unknown model version ${parsed.modelVersionId}`,
+        `unknown model version ${report.modelVersionId}`,
       );
       return;
     }
-    await this.deps.documents.create(paths.evaluation(parsed.modelVersionId, parsed.hospitalId), parsed);
-    const all = (await this.deps.documents.list(paths.evaluations(parsed.modelVersionId))).map((s) =>
+    const stored = (await this.deps.documents.list(paths.evaluations(report.modelVersionId))).map((s) =>
       HospitalEvaluationSchema.parse(s.data),
     );
+    const mismatch = stored.find((e) => e.histogram.bins !== report.histogram.bins);
+    if (mismatch) {
+      const reason = `histogram of ${report.histogram.bins} bins cannot be pooled with ${mismatch.hospitalId}'s ${mismatch.histogram.bins}`;
+      await this.audit(
+        version.runId,
+        version.round,
+        'evaluation.reported',
+        report.hospitalId,
+        'rejected',
+        reason,
+      );
+      return;
+    }
+    const created = await this.deps.documents.create(
+      paths.evaluation(report.modelVersionId, report.hospitalId),
+      report,
+    );
+    const all = created ? [...stored.filter((e) => e.hospitalId !== report.hospitalId), report] : stored;
     const pooled = metricsFromHistogram(mergeHistograms(all.map((e) => e.histogram)));
-    await this.deps.models.annotate(parsed.modelVersionId, { pooledMetrics: pooled });
+    await this.deps.models.annotate(report.modelVersionId, { pooledMetrics: pooled });
   }
 
   private async getRun(runId: string): Promise<RunDocument | undefined> {

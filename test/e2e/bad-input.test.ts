@@ -28,7 +28,10 @@ describe('himas rejects bad input clearly', () => {
   });
 
   it('a malformed config value', () => {
-    expectOneLineError(himas(['train', '--rounds', 'abc'], { cwd }), /--rounds 'abc': expected a number/);
+    expectOneLineError(
+      himas(['train', '--rounds', 'abc'], { cwd }),
+      /config field 'rounds' = 'abc' \(from --rounds\): expected a number/,
+    );
     expectOneLineError(
       himas(['train', '--rounds', '0'], { cwd }),
       /config field 'rounds' = 0 \(from --rounds\): must be ≥ 1/,

@@ -131,12 +131,14 @@ describe('loadTrainingConfig', () => {
 
     it("batchSize 'abc' from env", () => {
       const message = errorOf({ env: { HIMAS_BATCH_SIZE: 'abc' } }).message;
-      expect(message).toBe("invalid HIMAS_BATCH_SIZE 'abc': expected a number");
+      expect(message).toBe(
+        "invalid config field 'batchSize' = 'abc' (from HIMAS_BATCH_SIZE): expected a number",
+      );
     });
 
     it('a bad list entry from a flag', () => {
       expect(errorOf({ flags: { hiddenUnits: '8,x' } }).message).toBe(
-        "invalid --hidden-units '8,x': expected a number",
+        "invalid config field 'hiddenUnits' = '8,x' (from --hidden-units): expected a number",
       );
     });
 

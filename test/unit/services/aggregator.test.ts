@@ -1,3 +1,4 @@
+import { riskHistogram } from '../../../src/core/evaluation/risk-histogram';
 import { paths, UpdateReceiptSchema } from '../../../schemas/documents';
 import { metricsFromHistogram } from '../../../src/core/evaluation/pooled-metrics';
 import { mergeHistograms } from '../../../src/core/evaluation/risk-histogram';
@@ -354,6 +355,7 @@ describe('Aggregator: deadlines and quorum', () => {
     expect(after.ledger).toEqual(before.ledger);
     expect(after.ledger).toHaveLength(0);
     expect(after.latestModelVersionId).toBe(fx.baseVersionId);
+    expect(after.currentRound).toBe(1); // the run moves past a failed round
     expect(await fx.models.get(versionOf(fx, 1))).toBeUndefined();
     const failed = fx.bus.ofType('round.failed');
     expect(failed).toHaveLength(1);
@@ -530,6 +532,45 @@ describe('Aggregator: evaluations', () => {
     expect(version.pooledMetrics!.positives).toBe(3);
     expect(version.pooledMetrics!.auroc).toBe(1);
     expect(await fx.stack.documents.list(paths.evaluations(fx.baseVersionId))).toHaveLength(2);
+  });
+
+  it('audits an evaluation whose histogram cannot be pooled, and keeps pooling the others', async () => {
+    const run = await setUpRun();
+    fx = run;
+    const send = (data: unknown, id: string) =>
+      run.aggregator.handle({
+        data: JSON.stringify({
+          ...makeEvent('evaluation.reported', {
+            id,
+            runId: run.runId,
+            round: 0,
+            time: run.clock.now(),
+            data: evaluationOf(run.hospitals[0], run.baseVersionId),
+          }),
+          data,
+        }),
+      });
+    await send(evaluationOf(fx.hospitals[0], fx.baseVersionId), 'good');
+    const coarser = {
+      ...evaluationOf(fx.hospitals[1], fx.baseVersionId),
+      histogram: riskHistogram([0, 1], [0.2, 0.7], 10),
+    };
+    await expect(send(coarser, 'coarser')).resolves.toBeUndefined();
+    const truncated = evaluationOf(fx.hospitals[2], fx.baseVersionId);
+    truncated.histogram.positives = truncated.histogram.positives.slice(0, 3);
+    await expect(send(truncated, 'truncated')).resolves.toBeUndefined();
+
+    const reasons = await auditReasons(fx);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        `histogram of 10 bins cannot be pooled with ${fx.hospitals[0]}'s 20`,
+        expect.stringMatching(/one count per bin/),
+      ]),
+    );
+    expect(await fx.stack.documents.list(paths.evaluations(fx.baseVersionId))).toHaveLength(1);
+    // A later valid evaluation still pools.
+    await send(evaluationOf(fx.hospitals[1], fx.baseVersionId), 'good-2');
+    expect((await fx.models.get(fx.baseVersionId))!.pooledMetrics!.n).toBe(10);
   });
 
   it("records each update's base evaluation against the base version", async () => {
