@@ -26,6 +26,7 @@ import { NotFoundError } from '../ports/errors';
 import type { Delivery, EventBus } from '../ports/event-bus';
 import type { ModelRegistry } from '../ports/model-registry';
 import { recordAudit } from './audit';
+import { readRound, readRun } from './run-documents';
 import { buildStrategy, loadStrategyState, saveStrategyState } from './strategy-from-config';
 import { decodeDelivery, makeEvent, publishEvent } from './event-publishing';
 import { hospitalLevelGuarantee, roundPrivacyEvent } from './privacy-guarantee';
@@ -477,14 +478,12 @@ export class Aggregator {
     await this.deps.models.annotate(report.modelVersionId, { pooledMetrics: pooled });
   }
 
-  private async getRun(runId: string): Promise<RunDocument | undefined> {
-    const data = await this.deps.documents.get(paths.run(runId));
-    return data ? RunDocumentSchema.parse(data) : undefined;
+  private getRun(runId: string): Promise<RunDocument | undefined> {
+    return readRun(this.deps.documents, runId);
   }
 
-  private async getRound(runId: string, round: number): Promise<RoundDocument | undefined> {
-    const data = await this.deps.documents.get(paths.round(runId, round));
-    return data ? RoundDocumentSchema.parse(data) : undefined;
+  private getRound(runId: string, round: number): Promise<RoundDocument | undefined> {
+    return readRound(this.deps.documents, runId, round);
   }
 
   private audit(

@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  blobPaths,
-  paths,
-  RoundDocumentSchema,
-  RunDocumentSchema,
-  type RunDocument,
-} from '../../schemas/documents';
+import { blobPaths, paths, type RunDocument } from '../../schemas/documents';
 import type { JobEnv } from '../config/job-env';
 import { encodeUpdate } from '../core/codec/update-codec';
 import { computeFeatureStatistics, transformRecords } from '../core/data';
@@ -23,6 +17,7 @@ import type { ModelRegistry } from '../ports/model-registry';
 import { makeEvent, publishEvent } from './event-publishing';
 import { loadHimasModel } from './model-artifacts';
 import { hospitalEvaluation } from './model-evaluation';
+import { readRound, readRun } from './run-documents';
 
 /** The ports a hospital job uses: no transactions and no subscriptions, so they can be served remotely. */
 export interface HospitalJobPorts {
@@ -49,9 +44,8 @@ export type HospitalJobOutcome = { status: 'done' | 'skipped'; detail: string };
  */
 export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promise<HospitalJobOutcome> {
   logs.jobStarted(deps.logger, env.mode, env.runId, env.round ?? null, env.hospitalId);
-  const runData = await deps.documents.get(paths.run(env.runId));
-  if (!runData) throw new Error(`run ${env.runId} does not exist`);
-  const run = RunDocumentSchema.parse(runData);
+  const run = await readRun(deps.documents, env.runId);
+  if (!run) throw new Error(`run ${env.runId} does not exist`);
   if (!run.hospitals.includes(env.hospitalId))
     throw new Error(`hospital ${env.hospitalId} is not enrolled in run ${env.runId}`);
   if (env.mode === 'stats') return shareStatistics(env, deps);
@@ -111,9 +105,8 @@ async function evaluateVersion(env: JobEnv, deps: HospitalJobDeps): Promise<Hosp
 
 async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps): Promise<HospitalJobOutcome> {
   const round = env.round!;
-  const roundData = await deps.documents.get(paths.round(env.runId, round));
-  if (!roundData) throw new Error(`round ${round} of run ${env.runId} was never opened`);
-  const roundDoc = RoundDocumentSchema.parse(roundData);
+  const roundDoc = await readRound(deps.documents, env.runId, round);
+  if (!roundDoc) throw new Error(`round ${round} of run ${env.runId} was never opened`);
   if (roundDoc.status !== 'open') return skip(deps, env, `round ${round} is ${roundDoc.status}`);
   if (await deps.documents.get(paths.update(env.runId, round, env.hospitalId)))
     return skip(deps, env, `update for round ${round} already received`);

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import {
   modelVersionId,
   paths,
-  RoundDocumentSchema,
   RunDocumentSchema,
   StatisticsReceiptSchema,
   blobPaths,
@@ -22,6 +21,7 @@ import type { EventBus } from '../ports/event-bus';
 import type { ModelRegistry } from '../ports/model-registry';
 import { makeEvent, publishEvent } from './event-publishing';
 import { hospitalLevelGuarantee } from './privacy-guarantee';
+import { readRound, readRun } from './run-documents';
 import { bytesFromWeights } from './weights-bytes';
 
 export interface RunLifecycleDeps {
@@ -72,14 +72,12 @@ export class RunLifecycle {
     return doc;
   }
 
-  async getRun(runId: string): Promise<RunDocument | undefined> {
-    const data = await this.deps.documents.get(paths.run(runId));
-    return data ? RunDocumentSchema.parse(data) : undefined;
+  getRun(runId: string): Promise<RunDocument | undefined> {
+    return readRun(this.deps.documents, runId);
   }
 
-  async getRound(runId: string, round: number): Promise<RoundDocument | undefined> {
-    const data = await this.deps.documents.get(paths.round(runId, round));
-    return data ? RoundDocumentSchema.parse(data) : undefined;
+  getRound(runId: string, round: number): Promise<RoundDocument | undefined> {
+    return readRound(this.deps.documents, runId, round);
   }
 
   /** Hospitals that have not shared their feature statistics yet. */

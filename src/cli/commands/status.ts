@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { paths, RoundDocumentSchema, RunDocumentSchema } from '../../../schemas/documents';
-import { openEmbeddedPlatform } from '../../local/embedded-platform';
+import { withExistingStore } from '../existing-store';
 import { describeGuarantee } from '../../services/privacy-guarantee';
 import { parseCommandArgs, stringFlag } from '../args';
 import { fmt } from '../format-metrics';
@@ -30,15 +29,7 @@ export const statusCommand: Command = {
     if (positionals.length > 1)
       throw new UserError(`himas status takes at most one RUN_ID, got ${positionals.length}`);
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
-    if (!existsSync(path.join(home, 'himas.duckdb')))
-      throw new UserError(`no HIMAS store in ${home} yet; run \`himas train\` first`);
-    const platform = await openEmbeddedPlatform({
-      home,
-      dataDir: '',
-      logger: { write: () => undefined },
-      withAggregator: false,
-    });
-    try {
+    return withExistingStore(home, async (platform) => {
       const documents = platform.stack.documents;
       const out: string[] = [];
       if (positionals.length === 0) {
@@ -94,9 +85,7 @@ export const statusCommand: Command = {
       if (run.status === 'running')
         out.push(`  (interrupted? continue it with \`himas train --resume ${run.runId}\`)`);
       return print(out.join('\n'));
-    } finally {
-      await platform.close();
-    }
+    });
   },
 };
 

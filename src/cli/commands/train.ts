@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TrainingReport } from '../../../schemas/report';
@@ -26,6 +25,7 @@ import { progressPrinter } from '../progress-printer';
 import { renderReportHtml } from '../report/report-html';
 import { UserError } from '../user-error';
 import { generateCohortOrExplain } from './data';
+import { withExistingStore } from '../existing-store';
 import { defaultHome, newRunId } from '../run-locations';
 
 const CONFIG_FLAGS = Object.keys(CONFIG_FIELDS).map(flagName);
@@ -180,15 +180,7 @@ async function prepareData(
 }
 
 async function storedRunData(home: string, runId: string) {
-  if (!existsSync(path.join(home, 'himas.duckdb')))
-    throw new UserError(`no HIMAS store in ${home}; nothing to resume`);
-  const platform = await openEmbeddedPlatform({
-    home,
-    dataDir: '',
-    logger: { write: () => undefined },
-    withAggregator: false,
-  });
-  try {
+  return withExistingStore(home, async (platform) => {
     const run = await platform.lifecycle.getRun(runId);
     if (!run) throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs there`);
     return {
@@ -196,9 +188,7 @@ async function storedRunData(home: string, runId: string) {
       hospitals: run.hospitals,
       outputDirectory: run.outputDirectory,
     };
-  } finally {
-    await platform.close();
-  }
+  });
 }
 
 /** The final model folder, report.json and report.html. */

@@ -1,3 +1,4 @@
+import { logisticRecalibration } from '../metrics/calibration';
 import type { Metrics, RiskHistogram } from '../../../schemas/metrics';
 
 /** Pooled metrics from merged risk histograms (see risk-histogram.ts). */
@@ -43,8 +44,8 @@ function histogramAveragePrecision(h: RiskHistogram, P: number): number {
 }
 
 /**
- * Logistic recalibration y ~ a + b·logit(p) fitted by Newton's method on bin midpoints weighted by
- * the counts (Cox 1958): slope b < 1 means over-confident predictions.
+ * Logistic recalibration y ~ a + b·logit(p) (Cox 1958) on bin midpoints weighted by the counts,
+ * with the same fit as exact metrics use: slope b < 1 means over-confident predictions.
  */
 function calibrationFromHistogram(h: RiskHistogram): {
   calibrationSlope: number | null;
@@ -67,35 +68,8 @@ function calibrationFromHistogram(h: RiskHistogram): {
     }
   }
   if (!ys.includes(1) || !ys.includes(0)) return { calibrationSlope: null, calibrationIntercept: null };
-  let a = 0;
-  let s = 1;
-  for (let iteration = 0; iteration < 50; iteration++) {
-    let ga = 0,
-      gs = 0,
-      haa = 0,
-      has = 0,
-      hss = 0;
-    for (let i = 0; i < xs.length; i++) {
-      const p = 1 / (1 + Math.exp(-(a + s * xs[i])));
-      const r = ws[i] * (ys[i] - p);
-      const v = ws[i] * p * (1 - p);
-      ga += r;
-      gs += r * xs[i];
-      haa += v;
-      has += v * xs[i];
-      hss += v * xs[i] * xs[i];
-    }
-    const det = haa * hss - has * has;
-    if (!(Math.abs(det) > 1e-12)) return { calibrationSlope: null, calibrationIntercept: null };
-    const da = (hss * ga - has * gs) / det;
-    const ds = (haa * gs - has * ga) / det;
-    a += da;
-    s += ds;
-    if (!Number.isFinite(a) || !Number.isFinite(s))
-      return { calibrationSlope: null, calibrationIntercept: null };
-    if (Math.abs(da) + Math.abs(ds) < 1e-10) break;
-  }
-  return { calibrationSlope: s, calibrationIntercept: a };
+  const fit = logisticRecalibration(ys, Float64Array.from(xs), ws);
+  return { calibrationSlope: fit?.slope ?? null, calibrationIntercept: fit?.intercept ?? null };
 }
 
 const sum = (values: number[]) => values.reduce((acc, v) => acc + v, 0);

@@ -44,8 +44,21 @@ export function calibration(labels: ArrayLike<number>, probs: ArrayLike<number>)
     const p = Math.min(Math.max(probs[i], PROBABILITY_CLAMP), 1 - PROBABILITY_CLAMP);
     logits[i] = Math.log(p / (1 - p));
   }
-  const fit = isSeparated(labels, logits) ? null : fitLogisticRecalibration(labels, logits);
+  const fit = logisticRecalibration(labels, logits);
   return { observedExpectedRatio, slope: fit?.slope ?? null, intercept: fit?.intercept ?? null };
+}
+
+/**
+ * The recalibration fit y ~ a + b·x on given logits x, optionally with a positive weight per row
+ * (pooled metrics fit it on histogram bins weighted by their counts). Null when the classes are
+ * separated by x or the fit does not converge.
+ */
+export function logisticRecalibration(
+  labels: ArrayLike<number>,
+  x: Float64Array,
+  weights?: ArrayLike<number>,
+): { intercept: number; slope: number } | null {
+  return isSeparated(labels, x) ? null : fitLogisticRecalibration(labels, x, weights);
 }
 
 /**
@@ -75,11 +88,17 @@ function softplus(z: number): number {
   return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
 }
 
-function logLikelihood(labels: ArrayLike<number>, x: Float64Array, a: number, b: number): number {
+function logLikelihood(
+  labels: ArrayLike<number>,
+  x: Float64Array,
+  a: number,
+  b: number,
+  weights?: ArrayLike<number>,
+): number {
   let ll = 0;
   for (let i = 0; i < x.length; i++) {
     const z = a + b * x[i];
-    ll += labels[i] * z - softplus(z);
+    ll += (weights ? weights[i] : 1) * (labels[i] * z - softplus(z));
   }
   return ll;
 }
@@ -91,10 +110,11 @@ function logLikelihood(labels: ArrayLike<number>, x: Float64Array, a: number, b:
 function fitLogisticRecalibration(
   labels: ArrayLike<number>,
   x: Float64Array,
+  weights?: ArrayLike<number>,
 ): { intercept: number; slope: number } | null {
   let a = 0;
   let b = 1;
-  let ll = logLikelihood(labels, x, a, b);
+  let ll = logLikelihood(labels, x, a, b, weights);
   for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
     let g0 = 0;
     let g1 = 0;
@@ -103,8 +123,9 @@ function fitLogisticRecalibration(
     let h11 = 0;
     for (let i = 0; i < x.length; i++) {
       const p = 1 / (1 + Math.exp(-(a + b * x[i])));
-      const r = labels[i] - p;
-      const w = p * (1 - p);
+      const weight = weights ? weights[i] : 1;
+      const r = weight * (labels[i] - p);
+      const w = weight * p * (1 - p);
       g0 += r;
       g1 += r * x[i];
       h00 += w;
@@ -116,10 +137,10 @@ function fitLogisticRecalibration(
     const stepA = (h11 * g0 - h01 * g1) / det;
     const stepB = (h00 * g1 - h01 * g0) / det;
     let scale = 1;
-    let nextLl = logLikelihood(labels, x, a + stepA, b + stepB);
+    let nextLl = logLikelihood(labels, x, a + stepA, b + stepB, weights);
     for (let k = 0; k < MAX_HALVINGS && !(nextLl >= ll); k++) {
       scale /= 2;
-      nextLl = logLikelihood(labels, x, a + scale * stepA, b + scale * stepB);
+      nextLl = logLikelihood(labels, x, a + scale * stepA, b + scale * stepB, weights);
     }
     if (!(nextLl >= ll)) return null;
     a += scale * stepA;
