@@ -10,6 +10,7 @@ import {
   type RunDocument,
 } from '../../schemas/documents';
 import type { TrainingConfig } from '../../schemas/training-config';
+import type { EventOf } from '../../schemas/events';
 import { mergeFeatureStatistics, preprocessorFromStatistics, type FeatureStatistics } from '../core/data';
 import { countParameters, createModel, getFlatWeights, serializeModel } from '../core/model';
 import { logs } from '../logs';
@@ -148,7 +149,11 @@ export class RunLifecycle {
     }
   }
 
-  /** Opens a round (idempotent) and announces it with `round.started`. */
+  /**
+   * Opens a round (idempotent): the round document every hospital job and the aggregator read.
+   * Announcing it (`round.started`) is the driver's step: the workflow publishes the event with the
+   * Pub/Sub connector, the local driver through the bus (see `roundStartedEvent`).
+   */
   async openRound(runId: string, round: number): Promise<RoundDocument> {
     const run = await this.getRun(runId);
     if (!run) throw new Error(`run ${runId} does not exist`);
@@ -173,37 +178,47 @@ export class RunLifecycle {
     };
     const created = await this.deps.documents.create(paths.round(runId, round), doc);
     const stored = created ? doc : (await this.getRound(runId, round))!;
-    logs.roundOpened(this.deps.logger, runId, round, stored.expectedHospitals);
-    await publishEvent(
-      this.deps.events,
-      makeEvent('round.started', {
-        id: `round.started:${runId}:${round}`,
-        runId,
-        round,
-        time: now,
-        data: {
-          expectedHospitals: stored.expectedHospitals,
-          baseModelVersionId: stored.baseModelVersionId,
-          deadline: stored.deadline,
-        },
-      }),
-    );
+    if (created) logs.roundOpened(this.deps.logger, runId, round, stored.expectedHospitals);
     return stored;
+  }
+
+  /** The `round.started` announcement of an open round (its id is fixed, so re-sending is harmless). */
+  roundStartedEvent(doc: RoundDocument): EventOf<'round.started'> {
+    return makeEvent('round.started', {
+      id: `round.started:${doc.runId}:${doc.round}`,
+      runId: doc.runId,
+      round: doc.round,
+      time: new Date(doc.openedAt),
+      data: {
+        expectedHospitals: doc.expectedHospitals,
+        baseModelVersionId: doc.baseModelVersionId,
+        deadline: doc.deadline,
+      },
+    });
+  }
+
+  /** `round.deadline`: no more updates will come for this round; the aggregator closes or fails it. */
+  roundDeadlineEvent(doc: RoundDocument): EventOf<'round.deadline'> {
+    return makeEvent('round.deadline', {
+      id: `round.deadline:${doc.runId}:${doc.round}`,
+      runId: doc.runId,
+      round: doc.round,
+      time: this.deps.clock.now(),
+      data: { deadline: doc.deadline },
+    });
+  }
+
+  /** Opens the round and announces it on the bus (the local driver's form of the workflow's two steps). */
+  async startRound(runId: string, round: number): Promise<RoundDocument> {
+    const doc = await this.openRound(runId, round);
+    if (doc.status === 'open') await publishEvent(this.deps.events, this.roundStartedEvent(doc));
+    return doc;
   }
 
   async signalDeadline(runId: string, round: number): Promise<void> {
     const roundDoc = await this.getRound(runId, round);
     if (!roundDoc) return;
-    await publishEvent(
-      this.deps.events,
-      makeEvent('round.deadline', {
-        id: `round.deadline:${runId}:${round}`,
-        runId,
-        round,
-        time: this.deps.clock.now(),
-        data: { deadline: roundDoc.deadline },
-      }),
-    );
+    await publishEvent(this.deps.events, this.roundDeadlineEvent(roundDoc));
   }
 
   async finishRun(runId: string, status: 'completed' | 'failed' | 'halted'): Promise<void> {
