@@ -39,6 +39,10 @@ export const blobPaths = {
   update: (runId: string, round: number, hospitalId: string) =>
     `runs/${runId}/rounds/${roundKey(round)}/updates/${hospitalId}.bin`,
   statistics: (runId: string, hospitalId: string) => `runs/${runId}/statistics/${hospitalId}.json`,
+  /** A hospital's patient-level ledger: one entry per training attempt, written before it trains. */
+  patientLedger: (runId: string, hospitalId: string) => `runs/${runId}/privacy/${hospitalId}/`,
+  patientLedgerEntry: (runId: string, hospitalId: string, round: number, attempt: string) =>
+    `runs/${runId}/privacy/${hospitalId}/${roundKey(round)}-${attempt}.json`,
   strategyState: (runId: string, round: number) => `runs/${runId}/strategy-state/${roundKey(round)}.json`,
   modelPrefix: (versionId: string) => `models/${versionId}/`,
 } as const;
@@ -115,6 +119,8 @@ export const UpdateReceiptSchema = z.object({
   trainLoss: z.number().nullable(),
   trainSeconds: z.number().min(0),
   receivedAt: isoTime,
+  /** The hospital's patient-level guarantee after this round (null without DP-SGD). */
+  patientPrivacy: PrivacyGuaranteeSchema.nullable().default(null),
 });
 export type UpdateReceipt = z.infer<typeof UpdateReceiptSchema>;
 

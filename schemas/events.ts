@@ -48,6 +48,8 @@ const UpdateSubmittedData = z.object({
   trainSeconds: z.number().min(0),
   /** The hospital's evaluation of the incoming global model on its own test split (aggregates only). */
   baseEvaluation: HospitalEvaluationSchema,
+  /** The patient-level guarantee of this hospital's data after this round (null without DP-SGD). */
+  patientPrivacy: PrivacyGuaranteeSchema.nullable(),
 });
 const RoundClosedData = z.object({
   modelVersionId: z.string().min(1),

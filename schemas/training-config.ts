@@ -41,6 +41,17 @@ export const TrainingConfigSchema = z
     epsilonBudget: z.number().gt(0).max(1000).nullable().default(null),
     /** δ of every (ε, δ) guarantee HIMAS reports. */
     delta: z.number().gt(0).lt(1).default(1e-5),
+    /**
+     * Patient-level protection inside each hospital: DP-SGD (per-example clipping, Gaussian noise,
+     * Poisson-sampled batches), calibrated before training to `patientTargetEpsilon` per hospital.
+     * Off by default until a default recipe reaches the non-private model within 0.05 AUROC (see
+     * docs/architecture.md §5 for the measurements); the report then says ε = ∞ plainly.
+     */
+    patientPrivacy: z.enum(['dp-sgd', 'none']).default('none'),
+    /** Patient-level ε each hospital's patients get over the whole run (at `delta`). */
+    patientTargetEpsilon: z.number().gt(0).max(100).default(1),
+    /** L2 bound C_example of each patient's gradient in DP-SGD. */
+    exampleClipNorm: z.number().gt(0).max(1000).default(1),
     /** Minimum number of accepted hospital updates for a round to close (default: every hospital). */
     quorum: z.number().int().min(1).max(300).optional(),
     /** Seconds a round waits for updates before `round.deadline` closes or fails it. */

@@ -2,8 +2,10 @@ import packageJson from '../../package.json';
 import { UserError } from './user-error';
 import { dataCommand } from './commands/data';
 import { predictCommand } from './commands/predict';
+import { privacyCommand } from './commands/privacy';
 import { statusCommand } from './commands/status';
 import { trainCommand } from './commands/train';
+import { workflowsCommand } from './commands/workflows';
 
 export interface Command {
   summary: string;
@@ -15,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   predict: predictCommand,
   status: statusCommand,
+  workflows: workflowsCommand,
+  privacy: privacyCommand,
 };
 
 const USAGE = `himas — privacy-preserving federated learning of an ICU-mortality model

@@ -33,6 +33,9 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldKind> = {
   noiseMultiplier: 'number',
   epsilonBudget: 'number-or-none',
   delta: 'number',
+  patientPrivacy: 'string',
+  patientTargetEpsilon: 'number',
+  exampleClipNorm: 'number',
   quorum: 'int',
   deadlineSeconds: 'int',
 };

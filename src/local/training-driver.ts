@@ -68,7 +68,7 @@ export async function driveTraining(runId: string, deps: DriverDeps): Promise<Ru
     run = await mustGetRun(deps, runId);
     if (run.halt) break;
     const started = deps.clock.now().getTime();
-    let roundDoc = await deps.lifecycle.openRound(runId, round);
+    let roundDoc = await deps.lifecycle.startRound(runId, round);
     if (roundDoc.status === 'open' || roundDoc.status === 'aggregating') {
       const answered = new Set(
         (await deps.documents.list(paths.updates(runId, round))).map(

@@ -101,6 +101,7 @@ export class Aggregator {
       norm: verdict.norm,
       trainLoss: event.data.trainLoss,
       trainSeconds: event.data.trainSeconds,
+      patientPrivacy: event.data.patientPrivacy,
       receivedAt: this.deps.clock.now().toISOString(),
     };
     const created = await this.deps.documents.create(receiptPath, receipt);
@@ -250,6 +251,7 @@ export class Aggregator {
       roundPrivacyEvent(config, roundDoc.expectedHospitals.length, run.hospitals.length),
     ];
     const guarantee = hospitalLevelGuarantee(config, ledger, samplingProbability);
+    const guarantees = [guarantee, ...worstPatientGuarantee(accepted)];
 
     // Check ahead, not after: refuse to publish a version that would exceed the budget.
     if (
@@ -263,7 +265,7 @@ export class Aggregator {
     }
 
     let version = await this.deps.models.get(versionId);
-    if (!version) version = await this.computeVersion(run, roundDoc, accepted, versionId, guarantee);
+    if (!version) version = await this.computeVersion(run, roundDoc, accepted, versionId, guarantees);
 
     const closedAt = this.deps.clock.now().toISOString();
     const closedNow = await this.deps.documents.runTransaction(async (tx) => {
@@ -281,7 +283,7 @@ export class Aggregator {
         currentRound: Math.max(currentRun.currentRound, round),
         latestModelVersionId: versionId,
         ledger,
-        privacy: [guarantee],
+        privacy: guarantees,
         updatedAt: closedAt,
       });
       return true;
@@ -323,7 +325,7 @@ export class Aggregator {
     roundDoc: RoundDocument,
     accepted: UpdateReceipt[],
     versionId: string,
-    guarantee: ModelVersionDocument['privacy'][number],
+    guarantees: ModelVersionDocument['privacy'],
   ): Promise<ModelVersionDocument> {
     const { runId, round } = roundDoc;
     const base = await this.deps.models.load(roundDoc.baseModelVersionId);
@@ -357,7 +359,7 @@ export class Aggregator {
       artifactPath: blobPaths.modelPrefix(versionId),
       sha256: createHash('sha256').update(weights).digest('hex'),
       participants: accepted.map((r) => r.hospitalId).sort(),
-      privacy: [guarantee],
+      privacy: guarantees,
       pooledMetrics: null,
       halted: false,
     };
@@ -500,6 +502,18 @@ export class Aggregator {
       this.deps.clock.now(),
     );
   }
+}
+
+/**
+ * The patient-level guarantee a version can state: each hospital accounts its own patients, so the
+ * version carries the weakest of them (largest ε; ∞ if any participant trained without DP-SGD).
+ */
+function worstPatientGuarantee(accepted: UpdateReceipt[]): ModelVersionDocument['privacy'] {
+  if (accepted.length === 0 || accepted.every((r) => r.patientPrivacy === null)) return [];
+  const unprotected = accepted.find((r) => r.patientPrivacy === null);
+  const guarantees = accepted.flatMap((r) => (r.patientPrivacy ? [r.patientPrivacy] : []));
+  const worst = guarantees.reduce((a, b) => ((b.epsilon ?? Infinity) > (a.epsilon ?? Infinity) ? b : a));
+  return [unprotected ? { ...worst, epsilon: null, order: null } : worst];
 }
 
 /** model.json carries the version's identity so a copied folder still says what it is. */

@@ -77,6 +77,8 @@ export class Coordinator {
           status: doc.status,
           expectedHospitals: doc.expectedHospitals,
           deadline: doc.deadline,
+          // The document the workflow polls (with the Firestore connector) until the round ends.
+          roundPath: paths.round(runId, round),
           event: this.lifecycle.roundStartedEvent(doc),
         });
       }

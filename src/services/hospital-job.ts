@@ -4,7 +4,10 @@ import type { JobEnv } from '../config/job-env';
 import { encodeUpdate } from '../core/codec/update-codec';
 import { computeFeatureStatistics, transformRecords } from '../core/data';
 import { clipToNorm, l2Norm } from '../core/federated';
-import { getFlatWeights, trainLocally } from '../core/model';
+import { getFlatWeights, trainLocally, trainLocallyWithDpSgd } from '../core/model';
+import type { PrivacyGuarantee } from '../../schemas/privacy';
+import { CryptoRandom } from '../runtime/crypto-random';
+import { chargeTrainingAttempt, patientGuarantee, patientPlan } from './patient-privacy';
 import { SeededRandom } from '../core/random/seeded-random';
 import { logs } from '../logs';
 import type { Logger } from '../logging/logger';
@@ -120,13 +123,35 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
     const test = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'test'));
     const baseEvaluation = hospitalEvaluation(model, test, env.hospitalId, roundDoc.baseModelVersionId);
     const global = getFlatWeights(model);
-    const result = await trainLocally(model, train, {
+    // Batch order/sampling is reproducible per run, hospital and round; DP noise never uses it.
+    const random = new SeededRandom(config.seed).fork(`shuffle:${env.hospitalId}:${round}`);
+    const options = {
       epochs: config.localEpochs,
       batchSize: config.batchSize,
       learningRate: config.localLearningRate,
-      // Shuffling is reproducible per run, hospital and round; DP noise never uses this generator.
-      random: new SeededRandom(config.seed).fork(`shuffle:${env.hospitalId}:${round}`),
-    });
+      random,
+    };
+    let patientPrivacy: PrivacyGuarantee | null = null;
+    let result;
+    if (config.patientPrivacy === 'dp-sgd') {
+      const plan = patientPlan(config, train.rows);
+      await chargeTrainingAttempt(deps.blobs, {
+        runId: env.runId,
+        hospitalId: env.hospitalId,
+        round,
+        plan,
+        exampleClipNorm: config.exampleClipNorm,
+      });
+      result = await trainLocallyWithDpSgd(model, train, {
+        ...options,
+        exampleClipNorm: config.exampleClipNorm,
+        noiseMultiplier: plan.noiseMultiplier,
+        noiseRandom: new CryptoRandom(),
+      });
+      patientPrivacy = await patientGuarantee(deps.blobs, config, env.runId, env.hospitalId);
+    } else {
+      result = await trainLocally(model, train, options);
+    }
     const local = getFlatWeights(model);
     const delta = new Float32Array(local.length);
     for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
@@ -137,7 +162,8 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
     const blobPath = blobPaths.update(env.runId, round, env.hospitalId);
     await deps.blobs.put(blobPath, bytes, { contentType: 'application/octet-stream' });
     const trainSeconds = (deps.clock.now().getTime() - started) / 1000;
-    const trainLoss = result.epochLosses.at(-1) ?? null;
+    // With DP-SGD the raw training loss is not privatised, so it is not shared.
+    const trainLoss = config.patientPrivacy === 'dp-sgd' ? null : (result.epochLosses.at(-1) ?? null);
     await publishEvent(
       deps.events,
       makeEvent('update.submitted', {
@@ -156,6 +182,7 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
           trainLoss,
           trainSeconds,
           baseEvaluation,
+          patientPrivacy,
         },
       }),
     );

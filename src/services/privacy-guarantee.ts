@@ -48,5 +48,9 @@ export function hospitalLevelGuarantee(
 export function describeGuarantee(g: PrivacyGuarantee): string {
   const eps = g.epsilon === null ? '∞ (no noise: no differential-privacy guarantee)' : g.epsilon.toFixed(3);
   const budget = g.budgetEpsilon === null ? '' : ` of a budget of ${g.budgetEpsilon}`;
-  return `${g.unit}-level ε = ${eps}${budget}, δ = ${g.delta} after ${g.steps} round(s) (z = ${g.noiseMultiplier}, C = ${g.clipNorm}, q = ${g.samplingProbability})`;
+  const steps = g.unit === 'hospital' ? `${g.steps} round(s)` : `${g.steps} DP-SGD step(s)`;
+  const worst = g.unit === 'patient' ? ' (the least protected hospital)' : '';
+  return `${g.unit}-level ε = ${eps}${budget}${worst}, δ = ${g.delta} after ${steps} (z = ${round(g.noiseMultiplier)}, C = ${g.clipNorm}, q = ${round(g.samplingProbability)})`;
 }
+
+const round = (value: number): string => String(Number(value.toPrecision(4)));

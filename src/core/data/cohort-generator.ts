@@ -1,9 +1,22 @@
 import { SeededRandom } from '../random/seeded-random';
 import { CohortOptionsError } from './errors';
+import { dayToIsoDate, isoDateToDay, type StayEncounter } from './encounters';
 import { CARE_UNITS, type CohortRecord } from './features';
+import { drawOutbreakStay, type OutbreakOptions, poisson } from './outbreak';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets';
 import { apportion, categorical, clamp, permutation, sigmoid } from './sampling';
-import { drawLatentStay, outcomeLogitWithoutUnitOffset, realiseFeatures } from './stay-model';
+import {
+  drawLatentStay,
+  type LatentStay,
+  outcomeLogitWithoutUnitOffset,
+  realiseFeatures,
+} from './stay-model';
+import {
+  DEFAULT_TREATMENT_LOG_ODDS_RATIO,
+  drawTreatmentGivenOutcome,
+  VASOPRESSOR_MODEL,
+  vasopressorPropensity,
+} from './treatment-model';
 import { CARE_UNIT_OFFSETS } from './unit-offsets';
 
 /**
@@ -22,6 +35,14 @@ export interface GenerateCohortOptions {
   seed?: number;
   /** Share of each hospital's stays held out for testing; default 0.25. */
   testFraction?: number;
+  /** First day of the admission period, ISO 'YYYY-MM-DD'; default '2022-01-03' (a Monday). */
+  admissionStart?: string;
+  /** Length of the admission period in days; default 730 (two years). */
+  admissionDays?: number;
+  /** True log-OR of day-1 vasopressors on mortality given the latent state; default −0.3. */
+  treatmentLogOddsRatio?: number;
+  /** Inject extra sepsis-like stays at one hospital over some weeks (surveillance tests). */
+  outbreak?: OutbreakOptions;
 }
 
 export interface HospitalCohort {
@@ -31,12 +52,28 @@ export interface HospitalCohort {
   description: string;
   train: CohortRecord[];
   test: CohortRecord[];
+  /** Admission date and day-1 vasopressors of every stay, by stay_id (attach with withEncounters). */
+  encounters: Record<string, StayEncounter>;
+}
+
+/** What the generator knows that an analysis must estimate: the ground truth for agent tests. */
+export interface CohortTruth {
+  admissionStart: string;
+  admissionDays: number;
+  treatment: {
+    column: 'vasopressor_day1';
+    /** β added to the outcome logit of a treated stay, given its latent state. */
+    logOddsRatio: number;
+    propensityModel: typeof VASOPRESSOR_MODEL;
+  };
+  outbreak: (OutbreakOptions & { injectedStays: number; stayIds: string[] }) | null;
 }
 
 export interface SyntheticCohort {
   preset: PresetName;
   seed: number;
   hospitals: HospitalCohort[];
+  truth: CohortTruth;
 }
 
 /** Each hospital keeps enough stays that both splits are non-empty. */
@@ -45,7 +82,18 @@ const MAX_PATIENTS = 2_000_000;
 /** MIMIC-IV stay_id values are 8-digit numbers starting with 3 (§2.2). */
 const FIRST_STAY_ID = 30000001;
 
-const OPTION_FIELDS = ['preset', 'hospitals', 'patients', 'seed', 'testFraction'];
+// New fields go at the end: error messages list them in this order.
+const OPTION_FIELDS = [
+  'preset',
+  'hospitals',
+  'patients',
+  'seed',
+  'testFraction',
+  'admissionStart',
+  'admissionDays',
+  'treatmentLogOddsRatio',
+  'outbreak',
+];
 
 interface ResolvedOptions {
   preset: PresetName;
@@ -53,6 +101,10 @@ interface ResolvedOptions {
   patients: number | undefined;
   seed: number;
   testFraction: number;
+  admissionStart: string;
+  admissionDays: number;
+  treatmentLogOddsRatio: number;
+  outbreak: OutbreakOptions | null;
 }
 
 function resolveOptions(options: GenerateCohortOptions): ResolvedOptions {
@@ -102,28 +154,106 @@ function resolveOptions(options: GenerateCohortOptions): ResolvedOptions {
   if (typeof testFraction !== 'number' || !(testFraction > 0 && testFraction < 1)) {
     throw new CohortOptionsError('testFraction', testFraction, 'a number strictly between 0 and 1');
   }
-  return { preset, hospitals, patients, seed, testFraction };
+  const admissionStart = options.admissionStart ?? '2022-01-03';
+  try {
+    isoDateToDay(admissionStart);
+  } catch {
+    throw new CohortOptionsError('admissionStart', admissionStart, "an ISO date 'YYYY-MM-DD'");
+  }
+  const admissionDays = options.admissionDays ?? 730;
+  if (!Number.isInteger(admissionDays) || admissionDays < 7 || admissionDays > 36_500) {
+    throw new CohortOptionsError('admissionDays', admissionDays, 'an integer from 7 to 36500');
+  }
+  const treatmentLogOddsRatio = options.treatmentLogOddsRatio ?? DEFAULT_TREATMENT_LOG_ODDS_RATIO;
+  if (typeof treatmentLogOddsRatio !== 'number' || !(Math.abs(treatmentLogOddsRatio) <= 5)) {
+    throw new CohortOptionsError('treatmentLogOddsRatio', treatmentLogOddsRatio, 'a number from -5 to 5');
+  }
+  const outbreak = options.outbreak ?? null;
+  if (outbreak !== null) {
+    const weeks = Math.floor(admissionDays / 7);
+    const ok =
+      typeof outbreak === 'object' &&
+      typeof outbreak.hospitalId === 'string' &&
+      Number.isInteger(outbreak.startWeek) &&
+      Number.isInteger(outbreak.weeks) &&
+      outbreak.startWeek >= 0 &&
+      outbreak.weeks >= 1 &&
+      outbreak.startWeek + outbreak.weeks <= weeks &&
+      typeof outbreak.extraRate === 'number' &&
+      outbreak.extraRate >= 0 &&
+      outbreak.extraRate <= 1000;
+    if (!ok) {
+      throw new CohortOptionsError(
+        'outbreak',
+        outbreak,
+        `{ hospitalId, startWeek ≥ 0, weeks ≥ 1 with startWeek + weeks ≤ ${weeks}, extraRate 0–1000 stays/week }`,
+      );
+    }
+  }
+  return {
+    preset,
+    hospitals,
+    patients,
+    seed,
+    testFraction,
+    admissionStart,
+    admissionDays,
+    treatmentLogOddsRatio,
+    outbreak,
+  };
 }
 
 export function generateCohort(options: GenerateCohortOptions = {}): SyntheticCohort {
-  const { preset, hospitals, patients, seed, testFraction } = resolveOptions(options);
+  const resolved = resolveOptions(options);
+  const { preset, hospitals, patients, seed, testFraction } = resolved;
   const root = new SeededRandom(seed);
   const profiles = PRESETS[preset].build(root.fork(`preset:${preset}`), hospitals);
   const nominal = profiles.map((p) => p.nominalSize);
   const sizes = patients === undefined ? nominal : apportion(nominal, patients, MIN_STAYS_PER_HOSPITAL);
+  if (resolved.outbreak && !profiles.some((p) => p.hospitalId === resolved.outbreak!.hospitalId)) {
+    throw new CohortOptionsError(
+      'outbreak',
+      resolved.outbreak,
+      `a hospitalId of this cohort (${profiles.map((p) => p.hospitalId).join(', ')})`,
+    );
+  }
+  const startDay = isoDateToDay(resolved.admissionStart);
+  const encounterOf = (
+    admission: SeededRandom,
+    treatment: SeededRandom,
+    latent: LatentStay,
+    risk: number,
+    label: 0 | 1,
+    day?: number,
+  ): StayEncounter => ({
+    admittime: dayToIsoDate(startDay + (day ?? Math.floor(admission.nextDouble() * resolved.admissionDays))),
+    vasopressor_day1: drawTreatmentGivenOutcome(
+      treatment,
+      vasopressorPropensity(latent),
+      risk,
+      label,
+      resolved.treatmentLogOddsRatio,
+    ),
+  });
 
   let nextStayId = FIRST_STAY_ID;
   const cohorts = profiles.map((profile, h): HospitalCohort => {
     // Streams per hospital and purpose: resizing one hospital or the split never reshuffles another.
     const stays = root.fork(`stays:${profile.hospitalId}`);
+    // New variables come from new streams, so the features and labels of a seed never change.
+    const admission = root.fork(`admission:${profile.hospitalId}`);
+    const treatment = root.fork(`treatment:${profile.hospitalId}`);
+    const encounters: Record<string, StayEncounter> = {};
     const records: CohortRecord[] = [];
     for (let i = 0; i < sizes[h]; i++) {
       const unit = CARE_UNITS[categorical(stays, profile.unitMix)];
       const latent = drawLatentStay(stays, unit, profile.site);
       const risk = sigmoid(outcomeLogitWithoutUnitOffset(latent, profile.site) + CARE_UNIT_OFFSETS[unit]);
       const label = stays.nextDouble() < risk ? 1 : 0;
+      const stayId = String(nextStayId++);
+      encounters[stayId] = encounterOf(admission, treatment, latent, risk, label);
       records.push({
-        stay_id: String(nextStayId++),
+        stay_id: stayId,
         first_careunit: unit,
         label_inhospital_mortality: label,
         features: realiseFeatures(stays, latent, profile.site),
@@ -136,9 +266,54 @@ export function generateCohort(options: GenerateCohortOptions = {}): SyntheticCo
       description: profile.description,
       train,
       test,
+      encounters,
     };
   });
-  return { preset, seed, hospitals: cohorts };
+
+  const outbreak = resolved.outbreak;
+  const outbreakStayIds: string[] = [];
+  if (outbreak) {
+    // Outbreak stays get ids after every regular stay, so regular ids do not move.
+    const h = profiles.findIndex((p) => p.hospitalId === outbreak.hospitalId);
+    const profile = profiles[h];
+    const random = root.fork(`outbreak:${profile.hospitalId}`);
+    const records: CohortRecord[] = [];
+    for (let week = outbreak.startWeek; week < outbreak.startWeek + outbreak.weeks; week++) {
+      const cases = poisson(random, outbreak.extraRate);
+      for (let c = 0; c < cases; c++) {
+        const { unit, latent, features } = drawOutbreakStay(random, profile.unitMix, profile.site);
+        const risk = sigmoid(outcomeLogitWithoutUnitOffset(latent, profile.site) + CARE_UNIT_OFFSETS[unit]);
+        const label = random.nextDouble() < risk ? 1 : 0;
+        const stayId = String(nextStayId++);
+        const day = week * 7 + Math.floor(random.nextDouble() * 7);
+        cohorts[h].encounters[stayId] = encounterOf(random, random, latent, risk, label, day);
+        records.push({ stay_id: stayId, first_careunit: unit, label_inhospital_mortality: label, features });
+        outbreakStayIds.push(stayId);
+      }
+    }
+    if (records.length > 0) {
+      const { train, test } =
+        records.length === 1
+          ? { train: records, test: [] }
+          : splitStays(root.fork(`outbreak-split:${profile.hospitalId}`), records, testFraction);
+      cohorts[h].train.push(...train);
+      cohorts[h].test.push(...test);
+    }
+  }
+
+  const truth: CohortTruth = {
+    admissionStart: resolved.admissionStart,
+    admissionDays: resolved.admissionDays,
+    treatment: {
+      column: 'vasopressor_day1',
+      logOddsRatio: resolved.treatmentLogOddsRatio,
+      propensityModel: VASOPRESSOR_MODEL,
+    },
+    outbreak: outbreak
+      ? { ...outbreak, injectedStays: outbreakStayIds.length, stayIds: outbreakStayIds }
+      : null,
+  };
+  return { preset, seed, hospitals: cohorts, truth };
 }
 
 /** A seeded random test share of a hospital's stays; both parts keep the original order. */

@@ -1,3 +1,4 @@
+import { ADMITTIME_COLUMN, isoDateToDay, VASOPRESSOR_COLUMN } from './encounters';
 import { CohortFormatError } from './errors';
 import {
   CARE_UNIT_COLUMN,
@@ -27,8 +28,19 @@ const GENDER_COLUMN = 'gender';
 const BINARY_FEATURES = new Set(['is_male', 'gcs_unable']);
 const NUMBER_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/**
+ * Optional encounter columns (`admittime`, `vasopressor_day1`) follow the label, and are written
+ * only when some record carries them, so files of records without them look as they always did.
+ */
 export function cohortToCsv(records: readonly CohortRecord[]): string {
-  const lines = [COHORT_CSV_COLUMNS.join(',')];
+  const withAdmittime = records.some((r) => r.admittime !== undefined);
+  const withVasopressor = records.some((r) => r.vasopressor_day1 !== undefined);
+  const header = [
+    ...COHORT_CSV_COLUMNS,
+    ...(withAdmittime ? [ADMITTIME_COLUMN] : []),
+    ...(withVasopressor ? [VASOPRESSOR_COLUMN] : []),
+  ];
+  const lines = [header.join(',')];
   for (const record of records) {
     const cells = [
       quote(record.stay_id),
@@ -38,6 +50,10 @@ export function cohortToCsv(records: readonly CohortRecord[]): string {
       }),
       quote(record.first_careunit),
       String(record.label_inhospital_mortality),
+      ...(withAdmittime ? [record.admittime ?? ''] : []),
+      ...(withVasopressor
+        ? [record.vasopressor_day1 === undefined ? '' : String(record.vasopressor_day1)]
+        : []),
     ];
     lines.push(cells.join(','));
   }
@@ -156,12 +172,31 @@ export function parseCohortCsv(
       fail(LABEL_COLUMN, `has '${labelText}', expected 0 or 1`);
     }
 
-    records.push({
+    const record: CohortRecord = {
       stay_id: stayId,
       first_careunit: unit as (typeof CARE_UNITS)[number],
       label_inhospital_mortality: label,
       features,
-    });
+    };
+    // Optional encounter columns: absent column or empty cell = not known (field left absent).
+    const admittime = cell(ADMITTIME_COLUMN);
+    if (admittime !== undefined && admittime !== '') {
+      // MIMIC-IV admittime is a datetime; the date part is what surveillance needs.
+      const date = admittime.slice(0, 10);
+      try {
+        isoDateToDay(date);
+      } catch {
+        fail(ADMITTIME_COLUMN, `has '${admittime}', expected a date YYYY-MM-DD[ time] or an empty cell`);
+      }
+      record.admittime = date;
+    }
+    const vasopressor = cell(VASOPRESSOR_COLUMN);
+    if (vasopressor !== undefined && vasopressor !== '') {
+      if (vasopressor !== '0' && vasopressor !== '1')
+        fail(VASOPRESSOR_COLUMN, `has '${vasopressor}', expected 0, 1 or an empty cell`);
+      record.vasopressor_day1 = vasopressor === '1' ? 1 : 0;
+    }
+    records.push(record);
   }
   return records;
 }

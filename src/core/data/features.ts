@@ -78,6 +78,10 @@ export interface CohortRecord {
   first_careunit: CareUnit;
   label_inhospital_mortality: 0 | 1;
   features: Record<string, number | null>;
+  /** Admission date 'YYYY-MM-DD' (optional CSV column `admittime`; see encounters.ts). */
+  admittime?: string;
+  /** Day-1 vasopressors (optional CSV column `vasopressor_day1`; see encounters.ts). */
+  vasopressor_day1?: 0 | 1;
 }
 
 /**

@@ -14,7 +14,19 @@ export {
 export type { CareUnit, CohortRecord, FeatureTransform, NumericFeature } from './features';
 export { CohortFormatError, CohortOptionsError, PreprocessingError } from './errors';
 export { MIN_STAYS_PER_HOSPITAL, generateCohort } from './cohort-generator';
-export type { GenerateCohortOptions, HospitalCohort, SyntheticCohort } from './cohort-generator';
+export type { CohortTruth, GenerateCohortOptions, HospitalCohort, SyntheticCohort } from './cohort-generator';
+export {
+  ADMITTIME_COLUMN,
+  VASOPRESSOR_COLUMN,
+  admissionWeek,
+  dayToIsoDate,
+  isoDateToDay,
+  withEncounters,
+} from './encounters';
+export type { EncounterRecord, StayEncounter } from './encounters';
+export { SYNDROME_LACTATE_ABOVE, SYNDROME_MBP_BELOW, hasSepsisLikeSyndrome } from './outbreak';
+export type { OutbreakOptions } from './outbreak';
+export { DEFAULT_TREATMENT_LOG_ODDS_RATIO, VASOPRESSOR_MODEL } from './treatment-model';
 export { PRESET_NAMES } from './presets';
 export type { PresetName } from './presets';
 export { COHORT_CSV_COLUMNS, cohortToCsv, parseCohortCsv } from './csv';

@@ -22,3 +22,14 @@ export { shuffledBatches, type BatchSchedule } from './batching';
 export { forwardForTraining } from './training-forward';
 export { binaryCrossEntropy, binaryCrossEntropyPerExample, regularizationLoss } from './loss';
 export { DEFAULT_PREDICTION_BATCH_SIZE, predictProbabilities } from './prediction';
+export { poissonBatches, poissonSample } from './poisson-batches';
+export { dpSgdGradientStep, type DpSgdStepOptions } from './dp-sgd-step';
+export {
+  clipFactors,
+  denseChain,
+  ghostPass,
+  weightedGradientSum,
+  type ChainLink,
+  type GhostPass,
+} from './dp-sgd-ghost-norms';
+export { trainLocallyWithDpSgd, type DpSgdTrainingOptions, type DpSgdTrainingResult } from './dp-sgd';

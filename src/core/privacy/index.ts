@@ -14,3 +14,21 @@ export { noiseMultiplierForEpsilon } from './noise-calibration';
 export type { NoiseCalibrationOptions } from './noise-calibration';
 export { logAdd, logSub } from './log-space';
 export { logErfc, standardNormalCdf } from './special-functions';
+export {
+  DROWNING_RATIO,
+  dpSgdPrivacyEvent,
+  explainTrainingPlan,
+  noiseToSignal,
+  planPatientLevelDp,
+  poissonSamplingPlan,
+} from './patient-level-plan';
+export type {
+  HospitalLevelPlan,
+  NoiseToSignal,
+  PatientLevelHospitalPlan,
+  PatientLevelPlan,
+  PatientLevelPlanInput,
+  PlanLine,
+  TrainingPlanExplanation,
+  TrainingPlanInput,
+} from './patient-level-plan';

@@ -110,6 +110,8 @@ export const SMALL_CONFIG: TrainingConfigInput = {
   batchSize: 64,
   clipNorm: 2,
   noiseMultiplier: 0,
+  // Service tests pin the aggregation arithmetic; patient-level DP-SGD has its own tests.
+  patientPrivacy: 'none',
 };
 
 /**
@@ -237,6 +239,7 @@ export async function craftUpdate(
       sha256: options.sha256 ?? createHash('sha256').update(bytes).digest('hex'),
       numExamples: options.numExamples ?? 100,
       norm: 0,
+      patientPrivacy: null,
       numParameters: Math.max(1, values.length),
       trainLoss: 0.4,
       trainSeconds: 1,

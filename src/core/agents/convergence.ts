@@ -1,0 +1,144 @@
+/**
+ * The orchestrator's decisions (issue 7, agent 5): has training converged, and which hospitals keep
+ * missing rounds. Pure functions over what the run already records (pooled metrics per model
+ * version, round documents and update receipts).
+ *
+ * Plateau rule (stated, defaults in DEFAULT_PLATEAU_RULE): with W = 3, after at least
+ * minVersions versions, the run has converged when over the last W versions
+ *   loss:  loss[n−W] − min(loss[n−W+1..n]) < 0.001        (mean cross-entropy did not improve)
+ *   AUROC: max(auroc[n−W+1..n]) − auroc[n−W] < 0.002       (discrimination did not improve)
+ * Both must hold when both are reported; a metric that is missing (null) in the window is not used,
+ * and with neither there is no decision. Requiring both avoids stopping while AUROC still climbs
+ * on a flat loss (or the reverse). DP noise makes single rounds jumpy, hence a window, not one step.
+ */
+
+export interface VersionMetrics {
+  round: number;
+  modelVersionId: string;
+  /** Pooled over the hospitals' evaluations; null until reported. */
+  auroc: number | null;
+  loss: number | null;
+}
+
+export interface PlateauRule {
+  window: number;
+  minLossImprovement: number;
+  minAurocImprovement: number;
+  /** Never declare convergence before this many versions (the initial model counts). */
+  minVersions: number;
+}
+
+export const DEFAULT_PLATEAU_RULE: PlateauRule = {
+  window: 3,
+  minLossImprovement: 0.001,
+  minAurocImprovement: 0.002,
+  minVersions: 4,
+};
+
+export interface PlateauDecision {
+  converged: boolean;
+  /** Improvements over the window, null when not computable. */
+  lossImprovement: number | null;
+  aurocImprovement: number | null;
+  reason: string;
+}
+
+export function checkPlateau(
+  history: readonly VersionMetrics[],
+  rule: PlateauRule = DEFAULT_PLATEAU_RULE,
+): PlateauDecision {
+  const sorted = [...history].sort((a, b) => a.round - b.round);
+  const n = sorted.length;
+  if (n < Math.max(rule.minVersions, rule.window + 1)) {
+    return {
+      converged: false,
+      lossImprovement: null,
+      aurocImprovement: null,
+      reason: `${n} version(s), at least ${Math.max(rule.minVersions, rule.window + 1)} needed`,
+    };
+  }
+  const base = sorted[n - rule.window - 1];
+  const recent = sorted.slice(n - rule.window);
+  const improvement = (pick: (v: VersionMetrics) => number | null, sign: 1 | -1): number | null => {
+    const start = pick(base);
+    const values = recent.map(pick);
+    if (start === null || values.some((v) => v === null)) return null;
+    // sign −1 (loss): improvement = start − min; sign +1 (AUROC): max − start.
+    return sign === 1 ? Math.max(...(values as number[])) - start : start - Math.min(...(values as number[]));
+  };
+  const lossImprovement = improvement((v) => v.loss, -1);
+  const aurocImprovement = improvement((v) => v.auroc, 1);
+  if (lossImprovement === null && aurocImprovement === null) {
+    return { converged: false, lossImprovement, aurocImprovement, reason: 'no pooled metrics in the window' };
+  }
+  const lossFlat = lossImprovement === null || lossImprovement < rule.minLossImprovement;
+  const aurocFlat = aurocImprovement === null || aurocImprovement < rule.minAurocImprovement;
+  const parts = [
+    lossImprovement === null
+      ? null
+      : `loss improved ${lossImprovement.toFixed(4)} (threshold ${rule.minLossImprovement})`,
+    aurocImprovement === null
+      ? null
+      : `AUROC improved ${aurocImprovement.toFixed(4)} (threshold ${rule.minAurocImprovement})`,
+  ].filter((p): p is string => p !== null);
+  const converged = lossFlat && aurocFlat;
+  return {
+    converged,
+    lossImprovement,
+    aurocImprovement,
+    reason: `${converged ? 'plateau' : 'still improving'} over the last ${rule.window} versions (rounds ${recent[0].round}–${recent[recent.length - 1].round}): ${parts.join(', ')}`,
+  };
+}
+
+/** What happened to one expected hospital in one round. */
+export type Attendance = 'accepted' | 'rejected' | 'late' | 'missing';
+
+/** A round as recorded: the round document and its update receipts (subsets of their schemas). */
+export interface RoundRecord {
+  round: number;
+  expectedHospitals: readonly string[];
+  /** Hospitals whose updates went into the aggregate. */
+  participants: readonly string[];
+  receipts: readonly { hospitalId: string; status: 'accepted' | 'rejected' }[];
+}
+
+/**
+ * accepted: in the aggregate; rejected: its update failed validation; late: an accepted receipt
+ * that did not make the aggregate (it arrived after the round closed or failed); missing: nothing.
+ */
+export function attendance(round: RoundRecord, hospitalId: string): Attendance {
+  if (round.participants.includes(hospitalId)) return 'accepted';
+  const receipt = round.receipts.find((r) => r.hospitalId === hospitalId);
+  if (receipt === undefined) return 'missing';
+  return receipt.status === 'rejected' ? 'rejected' : 'late';
+}
+
+export interface HospitalAttendance {
+  hospitalId: string;
+  /** Outcomes over the last `window` rounds it was expected in, oldest first. */
+  recent: Attendance[];
+  absences: number;
+  flagged: boolean;
+}
+
+/**
+ * A hospital is flagged when it did not contribute (rejected, late or missing) in at least
+ * `threshold` of the last `window` rounds it was expected in (default: 2 of 3).
+ */
+export function checkAttendance(
+  rounds: readonly RoundRecord[],
+  options: { window?: number; threshold?: number } = {},
+): HospitalAttendance[] {
+  const window = options.window ?? 3;
+  const threshold = options.threshold ?? 2;
+  const sorted = [...rounds].sort((a, b) => a.round - b.round);
+  const hospitals = [...new Set(sorted.flatMap((r) => r.expectedHospitals))].sort();
+  return hospitals.map((hospitalId) => {
+    const recent = sorted
+      .filter((r) => r.expectedHospitals.includes(hospitalId))
+      .slice(-window)
+      .map((r) => attendance(r, hospitalId));
+    const absences = recent.filter((a) => a !== 'accepted').length;
+    return { hospitalId, recent, absences, flagged: absences >= threshold };
+  });
+}

@@ -1,0 +1,98 @@
+import fc from 'fast-check';
+import {
+  checkAttendance,
+  checkPlateau,
+  type RoundRecord,
+  type VersionMetrics,
+} from '../../../../src/core/agents/convergence';
+import { writeRunSummary } from '../../../../src/core/agents/run-summary';
+
+const versions = (losses: number[], aurocs: number[]): VersionMetrics[] =>
+  losses.map((loss, round) => ({ round, modelVersionId: `run-r${round}`, loss, auroc: aurocs[round] }));
+
+describe('checkPlateau', () => {
+  it('keeps going while loss or AUROC improve, stops on a plateau of both', () => {
+    const improving = versions([0.5, 0.4, 0.35, 0.33, 0.32], [0.7, 0.78, 0.8, 0.82, 0.83]);
+    expect(checkPlateau(improving).converged).toBe(false);
+    const flat = versions([0.5, 0.4, 0.3, 0.3004, 0.2999, 0.3001], [0.7, 0.8, 0.85, 0.851, 0.8505, 0.849]);
+    const decision = checkPlateau(flat);
+    expect(decision.converged).toBe(true);
+    expect(decision.lossImprovement).toBeCloseTo(0.0001, 6);
+    expect(decision.reason).toMatch(/plateau over the last 3 versions \(rounds 3–5\)/);
+    // Loss flat but AUROC still rising by 0.005: not converged.
+    const aurocRising = versions([0.3, 0.3, 0.3, 0.3], [0.8, 0.802, 0.804, 0.805]);
+    expect(checkPlateau(aurocRising).converged).toBe(false);
+  });
+
+  it('needs enough versions and some metric', () => {
+    expect(checkPlateau(versions([0.3, 0.3, 0.3], [0.8, 0.8, 0.8])).reason).toMatch(/at least 4 needed/);
+    const none = versions([0, 0, 0, 0], [0, 0, 0, 0]).map((v) => ({ ...v, loss: null, auroc: null }));
+    expect(checkPlateau(none).converged).toBe(false);
+  });
+
+  it('does not depend on the order versions are listed in', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0.1, max: 1, noNaN: true }), { minLength: 4, maxLength: 12 }),
+        (ls) => {
+          const h = versions(
+            ls,
+            ls.map((l) => 1 - l / 2),
+          );
+          expect(checkPlateau([...h].reverse())).toEqual(checkPlateau(h));
+        },
+      ),
+    );
+  });
+});
+
+describe('checkAttendance', () => {
+  const all = ['a', 'b', 'c'];
+  const round = (r: number, participants: string[], receipts: RoundRecord['receipts'] = []): RoundRecord => ({
+    round: r,
+    expectedHospitals: all,
+    participants,
+    receipts,
+  });
+
+  it('flags a hospital missing in 2 of the last 3 rounds, and says how it failed', () => {
+    const rounds = [
+      round(1, ['b', 'c']),
+      round(2, ['a', 'b', 'c']),
+      round(3, ['a', 'c'], [{ hospitalId: 'b', status: 'rejected' }]),
+      round(4, ['a', 'c'], [{ hospitalId: 'b', status: 'accepted' }]),
+    ];
+    const result = checkAttendance(rounds);
+    expect(result).toEqual([
+      { hospitalId: 'a', recent: ['accepted', 'accepted', 'accepted'], absences: 0, flagged: false },
+      { hospitalId: 'b', recent: ['accepted', 'rejected', 'late'], absences: 2, flagged: true },
+      { hospitalId: 'c', recent: ['accepted', 'accepted', 'accepted'], absences: 0, flagged: false },
+    ]);
+  });
+});
+
+describe('writeRunSummary', () => {
+  it('writes the same text for the same facts', () => {
+    const history = versions([0.5, 0.3, 0.3, 0.3, 0.3], [0.7, 0.85, 0.85, 0.85, 0.85]);
+    const input = {
+      runId: 'run-1',
+      status: 'completed' as const,
+      plannedRounds: 10,
+      history,
+      hospitalMetrics: [{ hospitalId: 'h2', auroc: 0.84, loss: 0.31 }],
+      attendance: checkAttendance([
+        { round: 1, expectedHospitals: ['h2'], participants: [], receipts: [] },
+        { round: 2, expectedHospitals: ['h2'], participants: [], receipts: [] },
+      ]),
+      plateau: checkPlateau(history),
+      privacy: [],
+      halt: { reason: 'converged', by: 'agent:orchestrator' },
+    };
+    const text = writeRunSummary(input);
+    expect(writeRunSummary(input)).toBe(text);
+    expect(text).toContain('Run run-1: completed, 4 of 10 round(s).');
+    expect(text).toContain('Pooled AUROC 0.700 → 0.850');
+    expect(text).toContain('Hospitals to follow up: h2 (missing, missing).');
+    expect(text).toContain('Halted by agent:orchestrator: converged.');
+  });
+});
