@@ -1,5 +1,6 @@
 import packageJson from '../../package.json';
 import { UserError } from './user-error';
+import { benchCommand } from './commands/bench';
 import { dataCommand } from './commands/data';
 import { predictCommand } from './commands/predict';
 import { privacyCommand } from './commands/privacy';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   status: statusCommand,
   workflows: workflowsCommand,
   privacy: privacyCommand,
+  bench: benchCommand,
 };
 
 const USAGE = `himas — privacy-preserving federated learning of an ICU-mortality model

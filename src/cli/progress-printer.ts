@@ -1,24 +1,23 @@
-import { HospitalEvaluationSchema, paths, UpdateReceiptSchema } from '../../schemas/documents';
-import type { DriverProgress } from '../local/training-driver';
+import {
+  HospitalEvaluationSchema,
+  paths,
+  UpdateReceiptSchema,
+  type RoundDocument,
+} from '../../schemas/documents';
 import type { DocumentStore } from '../ports/document-store';
 import { fmt } from './format-metrics';
 
 /**
  * Human progress on stderr while a run trains: one block per round with each hospital's training
- * loss, the AUROC its test split gave the model it started from, and the round's time.
+ * loss (hidden under DP-SGD, where it is not private), the AUROC its test split gave the model it
+ * started from, and the round's time; plus the workflow's own log lines.
  */
-export function progressPrinter(documents: DocumentStore, write: (line: string) => void) {
+export function progressPrinter(documents: DocumentStore, rounds: number, write: (line: string) => void) {
   const startedAt = Date.now();
   const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
-  return async (p: DriverProgress): Promise<void> => {
-    if (p.kind === 'phase') write(`[${elapsed()}] ${p.message}`);
-    else if (p.kind === 'job' && p.result.status === 'failed')
-      write(
-        `[${elapsed()}] ! ${p.result.jobName} failed after ${p.result.attempts} attempt(s): ${p.result.error}`,
-      );
-    else if (p.kind === 'halted') write(`[${elapsed()}] run halted: ${p.reason}`);
-    else if (p.kind === 'round') {
-      const { doc } = p;
+  return {
+    line: (text: string) => write(`[${elapsed()}] ${text}`),
+    async roundEnded(doc: RoundDocument): Promise<void> {
       const receipts = (await documents.list(paths.updates(doc.runId, doc.round))).map((s) =>
         UpdateReceiptSchema.parse(s.data),
       );
@@ -28,22 +27,22 @@ export function progressPrinter(documents: DocumentStore, write: (line: string) 
           return [e.hospitalId, e.metrics] as const;
         }),
       );
+      const seconds = doc.closedAt
+        ? (new Date(doc.closedAt).getTime() - new Date(doc.openedAt).getTime()) / 1000
+        : 0;
       const outcome =
         doc.status === 'closed'
           ? `closed → ${doc.modelVersionId}`
           : `${doc.status}${doc.failureReason ? `: ${doc.failureReason}` : ''}`;
-      write(`[${elapsed()}] round ${p.round}/${p.rounds} ${outcome} (${p.seconds.toFixed(1)} s)`);
+      write(`[${elapsed()}] round ${doc.round}/${rounds} ${outcome} (${seconds.toFixed(1)} s)`);
       for (const hospitalId of doc.expectedHospitals) {
         const r = receipts.find((x) => x.hospitalId === hospitalId);
-        const state = !r
-          ? 'no update'
-          : r.status === 'accepted'
-            ? `loss ${fmt(r.trainLoss, 4)}`
-            : `rejected: ${r.reason}`;
+        const loss = r?.trainLoss === null ? 'DP-SGD' : `loss ${fmt(r?.trainLoss, 4)}`;
+        const state = !r ? 'no update' : r.status === 'accepted' ? loss : `rejected: ${r.reason}`;
         write(
           `    ${hospitalId.padEnd(22)} ${state.padEnd(16)} AUROC of start model ${fmt(evaluations.get(hospitalId)?.auroc)}   ${r ? `${r.trainSeconds.toFixed(1)} s` : ''}`,
         );
       }
-    }
+    },
   };
 }

@@ -30,7 +30,7 @@ const CreateRunBody = z
     dataSource: z.object({ kind: z.enum(['csv', 'bigquery']), location: z.string().min(1) }),
     /** Continue the run if it exists (a re-executed workflow), instead of failing. */
     resume: z.boolean().default(false),
-    outputDirectory: z.string().optional(),
+    outputDirectory: z.string().nullish(),
   })
   .strict();
 
@@ -107,7 +107,7 @@ export class Coordinator {
       config,
       hospitals: body.hospitals,
       dataSource: body.dataSource,
-      outputDirectory: body.outputDirectory,
+      outputDirectory: body.outputDirectory ?? undefined,
     });
     return ok(summary(run));
   }

@@ -27,6 +27,9 @@ describe('himas train (embedded stack, end to end)', () => {
   it('shows progress for every round and ends with a summary', () => {
     for (let round = 1; round <= 5; round++) expect(trainResult.stderr).toContain(`round ${round}/5 closed`);
     expect(trainResult.stderr).toMatch(/AUROC of start model/);
+    // The deployable workflow drives the run, and its own steps show in the progress.
+    expect(trainResult.stderr).toMatch(/federated-training\.yaml on the local Workflows engine/);
+    expect(trainResult.stderr).toMatch(/workflow: workflow\.run-started/);
     expect(trainResult.stdout).toMatch(/Final model e2e-run-r0005/);
     expect(trainResult.stdout).toMatch(/pooled \(histograms\)/);
     expect(trainResult.stdout).toMatch(/Privacy: hospital-level ε = ∞/);

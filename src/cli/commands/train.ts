@@ -7,7 +7,8 @@ import { CONFIG_FIELDS, flagName, loadTrainingConfig } from '../../config/traini
 import { initializeBackend } from '../../core/model';
 import { openEmbeddedPlatform, type EmbeddedPlatform } from '../../local/embedded-platform';
 import { computeSimulationBaselines } from '../../local/simulation-baselines';
-import { driveTraining } from '../../local/training-driver';
+import { runTrainingWorkflow, TRAINING_WORKFLOW } from '../../local/workflow-training';
+import { watchRounds } from '../round-watcher';
 import { buildTrainingReport } from '../../local/training-report';
 import { fileLogger } from '../../logging/logger';
 import { logs } from '../../logs';
@@ -93,7 +94,7 @@ export const trainCommand: Command = {
     const say = (line: string) => process.stderr.write(`${line}\n`);
 
     const backend = await initializeBackend('auto');
-    let runId = resume ?? stringFlag(values, 'run-id') ?? newRunId(new Date());
+    const runId = resume ?? stringFlag(values, 'run-id') ?? newRunId(new Date());
     const stored = resume ? await storedRunData(home, resume) : undefined;
     const outDir = path.resolve(
       stringFlag(values, 'out') ?? stored?.outputDirectory ?? path.join('runs', runId),
@@ -106,37 +107,49 @@ export const trainCommand: Command = {
       stored ?? (await prepareData(config!, stringFlag(values, 'data'), outDir, say));
     const platform = await openEmbeddedPlatform({ home, dataDir, logger, jobs: jobRunner });
     try {
-      if (!resume) {
-        await platform.lifecycle.createRun({
-          runId,
-          config: config!,
-          hospitals,
-          dataSource: { kind: 'csv', location: dataDir },
-          outputDirectory: outDir,
-        });
-      }
-      const run = await platform.lifecycle.getRun(runId);
+      const run = resume ? await platform.lifecycle.getRun(runId) : { config: config!, hospitals, runId };
       if (!run) throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs there`);
-      runId = run.runId;
       say(
         `HIMAS run ${runId}${resume ? ' (resumed)' : ''}: ${run.hospitals.length} hospitals, ${run.config.rounds} rounds, backend ${backend.backend}`,
       );
-      const n = run.hospitals.length;
-      const planned = hospitalLevelGuarantee(
-        run.config,
-        Array.from({ length: run.config.rounds }, () => roundPrivacyEvent(run.config, n, n)),
-        1,
+      for (const line of privacyPlanLines(run.config, run.hospitals.length)) say(`  ${line}`);
+      say(
+        `  driving the rounds with ${path.relative(process.cwd(), TRAINING_WORKFLOW)} on the local Workflows engine`,
       );
-      say(`  privacy plan: ${describeGuarantee(planned)}`);
-      const printer = progressPrinter(platform.stack.documents, say);
-      const finished = await driveTraining(runId, {
-        lifecycle: platform.lifecycle,
-        documents: platform.stack.documents,
-        events: platform.stack.events,
-        jobs: platform.jobs,
-        clock: platform.clock,
-        onProgress: printer,
-      });
+      const printer = progressPrinter(platform.stack.documents, run.config.rounds, say);
+      const watcher = watchRounds(platform.stack.documents, runId, (doc) => printer.roundEnded(doc));
+      let outcome;
+      try {
+        outcome = await runTrainingWorkflow(platform, {
+          runId,
+          hospitals: run.hospitals,
+          config: run.config,
+          dataDir,
+          outputDirectory: outDir,
+          resume: Boolean(resume),
+          log: (entry) => {
+            logger.write({
+              severity: toSeverity(entry.severity),
+              event: 'workflow.log',
+              message: JSON.stringify(entry.message),
+              entry: entry.message,
+            });
+            printer.line(`workflow: ${describeWorkflowLog(entry.message)}`);
+          },
+        });
+      } finally {
+        await watcher.stop();
+      }
+      if (!outcome.ok) {
+        const where = outcome.location
+          ? ` at step '${outcome.location.step}' (${outcome.location.subworkflow})`
+          : '';
+        throw new Error(
+          `the training workflow failed${where}: ${describeWorkflowError(outcome.error)}; continue with \`himas train --resume ${runId}\``,
+        );
+      }
+      await platform.stack.events.idle();
+      const finished = { runId };
       const report = await writeOutputs(platform, finished.runId, outDir, backend.backend, say);
       if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else process.stdout.write(summary(report, outDir));
@@ -163,6 +176,7 @@ async function prepareData(
       );
     }
     const hospitals = all.slice(0, config.hospitals ?? all.length);
+    await checkCohortFiles(dataDir, hospitals);
     if (config.quorum !== undefined && config.quorum > hospitals.length)
       throw new UserError(`--quorum ${config.quorum} is more than the ${hospitals.length} hospitals`);
     return { dataDir, hospitals };
@@ -177,6 +191,23 @@ async function prepareData(
   await writeCohort(cohort, dataDir);
   say(`Generated a synthetic cohort (${cohort.preset}, seed ${cohort.seed}) in ${dataDir}`);
   return { dataDir, hospitals: cohort.hospitals.map((h) => h.hospitalId) };
+}
+
+/**
+ * Reads every hospital's CSVs once before anything starts, so a malformed file is one clear error
+ * now rather than a failed hospital job in the middle of a run. (Only simulation data is local.)
+ */
+async function checkCohortFiles(dataDir: string, hospitals: string[]): Promise<void> {
+  const cohorts = new CsvCohortSource(dataDir);
+  for (const hospitalId of hospitals) {
+    for (const split of ['train', 'test'] as const) {
+      try {
+        await cohorts.read(hospitalId, split);
+      } catch (error) {
+        throw new UserError((error as Error).message);
+      }
+    }
+  }
 }
 
 async function storedRunData(home: string, runId: string) {
@@ -302,4 +333,44 @@ function summary(report: TrainingReport, outDir: string): string {
     `Report: ${path.join(path.relative(process.cwd(), outDir) || '.', 'report.html')} (and report.json)`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** The privacy plan, per unit, before training: what the run will state when it ends. */
+function privacyPlanLines(config: TrainingConfig, hospitals: number): string[] {
+  const planned = hospitalLevelGuarantee(
+    config,
+    Array.from({ length: config.rounds }, () => roundPrivacyEvent(config, hospitals, hospitals)),
+    1,
+  );
+  const lines = [`privacy plan: ${describeGuarantee(planned)}`];
+  lines.push(
+    config.patientPrivacy === 'dp-sgd'
+      ? `privacy plan: patient-level DP-SGD in every hospital, target ε = ${config.patientTargetEpsilon} per hospital at δ = ${config.delta} (C_example = ${config.exampleClipNorm})`
+      : 'privacy plan: no patient-level DP-SGD (patientPrivacy none): patients are protected only by the hospital-level guarantee above',
+  );
+  return lines;
+}
+
+function toSeverity(severity: string): 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL' {
+  const upper = severity.toUpperCase();
+  return (
+    (['DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL'] as const).find((s) => s === upper) ?? 'INFO'
+  );
+}
+
+function describeWorkflowLog(message: unknown): string {
+  if (message && typeof message === 'object') {
+    const { event, ...rest } = message as Record<string, unknown>;
+    return `${String(event ?? 'log')} ${JSON.stringify(rest)}`;
+  }
+  return String(message);
+}
+
+/** The error's message, and for a failed parallel step the first branch's own error (the cause). */
+function describeWorkflowError(error: unknown): string {
+  if (!error || typeof error !== 'object') return String(error);
+  const e = error as { message?: unknown; tags?: unknown; branches?: Array<{ error?: unknown }> };
+  const cause = e.branches?.find((b) => b.error !== undefined)?.error;
+  if (cause !== undefined) return describeWorkflowError(cause);
+  return `${String(e.message ?? JSON.stringify(error))}${Array.isArray(e.tags) ? ` [${e.tags.join(', ')}]` : ''}`;
 }

@@ -3,6 +3,7 @@ import type { DocumentStore } from '../../ports/document-store';
 import type { EventBus } from '../../ports/event-bus';
 import type { JobRunner } from '../../ports/job-runner';
 import type { Coordinator } from '../../services/coordinator';
+import { CallableError } from '../workflows';
 import { toFirestoreDocument } from './firestore-rest-value';
 
 /**
@@ -13,16 +14,13 @@ import { toFirestoreDocument } from './firestore-rest-value';
  */
 export type ConnectorCall = (args: Record<string, unknown>) => Promise<unknown>;
 
-/** An error shaped like the connectors' HttpError (a map with tags, code and body). */
-export class ConnectorHttpError extends Error {
-  readonly tags = ['HttpError'];
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly body: unknown = { error: { code, message } },
-  ) {
-    super(message);
-  }
+/** An error shaped like the connectors' HttpError: a map with message, tags, code and body. */
+function httpError(
+  code: number,
+  message: string,
+  body: unknown = { error: { code, message } },
+): CallableError {
+  return new CallableError({ message, tags: ['HttpError'], code, body });
 }
 
 export interface StackConnectorDeps {
@@ -40,7 +38,7 @@ export function stackConnectors(deps: StackConnectorDeps): Record<string, Connec
   const http = (method: 'GET' | 'POST') => async (args: Record<string, unknown>) => {
     const url = String(args.url ?? '');
     if (!url.startsWith(deps.coordinatorUrl)) {
-      throw new ConnectorHttpError(
+      throw httpError(
         400,
         `the local stack only serves the coordinator (${deps.coordinatorUrl}), not ${url}`,
       );
@@ -51,11 +49,7 @@ export function stackConnectors(deps: StackConnectorDeps): Record<string, Connec
       body: args.body,
     });
     if (answer.status >= 400)
-      throw new ConnectorHttpError(
-        answer.status,
-        String(answer.body.error ?? `HTTP ${answer.status}`),
-        answer.body,
-      );
+      throw httpError(answer.status, String(answer.body.error ?? `HTTP ${answer.status}`), answer.body);
     return { code: answer.status, headers: { 'content-type': 'application/json' }, body: answer.body };
   };
 
@@ -75,10 +69,7 @@ export function stackConnectors(deps: StackConnectorDeps): Record<string, Connec
         // Publishing a malformed HIMAS event from the workflow is a bug worth stopping for.
         const parsed = HimasEventSchema.safeParse(JSON.parse(data));
         if (!parsed.success)
-          throw new ConnectorHttpError(
-            400,
-            `workflow published a malformed event: ${parsed.error.issues[0]?.message}`,
-          );
+          throw httpError(400, `workflow published a malformed event: ${parsed.error.issues[0]?.message}`);
         messageIds.push(await deps.events.publish(topic, { data, attributes: message.attributes ?? {} }));
       }
       return { messageIds };
@@ -97,9 +88,13 @@ export function stackConnectors(deps: StackConnectorDeps): Record<string, Connec
       const result = await deps.jobs.run({ jobName: job, env, maxAttempts: deps.jobAttempts ?? 2 });
       if (result.status === 'failed') {
         // The blocking connector raises when the execution's operation fails.
-        throw Object.assign(new Error(`execution ${result.executionId} of ${job} failed: ${result.error}`), {
+        throw new CallableError({
+          message: `execution ${result.executionId} of ${job} failed: ${result.error}`,
           tags: ['OperationError'],
-          operation: { name: `${name}/executions/${result.executionId}`, error: { message: result.error } },
+          operation: {
+            name: `${name}/executions/${result.executionId}`,
+            error: { message: result.error ?? 'failed' },
+          },
         });
       }
       return {
@@ -116,13 +111,13 @@ export function stackConnectors(deps: StackConnectorDeps): Record<string, Connec
       const marker = '/documents/';
       const at = name.indexOf(marker);
       if (!name.startsWith(`projects/${deps.projectId}/databases/`) || at < 0) {
-        throw new ConnectorHttpError(400, `not a document name of project ${deps.projectId}: ${name}`);
+        throw httpError(400, `not a document name of project ${deps.projectId}: ${name}`);
       }
       // Updates published just before may still be in flight; let the bus deliver them first so a
       // poll sees what the aggregator has done (in the cloud the workflow's polling absorbs this).
       await deps.events.idle();
       const data = await deps.documents.get(name.slice(at + marker.length));
-      if (!data) throw new ConnectorHttpError(404, `Document "${name}" not found.`);
+      if (!data) throw httpError(404, `Document "${name}" not found.`);
       return toFirestoreDocument(name, data, new Date());
     },
   };
@@ -133,6 +128,6 @@ function resourceId(name: string, collection: string, what: string): string {
   const parts = name.split('/');
   const index = parts.lastIndexOf(collection);
   if (index < 0 || index !== parts.length - 2 || !parts[index + 1])
-    throw new ConnectorHttpError(400, `bad ${what}: '${name}'`);
+    throw httpError(400, `bad ${what}: '${name}'`);
   return parts[index + 1];
 }

@@ -1,0 +1,38 @@
+import type { MachineInfo } from './machine';
+import type { ProfileSummary } from './cpu-profile';
+import type { AggregationFigure, AggregationStages, DecodeFigure } from './suites/aggregation';
+import type { NoiseFigure } from './suites/noise';
+import type { QualityResult } from './suites/quality';
+import type { BackendStatus, TrainingFigure } from './suites/training';
+
+/** The shape of bench/results/<date>.json; docs/benchmarks.md is rendered from it alone. */
+export interface BenchResults {
+  /** YYYY-MM-DD (UTC) the run started. */
+  date: string;
+  startedAt: string;
+  mode: 'quick' | 'full';
+  durationSeconds: number;
+  machine: MachineInfo;
+  /** Said in the report: the machine ran other people's jobs during the measurement. */
+  sharedMachineNote: string;
+  aggregation: {
+    clipNorm: number;
+    noiseMultiplier: number;
+    figures: AggregationFigure[];
+    decode: DecodeFigure[];
+    stages: AggregationStages[];
+    /** Cases left out and why (e.g. K = 300 × P = 10^6 in quick mode). */
+    skipped: Array<{ hospitals: number; params: number; reason: string }>;
+    pending: string[];
+  };
+  noise: NoiseFigure;
+  training: {
+    flopsPerSample: { forward: number; training: number };
+    model: string;
+    backends: BackendStatus[];
+    figures: TrainingFigure[];
+    profiles: Array<{ backend: string; batchSize: number; summary: ProfileSummary }>;
+    pending: string[];
+  };
+  quality: QualityResult & { pending: string[] };
+}

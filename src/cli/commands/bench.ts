@@ -1,0 +1,72 @@
+import { benchAggregate } from '../../../bench/suites/aggregation';
+import { intFlag, parseCommandArgs, stringFlag } from '../args';
+import type { Command } from '../main';
+import { UserError } from '../user-error';
+
+const HELP = `Usage: himas bench aggregate --hospitals K --params P [--repeats N] [--json]
+
+Times DP-FedAvg (clip, float64 sum, Gaussian noise from node:crypto, server step) over K updates
+of P float32 parameters, interleaved with one read pass over the same K·P floats (the floor).
+Prints the median seconds, parameters aggregated per second and floor ratio (floor time /
+aggregation time; 1 = as fast as reading every parameter once). --json prints only
+{"medianSeconds", "paramsPerSecond", "floorRatio"}. The full suite: npm run bench.
+
+  --hospitals K   updates to aggregate, 1-10000
+  --params P      parameters per update, 1-100000000
+  --repeats N     timed runs after warm-up (default 5)
+  --json          machine-readable output`;
+
+/** K·P floats held at once (4 bytes each): 2 GB of updates is enough for any comparison. */
+const MAX_TOTAL_PARAMS = 500_000_000;
+
+export const benchCommand: Command = {
+  summary: 'time DP-FedAvg aggregation against a read-pass floor (himas bench aggregate)',
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (!sub || sub === '--help' || sub === '-h') {
+      process.stdout.write(`${HELP}\n`);
+      return sub ? 0 : 2;
+    }
+    if (sub !== 'aggregate')
+      throw new UserError(`unknown subcommand 'bench ${sub}'; did you mean \`himas bench aggregate\`?`);
+    const { values } = parseCommandArgs('bench aggregate', rest, {
+      hospitals: { type: 'string' },
+      params: { type: 'string' },
+      repeats: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    const hospitals = intFlag('hospitals', stringFlag(values, 'hospitals'), 1, 10_000);
+    const params = intFlag('params', stringFlag(values, 'params'), 1, 100_000_000);
+    const repeats = intFlag('repeats', stringFlag(values, 'repeats'), 1, 1000) ?? 5;
+    if (hospitals === undefined)
+      throw new UserError('--hospitals K is required: how many updates to aggregate');
+    if (params === undefined) throw new UserError('--params P is required: parameters per update');
+    if (hospitals * params > MAX_TOTAL_PARAMS)
+      throw new UserError(
+        `--hospitals × --params is ${hospitals * params}; at most ${MAX_TOTAL_PARAMS} (2 GB of float32 updates)`,
+      );
+    const figure = await benchAggregate(hospitals, params, { warmup: 1, repeats });
+    const result = {
+      medianSeconds: figure.aggregateSeconds.median,
+      paramsPerSecond: figure.paramsPerSecond,
+      floorRatio: figure.floorRatio,
+    };
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return 0;
+    }
+    const s = figure.aggregateSeconds;
+    process.stdout.write(
+      `DP-FedAvg, K = ${hospitals} updates × P = ${params} parameters, ${repeats} repeats after warm-up:\n` +
+        `  median ${(s.median * 1000).toFixed(3)} ms (q1-q3 ${(s.q1 * 1000).toFixed(3)}-${(s.q3 * 1000).toFixed(3)} ms)\n` +
+        `  ${result.paramsPerSecond.toExponential(3)} parameters aggregated per second\n` +
+        `  floor ratio ${result.floorRatio.toFixed(3)} (read pass ${(figure.floorSeconds.median * 1000).toFixed(3)} ms; 1 = at the floor)\n`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,467 @@
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  apis = toset([
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "storage.googleapis.com",
+    "workflowexecutions.googleapis.com",
+    "workflows.googleapis.com",
+  ])
+
+  # One service account per component; hospitals get theirs in modules/hospital.
+  components = {
+    aggregator       = "HIMAS aggregation function"
+    coordinator      = "HIMAS coordinator function"
+    workflow         = "HIMAS federated-training workflow"
+    "pubsub-push"    = "Identity of the Pub/Sub push subscriptions that invoke the aggregator"
+    "function-build" = "Cloud Build identity that builds the functions from source"
+  }
+
+  # Project-level roles, the narrowest that exist for each need. Firestore IAM cannot be scoped to a
+  # collection, so datastore.user is project-wide (see docs/operations.md, "Isolation").
+  project_roles = {
+    "aggregator|roles/datastore.user"              = "aggregator"
+    "coordinator|roles/datastore.user"             = "coordinator"
+    "workflow|roles/datastore.viewer"              = "workflow" # polls runs/{run}/rounds/{round}
+    "workflow|roles/run.viewer"                    = "workflow" # the jobs.run connector polls the execution
+    "workflow|roles/logging.logWriter"             = "workflow" # sys.log and call logging
+    "function-build|roles/logging.logWriter"       = "function-build"
+    "function-build|roles/artifactregistry.writer" = "function-build" # pushes the built function image
+  }
+
+  # Who publishes where (least privilege per topic). Hospital jobs publish to himas-updates (module).
+  topic_publishers = {
+    "aggregator|rounds" = "aggregator" # round.closed, round.failed
+    "aggregator|models" = "aggregator" # model.published
+    "aggregator|alerts" = "aggregator" # privacy.alert
+    "workflow|rounds"   = "workflow"   # round.started, round.deadline
+  }
+
+  function_settings = {
+    "himas-aggregate" = {
+      service_account = "aggregator"
+      memory          = "2Gi"
+      cpu             = "1"
+      timeout_seconds = 540
+      min_instances   = 0
+      max_instances   = var.aggregator_max_instances
+    }
+    "himas-coordinator" = {
+      service_account = "coordinator"
+      memory          = "2Gi" # builds the initial model with TensorFlow.js
+      cpu             = "1"
+      timeout_seconds = 300
+      min_instances   = 0
+      max_instances   = 3
+    }
+  }
+
+  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+resource "google_project_service" "apis" {
+  for_each           = local.apis
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+resource "google_service_account" "components" {
+  for_each     = local.components
+  project      = var.project_id
+  account_id   = "himas-${each.key}"
+  display_name = each.value
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_project_iam_member" "components" {
+  for_each = local.project_roles
+  project  = var.project_id
+  role     = split("|", each.key)[1]
+  member   = google_service_account.components[each.value].member
+}
+
+# ---------------------------------------------------------------- Pub/Sub
+resource "google_pubsub_topic" "topics" {
+  for_each                   = local.topics
+  project                    = var.project_id
+  name                       = each.value
+  message_retention_duration = "86400s"
+  depends_on                 = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "dead_letter" {
+  for_each                   = local.dead_letter_topics
+  project                    = var.project_id
+  name                       = each.value
+  message_retention_duration = "604800s"
+  depends_on                 = [google_project_service.apis]
+}
+
+# A dead-lettered message is only kept if its topic has a subscription: operators pull (and replay)
+# from these. https://cloud.google.com/pubsub/docs/handling-failures
+resource "google_pubsub_subscription" "dead_letter_hold" {
+  for_each                   = local.dead_letter_topics
+  project                    = var.project_id
+  name                       = "${each.value}-hold"
+  topic                      = google_pubsub_topic.dead_letter[each.key].id
+  message_retention_duration = "604800s"
+  ack_deadline_seconds       = 60
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+# Why push subscriptions rather than a function event_trigger: a gen2 function has one Eventarc
+# trigger, and the subscription Eventarc creates for it gets a generated name and no dead-letter
+# policy. The code names the aggregator's two subscriptions (AGGREGATOR_SUBSCRIPTIONS) and relies on
+# dead-lettering after maxDeliveryAttempts, so Terraform owns both subscriptions and pushes them to
+# ONE aggregation function, exactly as the embedded platform wires it. functions-framework turns a
+# raw Pub/Sub push into the same messagePublished CloudEvent Eventarc would deliver (its
+# legacyPubSubEventMiddleware reads the topic from the /projects/<p>/topics/<t> path).
+resource "google_pubsub_subscription" "aggregator" {
+  for_each                   = local.aggregator_subscriptions
+  project                    = var.project_id
+  name                       = each.key
+  topic                      = google_pubsub_topic.topics[each.value].id
+  ack_deadline_seconds       = 600 # aggregation with a quorum can take minutes
+  message_retention_duration = "604800s"
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.functions["himas-aggregate"].service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.topics[each.value].name}"
+    oidc_token {
+      service_account_email = google_service_account.components["pubsub-push"].email
+      audience              = google_cloudfunctions2_function.functions["himas-aggregate"].service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letter[each.value].id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+resource "google_pubsub_topic_iam_member" "publishers" {
+  for_each = local.topic_publishers
+  project  = var.project_id
+  topic    = google_pubsub_topic.topics[split("|", each.key)[1]].name
+  role     = "roles/pubsub.publisher"
+  member   = google_service_account.components[each.value].member
+}
+
+# Dead-lettering is done by the Pub/Sub service agent: it must publish to the dead-letter topic and
+# subscribe to the source subscription (https://cloud.google.com/pubsub/docs/handling-failures).
+resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+  for_each = local.dead_letter_topics
+  project  = var.project_id
+  topic    = google_pubsub_topic.dead_letter[each.key].name
+  role     = "roles/pubsub.publisher"
+  member   = local.pubsub_service_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
+  for_each     = local.aggregator_subscriptions
+  project      = var.project_id
+  subscription = google_pubsub_subscription.aggregator[each.key].name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}
+
+# The service agent mints the OIDC token of the push identity.
+resource "google_service_account_iam_member" "push_token_creator" {
+  service_account_id = google_service_account.components["pubsub-push"].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
+}
+
+# ---------------------------------------------------------------- Storage
+# One bucket, the BlobStore of the code (HIMAS_BUCKET): runs/<run>/... (updates, statistics,
+# strategy state; deleted after update_retention_days) and models/<version>/ (kept, versioned).
+resource "google_storage_bucket" "artifacts" {
+  project                     = var.project_id
+  name                        = "${var.project_id}-himas-artifacts"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      age            = var.update_retention_days
+      matches_prefix = ["runs/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # Versioning exists for models; overwritten or deleted copies of anything go after 30 days.
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 30
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket_iam_member" "artifacts" {
+  for_each = toset(["aggregator", "coordinator"])
+  bucket   = google_storage_bucket.artifacts.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.components[each.value].member
+}
+
+resource "google_storage_bucket" "function_source" {
+  project                     = var.project_id
+  name                        = "${var.project_id}-himas-function-source"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  depends_on                  = [google_project_service.apis]
+}
+
+resource "google_storage_bucket_iam_member" "function_source_reader" {
+  bucket = google_storage_bucket.function_source.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.components["function-build"].member
+}
+
+# ---------------------------------------------------------------- Images
+resource "google_artifact_registry_repository" "images" {
+  project       = var.project_id
+  location      = var.region
+  repository_id = "himas"
+  format        = "DOCKER"
+  description   = "HIMAS hospital training job images (jobs/train/Dockerfile)"
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = 10
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# ---------------------------------------------------------------- Firestore
+resource "google_firestore_database" "default" {
+  project                 = var.project_id
+  name                    = "(default)" # the workflow reads projects/<p>/databases/(default)/documents
+  location_id             = var.firestore_location
+  type                    = "FIRESTORE_NATIVE"
+  delete_protection_state = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy         = var.deletion_protection ? "ABANDON" : "DELETE"
+  depends_on              = [google_project_service.apis]
+}
+
+# ModelRegistry.list(runId): models where runId == r order by round. Equality on one field and
+# order on another needs a composite index; every other read is a get or a subcollection listing.
+resource "google_firestore_index" "models_by_run" {
+  project     = var.project_id
+  database    = google_firestore_database.default.name
+  collection  = local.firestore_collections.models
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "runId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "round"
+    order      = "ASCENDING"
+  }
+}
+
+# ---------------------------------------------------------------- Functions
+# Source: the repository staged by scripts/stage-function-source.ts (package.json gets a `main`
+# that loads every functions/*/index.js; the gcp-build script compiles TypeScript in Cloud Build).
+data "archive_file" "function_source" {
+  type        = "zip"
+  source_dir  = "${path.module}/${var.function_source_dir}"
+  output_path = "${path.module}/.terraform/function-source.zip"
+}
+
+resource "google_storage_bucket_object" "function_source" {
+  name   = "function-source-${data.archive_file.function_source.output_md5}.zip"
+  bucket = google_storage_bucket.function_source.name
+  source = data.archive_file.function_source.output_path
+}
+
+resource "google_cloudfunctions2_function" "functions" {
+  for_each    = local.functions
+  project     = var.project_id
+  name        = each.key
+  location    = var.region
+  description = "HIMAS ${each.value.entry_point} (${each.value.source_dir})"
+
+  build_config {
+    runtime         = "nodejs22"
+    entry_point     = each.value.entry_point
+    service_account = google_service_account.components["function-build"].id
+    source {
+      storage_source {
+        bucket = google_storage_bucket.function_source.name
+        object = google_storage_bucket_object.function_source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = local.function_settings[each.key].memory
+    available_cpu                    = local.function_settings[each.key].cpu
+    timeout_seconds                  = local.function_settings[each.key].timeout_seconds
+    min_instance_count               = local.function_settings[each.key].min_instances
+    max_instance_count               = local.function_settings[each.key].max_instances
+    max_instance_request_concurrency = 1
+    service_account_email            = google_service_account.components[local.function_settings[each.key].service_account].email
+    environment_variables            = local.stack_env
+    all_traffic_on_latest_revision   = true
+    # Invocation needs IAM (no public invoker binding anywhere); ingress stays reachable for Workflows.
+    # OIDC calls and Pub/Sub push.
+    ingress_settings = "ALLOW_ALL"
+  }
+
+  depends_on = [
+    google_project_iam_member.components,
+    google_storage_bucket_iam_member.function_source_reader,
+    google_firestore_database.default,
+  ]
+}
+
+# A gen2 function is a Cloud Run service of the same name; run.invoker on it allows invocation.
+resource "google_cloud_run_v2_service_iam_member" "aggregate_invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.functions["himas-aggregate"].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.components["pubsub-push"].member
+}
+
+resource "google_cloud_run_v2_service_iam_member" "coordinator_invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.functions["himas-coordinator"].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.components["workflow"].member
+}
+
+# ---------------------------------------------------------------- Hospitals
+module "hospital" {
+  source   = "./modules/hospital"
+  for_each = var.hospitals
+
+  project_id                      = var.project_id
+  region                          = var.region
+  data_location                   = var.data_location
+  hospital_id                     = each.key
+  display_name                    = each.value.display_name
+  job_name                        = "${local.job_prefix}${each.key}"
+  dataset_id                      = "${local.cohort_dataset_prefix}${replace(each.key, "-", "_")}"
+  image                           = var.train_image
+  bucket                          = google_storage_bucket.artifacts.name
+  updates_topic                   = google_pubsub_topic.topics["updates"].name
+  stack_env                       = local.stack_env
+  workflow_service_account_member = google_service_account.components["workflow"].member
+  task_timeout_seconds            = var.job_task_timeout_seconds
+  max_retries                     = var.job_max_retries
+  deletion_protection             = var.deletion_protection
+
+  depends_on = [google_project_service.apis, google_firestore_database.default]
+}
+
+# ---------------------------------------------------------------- Workflow
+resource "google_workflows_workflow" "training" {
+  project             = var.project_id
+  name                = "himas-training"
+  region              = var.region
+  description         = "HIMAS federated training: gcloud workflows run himas-training --data='{\"rounds\":10}'"
+  service_account     = google_service_account.components["workflow"].id
+  source_contents     = file("${path.module}/../workflows/federated-training.yaml")
+  user_env_vars       = local.workflow_env
+  call_log_level      = "LOG_ERRORS_ONLY"
+  deletion_protection = var.deletion_protection
+  depends_on          = [google_project_iam_member.components]
+}
+
+# ---------------------------------------------------------------- BigQuery: metrics and audit
+# Both are fed by log sinks from the structured logs (src/logs.ts), so they fill without code.
+resource "google_bigquery_dataset" "metrics" {
+  project     = var.project_id
+  dataset_id  = "himas_metrics"
+  location    = var.data_location
+  description = "Round, training and evaluation log events of HIMAS runs (log sink himas-metrics)."
+  depends_on  = [google_project_service.apis]
+}
+
+resource "google_bigquery_dataset" "audit" {
+  project     = var.project_id
+  dataset_id  = "himas_audit"
+  location    = var.data_location
+  description = "Rejected updates, poison messages and halted runs (log sink himas-audit)."
+  depends_on  = [google_project_service.apis]
+}
+
+locals {
+  sinks = {
+    "himas-metrics" = {
+      dataset = google_bigquery_dataset.metrics.dataset_id
+      events  = [local.log_events.round_closed, local.log_events.round_failed, local.log_events.update_accepted, local.log_events.job_trained, local.log_events.job_finished]
+    }
+    "himas-audit" = {
+      dataset = google_bigquery_dataset.audit.dataset_id
+      events  = [local.log_events.update_rejected, local.log_events.message_rejected, local.log_events.run_halted, local.log_events.run_created, local.log_events.job_failed]
+    }
+  }
+}
+
+resource "google_logging_project_sink" "sinks" {
+  for_each               = local.sinks
+  project                = var.project_id
+  name                   = each.key
+  destination            = "bigquery.googleapis.com/projects/${var.project_id}/datasets/${each.value.dataset}"
+  filter                 = join(" OR ", [for e in each.value.events : "jsonPayload.event=\"${e}\""])
+  unique_writer_identity = true
+
+  bigquery_options {
+    use_partitioned_tables = true
+  }
+}
+
+resource "google_bigquery_dataset_iam_member" "sink_writers" {
+  for_each   = local.sinks
+  project    = var.project_id
+  dataset_id = each.value.dataset
+  role       = "roles/bigquery.dataEditor"
+  member     = google_logging_project_sink.sinks[each.key].writer_identity
+}

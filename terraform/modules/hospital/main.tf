@@ -1,0 +1,169 @@
+# One hospital, isolated as its own institution would be: its own identity, its own BigQuery
+# dataset (nobody else reads it), its own GPU job, and write access to its own update objects only.
+
+locals {
+  cohort_table = "${var.project_id}.${google_bigquery_dataset.cohort.dataset_id}.${google_bigquery_table.cohort.table_id}"
+  # What this hospital's job gets besides the shared stack_env; the workflow adds the per-execution
+  # HIMAS_JOB_MODE, HIMAS_RUN_ID, HIMAS_ROUND, HIMAS_MODEL_VERSION as overrides.
+  job_env = {
+    HIMAS_COHORT_TABLE = local.cohort_table
+    HIMAS_HOSPITAL_ID  = var.hospital_id
+  }
+  objects = "projects/_/buckets/${var.bucket}/objects/"
+}
+
+resource "google_service_account" "job" {
+  project      = var.project_id
+  account_id   = "himas-train-${var.hospital_id}"
+  display_name = "HIMAS training job of ${var.display_name}"
+}
+
+# ---------------------------------------------------------------- cohort
+resource "google_bigquery_dataset" "cohort" {
+  project                    = var.project_id
+  dataset_id                 = var.dataset_id
+  location                   = var.data_location
+  friendly_name              = "HIMAS cohort of ${var.display_name}"
+  description                = "First-24 h ICU stays of ${var.hospital_id} (schemas/cohort-mimic-iv.sql). Read only by ${google_service_account.job.email}."
+  delete_contents_on_destroy = false
+  labels = {
+    himas_hospital = var.hospital_id
+  }
+}
+
+# Schema generated from src/core/data (scripts/cohort-schema.ts; test/infra checks it is current).
+resource "google_bigquery_table" "cohort" {
+  project             = var.project_id
+  dataset_id          = google_bigquery_dataset.cohort.dataset_id
+  table_id            = "cohort"
+  schema              = file("${path.module}/cohort-schema.json")
+  deletion_protection = var.deletion_protection
+}
+
+resource "google_bigquery_dataset_iam_member" "job_reads_cohort" {
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.cohort.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = google_service_account.job.member
+}
+
+# Running a query is a project-level permission; what the query can read is still only the datasets
+# the job can view, i.e. its own.
+resource "google_project_iam_member" "job_runs_queries" {
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = google_service_account.job.member
+}
+
+# Reads runs/rounds, writes its statistics and update receipts. Firestore IAM has no per-collection
+# scope; the aggregator validates every receipt and update (docs/operations.md, "Isolation").
+resource "google_project_iam_member" "job_uses_firestore" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.job.member
+}
+
+# ---------------------------------------------------------------- blobs
+# IAM Conditions on the object name (https://cloud.google.com/iam/docs/conditions-resource-attributes
+# and https://cloud.google.com/storage/docs/access-control/iam#conditions): the job may create, read
+# and overwrite only its own update and statistics objects,
+#   runs/<run>/rounds/<round>/updates/<hospital>.bin and runs/<run>/statistics/<hospital>.json
+# (schemas/documents.ts blobPaths), and read the published models.
+resource "google_storage_bucket_iam_member" "own_updates" {
+  bucket = var.bucket
+  role   = "roles/storage.objectUser"
+  member = google_service_account.job.member
+
+  condition {
+    title       = "own-updates-${var.hospital_id}"
+    description = "Only ${var.hospital_id}'s update and statistics objects"
+    expression  = "resource.name.startsWith(\"${local.objects}runs/\") && (resource.name.endsWith(\"/updates/${var.hospital_id}.bin\") || resource.name.endsWith(\"/statistics/${var.hospital_id}.json\"))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "read_models" {
+  bucket = var.bucket
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.job.member
+
+  condition {
+    title       = "read-models-${var.hospital_id}"
+    description = "Published model versions only"
+    expression  = "resource.name.startsWith(\"${local.objects}models/\")"
+  }
+}
+
+resource "google_pubsub_topic_iam_member" "publish_updates" {
+  project = var.project_id
+  topic   = var.updates_topic
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.job.member
+}
+
+# ---------------------------------------------------------------- GPU job
+# GPU job arguments as in the provider's example cloudrunv2_job_gpu
+# (https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/cloud_run_v2_job):
+# node_selector.accelerator and gpu_zonal_redundancy_disabled; an L4 needs at least 4 CPU and 16 GiB
+# (https://cloud.google.com/run/docs/configuring/jobs/gpu).
+resource "google_cloud_run_v2_job" "train" {
+  project             = var.project_id
+  name                = var.job_name
+  location            = var.region
+  launch_stage        = "BETA"
+  deletion_protection = false
+
+  template {
+    task_count  = 1
+    parallelism = 1
+
+    template {
+      service_account               = google_service_account.job.email
+      timeout                       = "${var.task_timeout_seconds}s"
+      max_retries                   = var.max_retries
+      gpu_zonal_redundancy_disabled = true
+
+      node_selector {
+        accelerator = "nvidia-l4"
+      }
+
+      containers {
+        image = var.image
+
+        resources {
+          limits = {
+            cpu              = "4"
+            memory           = "16Gi"
+            "nvidia.com/gpu" = "1"
+          }
+        }
+
+        dynamic "env" {
+          for_each = var.stack_env
+          content {
+            name  = env.key
+            value = env.value
+          }
+        }
+
+        dynamic "env" {
+          for_each = local.job_env
+          content {
+            name  = env.key
+            value = env.value
+          }
+        }
+      }
+    }
+  }
+}
+
+# The workflow starts executions with per-execution env (HIMAS_JOB_MODE, HIMAS_RUN_ID, ...), which
+# needs run.jobs.runWithOverrides: roles/run.developer on this job only
+# (https://cloud.google.com/run/docs/execute/jobs#override-job-configuration).
+resource "google_cloud_run_v2_job_iam_member" "workflow_runs_job" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_job.train.name
+  role     = "roles/run.developer"
+  member   = var.workflow_service_account_member
+}

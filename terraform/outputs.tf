@@ -1,0 +1,29 @@
+output "workflow" {
+  description = "Start a run: gcloud workflows run <this> --location=<region> --data='{\"rounds\":10}'"
+  value       = google_workflows_workflow.training.name
+}
+
+output "bucket" {
+  value = google_storage_bucket.artifacts.name
+}
+
+output "coordinator_url" {
+  value = google_cloudfunctions2_function.functions["himas-coordinator"].url
+}
+
+output "image_repository" {
+  value = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
+}
+
+output "hospital_jobs" {
+  value = { for id, h in module.hospital : id => h.job_name }
+}
+
+output "cohort_tables" {
+  description = "Load each hospital's cohort here (docs/operations.md, 'Load a cohort')."
+  value       = { for id, h in module.hospital : id => h.cohort_table }
+}
+
+output "dashboard" {
+  value = "https://console.cloud.google.com/monitoring/dashboards/builder/${element(split("/", google_monitoring_dashboard.himas.id), 3)}?project=${var.project_id}"
+}

@@ -1,0 +1,103 @@
+variable "project_id" {
+  description = "The Google Cloud project HIMAS is deployed into (never hard-coded in this configuration)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the Cloud Run GPU jobs, functions, workflow, bucket and image repository. Must be a region where Cloud Run jobs offer NVIDIA L4 GPUs (https://cloud.google.com/run/docs/configuring/jobs/gpu)."
+  type        = string
+  default     = "europe-west4"
+
+  validation {
+    condition     = contains(["us-central1", "us-east4", "europe-west1", "europe-west4", "asia-southeast1", "asia-south1"], var.region)
+    error_message = "Cloud Run jobs with L4 GPUs run in us-central1, us-east4, europe-west1, europe-west4, asia-southeast1 (asia-south1 by invitation); see docs/operations.md."
+  }
+}
+
+variable "data_location" {
+  description = "BigQuery location of the hospitals' cohort datasets and the metrics/audit datasets (patient data stays here)."
+  type        = string
+  default     = "EU"
+}
+
+variable "firestore_location" {
+  description = "Firestore location: a multi-region (nam5, eur3) or the region itself."
+  type        = string
+  default     = "eur3"
+}
+
+variable "hospitals" {
+  description = "The enrolled hospitals, keyed by hospital id (the id the code uses: lower-case letters, digits and '-', at most 18 characters so that the service account id himas-train-<id> fits in 30)."
+  type = map(object({
+    display_name = string
+  }))
+  default = {
+    "h1-academic"  = { display_name = "Academic medical centre" }
+    "h2-cardiac"   = { display_name = "Cardiac surgery centre" }
+    "h3-community" = { display_name = "Community hospital" }
+  }
+
+  validation {
+    condition     = alltrue([for id in keys(var.hospitals) : can(regex("^[a-z][a-z0-9-]{0,16}[a-z0-9]$", id))])
+    error_message = "Hospital ids must match ^[a-z][a-z0-9-]{0,16}[a-z0-9]$."
+  }
+}
+
+variable "train_image" {
+  description = "Container image of the hospital training job (jobs/train/Dockerfile), e.g. <region>-docker.pkg.dev/<project>/himas/himas-train:<tag>."
+  type        = string
+}
+
+variable "job_task_timeout_seconds" {
+  description = "Timeout of one hospital job task (one stats, train or evaluate step)."
+  type        = number
+  default     = 1800
+}
+
+variable "job_max_retries" {
+  description = "Retries of a failed hospital job task (the job skips work it already did, so a retry is safe)."
+  type        = number
+  default     = 2
+}
+
+variable "aggregator_max_instances" {
+  description = "Upper bound on aggregation function instances (rounds are serialised by the round lease anyway)."
+  type        = number
+  default     = 5
+}
+
+variable "update_retention_days" {
+  description = "Days after which update and statistics blobs (runs/...) are deleted; models are kept."
+  type        = number
+  default     = 30
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of a Pub/Sub message before it is moved to the dead-letter topic (5 to 100)."
+  type        = number
+  default     = 5
+}
+
+variable "epsilon_alert_threshold" {
+  description = "Alert when a closed round reports a hospital-level epsilon above this value (set it to ~80% of the runs' epsilon budget)."
+  type        = number
+  default     = 8
+}
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channel ids for the alert policies (empty: alerts show in Console only)."
+  type        = list(string)
+  default     = []
+}
+
+variable "deletion_protection" {
+  description = "Protect the cohort tables, the Firestore database and the workflow from terraform destroy."
+  type        = bool
+  default     = true
+}
+
+variable "function_source_dir" {
+  description = "Folder zipped as the Cloud Functions source (written by `node bin/run-ts.js scripts/stage-function-source.ts`)."
+  type        = string
+  default     = "../dist/function-source"
+}

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const himas = (args: string[]) =>
+  spawnSync(process.execPath, [path.join(REPO, 'bin', 'himas.js'), ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+
+describe('himas bench aggregate', () => {
+  it('--json prints exactly {medianSeconds, paramsPerSecond, floorRatio}', () => {
+    const result = himas([
+      'bench',
+      'aggregate',
+      '--hospitals',
+      '3',
+      '--params',
+      '1000',
+      '--repeats',
+      '3',
+      '--json',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0]) as Record<string, number>;
+    expect(Object.keys(out).sort()).toEqual(['floorRatio', 'medianSeconds', 'paramsPerSecond']);
+    expect(out.medianSeconds).toBeGreaterThan(0);
+    expect(out.paramsPerSecond).toBeCloseTo(3000 / out.medianSeconds, 0);
+    expect(out.floorRatio).toBeGreaterThan(0);
+  });
+
+  it('rejects a bad flag with one line on stderr', () => {
+    const result = himas(['bench', 'aggregate', '--hospitals', 'many', '--params', '1000']);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      "himas: error: --hospitals 'many' must be a whole number from 1 to 10000",
+    ]);
+  });
+});

@@ -1,0 +1,162 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { paths, UpdateReceiptSchema } from '../../../schemas/documents';
+import { TrainingConfigSchema } from '../../../schemas/training-config';
+import { writeCohort } from '../../../src/cli/cohort-files';
+import { jobEnvVars } from '../../../src/config/job-env';
+import { generateCohort } from '../../../src/core/data';
+import { initializeBackend } from '../../../src/core/model';
+import { openEmbeddedPlatform, type EmbeddedPlatform } from '../../../src/local/embedded-platform';
+import { runTrainingWorkflow } from '../../../src/local/workflow-training';
+import { silentLogger } from '../../../src/logging/logger';
+import type { JobRequest, JobRunner } from '../../../src/ports/job-runner';
+
+jest.setTimeout(120_000);
+
+/** Wraps a job runner and records executions as `mode:round-or-version:hospital`. */
+function countingRunner(inner: JobRunner): JobRunner & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    run: (request: JobRequest) => {
+      const e = request.env;
+      calls.push(
+        `${e.HIMAS_JOB_MODE}:${e.HIMAS_ROUND ?? e.HIMAS_MODEL_VERSION ?? '-'}:${e.HIMAS_HOSPITAL_ID}`,
+      );
+      return inner.run(request);
+    },
+  };
+}
+
+const CONFIG = TrainingConfigSchema.parse({
+  rounds: 2,
+  localEpochs: 1,
+  hiddenUnits: [8],
+  batchSize: 64,
+  deadlineSeconds: 120,
+});
+
+/** workflows/federated-training.yaml, executed by the local engine against an embedded platform. */
+describe('the training workflow on the embedded platform', () => {
+  let home: string;
+  let dataDir: string;
+  let hospitals: string[];
+  let platform: EmbeddedPlatform | undefined;
+
+  beforeAll(async () => {
+    await initializeBackend('auto');
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'himas-wf-data-'));
+    const cohort = generateCohort({ preset: 'archetypes', hospitals: 3, patients: 600, seed: 3 });
+    hospitals = cohort.hospitals.map((h) => h.hospitalId);
+    await writeCohort(cohort, dataDir);
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  beforeEach(async () => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'himas-wf-'));
+    platform = await openEmbeddedPlatform({ home, dataDir, logger: silentLogger, jobs: 'in-process' });
+  });
+  afterEach(async () => {
+    await platform?.close();
+    platform = undefined;
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  const run = (p: EmbeddedPlatform, jobs: JobRunner, runId: string, resume = false) =>
+    runTrainingWorkflow({ ...p, jobs }, { runId, hospitals, config: CONFIG, dataDir, resume });
+
+  it('trains every round, evaluates the final model and returns a summary', async () => {
+    const p = platform!;
+    const jobs = countingRunner(p.jobs);
+    const outcome = await run(p, jobs, 'wf-full');
+    expect(outcome).toEqual({
+      ok: true,
+      result: expect.objectContaining({
+        runId: 'wf-full',
+        status: 'completed',
+        latestModelVersionId: 'wf-full-r0002',
+        rounds: [
+          { round: 1, status: 'closed' },
+          { round: 2, status: 'closed' },
+        ],
+      }),
+    });
+    // 3 statistics + 2 rounds × 3 training + 3 evaluations.
+    expect(jobs.calls).toHaveLength(12);
+    expect(jobs.calls.filter((c) => c.startsWith('train:1:'))).toHaveLength(3);
+    await p.stack.events.idle();
+    const versions = await p.models.list('wf-full');
+    expect(versions.map((v) => v.round)).toEqual([0, 1, 2]);
+    expect(versions[2].pooledMetrics?.n).toBeGreaterThan(0);
+    expect((await p.lifecycle.getRun('wf-full'))?.status).toBe('completed');
+  });
+
+  it('resumes a run interrupted mid-round: every hospital counted once, no update recomputed', async () => {
+    const p = platform!;
+    // The state a crash leaves: run, statistics and model created, round 1 open, one update in.
+    await p.lifecycle.createRun({
+      runId: 'wf-crash',
+      config: CONFIG,
+      hospitals,
+      dataSource: { kind: 'csv', location: dataDir },
+    });
+    for (const h of hospitals)
+      await p.jobs.run({
+        jobName: `himas-train-${h}`,
+        env: jobEnvVars({ mode: 'stats', runId: 'wf-crash', hospitalId: h }),
+      });
+    await p.lifecycle.initializeModel((await p.lifecycle.getRun('wf-crash'))!);
+    await p.lifecycle.startRound('wf-crash', 1);
+    await p.jobs.run({
+      jobName: `himas-train-${hospitals[0]}`,
+      env: jobEnvVars({ mode: 'train', runId: 'wf-crash', hospitalId: hospitals[0], round: 1 }),
+    });
+    await p.stack.events.idle();
+    const before = UpdateReceiptSchema.parse(
+      await p.stack.documents.get(paths.update('wf-crash', 1, hospitals[0])),
+    );
+
+    const outcome = await run(p, countingRunner(p.jobs), 'wf-crash', true);
+    expect(outcome.ok).toBe(true);
+    const receipts = (await p.stack.documents.list(paths.updates('wf-crash', 1))).map((s) =>
+      UpdateReceiptSchema.parse(s.data),
+    );
+    expect(receipts.map((r) => r.hospitalId).sort()).toEqual([...hospitals].sort());
+    const after = receipts.find((r) => r.hospitalId === hospitals[0])!;
+    expect(after.sha256).toBe(before.sha256); // the first hospital's update was not recomputed
+    expect((await p.lifecycle.getRun('wf-crash'))?.ledger).toHaveLength(2);
+  });
+
+  it('refuses a fresh run with an existing id, naming resume', async () => {
+    const p = platform!;
+    await p.lifecycle.createRun({
+      runId: 'wf-twice',
+      config: CONFIG,
+      hospitals,
+      dataSource: { kind: 'csv', location: dataDir },
+    });
+    const outcome = await run(p, p.jobs, 'wf-twice');
+    expect(outcome.ok).toBe(false);
+    expect(JSON.stringify(outcome)).toMatch(/already exists \(pass resume: true to continue it\)/);
+  });
+
+  it('stops before the next round when the run is halted and finishes as halted', async () => {
+    const p = platform!;
+    await p.lifecycle.createRun({
+      runId: 'wf-halt',
+      config: CONFIG,
+      hospitals,
+      dataSource: { kind: 'csv', location: dataDir },
+    });
+    await p.stack.documents.update(paths.run('wf-halt'), {
+      halt: { reason: 'converged', by: 'test', at: new Date().toISOString() },
+    });
+    const jobs = countingRunner(p.jobs);
+    const outcome = await run(p, jobs, 'wf-halt', true);
+    expect(outcome).toEqual({
+      ok: true,
+      result: expect.objectContaining({ status: 'halted', haltReason: 'converged', rounds: [] }),
+    });
+    expect(jobs.calls.some((c) => c.startsWith('train:'))).toBe(false);
+  });
+});
