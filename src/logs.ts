@@ -73,15 +73,24 @@ export const logs = {
       round,
       hospitalId,
     }),
-  roundClosed: (log: Logger, runId: string, round: number, participants: number, epsilon: number | null) =>
+  roundClosed: (
+    log: Logger,
+    runId: string,
+    round: number,
+    participants: number,
+    epsilon: number | null,
+    durationSeconds: number,
+  ) =>
     log.write({
       severity: 'NOTICE',
       event: 'round.closed',
-      message: `run ${runId} round ${round} closed with ${participants} updates`,
+      message: `run ${runId} round ${round} closed with ${participants} updates after ${durationSeconds.toFixed(1)} s`,
       runId,
       round,
       participants,
       epsilon,
+      // The dashboard's round-duration chart is a log-based distribution metric on this field.
+      durationSeconds,
     }),
   roundFailed: (log: Logger, runId: string, round: number, reason: string) =>
     log.write({

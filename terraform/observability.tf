@@ -19,6 +19,13 @@ locals {
       unit        = "1"
       description = "Hospital-level epsilon of the run after each closed round"
     }
+    round_seconds = {
+      event       = local.log_events.round_closed
+      extractor   = "EXTRACT(jsonPayload.durationSeconds)"
+      label       = "runId"
+      unit        = "s"
+      description = "Round duration, from round.started to the aggregator closing the round"
+    }
     training_seconds = {
       event       = local.log_events.job_trained
       extractor   = "EXTRACT(jsonPayload.seconds)"
@@ -100,6 +107,7 @@ locals {
   dashboard_tiles = [
     { title = "Rounds closed / failed", filter = "metric.type=\"${local.metric_type.round_closed}\"", aligner = "ALIGN_SUM", reducer = "REDUCE_SUM" },
     { title = "Failed rounds", filter = "metric.type=\"${local.metric_type.round_failed}\"", aligner = "ALIGN_SUM", reducer = "REDUCE_SUM" },
+    { title = "Round duration (p50, s)", filter = "metric.type=\"${local.metric_type.round_seconds}\"", aligner = "ALIGN_PERCENTILE_50", reducer = "REDUCE_NONE" },
     { title = "Local training time per round (p50, s)", filter = "metric.type=\"${local.metric_type.training_seconds}\"", aligner = "ALIGN_PERCENTILE_50", reducer = "REDUCE_NONE" },
     { title = "AUROC reported by hospitals (p50)", filter = "metric.type=\"${local.metric_type.evaluation_auroc}\"", aligner = "ALIGN_PERCENTILE_50", reducer = "REDUCE_NONE" },
     { title = "Hospital-level epsilon spent (max)", filter = "metric.type=\"${local.metric_type.epsilon_spent}\"", aligner = "ALIGN_PERCENTILE_99", reducer = "REDUCE_NONE" },

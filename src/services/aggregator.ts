@@ -289,7 +289,8 @@ export class Aggregator {
       return true;
     });
     if (!closedNow) return;
-    logs.roundClosed(this.deps.logger, runId, round, participants.length, guarantee.epsilon);
+    const durationSeconds = (new Date(closedAt).getTime() - new Date(roundDoc.openedAt).getTime()) / 1000;
+    logs.roundClosed(this.deps.logger, runId, round, participants.length, guarantee.epsilon, durationSeconds);
     const time = this.deps.clock.now();
     await publishEvent(
       this.deps.events,
