@@ -39,6 +39,13 @@ export function renderBenchmarkSvgs(r: BenchResults): Record<string, string> {
       dashed: true,
       points: figs.map((f) => [f.hospitals, (f.hospitals * f.params) / f.floorSeconds.median]),
     });
+    const previous = figs.filter((f) => f.previous !== undefined);
+    if (previous.length > 0) {
+      series.push({
+        name: `previous path (same run), P = ${pLabel(p)}`,
+        points: previous.map((f) => [f.hospitals, f.previous?.paramsPerSecond ?? 0]),
+      });
+    }
   }
   const backends = [...new Set(r.training.figures.map((f) => f.backend))];
   const q = r.quality;
@@ -141,7 +148,8 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
         ...agg.map((f) => [
           `DP-FedAvg, K = ${f.hospitals}, P = ${pLabel(f.params)}`,
           `${si(f.paramsPerSecond)} params/s`,
-          `${f.floorRatio.toFixed(3)} of the read-pass floor`,
+          `${f.floorRatio.toFixed(3)} of the read-pass floor` +
+            (f.previous ? ` (previous path, same run: ${f.previous.floorRatio.toFixed(3)})` : ''),
         ]),
         [
           'Gaussian noise, CryptoRandom',
@@ -178,10 +186,28 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
     '(four accumulators) — what it costs just to look at every parameter once, timed interleaved with',
     'the aggregation. Floor ratio = floor time / aggregation time.',
     '',
+    '**Previous path:** the implementation before the single-pass rewrite (`bench/suites/aggregation-previous.ts`:',
+    'per-value `Number.isFinite` validation, a clipped copy of every update, noise added in a second',
+    'loop, the inner FedAvg re-validating and re-norming the average; `decodeUpdateWithDataView`),',
+    'kept in the bench only and timed in the same run, interleaved with its own floor measurement.',
+    'Speed-up = previous median time / current median time (the two are timed in separate side-by-side',
+    'runs, so it carries the load drift between them; the floor ratios are each normalised by their own floor).',
+    '',
     '![Aggregation throughput vs K](benchmarks/aggregation-throughput.svg)',
     '',
     table(
-      ['K', 'P', 'aggregate ms (q1–q3)', 'floor ms', 'params/s', 'floor ratio (pairs q1–q3)', 'repeats'],
+      [
+        'K',
+        'P',
+        'aggregate ms (q1–q3)',
+        'floor ms',
+        'params/s',
+        'floor ratio (pairs q1–q3)',
+        'previous path ms',
+        'previous floor ratio (pairs q1–q3)',
+        'speed-up',
+        'repeats',
+      ],
       agg.map((f) => [
         String(f.hospitals),
         pLabel(f.params),
@@ -189,6 +215,11 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
         ms(f.floorSeconds.median),
         si(f.paramsPerSecond),
         `**${f.floorRatio.toFixed(3)}** (${range(f.floorRatioPairs, (x) => x.toFixed(3))})`,
+        f.previous ? ms(f.previous.seconds.median) : '—',
+        f.previous
+          ? `${f.previous.floorRatio.toFixed(3)} (${range(f.previous.floorRatioPairs, (x) => x.toFixed(3))})`
+          : '—',
+        f.previous ? `${(f.previous.seconds.median / f.aggregateSeconds.median).toFixed(2)} ×` : '—',
         String(f.aggregateSeconds.repeats),
       ]),
     ),
@@ -201,7 +232,17 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
     '**With update decoding** (the aggregator’s path from blobs: `decodeUpdate` on each encoded update, then the same aggregation):',
     '',
     table(
-      ['K', 'P', 'decode + aggregate ms (q1–q3)', 'params/s', 'floor ratio', 'vs aggregation alone'],
+      [
+        'K',
+        'P',
+        'decode + aggregate ms (q1–q3)',
+        'params/s',
+        'floor ratio',
+        'vs aggregation alone',
+        'previous path ms',
+        'previous floor ratio',
+        'speed-up',
+      ],
       r.aggregation.decode.map((d) => {
         const plain = agg.find((f) => f.hospitals === d.hospitals && f.params === d.params);
         return [
@@ -213,24 +254,32 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
           plain
             ? `${(d.decodeAndAggregateSeconds.median / plain.aggregateSeconds.median).toFixed(2)} × the time`
             : '',
+          d.previous ? ms(d.previous.seconds.median) : '—',
+          d.previous ? d.previous.floorRatio.toFixed(3) : '—',
+          d.previous
+            ? `${(d.previous.seconds.median / d.decodeAndAggregateSeconds.median).toFixed(2)} ×`
+            : '—',
         ];
       }),
     ),
     '',
-    '**Where the time goes** (each step timed alone with the exported functions, medians in ms; the',
-    'last column is a bench-only prototype of DP-FedAvg in two passes per update, `fusedDpFedAvg`):',
+    '**Where the time goes** (each step timed alone, medians in ms; “prev.” columns are the previous',
+    'path’s steps, no longer on the DP-FedAvg path; the last column is the bench-only two-pass',
+    'prototype `fusedDpFedAvg` the rewrite followed):',
     '',
     table(
       [
         'K',
         'P',
         'floor',
-        'validate',
-        'clip (norm + copy)',
-        'float64 sum',
+        'validate + norms',
+        'prev. validate',
+        'prev. clip (norm + copy)',
+        'scaled float64 sum',
         'noise (P normals)',
         'server step',
         'decode',
+        'prev. decode (DataView)',
         'fused prototype (floor ratio)',
       ],
       r.aggregation.stages.map((s) => [
@@ -238,11 +287,13 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
         pLabel(s.params),
         ms(s.floorSeconds),
         ms(s.validateSeconds),
+        s.previousValidateSeconds === undefined ? '—' : ms(s.previousValidateSeconds),
         ms(s.clipSeconds),
         ms(s.sumSeconds),
         ms(s.noiseSeconds),
         ms(s.serverStepSeconds),
         ms(s.decodeSeconds),
+        s.previousDecodeSeconds === undefined ? '—' : ms(s.previousDecodeSeconds),
         `${ms(s.fusedSeconds)} (${(s.floorSeconds / s.fusedSeconds).toFixed(2)})`,
       ]),
     ),

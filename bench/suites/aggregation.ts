@@ -1,15 +1,16 @@
-import { decodeUpdate, encodeUpdate } from '../../src/core/codec/update-codec';
+import { decodeUpdate, decodeUpdateWithDataView, encodeUpdate } from '../../src/core/codec/update-codec';
 import {
   clipToNorm,
   dpFedAvg,
   fedAvg,
-  validateUpdates,
   type AggregationContext,
   type AggregationStrategy,
   type ClientUpdate,
 } from '../../src/core/federated';
+import { validateRound } from '../../src/core/federated/strategy';
+import { previousDpFedAvgWeights, previousValidateUpdates } from './aggregation-previous';
 import { CryptoRandom } from '../../src/runtime/crypto-random';
-import { measure, measureSideBySide, type TimingOptions } from '../harness';
+import { measure, measureSideBySide, type SideBySide, type TimingOptions } from '../harness';
 import { mapSummary, type Summary } from '../statistics';
 
 /** Clip norm C of the benchmark; deltas are drawn so that every other hospital is clipped. */
@@ -29,6 +30,17 @@ export interface AggregationFigure {
   floorRatio: number;
   /** The floor ratio of each adjacent pair of runs. */
   floorRatioPairs: Summary;
+  /** The pre-rewrite path (aggregation-previous.ts) in the same run, timed interleaved with the floor. */
+  previous?: PreviousFigure;
+}
+
+/** The previous implementation's figure, measured side by side with the floor in the same process. */
+export interface PreviousFigure {
+  seconds: Summary;
+  floorSeconds: Summary;
+  paramsPerSecond: number;
+  floorRatio: number;
+  floorRatioPairs: Summary;
 }
 
 export interface DecodeFigure {
@@ -40,18 +52,26 @@ export interface DecodeFigure {
   paramsPerSecond: number;
   floorRatio: number;
   floorRatioPairs: Summary;
+  /** decodeUpdateWithDataView + the previous aggregation, interleaved with the floor. */
+  previous?: PreviousFigure;
 }
 
 /** Median seconds of each step of one aggregation, timed separately with the exported pieces. */
 export interface AggregationStages {
   hospitals: number;
   params: number;
+  /** validateRound: checks plus every update's norm in one pass per update (since the rewrite). */
   validateSeconds: number;
+  /** The previous validateUpdates: Number.isFinite on every value. */
+  previousValidateSeconds?: number;
+  /** clipToNorm on every update (norm + copy): the previous path's clip step. */
   clipSeconds: number;
   sumSeconds: number;
   noiseSeconds: number;
   serverStepSeconds: number;
   decodeSeconds: number;
+  /** decodeUpdateWithDataView: the per-value decoder (the previous path, and big-endian hosts). */
+  previousDecodeSeconds?: number;
   floorSeconds: number;
   /**
    * The same DP-FedAvg arithmetic written as two passes per update (norm, then scaled add into the
@@ -114,6 +134,23 @@ function context(hospitals: number, random: CryptoRandom): AggregationContext {
   return { round: 1, expectedHospitals: hospitals, enrolledHospitals: hospitals, random };
 }
 
+const previousOptions = {
+  clipNorm: BENCH_CLIP_NORM,
+  noiseMultiplier: BENCH_NOISE_MULTIPLIER,
+  weighting: 'uniform' as const,
+  eta: 1,
+};
+
+function previousFigure(totalParams: number, pair: SideBySide): PreviousFigure {
+  return {
+    seconds: pair.subject,
+    floorSeconds: pair.baseline,
+    paramsPerSecond: totalParams / pair.subject.median,
+    floorRatio: pair.ratio,
+    floorRatioPairs: pair.pairRatios,
+  };
+}
+
 function secondsToParamsPerSecond(total: number): (seconds: number) => number {
   return (seconds) => total / seconds;
 }
@@ -134,9 +171,15 @@ export async function benchAggregate(
     () => strategy.aggregate(global, updates, undefined, context(hospitals, random)).weights[0],
     timing,
   );
+  const previous = await measureSideBySide(
+    () => readPass(deltas),
+    () => previousDpFedAvgWeights(global, updates, previousOptions, context(hospitals, random)).weights[0],
+    timing,
+  );
   return {
     hospitals,
     params,
+    previous: previousFigure(hospitals * params, previous),
     aggregateSeconds: pair.subject,
     floorSeconds: pair.baseline,
     paramsPerSecond: secondsToParamsPerSecond(hospitals * params)(pair.subject.median),
@@ -169,9 +212,22 @@ export async function benchDecodeAndAggregate(
     },
     timing,
   );
+  const previous = await measureSideBySide(
+    () => readPass(deltas),
+    () => {
+      const decoded = blobs.map((b) => ({
+        hospitalId: b.hospitalId,
+        numExamples: b.numExamples,
+        delta: decodeUpdateWithDataView(b.blob).values as Float32Array,
+      }));
+      return previousDpFedAvgWeights(global, decoded, previousOptions, context(hospitals, random)).weights[0];
+    },
+    timing,
+  );
   return {
     hospitals,
     params,
+    previous: previousFigure(hospitals * params, previous),
     decodeAndAggregateSeconds: pair.subject,
     floorSeconds: pair.baseline,
     paramsPerSecond: secondsToParamsPerSecond(hospitals * params)(pair.subject.median),
@@ -181,9 +237,9 @@ export async function benchDecodeAndAggregate(
 }
 
 /**
- * Where one aggregation's time goes: each step DP-FedAvg performs, timed on its own with the same
- * exported functions (validateUpdates, clipToNorm, the float64 sum, fillStandardNormal, the inner
- * FedAvg step) plus decodeUpdate, next to the floor.
+ * Where one aggregation's time goes: each step DP-FedAvg performs, timed on its own (validateRound,
+ * the scaled float64 sum, fillStandardNormal, the inner FedAvg step) plus decodeUpdate, next to the
+ * floor; and the previous path's steps (per-value validate, clipToNorm's copy, DataView decode).
  */
 export async function benchAggregationStages(
   hospitals: number,
@@ -194,7 +250,7 @@ export async function benchAggregationStages(
   const random = new CryptoRandom();
   const global = new Float32Array(params);
   const deltas = updates.map((u) => u.delta);
-  const clipped = updates.map((u) => clipToNorm(u.delta, BENCH_CLIP_NORM).clipped);
+  const scales = updates.map((u) => clipToNorm(u.delta, BENCH_CLIP_NORM).scale);
   const blobs = updates.map((u) => encodeUpdate(u.delta));
   const inner = fedAvg({ serverLearningRate: 1, weighting: 'uniform' });
   const average = new Float32Array(params);
@@ -203,11 +259,18 @@ export async function benchAggregationStages(
     hospitals,
     params,
     floorSeconds: await median(() => readPass(deltas)),
-    validateSeconds: await median(() => validateUpdates(global, updates).length),
+    validateSeconds: await median(() => validateRound(global, updates).norms[0]),
+    previousValidateSeconds: await median(() => previousValidateUpdates(global, updates).length),
     clipSeconds: await median(() => updates.map((u) => clipToNorm(u.delta, BENCH_CLIP_NORM).norm)),
+    // The sum as dpFedAvg now does it: the clip scale folded in, fround(scale·delta) added in place.
     sumSeconds: await median(() => {
       const sum = new Float64Array(params);
-      for (const c of clipped) for (let i = 0; i < c.length; i++) sum[i] += c[i];
+      for (let k = 0; k < deltas.length; k++) {
+        const d = deltas[k];
+        const scale = scales[k];
+        if (scale < 1) for (let i = 0; i < d.length; i++) sum[i] += Math.fround(d[i] * scale);
+        else for (let i = 0; i < d.length; i++) sum[i] += d[i];
+      }
       return sum[0];
     }),
     noiseSeconds: await median(() => {
@@ -224,6 +287,7 @@ export async function benchAggregationStages(
         }).weights[0],
     ),
     decodeSeconds: await median(() => blobs.map((b) => decodeUpdate(b).values[0])),
+    previousDecodeSeconds: await median(() => blobs.map((b) => decodeUpdateWithDataView(b).values[0])),
     fusedSeconds: await median(() => fusedDpFedAvg(global, deltas, random)[0]),
   };
 }

@@ -1,8 +1,10 @@
 import { gaussianEvent, poissonSampledEvent } from '../privacy/dp-event';
-import { clipToNorm } from './clipping';
+import { serverStepOf } from './server-step';
 import {
-  validateUpdates,
+  nonFiniteDeltaError,
+  validateRound,
   type AggregationContext,
+  type ClientUpdate,
   type AggregationStrategy,
   type JsonValue,
   type StrategyState,
@@ -52,7 +54,7 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
   return {
     name,
     aggregate(global, updates, state, context) {
-      const sorted = validateUpdates(global, updates);
+      const { sorted, norms } = validateRound(global, updates);
       const m = checkContext(context);
       const noiseStd = (noiseMultiplier * clipNorm) / m;
       const random = context.random;
@@ -62,31 +64,61 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
         );
       }
 
-      const sum = new Float64Array(global.length);
+      // Clipping folded into the sum: clipToNorm's float32 copy v[i]·scale becomes fround(v[i]·scale)
+      // added in place, the same value without allocating K copies. The norms come from validation.
+      const length = global.length;
+      const sum = new Float64Array(length);
       const clippedHospitals: string[] = [];
       const updateNorms: Record<string, number> = {};
-      for (const update of sorted) {
-        const { clipped, norm, scale } = clipToNorm(update.delta, clipNorm);
-        updateNorms[update.hospitalId] = norm;
-        if (scale < 1) clippedHospitals.push(update.hospitalId);
-        for (let i = 0; i < clipped.length; i++) sum[i] += clipped[i];
+      for (let k = 0; k < sorted.length; k++) {
+        const { hospitalId, delta } = sorted[k];
+        const norm = norms[k];
+        const scale = norm > clipNorm ? clipNorm / norm : 1;
+        updateNorms[hospitalId] = norm;
+        if (scale < 1) {
+          clippedHospitals.push(hospitalId);
+          for (let i = 0; i < length; i++) sum[i] += Math.fround(delta[i] * scale);
+        } else {
+          for (let i = 0; i < length; i++) sum[i] += delta[i];
+        }
       }
+      // noisyAverage in float32, with its sum of squares: its norm for the inner step and, since
+      // a huge C or z can overflow float32, the finiteness check the inner validation would make.
+      const noisyAverage = new Float32Array(length);
+      let squares = 0;
       if (noiseStd > 0 && random !== undefined) {
-        const noise = new Float64Array(global.length);
+        const noise = new Float64Array(length);
         random.fillStandardNormal(noise);
         const sumNoiseStd = noiseMultiplier * clipNorm;
-        for (let i = 0; i < sum.length; i++) sum[i] += sumNoiseStd * noise[i];
+        for (let i = 0; i < length; i++) {
+          const x = Math.fround((sum[i] + sumNoiseStd * noise[i]) / m);
+          noisyAverage[i] = x;
+          squares += x * x;
+        }
+      } else {
+        for (let i = 0; i < length; i++) {
+          const x = Math.fround(sum[i] / m);
+          noisyAverage[i] = x;
+          squares += x * x;
+        }
       }
-      const noisyAverage = new Float32Array(global.length);
-      for (let i = 0; i < sum.length; i++) noisyAverage[i] = sum[i] / m;
 
       const innerState = isStrategyState(state?.inner) ? state.inner : undefined;
-      const innerResult = inner.aggregate(
-        global,
-        [{ hospitalId: DP_AGGREGATE_ID, delta: noisyAverage, numExamples: 1 }],
-        innerState,
-        context,
-      );
+      const average: ClientUpdate = { hospitalId: DP_AGGREGATE_ID, delta: noisyAverage, numExamples: 1 };
+      const innerStep = serverStepOf(inner);
+      let innerResult;
+      if (innerStep === undefined) {
+        innerResult = inner.aggregate(global, [average], innerState, context);
+      } else {
+        // The input was validated above; the average is one well-formed update once it is finite.
+        if (!Number.isFinite(squares)) throw nonFiniteDeltaError(DP_AGGREGATE_ID, noisyAverage);
+        innerResult = innerStep(
+          global,
+          { sorted: [average], norms: [Math.sqrt(squares)] },
+          innerState,
+          context,
+        );
+      }
       const samplingProbability = Math.min(1, context.expectedHospitals / context.enrolledHospitals);
       return {
         weights: innerResult.weights,

@@ -1,6 +1,6 @@
 import { weightedMeanDelta, type Weighting } from './weighted-mean';
-import { l2Norm } from './l2-norm';
-import { applyStep, validateUpdates, type AggregationStrategy, type StrategyState } from './strategy';
+import { applyStep, validateRound, type AggregationStrategy, type StrategyState } from './strategy';
+import { withServerStep, type ServerStep } from './server-step';
 
 export interface FedAdamOptions {
   /** eta, the server learning rate. */
@@ -37,32 +37,36 @@ export function fedAdam(options: FedAdamOptions): AggregationStrategy {
   if (!(beta2 >= 0 && beta2 < 1)) throw new RangeError(`beta2 must be in [0, 1), got ${beta2}`);
   if (!(tau > 0) || !Number.isFinite(tau)) throw new RangeError(`tau must be positive, got ${tau}`);
   const name = 'fedadam';
-  return {
-    name,
-    aggregate(global, updates, state) {
-      const sorted = validateUpdates(global, updates);
-      const delta = weightedMeanDelta(sorted, weighting);
-      const { m, v } = readMoments(state, global.length, tau);
-      const step = new Float64Array(global.length);
-      for (let i = 0; i < global.length; i++) {
-        m[i] = beta1 * m[i] + (1 - beta1) * delta[i];
-        v[i] = beta2 * v[i] + (1 - beta2) * delta[i] * delta[i];
-        step[i] = (eta * m[i]) / (Math.sqrt(v[i]) + tau);
-      }
-      return {
-        weights: applyStep(global, step),
-        state: { m: Array.from(m), v: Array.from(v) },
-        report: {
-          strategy: name,
-          participants: sorted.map((u) => u.hospitalId),
-          clippedHospitals: [],
-          updateNorms: Object.fromEntries(sorted.map((u) => [u.hospitalId, l2Norm(u.delta)])),
-          noiseStd: 0,
-          privacyEvent: null,
-        },
-      };
-    },
+  const step: ServerStep = (global, { sorted, norms }, state) => {
+    const delta = weightedMeanDelta(sorted, weighting);
+    const { m, v } = readMoments(state, global.length, tau);
+    const update = new Float64Array(global.length);
+    for (let i = 0; i < global.length; i++) {
+      m[i] = beta1 * m[i] + (1 - beta1) * delta[i];
+      v[i] = beta2 * v[i] + (1 - beta2) * delta[i] * delta[i];
+      update[i] = (eta * m[i]) / (Math.sqrt(v[i]) + tau);
+    }
+    return {
+      weights: applyStep(global, update),
+      state: { m: Array.from(m), v: Array.from(v) },
+      report: {
+        strategy: name,
+        participants: sorted.map((u) => u.hospitalId),
+        clippedHospitals: [],
+        updateNorms: Object.fromEntries(sorted.map((u, k) => [u.hospitalId, norms[k]])),
+        noiseStd: 0,
+        privacyEvent: null,
+      },
+    };
   };
+  return withServerStep(
+    {
+      name,
+      aggregate: (global, updates, state, context) =>
+        step(global, validateRound(global, updates), state, context),
+    },
+    step,
+  );
 }
 
 function readMoments(

@@ -1,6 +1,6 @@
-import { weightedMeanDelta, type Weighting } from './weighted-mean';
-import { l2Norm } from './l2-norm';
-import { applyStep, validateUpdates, type AggregationStrategy } from './strategy';
+import type { Weighting } from './weighted-mean';
+import { validateRound, type AggregationStrategy, type ClientUpdate } from './strategy';
+import { withServerStep, type ServerStep } from './server-step';
 
 export interface FedAvgOptions {
   /** 'examples' (default) weights each hospital by numExamples, as in McMahan et al. 2017. */
@@ -20,24 +20,59 @@ export function fedAvg(options: FedAvgOptions = {}): AggregationStrategy {
   if (!(eta > 0) || !Number.isFinite(eta))
     throw new RangeError(`serverLearningRate must be positive, got ${eta}`);
   const name = 'fedavg';
-  return {
-    name,
-    aggregate(global, updates) {
-      const sorted = validateUpdates(global, updates);
-      const mean = weightedMeanDelta(sorted, weighting);
-      if (eta !== 1) for (let i = 0; i < mean.length; i++) mean[i] *= eta;
-      return {
-        weights: applyStep(global, mean),
-        state: {},
-        report: {
-          strategy: name,
-          participants: sorted.map((u) => u.hospitalId),
-          clippedHospitals: [],
-          updateNorms: Object.fromEntries(sorted.map((u) => [u.hospitalId, l2Norm(u.delta)])),
-          noiseStd: 0,
-          privacyEvent: null,
-        },
-      };
+  const step: ServerStep = (global, { sorted, norms }) => ({
+    weights: averagedStep(global, sorted, weighting, eta),
+    state: {},
+    report: {
+      strategy: name,
+      participants: sorted.map((u) => u.hospitalId),
+      clippedHospitals: [],
+      updateNorms: Object.fromEntries(sorted.map((u, k) => [u.hospitalId, norms[k]])),
+      noiseStd: 0,
+      privacyEvent: null,
     },
-  };
+  });
+  return withServerStep(
+    {
+      name,
+      aggregate: (global, updates, state, context) =>
+        step(global, validateRound(global, updates), state, context),
+    },
+    step,
+  );
+}
+
+/**
+ * global + eta * sum_k w_k Delta_k / sum_k w_k, rounded once to float32. The same float64
+ * operations in the same order as weightedMeanDelta + applyStep (so the same bits), without the
+ * intermediate arrays; one update (the DP wrapper's noisy average) needs no sum array at all.
+ */
+function averagedStep(
+  global: Float32Array,
+  sorted: readonly ClientUpdate[],
+  weighting: Weighting,
+  eta: number,
+): Float32Array {
+  const length = global.length;
+  let totalWeight = 0;
+  for (const update of sorted) totalWeight += weighting === 'examples' ? update.numExamples : 1;
+  if (!(totalWeight > 0)) throw new Error('the updates carry no weight: every numExamples is 0');
+  const out = new Float32Array(length);
+  if (sorted.length === 1) {
+    const w = weighting === 'examples' ? sorted[0].numExamples : 1;
+    const delta = sorted[0].delta;
+    // 0 + w·x, not w·x: the float64 sum starts at +0, which turns a -0 into +0.
+    if (eta === 1) for (let i = 0; i < length; i++) out[i] = global[i] + (0 + w * delta[i]) / totalWeight;
+    else for (let i = 0; i < length; i++) out[i] = global[i] + ((0 + w * delta[i]) / totalWeight) * eta;
+    return out;
+  }
+  const sum = new Float64Array(length);
+  for (const update of sorted) {
+    const w = weighting === 'examples' ? update.numExamples : 1;
+    const delta = update.delta;
+    for (let i = 0; i < length; i++) sum[i] += w * delta[i];
+  }
+  if (eta === 1) for (let i = 0; i < length; i++) out[i] = global[i] + sum[i] / totalWeight;
+  else for (let i = 0; i < length; i++) out[i] = global[i] + (sum[i] / totalWeight) * eta;
+  return out;
 }

@@ -61,16 +61,35 @@ export interface AggregationStrategy {
   ): AggregationResult;
 }
 
+/** A round's inputs after validation: updates sorted by hospitalId and each one's L2 norm. */
+export interface ValidatedRound {
+  sorted: ClientUpdate[];
+  /** ||sorted[k].delta||_2, accumulated in float64 in index order (bit for bit what l2Norm returns). */
+  norms: number[];
+}
+
 /**
  * Checks a round's inputs and returns the updates sorted by hospitalId. Aggregating in a canonical
  * order makes the result independent of arrival order bit for bit (float addition is not associative).
  */
 export function validateUpdates(global: Float32Array, updates: readonly ClientUpdate[]): ClientUpdate[] {
+  return validateRound(global, updates).sorted;
+}
+
+/**
+ * validateUpdates plus every update's L2 norm, in one pass over each delta: the float64 sum of
+ * squares of float32 values is finite exactly when every value is (|x| <= 3.4e38, so x² <= 1.2e77
+ * and no sum of fewer than 1e231 of them overflows), so the norm doubles as the finiteness check.
+ * Only a failed check rescans, to name the first bad index in the error.
+ */
+export function validateRound(global: Float32Array, updates: readonly ClientUpdate[]): ValidatedRound {
   if (updates.length === 0) throw new Error('cannot aggregate a round with no updates');
-  for (let i = 0; i < global.length; i++) {
-    if (!Number.isFinite(global[i])) throw new Error(`global weights have a non-finite value at index ${i}`);
+  if (!allFinite(global)) {
+    const i = firstNonFinite(global);
+    throw new Error(`global weights have a non-finite value at index ${i}`);
   }
   const seen = new Set<string>();
+  const normOf = new Map<ClientUpdate, number>();
   for (const update of updates) {
     const id = update.hospitalId;
     if (typeof id !== 'string' || id.length === 0)
@@ -84,20 +103,58 @@ export function validateUpdates(global: Float32Array, updates: readonly ClientUp
         `hospital ${id}: delta has ${update.delta.length} values, the global model has ${global.length}`,
       );
     }
-    for (let i = 0; i < update.delta.length; i++) {
-      if (!Number.isFinite(update.delta[i])) {
-        throw new Error(`hospital ${id}: delta has a non-finite value (${update.delta[i]}) at index ${i}`);
-      }
-    }
+    const squares = sumOfSquares(update.delta);
+    if (!Number.isFinite(squares)) throw nonFiniteDeltaError(id, update.delta);
     if (!Number.isFinite(update.numExamples) || update.numExamples < 0) {
       throw new Error(
         `hospital ${id}: numExamples must be a finite non-negative number, got ${update.numExamples}`,
       );
     }
+    normOf.set(update, Math.sqrt(squares));
   }
-  return [...updates].sort((a, b) =>
+  const sorted = [...updates].sort((a, b) =>
     a.hospitalId < b.hospitalId ? -1 : a.hospitalId > b.hospitalId ? 1 : 0,
   );
+  return { sorted, norms: sorted.map((u) => normOf.get(u) as number) };
+}
+
+/** The error validateRound throws for a delta with a NaN or ±Infinity (names the first one). */
+export function nonFiniteDeltaError(hospitalId: string, delta: Float32Array): Error {
+  const i = firstNonFinite(delta);
+  return new Error(`hospital ${hospitalId}: delta has a non-finite value (${delta[i]}) at index ${i}`);
+}
+
+/** Sum of squares in float64, one accumulator in index order (the same rounding as l2Norm). */
+function sumOfSquares(v: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+  return sum;
+}
+
+/**
+ * True if no value is NaN or ±Infinity. A float64 sum of float32 values is finite exactly when
+ * every value is; four accumulators keep the loop bound by loads rather than by one add chain.
+ */
+function allFinite(v: Float32Array): boolean {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = v.length - (v.length % 4);
+  let i = 0;
+  for (; i < n; i += 4) {
+    s0 += v[i];
+    s1 += v[i + 1];
+    s2 += v[i + 2];
+    s3 += v[i + 3];
+  }
+  for (; i < v.length; i++) s0 += v[i];
+  return Number.isFinite(s0 + s1 + s2 + s3);
+}
+
+function firstNonFinite(v: Float32Array): number {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return i;
+  return -1;
 }
 
 /** global + step, computed in float64 and rounded once to float32. */
