@@ -11,6 +11,7 @@ import { TrainingConfigSchema } from './training-config';
  *   runs/{runId}/rounds/{round}/updates/{hospital}  UpdateReceipt
  *   models/{versionId}                              ModelVersionDocument
  *   models/{versionId}/evaluations/{hospitalId}     HospitalEvaluation
+ *   hospitals/{hospitalId}                          HospitalEnrolment (public signing key)
  *   audit/{id}                                      AuditRecord
  */
 export const paths = {
@@ -27,6 +28,7 @@ export const paths = {
   model: (versionId: string) => `models/${versionId}`,
   evaluations: (versionId: string) => `models/${versionId}/evaluations`,
   evaluation: (versionId: string, hospitalId: string) => `models/${versionId}/evaluations/${hospitalId}`,
+  hospital: (hospitalId: string) => `hospitals/${hospitalId}`,
   audit: (id: string) => `audit/${id}`,
   audits: () => 'audit',
 } as const;
@@ -151,6 +153,16 @@ export const ModelVersionDocumentSchema = z.object({
 export type ModelVersionDocument = z.infer<typeof ModelVersionDocumentSchema>;
 
 export { HospitalEvaluationSchema };
+
+/** `hospitals/{id}`: the enrolment of a hospital, with the public key its updates must verify under. */
+export const HospitalEnrolmentSchema = z.object({
+  hospitalId: z.string(),
+  /** Raw Ed25519 public key, base64. */
+  signingPublicKey: z.string().min(1),
+  enrolledAt: isoTime,
+  enabled: z.boolean(),
+});
+export type HospitalEnrolment = z.infer<typeof HospitalEnrolmentSchema>;
 
 export const AuditRecordSchema = z.object({
   id: z.string(),

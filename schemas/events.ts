@@ -50,6 +50,8 @@ const UpdateSubmittedData = z.object({
   baseEvaluation: HospitalEvaluationSchema,
   /** The patient-level guarantee of this hospital's data after this round (null without DP-SGD). */
   patientPrivacy: PrivacyGuaranteeSchema.nullable(),
+  /** Ed25519 signature (base64) over run, round, hospital, base model, weight and the blob. */
+  signature: z.string().min(1),
 });
 const RoundClosedData = z.object({
   modelVersionId: z.string().min(1),

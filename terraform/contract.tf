@@ -33,6 +33,7 @@ locals {
     updates     = "updates"
     models      = "models"
     evaluations = "evaluations"
+    hospitals   = "hospitals"
     audit       = "audit"
   }
 

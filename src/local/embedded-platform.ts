@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { FileHospitalKeyStore } from '../adapters/keys/file-hospital-key-store';
 import { deadLetterTopic, TOPICS } from '../../schemas/events';
 import { aggregateHandler } from '../../functions/aggregate';
 import { DocumentModelRegistry } from '../adapters/model-registry/document-model-registry';
@@ -64,12 +66,13 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
       ? new InProcessJobRunner({
           ...ports,
           cohorts: new CsvCohortSource(options.dataDir),
+          keys: new FileHospitalKeyStore(path.join(options.home, 'keys')),
           clock,
           logger: options.logger,
         })
       : new ChildProcessJobRunner(ports, {
           logger: options.logger,
-          extraEnv: { HIMAS_DATA_DIR: options.dataDir },
+          extraEnv: { HIMAS_DATA_DIR: options.dataDir, HIMAS_KEYS_DIR: path.join(options.home, 'keys') },
         });
 
   if (options.withAggregator !== false) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   blobPaths,
+  HospitalEnrolmentSchema,
   modelVersionId,
   paths,
   RoundDocumentSchema,
@@ -25,6 +26,7 @@ import type { DocumentStore } from '../ports/document-store';
 import { NotFoundError } from '../ports/errors';
 import type { Delivery, EventBus } from '../ports/event-bus';
 import type { ModelRegistry } from '../ports/model-registry';
+import { verifyUpdateSignature } from '../runtime/update-signing';
 import { recordAudit } from './audit';
 import { readRound, readRun } from './run-documents';
 import { buildStrategy, loadStrategyState, saveStrategyState } from './strategy-from-config';
@@ -156,6 +158,8 @@ export class Aggregator {
       return reject(
         `update blob checksum ${sha256.slice(0, 12)}… does not match the event's ${data.sha256.slice(0, 12)}…`,
       );
+    const signatureProblem = await this.checkSignature(event, bytes);
+    if (signatureProblem) return reject(signatureProblem);
     let values: Float32Array;
     try {
       const decoded = decodeUpdate(bytes);
@@ -182,6 +186,29 @@ export class Aggregator {
       return reject(`update norm ${norm.toFixed(4)} exceeds the clip norm ${run.config.clipNorm}`);
     }
     return { reason: null, norm, round: roundDoc };
+  }
+
+  /** Null when the update is signed by the hospital's enrolled key; otherwise why not. */
+  private async checkSignature(event: EventOf<'update.submitted'>, blob: Uint8Array): Promise<string | null> {
+    const { data } = event;
+    const enrolment = await this.deps.documents.get(paths.hospital(data.hospitalId));
+    if (!enrolment)
+      return `hospital ${data.hospitalId} is not enrolled: no signing key in hospitals/${data.hospitalId}`;
+    const { signingPublicKey, enabled } = HospitalEnrolmentSchema.parse(enrolment);
+    if (!enabled) return `hospital ${data.hospitalId} is disabled in hospitals/${data.hospitalId}`;
+    const check = verifyUpdateSignature(
+      {
+        runId: event.runId,
+        round: event.round,
+        hospitalId: data.hospitalId,
+        baseModelVersionId: data.baseModelVersionId,
+        numExamples: data.numExamples,
+        blob,
+      },
+      data.signature,
+      new Map([[data.hospitalId, signingPublicKey]]),
+    );
+    return check.ok ? null : `bad signature: ${check.reason}`;
   }
 
   /**

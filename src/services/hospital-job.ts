@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { blobPaths, paths, type RunDocument } from '../../schemas/documents';
+import {
+  blobPaths,
+  HospitalEnrolmentSchema,
+  paths,
+  type HospitalEnrolment,
+  type RunDocument,
+} from '../../schemas/documents';
+import type { HospitalKeyStore, HospitalSigningKey } from '../ports/hospital-keys';
+import { importPrivateKeyPem } from '../runtime/secure-aggregation-crypto';
+import { signUpdate } from '../runtime/update-signing';
 import type { JobEnv } from '../config/job-env';
 import { encodeUpdate } from '../core/codec/update-codec';
 import { computeFeatureStatistics, transformRecords } from '../core/data';
@@ -32,6 +41,8 @@ export interface HospitalJobPorts {
 
 export interface HospitalJobDeps extends HospitalJobPorts {
   cohorts: CohortSource;
+  /** The hospital's own secret store (its signing key); never reachable by the coordinator. */
+  keys: HospitalKeyStore;
   clock: Clock;
   logger: Logger;
 }
@@ -57,6 +68,7 @@ export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promis
 }
 
 async function shareStatistics(env: JobEnv, deps: HospitalJobDeps): Promise<HospitalJobOutcome> {
+  await enrol(env.hospitalId, deps);
   const receiptPath = paths.statisticsReceipt(env.runId, env.hospitalId);
   if (await deps.documents.get(receiptPath)) return skip(deps, env, 'statistics already shared');
   const train = await deps.cohorts.read(env.hospitalId, 'train');
@@ -114,6 +126,8 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
   if (await deps.documents.get(paths.update(env.runId, round, env.hospitalId)))
     return skip(deps, env, `update for round ${round} already received`);
 
+  // Check the enrolment before touching any patient data: an impostor job stops here.
+  const signingKey = await enrol(env.hospitalId, deps);
   const started = deps.clock.now().getTime();
   const config = run.config;
   const { artifacts } = await deps.models.load(roundDoc.baseModelVersionId);
@@ -161,6 +175,17 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
     const bytes = encodeUpdate(clipped);
     const blobPath = blobPaths.update(env.runId, round, env.hospitalId);
     await deps.blobs.put(blobPath, bytes, { contentType: 'application/octet-stream' });
+    const signature = signUpdate(
+      {
+        runId: env.runId,
+        round,
+        hospitalId: env.hospitalId,
+        baseModelVersionId: roundDoc.baseModelVersionId,
+        numExamples: train.rows,
+        blob: bytes,
+      },
+      importPrivateKeyPem(signingKey.privateKeyPem),
+    );
     const trainSeconds = (deps.clock.now().getTime() - started) / 1000;
     // With DP-SGD the raw training loss is not privatised, so it is not shared.
     const trainLoss = config.patientPrivacy === 'dp-sgd' ? null : (result.epochLosses.at(-1) ?? null);
@@ -183,6 +208,7 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
           trainSeconds,
           baseEvaluation,
           patientPrivacy,
+          signature,
         },
       }),
     );
@@ -191,6 +217,29 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Enrols the hospital's public signing key in `hospitals/{id}` (once); a hospital already enrolled
+ * under another key is refused, so a stolen hospital id cannot be re-enrolled by someone else.
+ */
+async function enrol(hospitalId: string, deps: HospitalJobDeps): Promise<HospitalSigningKey> {
+  const key = await deps.keys.signingKey(hospitalId);
+  const enrolment: HospitalEnrolment = {
+    hospitalId,
+    signingPublicKey: key.publicKey,
+    enrolledAt: deps.clock.now().toISOString(),
+    enabled: true,
+  };
+  if (!(await deps.documents.create(paths.hospital(hospitalId), enrolment))) {
+    const existing = HospitalEnrolmentSchema.parse(await deps.documents.get(paths.hospital(hospitalId)));
+    if (existing.signingPublicKey !== key.publicKey) {
+      throw new Error(
+        `hospital ${hospitalId} is enrolled with another signing key; its key store does not match hospitals/${hospitalId}`,
+      );
+    }
+  }
+  return key;
 }
 
 function skip(deps: HospitalJobDeps, env: JobEnv, reason: string): HospitalJobOutcome {

@@ -42,6 +42,7 @@ describe('code ↔ Terraform contract', () => {
     expect(used.collections).toEqual([
       'audit',
       'evaluations',
+      'hospitals',
       'models',
       'rounds',
       'runs',

@@ -27,6 +27,7 @@ function deps(failures: number): HospitalJobDeps & { reads: number } {
     events: { publish: unused },
     models: { register: unused, get: unused, load: unused, list: unused, annotate: unused },
     cohorts: { read: unused, describe: () => ({ kind: 'csv', location: '-' }) },
+    keys: { signingKey: unused },
     clock: systemClock,
     logger: silentLogger,
   };

@@ -187,6 +187,33 @@ describe('Aggregator: rejected updates', () => {
   };
   const cases: Case[] = [
     {
+      name: 'unsigned-looking signature (not 64 bytes)',
+      craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { signature: 'AAAA' }),
+      reason: /bad signature: /,
+    },
+    {
+      name: "another hospital's signature (forged by a peer)",
+      craft: async (f, h) => {
+        const other = f.hospitals.find((x) => x !== h)!;
+        const forged = await craftUpdate(f, other, deltaWithNorm(f.numParameters, 1, 1));
+        return craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), {
+          signature: forged.event.data.signature,
+        });
+      },
+      reason: /bad signature: signature does not match/,
+    },
+    {
+      name: 'a signed weight changed in transit',
+      craft: async (f, h) => {
+        const honest = await craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { numExamples: 100 });
+        return craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), {
+          numExamples: 10_000,
+          signature: honest.event.data.signature,
+        });
+      },
+      reason: /bad signature: signature does not match .*weight/,
+    },
+    {
       name: 'sha256 mismatch',
       craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { sha256: 'ab'.repeat(32) }),
       reason: /checksum .* does not match the event's abababababab/,

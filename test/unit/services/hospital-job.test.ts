@@ -1,3 +1,5 @@
+import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
+import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { paths } from '../../../schemas/documents';
 import { decodeUpdate } from '../../../src/core/codec/update-codec';
@@ -25,6 +27,7 @@ function jobDeps(f: RunFixture): HospitalJobDeps {
     events: f.bus,
     models: f.models,
     cohorts: memoryCohortSource(smallCohort()),
+    keys: f.keys,
     clock: f.clock,
     logger: silentLogger,
   };
@@ -45,6 +48,23 @@ describe('runHospitalJob', () => {
     await expect(
       runHospitalJob({ mode: 'stats', runId: fx.runId, hospitalId: 'h-other', taskAttempt: 0 }, jobDeps(fx)),
     ).rejects.toThrow(`hospital h-other is not enrolled in run ${fx.runId}`);
+  });
+
+  it('enrols its public signing key once and refuses to act under an id enrolled with another key', async () => {
+    fx = await setUpRun();
+    const [h1, h2] = fx.hospitals;
+    const enrolment = (await fx.stack.documents.get(paths.hospital(h1)))!;
+    expect(enrolment).toMatchObject({
+      hospitalId: h1,
+      enabled: true,
+      signingPublicKey: (await fx.keys.signingKey(h1)).publicKey,
+    });
+    // Someone else's key store claiming h2: its job must not enrol over the real one.
+    const impostor = { ...jobDeps(fx), keys: new FileHospitalKeyStore(path.join(fx.home, 'impostor-keys')) };
+    await fx.lifecycle.startRound(fx.runId, 1);
+    await expect(
+      runHospitalJob({ mode: 'train', runId: fx.runId, hospitalId: h2, round: 1, taskAttempt: 0 }, impostor),
+    ).rejects.toThrow(`hospital ${h2} is enrolled with another signing key`);
   });
 
   it('shares statistics once (a re-run is skipped)', async () => {

@@ -1,3 +1,4 @@
+import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -47,7 +48,13 @@ async function open(): Promise<Ctx> {
   const ports = { documents: stack.documents, blobs: stack.blobs, events: bus, models };
   const lifecycle = new RunLifecycle({ ...ports, clock, logger: silentLogger });
   const cohort = smallCohort();
-  const jobDeps = { ...ports, cohorts: memoryCohortSource(cohort), clock, logger: silentLogger };
+  const jobDeps = {
+    ...ports,
+    cohorts: memoryCohortSource(cohort),
+    clock,
+    logger: silentLogger,
+    keys: new FileHospitalKeyStore(path.join(home, 'keys')),
+  };
   ctx = {
     home,
     stack,

@@ -1,3 +1,6 @@
+import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
+import { importPrivateKeyPem } from '../../../src/runtime/secure-aggregation-crypto';
+import { signUpdate } from '../../../src/runtime/update-signing';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -100,6 +103,8 @@ export interface RunFixture {
   baseVersionId: string;
   baseWeights: Float32Array;
   numParameters: number;
+  /** The hospitals' own key store (what the jobs sign with). */
+  keys: FileHospitalKeyStore;
   close(): Promise<void>;
 }
 
@@ -147,7 +152,8 @@ export async function setUpRun(
     hospitals,
     dataSource: { kind: 'csv', location: 'memory' },
   });
-  const jobDeps = { ...ports, cohorts: memoryCohortSource(cohort), clock, logger: silentLogger };
+  const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
+  const jobDeps = { ...ports, cohorts: memoryCohortSource(cohort), clock, logger: silentLogger, keys };
   for (const hospitalId of hospitals) {
     await runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps);
   }
@@ -169,6 +175,7 @@ export async function setUpRun(
     baseVersionId: base.versionId,
     baseWeights: weightsFromBytes(loaded.artifacts.weights),
     numParameters: base.numParameters,
+    keys,
     close: async () => {
       await stack.close();
       rmSync(home, { recursive: true, force: true });
@@ -212,6 +219,8 @@ export interface CraftOptions {
   baseModelVersionId?: string;
   eventId?: string;
   numExamples?: number;
+  /** A signature to send instead of the hospital's own (e.g. forged). */
+  signature?: string;
 }
 
 /** Stores an update blob as a hospital job would and returns the `update.submitted` delivery. */
@@ -227,6 +236,14 @@ export async function craftUpdate(
   if (!options.skipBlob) await fx.stack.blobs.put(blobPath, bytes);
   const roundDoc = await fx.lifecycle.getRound(fx.runId, round);
   const baseModelVersionId = options.baseModelVersionId ?? roundDoc?.baseModelVersionId ?? fx.baseVersionId;
+  const numExamples = options.numExamples ?? 100;
+  const key = await fx.keys.signingKey(hospitalId);
+  const signature =
+    options.signature ??
+    signUpdate(
+      { runId: fx.runId, round, hospitalId, baseModelVersionId, numExamples, blob: bytes },
+      importPrivateKeyPem(key.privateKeyPem),
+    );
   const event = makeEvent('update.submitted', {
     id: options.eventId ?? `update:${fx.runId}:${round}:${hospitalId}`,
     runId: fx.runId,
@@ -237,9 +254,10 @@ export async function craftUpdate(
       baseModelVersionId,
       blobPath,
       sha256: options.sha256 ?? createHash('sha256').update(bytes).digest('hex'),
-      numExamples: options.numExamples ?? 100,
+      numExamples,
       norm: 0,
       patientPrivacy: null,
+      signature,
       numParameters: Math.max(1, values.length),
       trainLoss: 0.4,
       trainSeconds: 1,

@@ -1,0 +1,29 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
+
+describe('FileHospitalKeyStore', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'himas-keys-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates a key once, keeps it private to the owner, and returns the same key after', async () => {
+    const store = new FileHospitalKeyStore(dir);
+    const [a, b] = await Promise.all([store.signingKey('h1'), store.signingKey('h1')]);
+    expect(a).toEqual(b); // concurrent first uses agree on one key
+    expect(await new FileHospitalKeyStore(dir).signingKey('h1')).toEqual(a);
+    expect(statSync(path.join(dir, 'h1.signing.json')).mode & 0o777).toBe(0o600);
+    expect(Buffer.from(a.publicKey, 'base64')).toHaveLength(32);
+    expect(await store.signingKey('h2')).not.toEqual(a);
+  });
+
+  it('refuses a malformed key file and a hostile hospital id, saying what to do', async () => {
+    writeFileSync(path.join(dir, 'h1.signing.json'), '{"privateKeyPem": ""}');
+    await expect(new FileHospitalKeyStore(dir).signingKey('h1')).rejects.toThrow(
+      /malformed; delete it to re-enrol/,
+    );
+    await expect(new FileHospitalKeyStore(dir).signingKey('../etc')).rejects.toThrow(/bad hospital id/);
+    expect(readFileSync(path.join(dir, 'h1.signing.json'), 'utf8')).toContain('privateKeyPem');
+  });
+});
