@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   blobPaths,
   HospitalEnrolmentSchema,
@@ -238,35 +238,44 @@ export class Aggregator {
       );
       return;
     }
-    if (!(await this.takeLease(runId, round))) return;
-    await this.aggregateRound(roundDoc, accepted);
+    const lease = await this.takeLease(runId, round);
+    if (lease === null) return;
+    await this.aggregateRound(roundDoc, accepted, lease);
   }
 
   /** Takes the round's lease; false when the round is already finished; throws while another holds it. */
-  private async takeLease(runId: string, round: number): Promise<boolean> {
+  /**
+   * Takes the round's lease and returns its token; null when the round is already finished; throws
+   * RetryLaterError while any unexpired lease is held — also one held by this instance, since two
+   * deliveries (the last update and the deadline) can reach one instance at the same moment, and
+   * aggregating twice would draw two different noises for one model version.
+   */
+  private async takeLease(runId: string, round: number): Promise<string | null> {
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + (this.deps.leaseSeconds ?? 120) * 1000).toISOString();
+    const token = `${this.deps.instanceId}/${randomUUID().slice(0, 8)}`;
     const outcome = await this.deps.documents.runTransaction(async (tx) => {
       const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
       if (current.status === 'closed' || current.status === 'failed') return 'finished' as const;
       const held =
-        current.status === 'aggregating' && current.lease && current.lease.owner !== this.deps.instanceId;
-      if (held && new Date(current.lease!.expiresAt) > now) return current.lease!.owner;
-      tx.update(paths.round(runId, round), {
-        status: 'aggregating',
-        lease: { owner: this.deps.instanceId, expiresAt },
-      });
+        current.status === 'aggregating' && current.lease !== null && new Date(current.lease.expiresAt) > now;
+      if (held) return current.lease!.owner;
+      tx.update(paths.round(runId, round), { status: 'aggregating', lease: { owner: token, expiresAt } });
       return 'taken' as const;
     });
-    if (outcome === 'finished') return false;
+    if (outcome === 'finished') return null;
     if (outcome !== 'taken') {
       logs.leaseBusy(this.deps.logger, runId, round, outcome);
       throw new RetryLaterError(`round ${round} of run ${runId} is being aggregated by ${outcome}`);
     }
-    return true;
+    return token;
   }
 
-  private async aggregateRound(roundDoc: RoundDocument, accepted: UpdateReceipt[]): Promise<void> {
+  private async aggregateRound(
+    roundDoc: RoundDocument,
+    accepted: UpdateReceipt[],
+    lease: string,
+  ): Promise<void> {
     const { runId, round } = roundDoc;
     const run = (await this.getRun(runId))!;
     const config = run.config;
@@ -298,7 +307,7 @@ export class Aggregator {
     const closedNow = await this.deps.documents.runTransaction(async (tx) => {
       const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
       const currentRun = RunDocumentSchema.parse(await tx.get(paths.run(runId)));
-      if (current.status !== 'aggregating' || current.lease?.owner !== this.deps.instanceId) return false;
+      if (current.status !== 'aggregating' || current.lease?.owner !== lease) return false;
       tx.update(paths.round(runId, round), {
         status: 'closed',
         closedAt,

@@ -15,11 +15,15 @@ export class FileHospitalKeyStore implements HospitalKeyStore {
   constructor(private readonly dir: string) {}
 
   async signingKey(hospitalId: string): Promise<HospitalSigningKey> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(hospitalId)) throw new Error(`bad hospital id for a key file: ${hospitalId}`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(hospitalId))
+      throw new Error(`bad hospital id for a key file: ${hospitalId}`);
     const file = path.join(this.dir, `${hospitalId}.signing.json`);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const pair = generateSigningKeyPair();
-    const fresh: HospitalSigningKey = { privateKeyPem: exportPrivateKeyPem(pair.privateKey), publicKey: exportSigningPublicKey(pair.publicKey) };
+    const fresh: HospitalSigningKey = {
+      privateKeyPem: exportPrivateKeyPem(pair.privateKey),
+      publicKey: exportSigningPublicKey(pair.publicKey),
+    };
     try {
       await writeFile(file, JSON.stringify(fresh), { flag: 'wx', mode: 0o600 });
       return fresh;
@@ -27,7 +31,8 @@ export class FileHospitalKeyStore implements HospitalKeyStore {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const parsed = KeyFileSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
-    if (!parsed.success) throw new Error(`signing key file ${file} is malformed; delete it to re-enrol the hospital`);
+    if (!parsed.success)
+      throw new Error(`signing key file ${file} is malformed; delete it to re-enrol the hospital`);
     return parsed.data;
   }
 }

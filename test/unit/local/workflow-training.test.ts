@@ -127,6 +127,24 @@ describe('the training workflow on the embedded platform', () => {
     expect((await p.lifecycle.getRun('wf-crash'))?.ledger).toHaveLength(2);
   });
 
+  it('closes every round of a run with hospital-level noise (one aggregation per round, weights intact)', async () => {
+    const p = platform!;
+    const noisy = TrainingConfigSchema.parse({ ...CONFIG, rounds: 3, noiseMultiplier: 0.5 });
+    const outcome = await runTrainingWorkflow(p, {
+      runId: 'wf-noise',
+      hospitals,
+      config: noisy,
+      dataDir,
+      resume: false,
+    });
+    expect(outcome).toEqual({
+      ok: true,
+      result: expect.objectContaining({ rounds: [1, 2, 3].map((round) => ({ round, status: 'closed' })) }),
+    });
+    for (const round of [1, 2, 3]) await p.models.load(`wf-noise-r000${round}`); // checksums hold
+    expect((await p.lifecycle.getRun('wf-noise'))?.privacy[0].epsilon).toBeGreaterThan(0);
+  });
+
   it('refuses a fresh run with an existing id, naming resume', async () => {
     const p = platform!;
     await p.lifecycle.createRun({

@@ -609,3 +609,29 @@ describe('Aggregator: evaluations', () => {
     expect(version.pooledMetrics!.n).toBe(5);
   });
 });
+
+describe('Aggregator: concurrent deliveries to one instance', () => {
+  it('aggregates a noisy round once when the last update and the deadline arrive together', async () => {
+    // Quorum 2: whichever delivery wins, the round closes (with 2 or 3 updates) — exactly once.
+    fx = await setUpRun({ noiseMultiplier: 0.5, quorum: 2 });
+    const f = fx;
+    await f.lifecycle.openRound(f.runId, 1);
+    const [h1, h2, h3] = f.hospitals;
+    await f.aggregator.handle(await craftUpdate(f, h1, deltaWithNorm(f.numParameters, 1, 1)));
+    await f.aggregator.handle(await craftUpdate(f, h2, deltaWithNorm(f.numParameters, 1, 2)));
+    const last = await craftUpdate(f, h3, deltaWithNorm(f.numParameters, 1, 3));
+    const outcomes = await Promise.allSettled([
+      f.aggregator.handle(last),
+      f.aggregator.handle(deadlineDelivery(f)),
+    ]);
+    // At most one of the two may have to retry; a redelivery then finds the round finished.
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(RetryLaterError);
+    await f.aggregator.handle(last);
+    await f.aggregator.handle(deadlineDelivery(f));
+
+    expect(f.bus.ofType('model.published')).toHaveLength(1);
+    const loaded = await f.models.load(`${f.runId}-r0001`); // checksum verified: weights written once
+    expect(loaded.doc.participants.length).toBeGreaterThanOrEqual(2);
+    expect((await f.lifecycle.getRound(f.runId, 1))?.status).toBe('closed');
+  });
+});
