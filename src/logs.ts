@@ -161,4 +161,38 @@ export const logs = {
       loss,
       seconds,
     }),
+  privacyChecked: (
+    log: Logger,
+    runId: string,
+    round: number,
+    versionId: string,
+    level: string,
+    message: string,
+  ) =>
+    log.write({
+      severity: level === 'ok' ? 'INFO' : level === 'warning' ? 'WARNING' : 'CRITICAL',
+      event: 'agent.privacy-checked',
+      message,
+      runId,
+      round,
+      versionId,
+      level,
+    }),
+  progressRecorded: (
+    log: Logger,
+    runId: string,
+    round: number,
+    versionId: string,
+    converged: boolean,
+    reason: string,
+  ) =>
+    log.write({
+      severity: converged ? 'NOTICE' : 'INFO',
+      event: 'agent.progress-recorded',
+      message: `run ${runId} at ${versionId}: ${reason}`,
+      runId,
+      round,
+      versionId,
+      converged,
+    }),
 };

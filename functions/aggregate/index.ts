@@ -1,4 +1,5 @@
 import * as functions from '@google-cloud/functions-framework';
+import { aggregatorFromStack } from '../../src/runtime/stack-services';
 import type { Aggregator } from '../../src/services/aggregator';
 import { deliveryFromMessagePublished, type MessagePublishedData } from '../../src/services/pubsub-message';
 
@@ -14,16 +15,12 @@ export function aggregateHandler(getAggregator: () => Promise<Aggregator>) {
   };
 }
 
-/** Deployed: the aggregator over the Google Cloud adapters (built once per instance). */
+/** Deployed: the aggregator over the stack named by the environment (built once per instance). */
 let cloudAggregator: Promise<Aggregator> | undefined;
 functions.cloudEvent<MessagePublishedData>(
   'aggregate',
   aggregateHandler(() => {
-    cloudAggregator ??= Promise.reject(
-      new Error(
-        'the Google Cloud adapters are not part of this build yet (issue 5); run locally with `himas train`',
-      ),
-    );
+    cloudAggregator ??= aggregatorFromStack(process.env);
     return cloudAggregator;
   }),
 );

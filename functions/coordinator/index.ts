@@ -1,4 +1,5 @@
 import * as functions from '@google-cloud/functions-framework';
+import { coordinatorFromStack } from '../../src/runtime/stack-services';
 import type { Coordinator } from '../../src/services/coordinator';
 
 /**
@@ -16,13 +17,12 @@ export function coordinatorHandler(getCoordinator: () => Promise<Coordinator>) {
   };
 }
 
+/** Deployed: the coordinator over the stack named by the environment (built once per instance). */
 let cloudCoordinator: Promise<Coordinator> | undefined;
 functions.http(
   'coordinator',
   coordinatorHandler(() => {
-    cloudCoordinator ??= Promise.reject(
-      new Error('the Google Cloud adapters are not wired into the deployed functions yet (issue 5)'),
-    );
+    cloudCoordinator ??= coordinatorFromStack(process.env);
     return cloudCoordinator;
   }) as unknown as functions.HttpFunction,
 );

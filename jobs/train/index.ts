@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { CsvCohortSource } from '../../src/adapters/cohort/csv-cohort-source';
 import { FileHospitalKeyStore } from '../../src/adapters/keys/file-hospital-key-store';
 import { readJobEnv } from '../../src/config/job-env';
+import { openStackPorts, readStackConfig, type StackConfig } from '../../src/config/stack-config';
 import { initializeBackend } from '../../src/core/model';
 import { connectPortsOverIpc, disconnectIpc } from '../../src/local/ipc/ipc-ports';
 import { jsonLogger } from '../../src/logging/logger';
@@ -23,23 +24,23 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
       backend.backend,
       backend.tried.map((t) => `${t.backend}${t.error ? ' (failed)' : ''}`).join(', '),
     );
-    const stack = env.HIMAS_STACK ?? 'local-ipc';
-    if (stack !== 'local-ipc') {
-      throw new Error(
-        `HIMAS_STACK=${stack} is not available to jobs yet; the Google Cloud adapters arrive with the emulator/GCP work (issue 5)`,
-      );
+    const stack = readStackConfig(env);
+    const dataDir = cohortFolder(stack);
+    const opened = stack.stack === 'local-ipc' ? undefined : openStackPorts(stack);
+    const ports = opened ?? connectPortsOverIpc();
+    let outcome;
+    try {
+      outcome = await runHospitalJob(jobEnv, {
+        ...ports,
+        cohorts: new CsvCohortSource(dataDir),
+        // The hospital's own secret store: next to its data unless the runner says otherwise.
+        keys: new FileHospitalKeyStore(env.HIMAS_KEYS_DIR ?? path.join(dataDir, 'keys')),
+        clock: systemClock,
+        logger,
+      });
+    } finally {
+      await opened?.close();
     }
-    if (!env.HIMAS_DATA_DIR)
-      throw new Error('HIMAS_DATA_DIR is not set: the folder with <hospital>.train.csv and .test.csv');
-    const ports = connectPortsOverIpc();
-    const outcome = await runHospitalJob(jobEnv, {
-      ...ports,
-      cohorts: new CsvCohortSource(env.HIMAS_DATA_DIR),
-      // The hospital's own secret store: next to its data unless the runner says otherwise.
-      keys: new FileHospitalKeyStore(env.HIMAS_KEYS_DIR ?? path.join(env.HIMAS_DATA_DIR, 'keys')),
-      clock: systemClock,
-      logger,
-    });
     logger.write({
       severity: 'INFO',
       event: 'job.finished',
@@ -58,4 +59,15 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
   } finally {
     disconnectIpc();
   }
+}
+
+/** The hospital's cohort: CSV files locally; BigQuery (`himas_<hospital>.cohort`) is not wired yet. */
+function cohortFolder(stack: StackConfig): string {
+  if (stack.dataDir) return stack.dataDir;
+  if (stack.stack === 'gcp') {
+    throw new Error(
+      'HIMAS_DATA_DIR is not set and the BigQuery cohort source (himas_<hospital>.cohort) is not implemented yet; mount the cohort CSVs and set HIMAS_DATA_DIR',
+    );
+  }
+  throw new Error('HIMAS_DATA_DIR is not set: the folder with <hospital>.train.csv and .test.csv');
 }

@@ -1,9 +1,11 @@
 import packageJson from '../../package.json';
 import { UserError } from './user-error';
+import { agentsCommand } from './commands/agents';
 import { benchCommand } from './commands/bench';
 import { dataCommand } from './commands/data';
 import { predictCommand } from './commands/predict';
 import { privacyCommand } from './commands/privacy';
+import { stackCommand } from './commands/stack';
 import { statusCommand } from './commands/status';
 import { trainCommand } from './commands/train';
 import { workflowsCommand } from './commands/workflows';
@@ -18,6 +20,8 @@ const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   predict: predictCommand,
   status: statusCommand,
+  agents: agentsCommand,
+  stack: stackCommand,
   workflows: workflowsCommand,
   privacy: privacyCommand,
   bench: benchCommand,

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { FileHospitalKeyStore } from '../adapters/keys/file-hospital-key-store';
 import { deadLetterTopic, TOPICS } from '../../schemas/events';
 import { aggregateHandler } from '../../functions/aggregate';
+import { orchestratorHandler } from '../../functions/agents/orchestrator';
+import { privacyGuardianHandler } from '../../functions/agents/privacy-guardian';
 import { DocumentModelRegistry } from '../adapters/model-registry/document-model-registry';
 import { openEmbeddedStack, type EmbeddedStack } from '../adapters/embedded';
 import { CsvCohortSource } from '../adapters/cohort/csv-cohort-source';
@@ -10,6 +12,8 @@ import type { Logger } from '../logging/logger';
 import { systemClock, type Clock } from '../ports/clock';
 import type { JobRunner } from '../ports/job-runner';
 import { Aggregator } from '../services/aggregator';
+import { OrchestratorAgent } from '../services/orchestrator-agent';
+import { PrivacyGuardianAgent } from '../services/privacy-guardian-agent';
 import { messagePublishedFromDelivery } from '../services/pubsub-message';
 import { RunLifecycle } from '../services/run-lifecycle';
 import { CryptoRandom } from '../runtime/crypto-random';
@@ -22,11 +26,19 @@ export const AGGREGATOR_SUBSCRIPTIONS = [
   { name: 'himas-aggregate-rounds', topic: TOPICS.rounds },
 ] as const;
 
+/** Subscriptions of the agent functions on himas-models (the same names Terraform must create). */
+export const AGENT_SUBSCRIPTIONS = [
+  { name: 'himas-agent-privacy-guardian', topic: TOPICS.models, entryPoint: 'privacyGuardian' },
+  { name: 'himas-agent-orchestrator', topic: TOPICS.models, entryPoint: 'orchestrator' },
+] as const;
+
 export interface EmbeddedPlatform {
   stack: EmbeddedStack;
   models: DocumentModelRegistry;
   lifecycle: RunLifecycle;
   aggregator: Aggregator;
+  /** The agents that react to model.published (subscribed only when withAgents is on). */
+  agents: { privacyGuardian: PrivacyGuardianAgent; orchestrator: OrchestratorAgent };
   jobs: JobRunner;
   clock: Clock;
   close(): Promise<void>;
@@ -42,6 +54,8 @@ export interface EmbeddedPlatformOptions {
   jobs?: 'process' | 'in-process';
   /** Whether to attach the aggregation function to the bus (off for read-only commands). */
   withAggregator?: boolean;
+  /** Whether to attach the agent functions to himas-models (default: as withAggregator). */
+  withAgents?: boolean;
 }
 
 /**
@@ -61,6 +75,11 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
     instanceId: `aggregator-${randomUUID().slice(0, 8)}`,
   });
   const lifecycle = new RunLifecycle({ ...ports, clock, logger: options.logger });
+  const agentDeps = { ...ports, warehouse: stack.warehouse, clock, logger: options.logger };
+  const agents = {
+    privacyGuardian: new PrivacyGuardianAgent(agentDeps),
+    orchestrator: new OrchestratorAgent(agentDeps),
+  };
   const jobs: JobRunner =
     options.jobs === 'in-process'
       ? new InProcessJobRunner({
@@ -89,5 +108,23 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
       );
     }
   }
-  return { stack, models, lifecycle, aggregator, jobs, clock, close: () => stack.close() };
+  if (options.withAgents ?? options.withAggregator !== false) {
+    const handlers = {
+      privacyGuardian: privacyGuardianHandler(async () => agents.privacyGuardian),
+      orchestrator: orchestratorHandler(async () => agents.orchestrator),
+    };
+    for (const subscription of AGENT_SUBSCRIPTIONS) {
+      const handler = handlers[subscription.entryPoint];
+      await stack.events.subscribe(
+        {
+          name: subscription.name,
+          topic: subscription.topic,
+          maxDeliveryAttempts: 10,
+          deadLetterTopic: deadLetterTopic(subscription.topic),
+        },
+        (delivery) => handler({ data: messagePublishedFromDelivery(delivery, subscription.name) }),
+      );
+    }
+  }
+  return { stack, models, lifecycle, aggregator, agents, jobs, clock, close: () => stack.close() };
 }

@@ -2,16 +2,40 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { TOPICS } from '../../schemas/events';
 import type { TrainingConfig } from '../../schemas/training-config';
+import type { DocumentStore } from '../ports/document-store';
+import type { EventBus } from '../ports/event-bus';
+import type { JobRunner } from '../ports/job-runner';
+import type { ModelRegistry } from '../ports/model-registry';
 import { Coordinator } from '../services/coordinator';
+import type { RunLifecycle } from '../services/run-lifecycle';
 import { stackConnectors } from './connectors/stack-connectors';
-import type { EmbeddedPlatform } from './embedded-platform';
-import { executeWorkflow, loadWorkflowFile, type Callable, type WorkflowOutcome } from './workflows';
+import {
+  executeWorkflow,
+  loadWorkflowFile,
+  loopbackHttpCallables,
+  type Callable,
+  type WorkflowOutcome,
+} from './workflows';
 
 /** The workflow that deploys to Cloud Workflows; every local run executes this very file. */
 export const TRAINING_WORKFLOW = path.resolve(__dirname, '..', '..', 'workflows', 'federated-training.yaml');
 export const LOCAL_COORDINATOR_URL = 'http://coordinator.himas.internal';
 export const LOCAL_PROJECT = 'himas-local';
 export const JOB_PREFIX = 'himas-train-';
+
+/** What a local run drives: the embedded platform, or the emulator stack seen from the CLI. */
+export interface TrainingPlatform {
+  stack: { documents: DocumentStore; events: EventBus };
+  models: ModelRegistry;
+  /** Reads of the run; on the embedded stack also the in-process coordinator's steps. */
+  lifecycle: RunLifecycle;
+  jobs: JobRunner;
+  /** The coordinator function's loopback URL when it is served over HTTP (emulator stack). */
+  coordinatorUrl?: string;
+  /** The project the connectors' resource names carry (default himas-local). */
+  projectId?: string;
+  close(): Promise<void>;
+}
 
 export interface TrainingWorkflowInput {
   runId: string;
@@ -20,6 +44,11 @@ export interface TrainingWorkflowInput {
   dataDir: string;
   outputDirectory?: string;
   resume: boolean;
+  /**
+   * How long the last updates may take to arrive once every job has finished (the workflow's
+   * deadlineGraceSeconds). Default 0: the embedded binding delivers before every poll.
+   */
+  deadlineGraceSeconds?: number;
   /** Where the workflow's sys.log entries go. */
   log?: (entry: { severity: string; message: unknown }) => void;
 }
@@ -31,18 +60,21 @@ export interface TrainingWorkflowInput {
  * executing the workflow again with `resume: true`.
  */
 export async function runTrainingWorkflow(
-  platform: EmbeddedPlatform,
+  platform: TrainingPlatform,
   input: TrainingWorkflowInput,
 ): Promise<WorkflowOutcome> {
+  const projectId = platform.projectId ?? LOCAL_PROJECT;
+  const coordinatorUrl = platform.coordinatorUrl ?? LOCAL_COORDINATOR_URL;
   const connectors = stackConnectors({
     documents: platform.stack.documents,
     events: platform.stack.events,
     jobs: platform.jobs,
-    coordinator: new Coordinator(platform.lifecycle),
-    coordinatorUrl: LOCAL_COORDINATOR_URL,
-    projectId: LOCAL_PROJECT,
+    coordinator: platform.coordinatorUrl ? undefined : new Coordinator(platform.lifecycle),
+    coordinatorUrl,
+    projectId,
   });
-  const callables: Record<string, Callable> = {};
+  // A served coordinator is reached by real HTTP on loopback, as Cloud Workflows calls its URL.
+  const callables: Record<string, Callable> = platform.coordinatorUrl ? loopbackHttpCallables() : {};
   for (const [name, call] of Object.entries(connectors)) callables[name] = (args) => call(args);
   return executeWorkflow(
     loadWorkflowFile(TRAINING_WORKFLOW),
@@ -52,17 +84,17 @@ export async function runTrainingWorkflow(
       config: input.config,
       resume: input.resume,
       outputDirectory: input.outputDirectory ?? null,
-      // Locally the Firestore binding lets the bus deliver before every poll, so nothing is in
+      // Embedded, the Firestore binding lets the bus deliver before every poll, so nothing is in
       // flight once the jobs have finished: the deadline can be declared at once.
-      deadlineGraceSeconds: 0,
+      deadlineGraceSeconds: input.deadlineGraceSeconds ?? 0,
     },
     {
       callables,
       env: {
-        GOOGLE_CLOUD_PROJECT_ID: LOCAL_PROJECT,
+        GOOGLE_CLOUD_PROJECT_ID: projectId,
         GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID: randomUUID(),
         HIMAS_REGION: 'local',
-        HIMAS_COORDINATOR_URL: LOCAL_COORDINATOR_URL,
+        HIMAS_COORDINATOR_URL: coordinatorUrl,
         HIMAS_TOPIC_ROUNDS: TOPICS.rounds,
         HIMAS_JOB_PREFIX: JOB_PREFIX,
         HIMAS_HOSPITALS: input.hospitals.join(','),

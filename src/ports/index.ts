@@ -6,3 +6,4 @@ export * from './job-runner';
 export * from './model-registry';
 export * from './cohort-source';
 export * from './clock';
+export * from './warehouse';

@@ -102,3 +102,18 @@ export async function patientGuarantee(
     budgetEpsilon: config.patientTargetEpsilon,
   };
 }
+
+/** The DP events a hospital's patient-level ledger holds for rounds up to `upToRound` (the guardian's check). */
+export async function patientLedgerEvents(
+  blobs: BlobStore,
+  runId: string,
+  hospitalId: string,
+  upToRound: number,
+): Promise<z.infer<typeof DpEventDataSchema>[]> {
+  const events: z.infer<typeof DpEventDataSchema>[] = [];
+  for (const path of await blobs.list(blobPaths.patientLedger(runId, hospitalId))) {
+    const entry = LedgerEntrySchema.parse(JSON.parse(Buffer.from(await blobs.get(path)).toString('utf8')));
+    if (entry.round <= upToRound) events.push(entry.event);
+  }
+  return events;
+}

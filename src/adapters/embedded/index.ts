@@ -3,6 +3,7 @@ import { EmbeddedDatabase } from './embedded-database';
 import { EmbeddedDocumentStore } from './embedded-document-store';
 import { EmbeddedEventBus, type EmbeddedEventBusOptions } from './embedded-event-bus';
 import { FileBlobStore } from './file-blob-store';
+import { EmbeddedWarehouse } from './embedded-warehouse';
 
 export { AsyncMutex } from './async-mutex';
 export { parseDocumentPath, validateCollectionPath } from './document-paths';
@@ -12,12 +13,15 @@ export { EmbeddedDocumentStore } from './embedded-document-store';
 export { EmbeddedEventBus } from './embedded-event-bus';
 export type { EmbeddedEventBusOptions } from './embedded-event-bus';
 export { FileBlobStore, validateBlobPath } from './file-blob-store';
+export { EmbeddedWarehouse } from './embedded-warehouse';
 
 export interface EmbeddedStack {
   database: EmbeddedDatabase;
   documents: EmbeddedDocumentStore;
   events: EmbeddedEventBus;
   blobs: FileBlobStore;
+  /** Analytical tables on the same database file. */
+  warehouse: EmbeddedWarehouse;
   /** Stops the bus, then closes the database. */
   close(): Promise<void>;
 }
@@ -36,6 +40,7 @@ export async function openEmbeddedStack(
     documents,
     events,
     blobs,
+    warehouse: new EmbeddedWarehouse(database),
     async close() {
       await events.close();
       await documents.close();

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { paths, RoundDocumentSchema, RunDocumentSchema } from '../../../schemas/documents';
-import { withExistingStore } from '../existing-store';
+import { parseStoreKind, withStoreReader } from '../store-reader';
 import { describeGuarantee } from '../../services/privacy-guarantee';
 import { parseCommandArgs, stringFlag } from '../args';
 import { fmt } from '../format-metrics';
@@ -8,10 +8,11 @@ import type { Command } from '../main';
 import { defaultHome } from '../run-locations';
 import { UserError } from '../user-error';
 
-const HELP = `Usage: himas status [RUN_ID] [--home DIR] [--json]
+const HELP = `Usage: himas status [RUN_ID] [--home DIR] [--stack embedded|emulators] [--json]
 
 Without RUN_ID: every run in the store. With RUN_ID: what that run did, round by round, read from
-the store (the run, round and model-version documents).`;
+the store (the run, round and model-version documents). --stack emulators reads the Firestore
+emulator of the stack recorded in <home>/stack.json instead of the embedded store.`;
 
 export const statusCommand: Command = {
   summary: 'show runs and what they did, from the store (himas status)',
@@ -19,7 +20,12 @@ export const statusCommand: Command = {
     const { values, positionals } = parseCommandArgs(
       'status',
       argv,
-      { home: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      {
+        home: { type: 'string' },
+        stack: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       true,
     );
     if (values.help) {
@@ -29,63 +35,66 @@ export const statusCommand: Command = {
     if (positionals.length > 1)
       throw new UserError(`himas status takes at most one RUN_ID, got ${positionals.length}`);
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
-    return withExistingStore(home, async (platform) => {
-      const documents = platform.stack.documents;
-      const out: string[] = [];
-      if (positionals.length === 0) {
-        const runs = (await documents.list(paths.runs())).map((s) => RunDocumentSchema.parse(s.data));
-        if (values.json)
-          return print(
-            JSON.stringify(
-              runs.map(({ runId, status, currentRound, config, createdAt }) => ({
-                runId,
-                status,
-                currentRound,
-                rounds: config.rounds,
-                createdAt,
-              })),
-              null,
-              2,
-            ),
-          );
-        if (runs.length === 0) return print(`no runs in ${home}`);
-        out.push(`${'run'.padEnd(30)} ${'status'.padEnd(10)} ${'rounds'.padEnd(8)} created`);
-        for (const r of runs)
-          out.push(
-            `${r.runId.padEnd(30)} ${r.status.padEnd(10)} ${`${r.currentRound}/${r.config.rounds}`.padEnd(8)} ${r.createdAt}`,
-          );
-        return print(out.join('\n'));
-      }
-      const runId = positionals[0];
-      const data = await documents.get(paths.run(runId));
-      if (!data) throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs`);
-      const run = RunDocumentSchema.parse(data);
-      const rounds = (await documents.list(paths.rounds(runId))).map((s) =>
-        RoundDocumentSchema.parse(s.data),
-      );
-      const versions = await platform.models.list(runId);
-      if (values.json) return print(JSON.stringify({ run, rounds, versions }, null, 2));
-      out.push(
-        `Run ${run.runId}: ${run.status}${run.halt ? ` (halted: ${run.halt.reason})` : ''}, round ${run.currentRound} of ${run.config.rounds}`,
-      );
-      out.push(`  hospitals: ${run.hospitals.join(', ')}`);
-      out.push(`  data: ${run.dataSource.kind} ${run.dataSource.location}`);
-      for (const g of run.privacy) out.push(`  privacy: ${describeGuarantee(g)}`);
-      out.push(
-        `  ${'round'.padEnd(6)} ${'status'.padEnd(11)} ${'updates'.padEnd(8)} ${'model version'.padEnd(36)} pooled AUROC`,
-      );
-      for (const r of rounds) {
-        const version = versions.find((v) => v.versionId === r.modelVersionId);
-        out.push(
-          `  ${String(r.round).padEnd(6)} ${r.status.padEnd(11)} ${String(r.participants.length).padEnd(8)} ${(r.modelVersionId ?? r.failureReason ?? '').padEnd(36)} ${fmt(version?.pooledMetrics?.auroc)}`,
+    return withStoreReader(
+      home,
+      parseStoreKind(stringFlag(values, 'stack')),
+      async ({ documents, models }) => {
+        const out: string[] = [];
+        if (positionals.length === 0) {
+          const runs = (await documents.list(paths.runs())).map((s) => RunDocumentSchema.parse(s.data));
+          if (values.json)
+            return print(
+              JSON.stringify(
+                runs.map(({ runId, status, currentRound, config, createdAt }) => ({
+                  runId,
+                  status,
+                  currentRound,
+                  rounds: config.rounds,
+                  createdAt,
+                })),
+                null,
+                2,
+              ),
+            );
+          if (runs.length === 0) return print(`no runs in ${home}`);
+          out.push(`${'run'.padEnd(30)} ${'status'.padEnd(10)} ${'rounds'.padEnd(8)} created`);
+          for (const r of runs)
+            out.push(
+              `${r.runId.padEnd(30)} ${r.status.padEnd(10)} ${`${r.currentRound}/${r.config.rounds}`.padEnd(8)} ${r.createdAt}`,
+            );
+          return print(out.join('\n'));
+        }
+        const runId = positionals[0];
+        const data = await documents.get(paths.run(runId));
+        if (!data) throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs`);
+        const run = RunDocumentSchema.parse(data);
+        const rounds = (await documents.list(paths.rounds(runId))).map((s) =>
+          RoundDocumentSchema.parse(s.data),
         );
-      }
-      const latest = versions.at(-1);
-      if (latest) out.push(`  latest model: ${latest.versionId} (${latest.numParameters} parameters)`);
-      if (run.status === 'running')
-        out.push(`  (interrupted? continue it with \`himas train --resume ${run.runId}\`)`);
-      return print(out.join('\n'));
-    });
+        const versions = await models.list(runId);
+        if (values.json) return print(JSON.stringify({ run, rounds, versions }, null, 2));
+        out.push(
+          `Run ${run.runId}: ${run.status}${run.halt ? ` (halted: ${run.halt.reason})` : ''}, round ${run.currentRound} of ${run.config.rounds}`,
+        );
+        out.push(`  hospitals: ${run.hospitals.join(', ')}`);
+        out.push(`  data: ${run.dataSource.kind} ${run.dataSource.location}`);
+        for (const g of run.privacy) out.push(`  privacy: ${describeGuarantee(g)}`);
+        out.push(
+          `  ${'round'.padEnd(6)} ${'status'.padEnd(11)} ${'updates'.padEnd(8)} ${'model version'.padEnd(36)} pooled AUROC`,
+        );
+        for (const r of rounds) {
+          const version = versions.find((v) => v.versionId === r.modelVersionId);
+          out.push(
+            `  ${String(r.round).padEnd(6)} ${r.status.padEnd(11)} ${String(r.participants.length).padEnd(8)} ${(r.modelVersionId ?? r.failureReason ?? '').padEnd(36)} ${fmt(version?.pooledMetrics?.auroc)}`,
+          );
+        }
+        const latest = versions.at(-1);
+        if (latest) out.push(`  latest model: ${latest.versionId} (${latest.numParameters} parameters)`);
+        if (run.status === 'running')
+          out.push(`  (interrupted? continue it with \`himas train --resume ${run.runId}\`)`);
+        return print(out.join('\n'));
+      },
+    );
   },
 };
 

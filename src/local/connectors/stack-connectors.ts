@@ -27,7 +27,11 @@ export interface StackConnectorDeps {
   documents: DocumentStore;
   events: EventBus;
   jobs: JobRunner;
-  coordinator: Coordinator;
+  /**
+   * The coordinator, called in-process for http.* to `coordinatorUrl`. Without it the stack serves
+   * the coordinator over real HTTP (the emulator stack) and http.* is left to the caller.
+   */
+  coordinator?: Coordinator;
   coordinatorUrl: string;
   projectId: string;
   /** Attempts per job execution (the job's max_retries + 1). */
@@ -43,7 +47,11 @@ export function stackConnectors(deps: StackConnectorDeps): Record<string, Connec
         `the local stack only serves the coordinator (${deps.coordinatorUrl}), not ${url}`,
       );
     }
-    const answer = await deps.coordinator.handle({
+    // As before every Firestore read: let the bus deliver what is in flight first, so the
+    // coordinator answers from the state the agents and the aggregator have already reached (a
+    // halt set on model.published is seen before the next round opens, deterministically).
+    await deps.events.idle();
+    const answer = await deps.coordinator!.handle({
       method,
       path: url.slice(deps.coordinatorUrl.length) || '/',
       body: args.body,
@@ -54,8 +62,7 @@ export function stackConnectors(deps: StackConnectorDeps): Record<string, Connec
   };
 
   return {
-    'http.get': http('GET'),
-    'http.post': http('POST'),
+    ...(deps.coordinator ? { 'http.get': http('GET'), 'http.post': http('POST') } : {}),
 
     'googleapis.pubsub.v1.projects.topics.publish': async (args) => {
       const topic = resourceId(String(args.topic ?? ''), 'topics', 'topic');

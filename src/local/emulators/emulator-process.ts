@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
 export interface EmulatorProcessOptions {
   /** For messages: "Pub/Sub emulator". */
@@ -9,6 +10,11 @@ export interface EmulatorProcessOptions {
   readyUrl: string;
   timeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Append the process's output to this file instead of piping it here: for an emulator that must
+   * outlive the process that started it (`himas stack up`), whose pipes close when it exits.
+   */
+  logFile?: string;
 }
 
 export interface EmulatorProcess {
@@ -28,11 +34,13 @@ const LOG_TAIL_LINES = 40;
  * the group. On timeout the group is killed and the error carries the log tail.
  */
 export async function startEmulatorProcess(options: EmulatorProcessOptions): Promise<EmulatorProcess> {
+  const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, 'a');
   const child = spawn(options.command, options.args, {
     detached: true, // its own process group: -pid reaches every descendant
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
     env: options.env ?? process.env,
   });
+  if (logFd !== undefined) closeSync(logFd);
   const lines: string[] = [];
   const remember = (chunk: Buffer) => {
     lines.push(
@@ -52,7 +60,7 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   // Do not keep the test runner or CLI alive just because an emulator runs.
   child.unref();
   for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void })?.unref?.();
-  const logTail = () => lines.join('\n');
+  const logTail = () => (options.logFile === undefined ? lines.join('\n') : fileTail(options.logFile));
   const handle: EmulatorProcess = { pid: child.pid ?? -1, logTail, stop: () => stopGroup(child, exited) };
 
   const deadline = Date.now() + options.timeoutMs;
@@ -70,6 +78,18 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   return handle;
+}
+
+function fileTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(-LOG_TAIL_LINES)
+      .join('\n');
+  } catch {
+    return '';
+  }
 }
 
 async function answers(url: string): Promise<boolean> {

@@ -15,12 +15,16 @@ export interface EmulatorOptions {
   timeoutMs?: number;
   /** The gcloud executable (default `gcloud` on PATH). */
   gcloud?: string;
+  /** Write the emulator's output to this file (an emulator that outlives its starter). */
+  logFile?: string;
 }
 
 export interface RunningEmulator {
   /** `127.0.0.1:PORT`, the value of PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST. */
   host: string;
   projectId: string;
+  /** The process group leader (gcloud's wrapper); `kill(-pid)` stops the Java child too. */
+  pid: number;
   /** Stops the emulator and its Java child; idempotent. */
   stop(): Promise<void>;
 }
@@ -71,6 +75,7 @@ async function startGcloudEmulator(
     args: argsFor(host),
     readyUrl: `http://${host}/`,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    logFile: options.logFile,
     // gcloud must not prompt or phone home from a test run.
     env: {
       ...process.env,
@@ -78,5 +83,5 @@ async function startGcloudEmulator(
       CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
     },
   });
-  return { host, projectId, stop: () => emulator.stop() };
+  return { host, projectId, pid: emulator.pid, stop: () => emulator.stop() };
 }

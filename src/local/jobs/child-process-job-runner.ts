@@ -12,14 +12,24 @@ const RUN_TS = path.join(REPO_ROOT, 'bin', 'run-ts.js');
 /**
  * Runs each hospital job as its own Node.js process with the environment Cloud Run gives a job
  * task (CLOUD_RUN_JOB, CLOUD_RUN_EXECUTION, CLOUD_RUN_TASK_INDEX/ATTEMPT/COUNT) plus the request's
- * overrides; the process reaches the stack's adapters over IPC. A failed attempt is retried up to
- * `maxAttempts`, like Cloud Run's `max_retries`.
+ * overrides. With `ports` the process reaches the embedded stack's adapters over IPC
+ * (HIMAS_STACK=local-ipc); without, `stackEnv` names a stack the job opens itself (the emulators),
+ * exactly as a Cloud Run task does. A failed attempt is retried up to `maxAttempts`, like Cloud
+ * Run's `max_retries`.
  */
 export class ChildProcessJobRunner implements JobRunner {
   constructor(
-    private readonly ports: JobPorts,
-    private readonly options: { logger: Logger; extraEnv?: Record<string, string>; entry?: string },
-  ) {}
+    private readonly ports: JobPorts | undefined,
+    private readonly options: {
+      logger: Logger;
+      extraEnv?: Record<string, string>;
+      entry?: string;
+      /** The stack's variables (HIMAS_STACK and its hosts) when the job opens the stack itself. */
+      stackEnv?: Record<string, string>;
+    },
+  ) {
+    if (!ports && !options.stackEnv) throw new Error('ChildProcessJobRunner needs ports (IPC) or a stackEnv');
+  }
 
   async run(request: JobRequest): Promise<JobResult> {
     const started = Date.now();
@@ -56,7 +66,7 @@ export class ChildProcessJobRunner implements JobRunner {
           ...process.env,
           ...this.options.extraEnv,
           ...request.env,
-          HIMAS_STACK: 'local-ipc',
+          ...(this.ports ? { HIMAS_STACK: 'local-ipc' } : this.options.stackEnv),
           CLOUD_RUN_JOB: request.jobName,
           CLOUD_RUN_EXECUTION: executionId,
           CLOUD_RUN_TASK_INDEX: '0',
@@ -66,7 +76,7 @@ export class ChildProcessJobRunner implements JobRunner {
         serialization: 'advanced',
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       });
-      servePortsOverIpc(child, this.ports);
+      if (this.ports) servePortsOverIpc(child, this.ports);
       let lastErrorLine = '';
       const forward = (chunk: Buffer) => {
         for (const line of chunk.toString('utf8').split('\n')) {

@@ -1,0 +1,105 @@
+import * as path from 'node:path';
+import { paths, RunDocumentSchema } from '../../../schemas/documents';
+import { PRIVACY_AUDIT_TABLE, RUN_PROGRESS_TABLE } from '../../../schemas/warehouse';
+import { parseCommandArgs, stringFlag } from '../args';
+import { withExistingStore } from '../existing-store';
+import { fmt } from '../format-metrics';
+import type { Command } from '../main';
+import { defaultHome } from '../run-locations';
+import { UserError } from '../user-error';
+
+const HELP = `Usage: himas agents [RUN_ID] [--home DIR] [--json]
+
+What the agents produced for a run (default: the latest run), read from the warehouse tables:
+the privacy guardian's audit per round (level, ε recomputed from the ledger vs the claim), the
+orchestrator's progress per round, its convergence verdict and the run summary.`;
+
+const eps = (epsilon: number | null): string => (epsilon === null ? '∞' : epsilon.toFixed(4));
+
+export const agentsCommand: Command = {
+  summary: 'show what the agents produced for a run: privacy audit, progress, summary (himas agents)',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      'agents',
+      argv,
+      { home: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      true,
+    );
+    if (values.help) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    if (positionals.length > 1)
+      throw new UserError(`himas agents takes at most one RUN_ID, got ${positionals.length}`);
+    const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
+    return withExistingStore(home, async (platform) => {
+      const runs = (await platform.stack.documents.list(paths.runs()))
+        .map((s) => RunDocumentSchema.parse(s.data))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      const runId = positionals[0] ?? runs.at(-1)?.runId;
+      if (runId === undefined) throw new UserError(`no runs in ${home}; run \`himas train\` first`);
+      const run = runs.find((r) => r.runId === runId);
+      if (!run) throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs`);
+      const warehouse = platform.stack.warehouse;
+      const audit = await warehouse.query(PRIVACY_AUDIT_TABLE, { where: { runId }, orderBy: 'round' });
+      const progress = await warehouse.query(RUN_PROGRESS_TABLE, { where: { runId }, orderBy: 'round' });
+      const latest = progress.at(-1) ?? null;
+      if (values.json) {
+        const result = {
+          runId,
+          halt: run.halt,
+          privacyAudit: audit,
+          progress,
+          summary: latest?.summary ?? null,
+        };
+        return print(JSON.stringify(result, null, 2));
+      }
+      const out: string[] = [`Run ${runId}: ${run.status}${run.halt ? ` (halted by ${run.halt.by})` : ''}`];
+      out.push('', 'Privacy guardian (ε recomputed from the ledger vs the aggregator’s claim):');
+      if (audit.length === 0) out.push('  no checks recorded (agents run during `himas train`)');
+      else
+        out.push(
+          `  ${'round'.padEnd(6)} ${'unit'.padEnd(9)} ${'level'.padEnd(9)} ${'ε recomputed'.padEnd(13)} ${'ε claimed'.padEnd(10)} budget`,
+        );
+      for (const a of audit) {
+        out.push(
+          `  ${String(a.round).padEnd(6)} ${a.unit.padEnd(9)} ${a.level.padEnd(9)} ${eps(a.recomputedEpsilon).padEnd(13)} ${eps(a.claimedEpsilon).padEnd(10)} ${a.budgetEpsilon ?? '-'}`,
+        );
+        for (const f of a.findings) out.push(`         ${f.level}: ${f.message}`);
+      }
+      out.push(
+        '',
+        'Orchestrator (pooled metrics lag one version: hospitals evaluate a version in the next round):',
+      );
+      if (progress.length === 0) out.push('  no progress recorded');
+      else
+        out.push(
+          `  ${'round'.padEnd(6)} ${'AUROC'.padEnd(7)} ${'loss'.padEnd(7)} ${'converged'.padEnd(10)} late hospitals`,
+        );
+      for (const p of progress) {
+        out.push(
+          `  ${String(p.round).padEnd(6)} ${fmt(p.pooledAuroc).padEnd(7)} ${fmt(p.pooledLoss).padEnd(7)} ${(p.converged ? 'yes' : 'no').padEnd(10)} ${p.lateHospitals.join(', ') || '-'}`,
+        );
+      }
+      const verdict = progress.find((p) => p.converged);
+      out.push(
+        `  verdict: ${verdict ? `converged at ${verdict.modelVersionId}` : latest ? 'not converged' : 'none yet'}`,
+      );
+      if (latest)
+        out.push(
+          '',
+          'Run summary:',
+          ...latest.summary
+            .trimEnd()
+            .split('\n')
+            .map((l) => `  ${l}`),
+        );
+      return print(out.join('\n'));
+    });
+  },
+};
+
+function print(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}

@@ -1,0 +1,160 @@
+import { paths, RoundDocumentSchema, UpdateReceiptSchema, type RunDocument } from '../../schemas/documents';
+import type { EventOf } from '../../schemas/events';
+import { HospitalEvaluationSchema } from '../../schemas/metrics';
+import { RUN_PROGRESS_TABLE, type RunProgressRow } from '../../schemas/warehouse';
+import {
+  checkAttendance,
+  checkPlateau,
+  DEFAULT_PLATEAU_RULE,
+  type PlateauDecision,
+  type PlateauRule,
+  type RoundRecord,
+  type VersionMetrics,
+} from '../core/agents/convergence';
+import { writeRunSummary } from '../core/agents/run-summary';
+import { logs } from '../logs';
+import type { Delivery } from '../ports/event-bus';
+import { decodeDelivery } from './event-publishing';
+import type { AgentDeps } from './privacy-guardian-agent';
+import { readRun } from './run-documents';
+import { haltRunOnce } from './run-halt';
+
+export const ORCHESTRATOR_ACTOR = 'agent:orchestrator';
+
+export interface OrchestratorDecision {
+  row: RunProgressRow;
+  plateau: PlateauDecision;
+  /** True when this call set the run's halt flag. */
+  halted: boolean;
+}
+
+/**
+ * The orchestrator function's logic (issue 7, agent 5; functions/agents/orchestrator registers it).
+ * On `model.published` it gathers the run's history (pooled metrics per version, rounds and
+ * receipts), applies the plateau and attendance rules of src/core/agents/convergence.ts, writes a
+ * `run_progress` row with the run summary, and on a plateau sets the halt flag the workflow reads
+ * before the next round.
+ *
+ * Hospitals evaluate a version at the start of the next round's job, so when version r is
+ * published only versions up to r − 1 have pooled metrics: the history holds the versions that
+ * have them, and convergence is judged on those (one version behind, by design).
+ */
+export class OrchestratorAgent {
+  constructor(
+    private readonly deps: Omit<AgentDeps, 'blobs'>,
+    private readonly rule: PlateauRule = DEFAULT_PLATEAU_RULE,
+  ) {}
+
+  async handle(delivery: Pick<Delivery, 'data'>): Promise<void> {
+    const decoded = decodeDelivery(delivery);
+    if (!decoded.ok) {
+      logs.poisonMessage(this.deps.logger, decoded.reason);
+      return;
+    }
+    if (decoded.event.type === 'model.published') await this.track(decoded.event);
+  }
+
+  /** The progress row for one published version; null when the run is unknown or it was already tracked. */
+  async track(event: EventOf<'model.published'>): Promise<OrchestratorDecision | null> {
+    const { runId, round } = event;
+    const versionId = event.data.modelVersionId;
+    const done = await this.deps.warehouse.query(RUN_PROGRESS_TABLE, {
+      where: { runId, modelVersionId: versionId },
+      limit: 1,
+    });
+    if (done.length > 0) return null;
+    const run = await readRun(this.deps.documents, runId);
+    if (!run) return null;
+
+    const versions = (await this.deps.models.list(runId)).filter((v) => v.round <= round);
+    const history: VersionMetrics[] = versions
+      .filter((v) => v.pooledMetrics !== null)
+      .map((v) => ({
+        round: v.round,
+        modelVersionId: v.versionId,
+        auroc: v.pooledMetrics?.auroc ?? null,
+        loss: v.pooledMetrics?.loss ?? null,
+      }));
+    const plateau = checkPlateau(history, this.rule);
+    const attendance = checkAttendance(await this.roundRecords(runId, round));
+    const latest = history.at(-1);
+    const evaluations = latest
+      ? (await this.deps.documents.list(paths.evaluations(latest.modelVersionId))).map((s) =>
+          HospitalEvaluationSchema.parse(s.data),
+        )
+      : [];
+    const hospitalMetrics = run.hospitals.map((hospitalId) => {
+      const e = evaluations.find((x) => x.hospitalId === hospitalId);
+      return { hospitalId, auroc: e?.metrics.auroc ?? null, loss: e?.metrics.loss ?? null };
+    });
+
+    const at = this.deps.clock.now().toISOString();
+    let halted = false;
+    if (plateau.converged && run.halt === null) {
+      halted = await haltRunOnce(this.deps.documents, runId, {
+        reason: `converged: ${plateau.reason}`,
+        by: ORCHESTRATOR_ACTOR,
+        at,
+      });
+    }
+    const current = halted ? await readRun(this.deps.documents, runId) : run;
+    const summary = writeRunSummary({
+      runId,
+      status: statusOf(current ?? run),
+      plannedRounds: run.config.rounds,
+      history,
+      hospitalMetrics,
+      attendance,
+      plateau,
+      privacy: event.data.privacy,
+      halt: current?.halt ?? null,
+    });
+    const row: RunProgressRow = {
+      runId,
+      round,
+      modelVersionId: versionId,
+      pooledAuroc: latest?.auroc ?? null,
+      pooledLoss: latest?.loss ?? null,
+      perHospital: hospitalMetrics.map((h) => {
+        const a = attendance.find((x) => x.hospitalId === h.hospitalId);
+        return {
+          ...h,
+          modelVersionId: latest?.modelVersionId ?? null,
+          recent: a?.recent ?? [],
+          flagged: a?.flagged ?? false,
+        };
+      }),
+      converged: plateau.converged,
+      lateHospitals: attendance.filter((a) => a.flagged).map((a) => a.hospitalId),
+      summary,
+      time: at,
+    };
+    logs.progressRecorded(this.deps.logger, runId, round, versionId, plateau.converged, plateau.reason);
+    await this.deps.warehouse.insert(RUN_PROGRESS_TABLE, [row]);
+    return { row, plateau, halted };
+  }
+
+  private async roundRecords(runId: string, upToRound: number): Promise<RoundRecord[]> {
+    const rounds = (await this.deps.documents.list(paths.rounds(runId)))
+      .map((s) => RoundDocumentSchema.parse(s.data))
+      .filter((r) => r.round <= upToRound && (r.status === 'closed' || r.status === 'failed'));
+    const records: RoundRecord[] = [];
+    for (const r of rounds) {
+      const receipts = (await this.deps.documents.list(paths.updates(runId, r.round))).map((s) =>
+        UpdateReceiptSchema.parse(s.data),
+      );
+      records.push({
+        round: r.round,
+        expectedHospitals: r.expectedHospitals,
+        participants: r.participants,
+        receipts: receipts.map(({ hospitalId, status }) => ({ hospitalId, status })),
+      });
+    }
+    return records;
+  }
+}
+
+/** The run as the summary should call it: a run with a halt flag is halted even before the driver stops. */
+function statusOf(run: RunDocument): 'running' | 'completed' | 'failed' | 'halted' {
+  return run.halt !== null && run.status === 'running' ? 'halted' : run.status;
+}
