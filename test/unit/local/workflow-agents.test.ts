@@ -87,13 +87,18 @@ describe('the agents during a training workflow', () => {
     await platform!.stack.events.idle();
     const run = await platform!.lifecycle.getRun('agents-stall');
     expect(run?.halt?.by).toBe('agent:orchestrator');
-    expect(run?.currentRound).toBe(4);
+    // The plateau needs 4 evaluated versions, so round 4 is the earliest stop; on a loaded machine
+    // (CI) it has been seen at round 6. What matters: it stops long before the 12 rounds asked for.
+    const stoppedAt = run!.currentRound;
+    expect(stoppedAt).toBeGreaterThanOrEqual(4);
+    expect(stoppedAt).toBeLessThanOrEqual(8);
     const progress = await platform!.stack.warehouse.query(RUN_PROGRESS_TABLE, {
       where: { runId: 'agents-stall' },
       orderBy: 'round',
     });
-    expect(progress.map((p) => p.converged)).toEqual([false, false, false, true]);
-    expect(progress[3].summary).toMatch(/Halted by agent:orchestrator: converged: plateau/);
+    expect(progress).toHaveLength(stoppedAt);
+    expect(progress.map((p) => p.converged)).toEqual([...Array<boolean>(stoppedAt - 1).fill(false), true]);
+    expect(progress[stoppedAt - 1].summary).toMatch(/Halted by agent:orchestrator: converged: plateau/);
 
     // `himas agents` reads the same rows back (the store is shared in process).
     const written: string[] = [];
