@@ -3,9 +3,10 @@ import * as path from 'node:path';
 
 /**
  * Stages the Cloud Functions source that Terraform zips (terraform/main.tf, data.archive_file):
- * the repository's sources and lockfile, with a package.json `main` that loads every
- * functions/<name>/index.js. Cloud Build runs the `gcp-build` script (tsc) on it, and
- * functions-framework picks the entry point (`aggregate`, `coordinator`) among the registrations.
+ * the repository's sources and lockfile, with a package.json `main` that loads
+ * every functions/<path>/index.js (functions/aggregate, functions/agents/orchestrator, ...). Cloud Build runs
+ * the `gcp-build` script (tsc) on it, and functions-framework picks the entry point (`aggregate`,
+ * `coordinator`, `privacyGuardian`, `orchestrator`) among the registrations.
  *
  *   node bin/run-ts.js scripts/stage-function-source.ts   # writes dist/function-source/
  *
@@ -25,11 +26,19 @@ const COPIED = [
 ];
 const ENTRY = 'function-entry.js';
 
-/** functions/<dir> folders with an index.ts: each registers one entry point. */
-export function functionFolders(root = ROOT): string[] {
-  return readdirSync(path.join(root, 'functions'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(path.join(root, 'functions', d.name, 'index.ts')))
-    .map((d) => d.name)
+/**
+ * Folders under functions/ with an index.ts, as paths relative to functions/ ('aggregate',
+ * 'agents/orchestrator'): each registers one entry point. A folder without index.ts (functions/agents)
+ * only groups others, so the search goes into it.
+ */
+export function functionFolders(root = ROOT, under = ''): string[] {
+  const dir = path.join(root, 'functions', under);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => {
+      const rel = under ? `${under}/${d.name}` : d.name;
+      return existsSync(path.join(dir, d.name, 'index.ts')) ? [rel] : functionFolders(root, rel);
+    })
     .sort();
 }
 

@@ -1,7 +1,9 @@
 # The names the code relies on, in one place (docs/architecture.md section 2). test/infra compares
 # these locals with the code's exported constants (schemas/events.ts TOPICS and deadLetterTopic,
-# src/local/embedded-platform.ts AGGREGATOR_SUBSCRIPTIONS, schemas/documents.ts paths, the entry
-# points registered in functions/*, src/config/job-env.ts) and with workflows/federated-training.yaml:
+# src/local/embedded-platform.ts AGGREGATOR_SUBSCRIPTIONS and AGENT_SUBSCRIPTIONS, schemas/documents.ts
+# paths, schemas/warehouse.ts WAREHOUSE_TABLES, the entry points registered in functions/**/index.ts,
+# src/config/stack-config.ts STACK_ENV_VARS, src/config/job-env.ts) and with
+# workflows/federated-training.yaml:
 # change a name in the code and here together, or the contract test fails naming it.
 locals {
   topics = {
@@ -25,6 +27,12 @@ locals {
     "himas-aggregate-rounds"  = "rounds"
   }
 
+  # The agents' subscriptions (AGENT_SUBSCRIPTIONS): name => the topic key and the function it pushes to.
+  agent_subscriptions = {
+    "himas-agent-privacy-guardian" = { topic = "models", function = "himas-privacy-guardian" }
+    "himas-agent-orchestrator"     = { topic = "models", function = "himas-orchestrator" }
+  }
+
   # Firestore collection ids of schemas/documents.ts `paths` (runs/{runId}/statistics/..., models/...).
   firestore_collections = {
     runs        = "runs"
@@ -37,17 +45,21 @@ locals {
     audit       = "audit"
   }
 
-  # Cloud Functions: name => entry point registered with functions-framework in functions/<dir>/index.ts.
+  # Cloud Functions: name => entry point registered with functions-framework in functions/**/index.ts.
   functions = {
-    "himas-aggregate"   = { entry_point = "aggregate", source_dir = "functions/aggregate" }
-    "himas-coordinator" = { entry_point = "coordinator", source_dir = "functions/coordinator" }
+    "himas-aggregate"        = { entry_point = "aggregate", source_dir = "functions/aggregate" }
+    "himas-coordinator"      = { entry_point = "coordinator", source_dir = "functions/coordinator" }
+    "himas-privacy-guardian" = { entry_point = "privacyGuardian", source_dir = "functions/agents/privacy-guardian" }
+    "himas-orchestrator"     = { entry_point = "orchestrator", source_dir = "functions/agents/orchestrator" }
   }
 
   # Cloud Run job of hospital <id> is `${local.job_prefix}<id>` (src/local/training-driver.ts).
   job_prefix = "himas-train-"
 
-  # The Google Cloud stack's environment (src/adapters/gcp, landing in parallel): every job and
-  # function gets these; a job also gets its own cohort table and hospital id (modules/hospital).
+  # The gcp stack's environment (src/config/stack-config.ts STACK_ENV_VARS): every job and function
+  # gets these; a job also gets its hospital id, cohort folder and key folder (modules/hospital).
+  # The emulator-only variables (PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, HIMAS_BLOB_DIR) are
+  # never set here: with HIMAS_STACK=gcp the code refuses to start if an emulator host is set.
   stack_env = {
     HIMAS_STACK   = "gcp"
     HIMAS_PROJECT = var.project_id
@@ -64,6 +76,13 @@ locals {
     HIMAS_HOSPITALS       = join(",", sort(keys(var.hospitals)))
     HIMAS_DATA_KIND       = "bigquery"
     HIMAS_DATA_LOCATION   = "${var.project_id}.${local.cohort_dataset_prefix}<hospital>.cohort"
+  }
+
+  # The agents' warehouse (schemas/warehouse.ts WAREHOUSE_TABLES): table => the component writing it.
+  warehouse_dataset = "himas_agents"
+  warehouse_tables = {
+    privacy_audit = "privacy-guardian"
+    run_progress  = "orchestrator"
   }
 
   # BigQuery dataset of hospital <id>: himas_<id with '-' as '_'> (dataset ids allow no '-').

@@ -14,6 +14,7 @@ locals {
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
+    "secretmanager.googleapis.com",
     "storage.googleapis.com",
     "workflowexecutions.googleapis.com",
     "workflows.googleapis.com",
@@ -26,13 +27,21 @@ locals {
     workflow         = "HIMAS federated-training workflow"
     "pubsub-push"    = "Identity of the Pub/Sub push subscriptions that invoke the aggregator"
     "function-build" = "Cloud Build identity that builds the functions from source"
+    # The agents on model.published (functions/agents/*), one identity each.
+    "privacy-guardian" = "HIMAS privacy guardian agent function"
+    orchestrator       = "HIMAS orchestrator agent function"
   }
 
   # Project-level roles, the narrowest that exist for each need. Firestore IAM cannot be scoped to a
   # collection, so datastore.user is project-wide (see docs/operations.md, "Isolation").
   project_roles = {
-    "aggregator|roles/datastore.user"              = "aggregator"
-    "coordinator|roles/datastore.user"             = "coordinator"
+    "aggregator|roles/datastore.user"       = "aggregator"
+    "coordinator|roles/datastore.user"      = "coordinator"
+    "privacy-guardian|roles/datastore.user" = "privacy-guardian"
+    "orchestrator|roles/datastore.user"     = "orchestrator"
+    # Inserting a warehouse row is idempotent on its key (schemas/warehouse.ts), i.e. a MERGE: a job.
+    "privacy-guardian|roles/bigquery.jobUser"      = "privacy-guardian"
+    "orchestrator|roles/bigquery.jobUser"          = "orchestrator"
     "workflow|roles/datastore.viewer"              = "workflow" # polls runs/{run}/rounds/{round}
     "workflow|roles/run.viewer"                    = "workflow" # the jobs.run connector polls the execution
     "workflow|roles/logging.logWriter"             = "workflow" # sys.log and call logging
@@ -42,10 +51,11 @@ locals {
 
   # Who publishes where (least privilege per topic). Hospital jobs publish to himas-updates (module).
   topic_publishers = {
-    "aggregator|rounds" = "aggregator" # round.closed, round.failed
-    "aggregator|models" = "aggregator" # model.published
-    "aggregator|alerts" = "aggregator" # privacy.alert
-    "workflow|rounds"   = "workflow"   # round.started, round.deadline
+    "aggregator|rounds"       = "aggregator"       # round.closed, round.failed
+    "aggregator|models"       = "aggregator"       # model.published
+    "aggregator|alerts"       = "aggregator"       # privacy.alert
+    "workflow|rounds"         = "workflow"         # round.started, round.deadline
+    "privacy-guardian|alerts" = "privacy-guardian" # privacy.alert on a recomputed epsilon over budget
   }
 
   function_settings = {
@@ -60,6 +70,22 @@ locals {
     "himas-coordinator" = {
       service_account = "coordinator"
       memory          = "2Gi" # builds the initial model with TensorFlow.js
+      cpu             = "1"
+      timeout_seconds = 300
+      min_instances   = 0
+      max_instances   = 3
+    }
+    "himas-privacy-guardian" = {
+      service_account = "privacy-guardian"
+      memory          = "512Mi"
+      cpu             = "1"
+      timeout_seconds = 300
+      min_instances   = 0
+      max_instances   = 3
+    }
+    "himas-orchestrator" = {
+      service_account = "orchestrator"
+      memory          = "512Mi"
       cpu             = "1"
       timeout_seconds = 300
       min_instances   = 0
@@ -161,6 +187,39 @@ resource "google_pubsub_subscription" "aggregator" {
   }
 }
 
+# The agents' subscriptions (AGENT_SUBSCRIPTIONS) on himas-models, one per agent function, pushed the
+# same way as the aggregator's and dead-lettered to himas-models-dead-letter.
+resource "google_pubsub_subscription" "agents" {
+  for_each                   = local.agent_subscriptions
+  project                    = var.project_id
+  name                       = each.key
+  topic                      = google_pubsub_topic.topics[each.value.topic].id
+  ack_deadline_seconds       = 300
+  message_retention_duration = "604800s"
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.functions[each.value.function].service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.topics[each.value.topic].name}"
+    oidc_token {
+      service_account_email = google_service_account.components["pubsub-push"].email
+      audience              = google_cloudfunctions2_function.functions[each.value.function].service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letter[each.value.topic].id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
 resource "google_pubsub_topic_iam_member" "publishers" {
   for_each = local.topic_publishers
   project  = var.project_id
@@ -183,6 +242,14 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   for_each     = local.aggregator_subscriptions
   project      = var.project_id
   subscription = google_pubsub_subscription.aggregator[each.key].name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "agent_dead_letter_subscriber" {
+  for_each     = local.agent_subscriptions
+  project      = var.project_id
+  subscription = google_pubsub_subscription.agents[each.key].name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
 }
@@ -238,6 +305,21 @@ resource "google_storage_bucket_iam_member" "artifacts" {
   bucket   = google_storage_bucket.artifacts.name
   role     = "roles/storage.objectUser"
   member   = google_service_account.components[each.value].member
+}
+
+# The privacy guardian recomputes epsilon from the hospitals' patient-level ledgers,
+# runs/<run>/privacy/<hospital>/<round>-<attempt>.json (schemas/documents.ts blobPaths.patientLedger):
+# read-only, and only those objects.
+resource "google_storage_bucket_iam_member" "guardian_reads_ledgers" {
+  bucket = google_storage_bucket.artifacts.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.components["privacy-guardian"].member
+
+  condition {
+    title       = "read-privacy-ledgers"
+    description = "Only the patient-level privacy ledgers under runs/<run>/privacy/"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.artifacts.name}/objects/runs/\") && resource.name.extract(\"/privacy/{hospital}/\") != \"\""
+  }
 }
 
 resource "google_storage_bucket" "function_source" {
@@ -376,6 +458,15 @@ resource "google_cloud_run_v2_service_iam_member" "coordinator_invoker" {
   member   = google_service_account.components["workflow"].member
 }
 
+resource "google_cloud_run_v2_service_iam_member" "agent_invoker" {
+  for_each = local.agent_subscriptions
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.functions[each.value.function].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.components["pubsub-push"].member
+}
+
 # ---------------------------------------------------------------- Hospitals
 module "hospital" {
   source   = "./modules/hospital"
@@ -430,6 +521,42 @@ resource "google_bigquery_dataset" "audit" {
   location    = var.data_location
   description = "Rejected updates, poison messages and halted runs (log sink himas-audit)."
   depends_on  = [google_project_service.apis]
+}
+
+# ---------------------------------------------------------------- BigQuery: the agents' warehouse
+# Tables generated from schemas/warehouse.ts (scripts/warehouse-schema.ts; test/infra checks the
+# committed files are current). Each agent may write only its own table. The deployed agents still
+# reject every message until a BigQuery Warehouse adapter exists (docs/operations.md, "Agents").
+resource "google_bigquery_dataset" "agents" {
+  project     = var.project_id
+  dataset_id  = local.warehouse_dataset
+  location    = var.data_location
+  description = "What the HIMAS agents write for analysts: privacy audits and run progress (schemas/warehouse.ts)."
+  depends_on  = [google_project_service.apis]
+}
+
+resource "google_bigquery_table" "warehouse" {
+  for_each            = local.warehouse_tables
+  project             = var.project_id
+  dataset_id          = google_bigquery_dataset.agents.dataset_id
+  table_id            = each.key
+  schema              = file("${path.module}/warehouse/${each.key}.json")
+  clustering          = ["runId"]
+  deletion_protection = var.deletion_protection
+
+  time_partitioning {
+    type  = "DAY"
+    field = "time"
+  }
+}
+
+resource "google_bigquery_table_iam_member" "warehouse_writers" {
+  for_each   = local.warehouse_tables
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.agents.dataset_id
+  table_id   = google_bigquery_table.warehouse[each.key].table_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.components[each.value].member
 }
 
 locals {

@@ -24,6 +24,20 @@ output "cohort_tables" {
   value       = { for id, h in module.hospital : id => h.cohort_table }
 }
 
+output "cohort_buckets" {
+  description = "Until the BigQuery cohort source exists: upload each hospital's CSVs here (docs/operations.md)."
+  value       = { for id, h in module.hospital : id => h.cohort_bucket }
+}
+
+output "signing_key_secrets" {
+  description = "Each hospital adds its signing key file as a version (docs/operations.md)."
+  value       = { for id, h in module.hospital : id => h.signing_key_secret }
+}
+
+output "warehouse_dataset" {
+  value = google_bigquery_dataset.agents.dataset_id
+}
+
 output "dashboard" {
   value = "https://console.cloud.google.com/monitoring/dashboards/builder/${element(split("/", google_monitoring_dashboard.himas.id), 3)}?project=${var.project_id}"
 }

@@ -73,9 +73,9 @@ variable "update_retention_days" {
 }
 
 variable "max_delivery_attempts" {
-  description = "Deliveries of a Pub/Sub message before it is moved to the dead-letter topic (5 to 100)."
+  description = "Deliveries of a Pub/Sub message before it is moved to the dead-letter topic (5 to 100); the code's subscriptions use 10 (src/local/embedded-platform.ts)."
   type        = number
-  default     = 5
+  default     = 10
 }
 
 variable "epsilon_alert_threshold" {

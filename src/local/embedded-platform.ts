@@ -14,7 +14,7 @@ import type { JobRunner } from '../ports/job-runner';
 import { Aggregator } from '../services/aggregator';
 import { OrchestratorAgent } from '../services/orchestrator-agent';
 import { PrivacyGuardianAgent } from '../services/privacy-guardian-agent';
-import { messagePublishedFromDelivery } from '../services/pubsub-message';
+import { messagePublishedFromDelivery, type MessagePublishedData } from '../services/pubsub-message';
 import { RunLifecycle } from '../services/run-lifecycle';
 import { CryptoRandom } from '../runtime/crypto-random';
 import { ChildProcessJobRunner } from './jobs/child-process-job-runner';
@@ -94,37 +94,31 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
           extraEnv: { HIMAS_DATA_DIR: options.dataDir, HIMAS_KEYS_DIR: path.join(options.home, 'keys') },
         });
 
+  /** Feeds a function from a subscription, wrapping each delivery as Eventarc wraps a Pub/Sub message. */
+  const attach = (
+    subscription: { name: string; topic: string },
+    handler: (event: { data: MessagePublishedData }) => Promise<void>,
+  ) =>
+    stack.events.subscribe(
+      {
+        name: subscription.name,
+        topic: subscription.topic,
+        maxDeliveryAttempts: 10,
+        deadLetterTopic: deadLetterTopic(subscription.topic),
+      },
+      (delivery) => handler({ data: messagePublishedFromDelivery(delivery, subscription.name) }),
+    );
   if (options.withAggregator !== false) {
     const handler = aggregateHandler(async () => aggregator);
-    for (const subscription of AGGREGATOR_SUBSCRIPTIONS) {
-      await stack.events.subscribe(
-        {
-          name: subscription.name,
-          topic: subscription.topic,
-          maxDeliveryAttempts: 10,
-          deadLetterTopic: deadLetterTopic(subscription.topic),
-        },
-        (delivery) => handler({ data: messagePublishedFromDelivery(delivery, subscription.name) }),
-      );
-    }
+    for (const subscription of AGGREGATOR_SUBSCRIPTIONS) await attach(subscription, handler);
   }
   if (options.withAgents ?? options.withAggregator !== false) {
     const handlers = {
       privacyGuardian: privacyGuardianHandler(async () => agents.privacyGuardian),
       orchestrator: orchestratorHandler(async () => agents.orchestrator),
     };
-    for (const subscription of AGENT_SUBSCRIPTIONS) {
-      const handler = handlers[subscription.entryPoint];
-      await stack.events.subscribe(
-        {
-          name: subscription.name,
-          topic: subscription.topic,
-          maxDeliveryAttempts: 10,
-          deadLetterTopic: deadLetterTopic(subscription.topic),
-        },
-        (delivery) => handler({ data: messagePublishedFromDelivery(delivery, subscription.name) }),
-      );
-    }
+    for (const subscription of AGENT_SUBSCRIPTIONS)
+      await attach(subscription, handlers[subscription.entryPoint]);
   }
   return { stack, models, lifecycle, aggregator, agents, jobs, clock, close: () => stack.close() };
 }

@@ -508,13 +508,29 @@ export class Aggregator {
       );
       return;
     }
-    const created = await this.deps.documents.create(
-      paths.evaluation(report.modelVersionId, report.hospitalId),
-      report,
-    );
-    const all = created ? [...stored.filter((e) => e.hospitalId !== report.hospitalId), report] : stored;
-    const pooled = metricsFromHistogram(mergeHistograms(all.map((e) => e.histogram)));
-    await this.deps.models.annotate(report.modelVersionId, { pooledMetrics: pooled });
+    await this.deps.documents.create(paths.evaluation(report.modelVersionId, report.hospitalId), report);
+    await this.refreshPooledMetrics(version.runId, report.modelVersionId);
+  }
+
+  /**
+   * Recomputes a version's pooled metrics from every hospital's stored evaluation inside one
+   * transaction: evaluations of one version arrive concurrently, and a recompute from a list read
+   * outside the transaction could be written last while missing the newest evaluation.
+   */
+  private async refreshPooledMetrics(runId: string, versionId: string): Promise<void> {
+    const run = await this.getRun(runId);
+    if (!run) return;
+    await this.deps.documents.runTransaction(async (tx) => {
+      const evaluations = [];
+      for (const hospitalId of run.hospitals) {
+        const data = await tx.get(paths.evaluation(versionId, hospitalId));
+        if (data) evaluations.push(HospitalEvaluationSchema.parse(data));
+      }
+      if (evaluations.length === 0) return;
+      tx.update(paths.model(versionId), {
+        pooledMetrics: metricsFromHistogram(mergeHistograms(evaluations.map((e) => e.histogram))),
+      });
+    });
   }
 
   private getRun(runId: string): Promise<RunDocument | undefined> {

@@ -37,7 +37,29 @@ describe('code ↔ Terraform contract', () => {
       'himas-models',
       'himas-alerts',
     ]);
-    expect(used.functions.map((f) => f.entryPoint).sort()).toEqual(['aggregate', 'coordinator']);
+    expect(used.functions.map((f) => f.entryPoint).sort()).toEqual([
+      'aggregate',
+      'coordinator',
+      'orchestrator',
+      'privacyGuardian',
+    ]);
+    expect(used.functions.find((f) => f.entryPoint === 'privacyGuardian')?.dir).toBe(
+      'functions/agents/privacy-guardian',
+    );
+    expect(used.subscriptions.map((s) => `${s.name}→${s.entryPoint}`)).toEqual([
+      'himas-aggregate-updates→aggregate',
+      'himas-aggregate-rounds→aggregate',
+      'himas-agent-privacy-guardian→privacyGuardian',
+      'himas-agent-orchestrator→orchestrator',
+    ]);
+    expect(used.stackEnv).toEqual(['HIMAS_STACK', 'HIMAS_PROJECT', 'HIMAS_BUCKET', 'HIMAS_REGION']);
+    expect(used.jobOnlyEnv).toEqual(['HIMAS_DATA_DIR', 'HIMAS_KEYS_DIR']);
+    expect(used.emulatorOnlyEnv).toEqual([
+      'PUBSUB_EMULATOR_HOST',
+      'FIRESTORE_EMULATOR_HOST',
+      'HIMAS_BLOB_DIR',
+    ]);
+    expect(used.warehouseTables).toEqual(['privacy_audit', 'run_progress']);
     expect(used.jobPrefix).toBe('himas-train-');
     expect(used.collections).toEqual([
       'audit',
@@ -92,6 +114,57 @@ describe('code ↔ Terraform contract', () => {
       ).toMatch(/subscription himas-aggregate-rounds \(AGGREGATOR_SUBSCRIPTIONS.*\) is not provisioned/);
     });
 
+    it('an agent subscription', () => {
+      expect(problemsAfter((c) => delete locals(c).agent_subscriptions['himas-agent-orchestrator'])).toMatch(
+        /subscription himas-agent-orchestrator \(AGENT_SUBSCRIPTIONS.*\) is not provisioned/,
+      );
+    });
+
+    it('the push of an agent subscription to its function', () => {
+      const problems = problemsAfter(
+        (c) =>
+          ((
+            locals(c).agent_subscriptions['himas-agent-privacy-guardian'] as Record<string, string>
+          ).function = 'himas-orchestrator'),
+      );
+      expect(problems).toMatch(
+        /subscription himas-agent-privacy-guardian does not push to the function with entry point 'privacyGuardian'/,
+      );
+      expect(problems).toMatch(/event function 'privacyGuardian' is fed by no subscription or trigger/);
+    });
+
+    it('an agent function', () => {
+      expect(problemsAfter((c) => delete locals(c).functions['himas-privacy-guardian'])).toMatch(
+        /function entry point 'privacyGuardian' \(registered in functions\/agents\/privacy-guardian\/index.ts\) is not provisioned/,
+      );
+    });
+
+    it('the source folder of a function', () => {
+      expect(
+        problemsAfter(
+          (c) =>
+            ((locals(c).functions['himas-orchestrator'] as Record<string, string>).source_dir =
+              'functions/orchestrator'),
+        ),
+      ).toMatch(
+        /function himas-orchestrator says its source is functions\/orchestrator, but 'orchestrator' is registered in functions\/agents\/orchestrator\/index.ts/,
+      );
+    });
+
+    it('a warehouse table', () => {
+      expect(problemsAfter((c) => delete locals(c).warehouse_tables.run_progress)).toMatch(
+        /warehouse table run_progress \(schemas\/warehouse.ts WAREHOUSE_TABLES\) is not provisioned/,
+      );
+    });
+
+    it("the privacy guardian's read of the patient ledgers", () => {
+      expect(
+        problemsAfter((c) => delete c.root.resources.google_storage_bucket_iam_member.guardian_reads_ledgers),
+      ).toMatch(
+        /the privacy guardian cannot read the patient ledgers \(expected a condition with '\/privacy\/'/,
+      );
+    });
+
     it('a function', () => {
       expect(problemsAfter((c) => delete locals(c).functions['himas-coordinator'])).toMatch(
         /function entry point 'coordinator' \(registered in functions\/coordinator\/index.ts\) is not provisioned/,
@@ -102,6 +175,42 @@ describe('code ↔ Terraform contract', () => {
       const problems = problemsAfter((c) => delete locals(c).stack_env.HIMAS_BUCKET);
       expect(problems).toMatch(/env var HIMAS_BUCKET .* is not provisioned for function himas-aggregate/);
       expect(problems).toMatch(/env var HIMAS_BUCKET is not provisioned for job himas-train-h1-academic/);
+    });
+
+    it('a stack env var of the agent functions', () => {
+      expect(problemsAfter((c) => delete locals(c).stack_env.HIMAS_REGION)).toMatch(
+        /env var HIMAS_REGION \(src\/config\/stack-config.ts STACK_ENV_VARS\) is not provisioned for function himas-privacy-guardian/,
+      );
+    });
+
+    it("a job's cohort folder and key folder", () => {
+      const hospital = (c: TfConfig) =>
+        c.modules['modules/hospital'].locals.job_env as Record<string, string>;
+      expect(problemsAfter((c) => delete hospital(c).HIMAS_DATA_DIR)).toMatch(
+        /env var HIMAS_DATA_DIR is not provisioned for job himas-train-h2-cardiac/,
+      );
+      expect(problemsAfter((c) => delete hospital(c).HIMAS_KEYS_DIR)).toMatch(
+        /env var HIMAS_KEYS_DIR is not provisioned for job himas-train-h2-cardiac/,
+      );
+    });
+
+    it('the volume behind a job folder', () => {
+      const template = (c: TfConfig) =>
+        c.modules['modules/hospital'].resources.google_cloud_run_v2_job.train.template[0].template[0];
+      expect(problemsAfter((c) => delete template(c).volumes)).toMatch(
+        /job himas-train-h1-academic: HIMAS_KEYS_DIR=\/mnt\/keys is not the mount path of a secret volume of the job/,
+      );
+    });
+
+    it('a variable the code adds to STACK_ENV_VARS', () => {
+      const problems = checkContract(
+        config,
+        { ...used, stackEnvVars: [...used.stackEnvVars, 'HIMAS_WAREHOUSE'] },
+        workflow,
+      ).join('\n');
+      expect(problems).toMatch(
+        /env var HIMAS_WAREHOUSE \(src\/config\/stack-config.ts STACK_ENV_VARS\) is neither/,
+      );
     });
 
     it('an env var of the workflow', () => {
@@ -132,6 +241,37 @@ describe('code ↔ Terraform contract', () => {
       (copy.root.locals.topics as Record<string, string>).legacy = 'himas-legacy';
       expect(checkContract(copy, used, workflow).join('\n')).toMatch(
         /provisioned topic himas-legacy .* is not used/,
+      );
+    });
+
+    it('an extra agent subscription', () => {
+      const copy = cloneConfig(config);
+      (copy.root.locals.agent_subscriptions as Record<string, unknown>)['himas-agent-auditor'] = {
+        topic: 'models',
+        function: 'himas-orchestrator',
+      };
+      expect(checkContract(copy, used, workflow).join('\n')).toMatch(
+        /provisioned subscription himas-agent-auditor .* is not used by the code/,
+      );
+    });
+
+    it('an emulator-only env var', () => {
+      const copy = cloneConfig(config);
+      (copy.root.locals.stack_env as Record<string, string>).PUBSUB_EMULATOR_HOST = 'localhost:8085';
+      const problems = checkContract(copy, used, workflow).join('\n');
+      expect(problems).toMatch(
+        /function himas-orchestrator gets env var PUBSUB_EMULATOR_HOST, which is emulator-only .* must not be set by Terraform/,
+      );
+      expect(problems).toMatch(
+        /job himas-train-h1-academic gets env var PUBSUB_EMULATOR_HOST, which is emulator-only/,
+      );
+    });
+
+    it('an extra warehouse table', () => {
+      const copy = cloneConfig(config);
+      (copy.root.locals.warehouse_tables as Record<string, string>).scratch = 'orchestrator';
+      expect(checkContract(copy, used, workflow).join('\n')).toMatch(
+        /provisioned BigQuery table scratch is not a warehouse table of the code/,
       );
     });
 

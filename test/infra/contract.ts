@@ -114,6 +114,26 @@ function envNames(value: unknown, scope: Scope, what: string, problems: string[]
   }
 }
 
+/** runs/RUN/privacy/HOSPITAL/ => '/privacy/', the part every ledger object's name contains. */
+const privacyFragment = (used: UsedNames) =>
+  used.blob.patientLedger.slice(
+    used.blob.patientLedger.indexOf('/', used.blob.patientLedger.indexOf('/') + 1),
+    used.blob.patientLedger.lastIndexOf(used.blob.hospital),
+  );
+
+/** The key of `google_cloudfunctions2_function.functions[<index>]`: a literal or a for_each value. */
+function pushTargetKey(index: string, scope: Scope): string | undefined {
+  const quoted = /^"(.*)"$/.exec(index.trim());
+  if (quoted) return quoted[1];
+  try {
+    const v = resolve(`\${${index.trim()}}`, scope);
+    return typeof v === 'string' ? v : undefined;
+  } catch (error) {
+    if (!(error instanceof Unresolved)) throw error;
+    return undefined;
+  }
+}
+
 export function checkContract(config: TfConfig, used: UsedNames, workflow: WorkflowUse | null): string[] {
   const problems: string[] = [];
   const root = rootScope(config);
@@ -155,13 +175,22 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
       if (f.runtime !== 'nodejs22')
         problems.push(`function ${f.name} runs ${String(f.runtime)}, not nodejs22`);
   }
+  for (const f of functions) {
+    const registered = used.functions.find((fn) => fn.entryPoint === f.entryPoint);
+    const sourceDir = f.key ? (f.scope.each?.value as Body | undefined)?.source_dir : undefined;
+    if (registered && sourceDir !== undefined && sourceDir !== registered.dir)
+      problems.push(
+        `function ${f.name} says its source is ${String(sourceDir)}, but '${registered.entryPoint}' is registered in ${registered.dir}/index.ts`,
+      );
+  }
   for (const f of functions)
     if (!used.functions.some((fn) => fn.entryPoint === f.entryPoint))
       problems.push(
         `provisioned function ${f.name} has entry point '${String(f.entryPoint)}', which no functions/* registers`,
       );
 
-  // Subscriptions: the aggregator's, with dead-lettering and retries, pushed to the aggregate function.
+  // Subscriptions: the aggregator's and the agents', with dead-lettering and retries, each pushed to
+  // the function whose entry point the code subscribes.
   const subscriptions = named(config, 'google_pubsub_subscription', problems).map((s) => {
     const topic = (() => {
       try {
@@ -178,7 +207,7 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
     const s = subscriptions.find((x) => x.name === sub.name);
     if (!s) {
       problems.push(
-        `subscription ${sub.name} (AGGREGATOR_SUBSCRIPTIONS, src/local/embedded-platform.ts) is not provisioned`,
+        `subscription ${sub.name} (${sub.source}, src/local/embedded-platform.ts) is not provisioned`,
       );
       continue;
     }
@@ -195,23 +224,29 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
     const target = /google_cloudfunctions2_function\.(\w+)\[([^\]]+)\]/.exec(
       String(push?.push_endpoint ?? ''),
     );
+    const key = target ? pushTargetKey(target[2], s.scope) : undefined;
     const fn = target
-      ? functions.find((f) => f.address.endsWith(`.${target[1]}`) && `"${f.key}"` === target[2])
+      ? functions.find((f) => f.address.endsWith(`.${target[1]}`) && f.key === key)
       : undefined;
-    if (fn?.entryPoint !== 'aggregate')
-      problems.push(`subscription ${sub.name} does not push to the function with entry point 'aggregate'`);
+    if (fn?.entryPoint !== sub.entryPoint)
+      problems.push(
+        `subscription ${sub.name} does not push to the function with entry point '${sub.entryPoint}'`,
+      );
   }
   for (const s of subscriptions) {
-    const isAggregator = used.subscriptions.some((u) => u.name === s.name);
+    const isUsed = used.subscriptions.some((u) => u.name === s.name);
     const holdsDeadLetters = used.deadLetterTopics.includes(String(s.topic));
-    if (!isAggregator && !holdsDeadLetters)
+    if (!isUsed && !holdsDeadLetters)
       problems.push(`provisioned subscription ${s.name} (${s.address}) is not used by the code`);
   }
   for (const fn of used.functions.filter((f) => f.kind === 'cloudEvent')) {
     const fed = subscriptions.some((s) => {
-      const push = String(block(s.body, 'push_config')?.push_endpoint ?? '');
+      const target = /google_cloudfunctions2_function\.(\w+)\[([^\]]+)\]/.exec(
+        String(block(s.body, 'push_config')?.push_endpoint ?? ''),
+      );
+      const key = target ? pushTargetKey(target[2], s.scope) : undefined;
       return functions.some(
-        (f) => f.entryPoint === fn.entryPoint && push.includes(`${f.address}["${f.key}"]`),
+        (f) => f.entryPoint === fn.entryPoint && f.address.endsWith(`.${target?.[1]}`) && f.key === key,
       );
     });
     const triggered = functions.some((f) => f.entryPoint === fn.entryPoint && block(f.body, 'event_trigger'));
@@ -234,29 +269,74 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
     if (!j.name.startsWith(used.jobPrefix))
       problems.push(`provisioned job ${j.name} does not follow ${used.jobPrefix}<hospital>`);
 
-  // Environment: the stack's variables everywhere, a job's own, and the workflow's overrides.
+  // Environment: the stack's variables everywhere, a job's own, and the workflow's overrides. Every
+  // name of STACK_ENV_VARS is classified, so a new one fails here until the contract knows it.
   const stack = new Set(used.stackEnv);
+  const classified = new Set([...used.stackEnv, ...used.jobOnlyEnv, ...used.emulatorOnlyEnv]);
+  for (const v of used.stackEnvVars)
+    if (!classified.has(v))
+      problems.push(
+        `env var ${v} (src/config/stack-config.ts STACK_ENV_VARS) is neither a gcp stack, a job nor an emulator-only variable to the contract`,
+      );
+  const emulatorOnly = (v: string, where: string) =>
+    used.emulatorOnlyEnv.includes(v)
+      ? `${where} gets env var ${v}, which is emulator-only (src/config/stack-config.ts) and must not be set by Terraform`
+      : undefined;
   for (const f of functions) {
     const names = envNames(block(f.body, 'service_config')?.environment_variables, f.scope, f.name, problems);
     for (const v of used.stackEnv)
       if (!names.includes(v))
-        problems.push(`env var ${v} (Google Cloud stack) is not provisioned for function ${f.name}`);
+        problems.push(
+          `env var ${v} (src/config/stack-config.ts STACK_ENV_VARS) is not provisioned for function ${f.name}`,
+        );
     for (const v of names)
-      if (!stack.has(v)) problems.push(`function ${f.name} gets env var ${v}, which the code does not read`);
+      if (!stack.has(v))
+        problems.push(
+          emulatorOnly(v, `function ${f.name}`) ??
+            `function ${f.name} gets env var ${v}, which the code does not read`,
+        );
   }
   const jobEnvNames = new Set(used.jobEnv.map((e) => e.name));
   for (const j of jobs) {
-    const container = block(block(block(j.body, 'template') ?? {}, 'template') ?? {}, 'containers') ?? {};
-    const dynamicEnv = ((container.dynamic?.env ?? []) as Body[]).flatMap((d) =>
-      envNames(d.for_each, j.scope, j.name, problems),
-    );
-    const staticEnv = ((container.env ?? []) as Body[]).map((e) => String(e.name));
-    const names = [...dynamicEnv, ...staticEnv];
+    const template = block(block(j.body, 'template') ?? {}, 'template') ?? {};
+    const container = block(template, 'containers') ?? {};
+    const env: Record<string, unknown> = {};
+    for (const d of (container.dynamic?.env ?? []) as Body[])
+      for (const name of envNames(d.for_each, j.scope, j.name, problems))
+        env[name] = (resolve(d.for_each, j.scope) as Body)[name];
+    for (const e of (container.env ?? []) as Body[]) env[String(e.name)] = e.value;
+    const names = Object.keys(env);
     for (const v of [...used.stackEnv, ...used.jobOnlyEnv])
       if (!names.includes(v)) problems.push(`env var ${v} is not provisioned for job ${j.name}`);
     for (const v of names)
-      if (!stack.has(v) && !used.jobOnlyEnv.includes(v) && !jobEnvNames.has(v))
-        problems.push(`job ${j.name} gets env var ${v}, which the code does not read`);
+      if (
+        !stack.has(v) &&
+        !used.jobOnlyEnv.includes(v) &&
+        !used.optionalJobEnv.includes(v) &&
+        !jobEnvNames.has(v)
+      )
+        problems.push(
+          emulatorOnly(v, `job ${j.name}`) ?? `job ${j.name} gets env var ${v}, which the code does not read`,
+        );
+    // The folders the job reads must be there: the cohort (a Cloud Storage volume) and the key (a secret).
+    const volumes = ((template.volumes ?? []) as Body[]).map((v) => ({
+      name: String(v.name),
+      kind: v.gcs ? 'gcs' : v.secret ? 'secret' : 'other',
+    }));
+    const mounts = ((container.volume_mounts ?? []) as Body[]).map((m) => ({
+      name: String(m.name),
+      path: resolveText(m.mount_path, j.scope),
+    }));
+    for (const [v, kind] of [
+      [used.jobOnlyEnv.find((n) => n !== 'HIMAS_KEYS_DIR'), 'gcs'],
+      ['HIMAS_KEYS_DIR', 'secret'],
+    ] as const) {
+      if (!v || !(v in env)) continue;
+      const dir = resolveText(env[v], j.scope);
+      const mount = mounts.find((m) => m.path === dir);
+      if (!mount || volumes.find((x) => x.name === mount.name)?.kind !== kind)
+        problems.push(`job ${j.name}: ${v}=${dir} is not the mount path of a ${kind} volume of the job`);
+    }
     if (workflow) {
       const provided = new Set([...names, ...workflow.jobOverrides]);
       for (const e of used.jobEnv.filter((x) => x.required))
@@ -327,6 +407,7 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
         'statistics',
       ],
       [`objects/${used.blob.models.split('/')[0]}/`, 'models'],
+      [privacyFragment(used), 'privacy ledger'],
     ];
     for (const [fragment, what] of expectations)
       if (!conditions.some((c) => c.includes(fragment)))
@@ -334,6 +415,37 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
           `no IAM condition of hospital ${id} covers its ${what} blobs (expected '${fragment}', from schemas/documents.ts blobPaths)`,
         );
   }
+
+  // The guardian reads the patient-level ledgers (blobPaths.patientLedger), and nothing else.
+  const guardianReads = Object.values(config.root.resources.google_storage_bucket_iam_member ?? {})
+    .filter((b) => String(b.member).includes('"privacy-guardian"'))
+    .map((b) => resolveText(block(b, 'condition')?.expression ?? '', root));
+  if (!guardianReads.some((c) => c.includes(privacyFragment(used))))
+    problems.push(
+      `the privacy guardian cannot read the patient ledgers (expected a condition with '${privacyFragment(used)}', from schemas/documents.ts blobPaths.patientLedger)`,
+    );
+  for (const c of guardianReads)
+    if (!c.includes(privacyFragment(used)))
+      problems.push(
+        `the privacy guardian reads objects beyond the patient ledgers (condition: ${c || 'none'})`,
+      );
+
+  // Warehouse: the agents' dataset holds exactly the tables of schemas/warehouse.ts.
+  const tables: string[] = [];
+  for (const [resName, body] of Object.entries(config.root.resources.google_bigquery_table ?? {})) {
+    try {
+      for (const i of instances(body, root)) tables.push(String(resolve(body.table_id, i.scope)));
+    } catch (error) {
+      if (!(error instanceof Unresolved)) throw error;
+      problems.push(`cannot resolve google_bigquery_table.${resName}: ${error.message}`);
+    }
+  }
+  for (const t of used.warehouseTables)
+    if (!tables.includes(t))
+      problems.push(`warehouse table ${t} (schemas/warehouse.ts WAREHOUSE_TABLES) is not provisioned`);
+  for (const t of tables)
+    if (!used.warehouseTables.includes(t))
+      problems.push(`provisioned BigQuery table ${t} is not a warehouse table of the code`);
 
   // Log events that metrics, sinks and alerts filter on are written by the code.
   try {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { cohortSchemaJson, COHORT_SCHEMA_FILE } from '../../scripts/cohort-schema';
+import { warehouseSchemaFile, warehouseSchemaJson } from '../../scripts/warehouse-schema';
 import { COHORT_CSV_COLUMNS } from '../../src/core/data';
 import { WORKFLOW_FILE } from './contract';
 import { REPO_ROOT } from './terraform-model';
@@ -88,6 +89,17 @@ describe('cohort table', () => {
       expect(sql).toContain(parameter);
     expect(sql).not.toMatch(/physionet-data\.[a-z0-9_]+\.[a-z_]+`/); // no hard-coded source tables
   });
+});
+
+describe('warehouse tables', () => {
+  it.each(Object.entries(warehouseSchemaJson()))(
+    'terraform/warehouse/%s.json is the schema generated from schemas/warehouse.ts',
+    (table, json) => {
+      // Regenerate with: node bin/run-ts.js scripts/warehouse-schema.ts
+      const file = warehouseSchemaFile(table);
+      expect(existsSync(file) ? readFileSync(file, 'utf8') : `${file} is missing`).toBe(json);
+    },
+  );
 });
 
 describe('workflows/federated-training.yaml', () => {

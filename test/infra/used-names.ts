@@ -1,40 +1,58 @@
-import { readdirSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { paths, blobPaths } from '../../schemas/documents';
 import { deadLetterTopic, TOPICS } from '../../schemas/events';
+import { WAREHOUSE_TABLES } from '../../schemas/warehouse';
+import { functionFolders } from '../../scripts/stage-function-source';
 import { JobEnvSchema } from '../../src/config/job-env';
+import { STACK_ENV_VARS, stackEnvVars } from '../../src/config/stack-config';
 import { memoryLogger } from '../../src/logging/logger';
 import { logs } from '../../src/logs';
-import { AGGREGATOR_SUBSCRIPTIONS } from '../../src/local/embedded-platform';
+import { AGENT_SUBSCRIPTIONS, AGGREGATOR_SUBSCRIPTIONS } from '../../src/local/embedded-platform';
 import { JOB_PREFIX } from '../../src/local/workflow-training';
 import { REPO_ROOT } from './terraform-model';
 
 /**
  * What the code uses, collected from its exported constants and by calling it (never by grepping
  * source text): topics, subscriptions, function entry points, the job name, environment variables,
- * Firestore collections, blob paths and log events.
+ * Firestore collections, warehouse tables, blob paths and log events.
  */
 export interface UsedNames {
   topics: Record<string, string>;
   deadLetterTopics: string[];
-  subscriptions: { name: string; topic: string }[];
+  /** Push subscriptions, each feeding one function entry point; `source` is the constant naming it. */
+  subscriptions: {
+    name: string;
+    topic: string;
+    entryPoint: string;
+    source: 'AGGREGATOR_SUBSCRIPTIONS' | 'AGENT_SUBSCRIPTIONS';
+  }[];
   functions: { entryPoint: string; kind: 'cloudEvent' | 'http'; dir: string }[];
   jobPrefix: string;
   /** Per-execution variables of src/config/job-env.ts (CLOUD_RUN_* are set by Cloud Run itself). */
   jobEnv: { name: string; required: boolean }[];
-  /**
-   * The Google Cloud stack's variables. Planned here until src/adapters/gcp (in progress) exports
-   * its own list; then import it instead. Jobs also get HIMAS_COHORT_TABLE.
-   */
+  /** STACK_ENV_VARS of src/config/stack-config.ts: every name below comes from it, or is a job's own. */
+  stackEnvVars: readonly string[];
+  /** What a gcp-stack process gets (observed through stackEnvVars): every function and job. */
   stackEnv: string[];
+  /** What a gcp-stack job needs besides stackEnv (cohort folder, key folder). */
   jobOnlyEnv: string[];
+  /** Read by the job if present (TensorFlow.js backend choice); Terraform may set it or not. */
+  optionalJobEnv: string[];
+  /** Only the emulator stack sets these; with HIMAS_STACK=gcp, Terraform must never set them. */
+  emulatorOnlyEnv: string[];
   collections: string[];
-  blob: { update: string; statistics: string; models: string; hospital: string };
+  warehouseTables: string[];
+  blob: { update: string; statistics: string; models: string; patientLedger: string; hospital: string };
   logEvents: string[];
 }
 
-export const PLANNED_GCP_STACK_ENV = ['HIMAS_STACK', 'HIMAS_PROJECT', 'HIMAS_REGION', 'HIMAS_BUCKET'];
-export const PLANNED_GCP_JOB_ENV = ['HIMAS_COHORT_TABLE'];
+/**
+ * Read by jobs/train/index.ts directly rather than through a config module, so no constant names
+ * them: the signing key folder (required on gcp: the job's own folder is a read-only mount) and the
+ * backend preference (optional).
+ */
+const JOB_KEYS_DIR = 'HIMAS_KEYS_DIR';
+const JOB_BACKEND = 'HIMAS_TF_BACKEND';
 /** Written inline by jobs/train/index.ts rather than through src/logs.ts (job.failed is observed below). */
 const INLINE_JOB_EVENTS = ['job.finished'];
 
@@ -43,10 +61,7 @@ function registeredFunctions(): UsedNames['functions'] {
   const found: UsedNames['functions'] = [];
   // Re-loading TensorFlow.js in an isolated registry only repeats its registration warnings.
   const quiet = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  const dirs = readdirSync(path.join(REPO_ROOT, 'functions'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(path.join(REPO_ROOT, 'functions', d.name, 'index.ts')))
-    .map((d) => d.name);
-  for (const dir of dirs) {
+  for (const dir of functionFolders(REPO_ROOT)) {
     jest.isolateModules(() => {
       jest.doMock('@google-cloud/functions-framework', () => ({
         cloudEvent: (name: string) =>
@@ -114,6 +129,32 @@ async function jobProcessEvents(): Promise<string[]> {
   });
 }
 
+/**
+ * The stack's variables by kind, observed by asking src/config/stack-config.ts to write the
+ * environment of a gcp and of an emulators stack (stackEnvVars), never by reading its source.
+ */
+function stackEnvByKind(): Pick<UsedNames, 'stackEnv' | 'jobOnlyEnv' | 'emulatorOnlyEnv'> {
+  const gcp = { stack: 'gcp', projectId: 'p', region: 'r', bucket: 'b' } as const;
+  const gcpNames = Object.keys(stackEnvVars(gcp));
+  const withData = Object.keys(stackEnvVars({ ...gcp, dataDir: '/d' })).filter((n) => !gcpNames.includes(n));
+  const emulators = Object.keys(
+    stackEnvVars({
+      stack: 'emulators',
+      projectId: 'p',
+      pubsubEmulatorHost: 'h:1',
+      firestoreEmulatorHost: 'h:2',
+      blobDir: '/b',
+    }),
+  ).filter((n) => !gcpNames.includes(n));
+  return {
+    stackEnv: gcpNames,
+    // The cohort folder is optional to the stack but required by a gcp job until the BigQuery cohort
+    // source exists (jobs/train/index.ts cohortFolder).
+    jobOnlyEnv: [...withData, JOB_KEYS_DIR],
+    emulatorOnlyEnv: emulators,
+  };
+}
+
 function collectionIds(): string[] {
   const ids = new Set<string>();
   for (const make of Object.values(paths) as ((...args: unknown[]) => string)[]) {
@@ -132,19 +173,35 @@ export async function usedNames(): Promise<UsedNames> {
   return {
     topics: { ...TOPICS },
     deadLetterTopics: Object.values(TOPICS).map(deadLetterTopic),
-    subscriptions: AGGREGATOR_SUBSCRIPTIONS.map((s) => ({ name: s.name, topic: s.topic })),
+    subscriptions: [
+      ...AGGREGATOR_SUBSCRIPTIONS.map((s) => ({
+        name: s.name,
+        topic: s.topic,
+        entryPoint: 'aggregate',
+        source: 'AGGREGATOR_SUBSCRIPTIONS' as const,
+      })),
+      ...AGENT_SUBSCRIPTIONS.map((s) => ({
+        name: s.name,
+        topic: s.topic,
+        entryPoint: s.entryPoint,
+        source: 'AGENT_SUBSCRIPTIONS' as const,
+      })),
+    ],
     functions: registeredFunctions(),
     jobPrefix: await observedJobPrefix(),
     jobEnv: Object.keys(shape)
       .filter((name) => !name.startsWith('CLOUD_RUN_'))
       .map((name) => ({ name, required: !shape[name].safeParse(undefined).success })),
-    stackEnv: PLANNED_GCP_STACK_ENV,
-    jobOnlyEnv: PLANNED_GCP_JOB_ENV,
+    stackEnvVars: STACK_ENV_VARS,
+    ...stackEnvByKind(),
+    optionalJobEnv: [JOB_BACKEND],
     collections: collectionIds(),
+    warehouseTables: WAREHOUSE_TABLES.map((t) => t.name),
     blob: {
       update: blobPaths.update('RUN', 3, hospital),
       statistics: blobPaths.statistics('RUN', hospital),
       models: blobPaths.modelPrefix('VERSION'),
+      patientLedger: blobPaths.patientLedger('RUN', hospital),
       hospital,
     },
     logEvents: [...new Set([...loggedEvents(), ...(await jobProcessEvents()), ...INLINE_JOB_EVENTS])].sort(),

@@ -3,11 +3,16 @@
 
 locals {
   cohort_table = "${var.project_id}.${google_bigquery_dataset.cohort.dataset_id}.${google_bigquery_table.cohort.table_id}"
+  # Where the job finds its cohort CSVs and its signing key: volumes of the job (below).
+  cohort_mount = "/mnt/cohort"
+  keys_mount   = "/mnt/keys"
   # What this hospital's job gets besides the shared stack_env; the workflow adds the per-execution
-  # HIMAS_JOB_MODE, HIMAS_RUN_ID, HIMAS_ROUND, HIMAS_MODEL_VERSION as overrides.
+  # HIMAS_JOB_MODE, HIMAS_RUN_ID, HIMAS_ROUND, HIMAS_MODEL_VERSION as overrides. HIMAS_DATA_DIR is
+  # required on gcp until the BigQuery cohort source exists (jobs/train/index.ts).
   job_env = {
-    HIMAS_COHORT_TABLE = local.cohort_table
-    HIMAS_HOSPITAL_ID  = var.hospital_id
+    HIMAS_HOSPITAL_ID = var.hospital_id
+    HIMAS_DATA_DIR    = local.cohort_mount
+    HIMAS_KEYS_DIR    = local.keys_mount
   }
   objects = "projects/_/buckets/${var.bucket}/objects/"
 }
@@ -40,6 +45,27 @@ resource "google_bigquery_table" "cohort" {
   deletion_protection = var.deletion_protection
 }
 
+# Until the BigQuery cohort source exists the job reads CSVs: <hospital>.train.csv and
+# <hospital>.test.csv (src/adapters/cohort/csv-cohort-source.ts) at the root of this bucket, mounted
+# read-only with Cloud Storage FUSE at HIMAS_DATA_DIR. Its own bucket, so that only this job reads it.
+resource "google_storage_bucket" "cohort_files" {
+  project                     = var.project_id
+  name                        = "${var.project_id}-himas-cohort-${var.hospital_id}"
+  location                    = var.data_location
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels = {
+    himas_hospital = var.hospital_id
+  }
+}
+
+resource "google_storage_bucket_iam_member" "job_reads_cohort_files" {
+  bucket = google_storage_bucket.cohort_files.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.job.member
+}
+
 resource "google_bigquery_dataset_iam_member" "job_reads_cohort" {
   project    = var.project_id
   dataset_id = google_bigquery_dataset.cohort.dataset_id
@@ -63,11 +89,36 @@ resource "google_project_iam_member" "job_uses_firestore" {
   member  = google_service_account.job.member
 }
 
+# ---------------------------------------------------------------- signing key
+# The hospital's Ed25519 signing key (src/adapters/keys/file-hospital-key-store.ts reads
+# <HIMAS_KEYS_DIR>/<hospital>.signing.json). Terraform creates the secret, never its value: the
+# hospital adds a version itself (docs/operations.md, "Enrol a hospital's signing key"), so the
+# private key is in no Terraform state. Mounted as a file at HIMAS_KEYS_DIR.
+resource "google_secret_manager_secret" "signing_key" {
+  project   = var.project_id
+  secret_id = "himas-signing-key-${var.hospital_id}"
+  labels = {
+    himas_hospital = var.hospital_id
+  }
+
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "job_reads_signing_key" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.signing_key.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.job.member
+}
+
 # ---------------------------------------------------------------- blobs
 # IAM Conditions on the object name (https://cloud.google.com/iam/docs/conditions-resource-attributes
 # and https://cloud.google.com/storage/docs/access-control/iam#conditions): the job may create, read
-# and overwrite only its own update and statistics objects,
+# and overwrite only its own update and statistics objects
 #   runs/<run>/rounds/<round>/updates/<hospital>.bin and runs/<run>/statistics/<hospital>.json
+# and its patient-level privacy ledger runs/<run>/privacy/<hospital>/<round>-<attempt>.json
 # (schemas/documents.ts blobPaths), and read the published models.
 resource "google_storage_bucket_iam_member" "own_updates" {
   bucket = var.bucket
@@ -76,8 +127,8 @@ resource "google_storage_bucket_iam_member" "own_updates" {
 
   condition {
     title       = "own-updates-${var.hospital_id}"
-    description = "Only ${var.hospital_id}'s update and statistics objects"
-    expression  = "resource.name.startsWith(\"${local.objects}runs/\") && (resource.name.endsWith(\"/updates/${var.hospital_id}.bin\") || resource.name.endsWith(\"/statistics/${var.hospital_id}.json\"))"
+    description = "Only ${var.hospital_id}'s update, statistics and privacy ledger objects"
+    expression  = "resource.name.startsWith(\"${local.objects}runs/\") && (resource.name.endsWith(\"/updates/${var.hospital_id}.bin\") || resource.name.endsWith(\"/statistics/${var.hospital_id}.json\") || resource.name.extract(\"/privacy/{hospital}/\") == \"${var.hospital_id}\")"
   }
 }
 
@@ -126,6 +177,29 @@ resource "google_cloud_run_v2_job" "train" {
         accelerator = "nvidia-l4"
       }
 
+      # Cloud Storage FUSE volume (https://cloud.google.com/run/docs/configuring/jobs/cloud-storage-volume-mounts).
+      volumes {
+        name = "cohort"
+        gcs {
+          bucket        = google_storage_bucket.cohort_files.name
+          read_only     = true
+          mount_options = ["implicit-dirs"]
+        }
+      }
+
+      # Secret Manager volume: the latest version as <hospital>.signing.json.
+      volumes {
+        name = "keys"
+        secret {
+          secret       = google_secret_manager_secret.signing_key.secret_id
+          default_mode = 256 # 0400
+          items {
+            path    = "${var.hospital_id}.signing.json"
+            version = "latest"
+          }
+        }
+      }
+
       containers {
         image = var.image
 
@@ -135,6 +209,16 @@ resource "google_cloud_run_v2_job" "train" {
             memory           = "16Gi"
             "nvidia.com/gpu" = "1"
           }
+        }
+
+        volume_mounts {
+          name       = "cohort"
+          mount_path = local.cohort_mount
+        }
+
+        volume_mounts {
+          name       = "keys"
+          mount_path = local.keys_mount
         }
 
         dynamic "env" {

@@ -88,7 +88,8 @@ describe('the agents during a training workflow', () => {
     const run = await platform!.lifecycle.getRun('agents-stall');
     expect(run?.halt?.by).toBe('agent:orchestrator');
     // The plateau needs 4 evaluated versions, so round 4 is the earliest stop; on a loaded machine
-    // (CI) it has been seen at round 6. What matters: it stops long before the 12 rounds asked for.
+    // it was seen later while pooled metrics could lose a concurrent evaluation (fixed); the bound
+    // keeps the test about the behaviour: it stops long before the 12 rounds asked for.
     const stoppedAt = run!.currentRound;
     expect(stoppedAt).toBeGreaterThanOrEqual(4);
     expect(stoppedAt).toBeLessThanOrEqual(8);
@@ -113,11 +114,11 @@ describe('the agents during a training workflow', () => {
       spy.mockRestore();
     }
     expect(written[0]).toMatch(/Run agents-stall: .*halted by agent:orchestrator/);
-    expect(written[0]).toMatch(/verdict: converged at agents-stall-r0004/);
+    expect(written[0]).toContain(`verdict: converged at agents-stall-r${String(stoppedAt).padStart(4, '0')}`);
     expect(written[0]).toMatch(/Run summary:\n {2}Run agents-stall: halted/);
     const json = JSON.parse(written[1]) as { runId: string; privacyAudit: unknown[]; progress: unknown[] };
     expect(json.runId).toBe('agents-stall');
-    expect(json.privacyAudit).toHaveLength(4);
-    expect(json.progress).toHaveLength(4);
+    expect(json.privacyAudit).toHaveLength(stoppedAt);
+    expect(json.progress).toHaveLength(stoppedAt);
   });
 });
