@@ -3,7 +3,7 @@ import type { DpEvent } from '../privacy/dp-event';
 import { dpSgdPrivacyEvent, poissonSamplingPlan } from '../privacy/patient-level-plan';
 import type { Random, SecureRandom } from '../random/random';
 import { dpSgdGradientStep } from './dp-sgd-step';
-import type { LocalTrainingResult } from './local-training';
+import { runTrainingLoop, type LocalTrainingResult } from './local-training';
 import { poissonBatches } from './poisson-batches';
 import { type TrainingData, assertInputWidth, validateTrainingData } from './training-data';
 
@@ -55,52 +55,14 @@ export async function trainLocallyWithDpSgd(
     expectedBatchSize: samplingProbability * data.rows,
     noiseRandom: options.noiseRandom,
   });
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const optimizer =
-    (options.optimizer ?? 'adam') === 'adam'
-      ? tf.train.adam(options.learningRate)
-      : tf.train.sgd(options.learningRate);
-  const x = tf.tensor2d(data.features, [data.rows, data.cols]);
-  const y = tf.tensor2d(data.labels, [data.rows, 1]);
-  const epochLosses: number[] = [];
-  let steps = 0;
-  let examples = 0;
-  try {
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
-      let weightedLoss = 0;
-      let epochExamples = 0;
-      for (const rows of poissonBatches(data.rows, options.batchSize, options.random)) {
-        const loss = tf.tidy(() => {
-          const index = tf.tensor1d(rows, 'int32');
-          const empty = rows.length === 0;
-          return step({
-            model,
-            optimizer,
-            variables,
-            x: (empty ? tf.zeros([0, data.cols]) : tf.gather(x, index)) as tf.Tensor2D,
-            y: (empty ? tf.zeros([0, 1]) : tf.gather(y, index)) as tf.Tensor2D,
-            random: options.random,
-          });
-        });
-        const value = (await loss.data())[0];
-        loss.dispose();
-        weightedLoss += value * rows.length;
-        epochExamples += rows.length;
-        steps++;
-      }
-      examples += epochExamples;
-      const epochLoss = epochExamples > 0 ? weightedLoss / epochExamples : NaN;
-      if (!Number.isFinite(epochLoss) && epochExamples > 0) {
-        throw new Error(`DP-SGD diverged in epoch ${epoch}: loss is ${epochLoss}; lower the learning rate`);
-      }
-      epochLosses.push(epochLoss);
-      options.onEpoch?.(epoch, epochLoss);
-    }
-  } finally {
-    x.dispose();
-    y.dispose();
-    optimizer.dispose();
-  }
+  const { epochLosses, steps, examples } = await runTrainingLoop(
+    model,
+    data,
+    options,
+    step,
+    poissonBatches,
+    'step',
+  );
   return {
     epochLosses,
     steps,

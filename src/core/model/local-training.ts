@@ -78,6 +78,11 @@ export async function runTrainingLoop(
   options: LocalTrainingOptions,
   step: GradientStep,
   schedule: BatchSchedule,
+  /**
+   * What an empty batch (possible under Poisson sampling) does: 'skip' it, or run the 'step' on
+   * zero rows and count it — DP-SGD must, since its noise and its accounting cover every step.
+   */
+  emptyBatches: 'skip' | 'step' = 'skip',
 ): Promise<LocalTrainingResult> {
   validateOptions(options);
   validateTrainingData(data);
@@ -98,15 +103,16 @@ export async function runTrainingLoop(
       let weightedLoss = 0;
       let epochExamples = 0;
       for (const rows of schedule(data.rows, options.batchSize, options.random)) {
-        if (rows.length === 0) continue; // Poisson sampling can draw an empty batch.
+        const empty = rows.length === 0;
+        if (empty && emptyBatches === 'skip') continue;
         const loss = tf.tidy(() => {
           const index = tf.tensor1d(rows, 'int32');
           return step({
             model,
             optimizer,
             variables,
-            x: tf.gather(x, index) as tf.Tensor2D,
-            y: tf.gather(y, index) as tf.Tensor2D,
+            x: (empty ? tf.zeros([0, data.cols]) : tf.gather(x, index)) as tf.Tensor2D,
+            y: (empty ? tf.zeros([0, 1]) : tf.gather(y, index)) as tf.Tensor2D,
             random: options.random,
           });
         });
