@@ -1,6 +1,6 @@
 import { weightedMeanDelta, type Weighting } from './weighted-mean';
-import { applyStep, validateRound, type AggregationStrategy, type StrategyState } from './strategy';
-import { withServerStep, type ServerStep } from './server-step';
+import { applyStep, type AggregationStrategy, type StrategyState } from './strategy';
+import { plainReport, serverStrategy, type ServerStep } from './server-step';
 
 export interface FedAdamOptions {
   /** eta, the server learning rate. */
@@ -49,24 +49,10 @@ export function fedAdam(options: FedAdamOptions): AggregationStrategy {
     return {
       weights: applyStep(global, update),
       state: { m: Array.from(m), v: Array.from(v) },
-      report: {
-        strategy: name,
-        participants: sorted.map((u) => u.hospitalId),
-        clippedHospitals: [],
-        updateNorms: Object.fromEntries(sorted.map((u, k) => [u.hospitalId, norms[k]])),
-        noiseStd: 0,
-        privacyEvent: null,
-      },
+      report: plainReport(name, { sorted, norms }),
     };
   };
-  return withServerStep(
-    {
-      name,
-      aggregate: (global, updates, state, context) =>
-        step(global, validateRound(global, updates), state, context),
-    },
-    step,
-  );
+  return serverStrategy(name, step);
 }
 
 function readMoments(

@@ -1,6 +1,6 @@
 import type { Weighting } from './weighted-mean';
-import { validateRound, type AggregationStrategy, type ClientUpdate } from './strategy';
-import { withServerStep, type ServerStep } from './server-step';
+import type { AggregationStrategy, ClientUpdate } from './strategy';
+import { plainReport, serverStrategy, type ServerStep } from './server-step';
 
 export interface FedAvgOptions {
   /** 'examples' (default) weights each hospital by numExamples, as in McMahan et al. 2017. */
@@ -20,26 +20,12 @@ export function fedAvg(options: FedAvgOptions = {}): AggregationStrategy {
   if (!(eta > 0) || !Number.isFinite(eta))
     throw new RangeError(`serverLearningRate must be positive, got ${eta}`);
   const name = 'fedavg';
-  const step: ServerStep = (global, { sorted, norms }) => ({
-    weights: averagedStep(global, sorted, weighting, eta),
+  const step: ServerStep = (global, round) => ({
+    weights: averagedStep(global, round.sorted, weighting, eta),
     state: {},
-    report: {
-      strategy: name,
-      participants: sorted.map((u) => u.hospitalId),
-      clippedHospitals: [],
-      updateNorms: Object.fromEntries(sorted.map((u, k) => [u.hospitalId, norms[k]])),
-      noiseStd: 0,
-      privacyEvent: null,
-    },
+    report: plainReport(name, round),
   });
-  return withServerStep(
-    {
-      name,
-      aggregate: (global, updates, state, context) =>
-        step(global, validateRound(global, updates), state, context),
-    },
-    step,
-  );
+  return serverStrategy(name, step);
 }
 
 /**

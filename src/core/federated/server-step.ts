@@ -1,9 +1,11 @@
-import type {
-  AggregationContext,
-  AggregationResult,
-  AggregationStrategy,
-  StrategyState,
-  ValidatedRound,
+import {
+  validateRound,
+  type AggregationContext,
+  type AggregationReport,
+  type AggregationResult,
+  type AggregationStrategy,
+  type StrategyState,
+  type ValidatedRound,
 } from './strategy';
 
 /**
@@ -30,4 +32,31 @@ export function withServerStep(strategy: AggregationStrategy, step: ServerStep):
 /** The registered server step of `strategy`, or undefined for strategies defined elsewhere. */
 export function serverStepOf(strategy: AggregationStrategy): ServerStep | undefined {
   return steps.get(strategy);
+}
+
+/**
+ * A server-optimizer strategy from its step: the public `aggregate` validates the round first,
+ * and the step is registered so a DP wrapper can hand it an already validated noisy average.
+ */
+export function serverStrategy(name: string, step: ServerStep): AggregationStrategy {
+  return withServerStep(
+    {
+      name,
+      aggregate: (global, updates, state, context) =>
+        step(global, validateRound(global, updates), state, context),
+    },
+    step,
+  );
+}
+
+/** The report of a server step without clipping or noise (FedAvg, FedAdam). */
+export function plainReport(name: string, { sorted, norms }: ValidatedRound): AggregationReport {
+  return {
+    strategy: name,
+    participants: sorted.map((u) => u.hospitalId),
+    clippedHospitals: [],
+    updateNorms: Object.fromEntries(sorted.map((u, k) => [u.hospitalId, norms[k]])),
+    noiseStd: 0,
+    privacyEvent: null,
+  };
 }
