@@ -7,3 +7,4 @@ export * from './model-registry';
 export * from './cohort-source';
 export * from './clock';
 export * from './warehouse';
+export * from './language-model';
