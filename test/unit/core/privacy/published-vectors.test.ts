@@ -1,9 +1,11 @@
 import {
   computeEpsilon,
+  composedEvent,
   computeRdp,
   DEFAULT_RDP_ORDERS,
   epsilonFromRdp,
   gaussianEvent,
+  noiseMultiplierForEpsilon,
   poissonSampledEvent,
   rdpOfSampledGaussian,
   selfComposedEvent,
@@ -120,6 +122,72 @@ describe('published vectors', () => {
     expect(computeEpsilon(poissonSampledEvent(0, gaussianEvent(1)), 1e-10, [3.14159]).epsilon).toBe(0);
     expect(computeEpsilon(poissonSampledEvent(0, gaussianEvent(0)), 1e-10, [3.14159]).epsilon).toBe(0);
     expect(computeEpsilon(gaussianEvent(0), 0.1, [3.14159]).epsilon).toBe(Infinity);
+  });
+});
+
+// Opacus (pytorch/opacus) opacus/accountants DEFAULT_ALPHAS: 1.1..10.9 step 0.1, then 12..63.
+const OPACUS_ORDERS = [
+  ...Array.from({ length: 99 }, (_, i) => 1 + (i + 1) / 10),
+  ...Array.from({ length: 52 }, (_, i) => 12 + i),
+];
+
+describe('published vectors: Opacus', () => {
+  it('RDP accountant, z = 1.5, q = 0.04, 2250 steps, delta 1e-5 -> 7.32911117143 (opacus/tests/accountants_test.py test_rdp_accountant)', () => {
+    // Opacus converts with the Balle et al. 2020 bound too, so the value matches to all its digits.
+    const { epsilon } = computeEpsilon(dpSgd(0.04, 1.5, Math.trunc(90 / 0.04)), 1e-5, OPACUS_ORDERS);
+    expect(epsilon).toBeCloseTo(7.32911117143, 10);
+  });
+
+  // opacus/tests/accountants_test.py test_get_noise_multiplier_rdp_{epochs,steps}: target epsilon 8,
+  // delta 1e-5, q = 0.04 -> 1.416 (90 epochs = 2250 steps) and 1.3562 (2000 steps), each asserted to 4
+  // places. Opacus stops its bisection once epsilon is within 0.01 below the target, so its answer is
+  // any z with epsilon(z) in [7.99, 8]; ours is the smallest z with epsilon <= 8, hence a little lower.
+  it.each([
+    [2250, 1.416],
+    [2000, 1.3562],
+  ])('noise multiplier for epsilon 8 over %d steps at q = 0.04 (Opacus: %d)', (steps, opacusZ) => {
+    const epsilonAt = (z: number) => computeEpsilon(dpSgd(0.04, z, steps), 1e-5, OPACUS_ORDERS).epsilon;
+    expect(epsilonAt(opacusZ)).toBeGreaterThanOrEqual(7.99);
+    expect(epsilonAt(opacusZ)).toBeLessThanOrEqual(8);
+    const ours = noiseMultiplierForEpsilon({
+      targetEpsilon: 8,
+      delta: 1e-5,
+      samplingProbability: 0.04,
+      steps,
+      orders: OPACUS_ORDERS,
+    });
+    expect(ours.epsilon).toBeLessThanOrEqual(8);
+    expect(ours.epsilon).toBeGreaterThan(7.999);
+    expect(ours.noiseMultiplier).toBeLessThanOrEqual(opacusZ);
+    expect(ours.noiseMultiplier).toBeGreaterThan(opacusZ - 0.005);
+  });
+});
+
+describe('published vectors: dp_accounting composition', () => {
+  // google/differential-privacy python/dp_accounting/dp_accounting/rdp/rdp_privacy_accountant_test.py.
+  const order = [2.71828];
+  const rdpOf = (event: DpEvent) => computeRdp(event, order)[0];
+
+  it('test_compute_rdp_multi_gaussian: Poisson(1, Composed[Gaussian(2.71828), Gaussian(6.28319)]) at 3.14159', () => {
+    const alpha = 3.14159;
+    const expected = alpha / (2 * 2.71828 ** 2) + alpha / (2 * 6.28319 ** 2);
+    const event = poissonSampledEvent(1, composedEvent([gaussianEvent(2.71828), gaussianEvent(6.28319)]));
+    expect(computeRdp(event, [alpha])[0]).toBeCloseTo(expected, 12);
+  });
+
+  it('test_rdp_composition: six Gaussians by self-composition, composition and mixtures all give 6x', () => {
+    const base = gaussianEvent(3.14159);
+    const six = 6 * rdpOf(base);
+    expect(rdpOf(selfComposedEvent(base, 6))).toBeCloseTo(six, 12);
+    expect(rdpOf(selfComposedEvent(selfComposedEvent(base, 2), 3))).toBeCloseTo(six, 12);
+    expect(rdpOf(composedEvent(Array.from({ length: 6 }, () => base)))).toBeCloseTo(six, 12);
+    expect(
+      rdpOf(
+        composedEvent([selfComposedEvent(base, 1), selfComposedEvent(base, 2), selfComposedEvent(base, 3)]),
+      ),
+    ).toBeCloseTo(six, 12);
+    const other = gaussianEvent(1.61803);
+    expect(rdpOf(composedEvent([base, other]))).toBeCloseTo(rdpOf(base) + rdpOf(other), 12);
   });
 });
 
