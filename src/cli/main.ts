@@ -1,6 +1,7 @@
 import packageJson from '../../package.json';
 import { UserError } from './user-error';
 import { agentsCommand } from './commands/agents';
+import { auditCommand } from './commands/audit';
 import { benchCommand } from './commands/bench';
 import { dataCommand } from './commands/data';
 import { predictCommand } from './commands/predict';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   predict: predictCommand,
   status: statusCommand,
   agents: agentsCommand,
+  audit: auditCommand,
   stack: stackCommand,
   workflows: workflowsCommand,
   privacy: privacyCommand,
