@@ -2,8 +2,10 @@ import type { MachineInfo } from './machine';
 import type { ProfileSummary } from './cpu-profile';
 import type { AggregationFigure, AggregationStages, DecodeFigure } from './suites/aggregation';
 import type { NoiseFigure } from './suites/noise';
+import type { OrchestrationResult } from './suites/orchestration';
 import type { QualityResult } from './suites/quality';
-import type { BackendStatus, TrainingFigure } from './suites/training';
+import type { MaskingFigure, SecureAggregationFigure } from './suites/secure-aggregation';
+import type { BackendStatus, DpSgdFigure, TrainingFigure } from './suites/training';
 
 /** The shape of bench/results/<date>.json; docs/benchmarks.md is rendered from it alone. */
 export interface BenchResults {
@@ -12,6 +14,8 @@ export interface BenchResults {
   startedAt: string;
   mode: 'quick' | 'full';
   durationSeconds: number;
+  /** CPU seconds (user + system) of the bench process and its orchestration child processes. */
+  cpuSeconds: number;
   machine: MachineInfo;
   /** Said in the report: the machine ran other people's jobs during the measurement. */
   sharedMachineNote: string;
@@ -21,6 +25,10 @@ export interface BenchResults {
     figures: AggregationFigure[];
     decode: DecodeFigure[];
     stages: AggregationStages[];
+    /** Aggregator side under secure aggregation and with signature checks, per (K, P). */
+    secure: SecureAggregationFigure[];
+    /** Hospital side: masking one update against K − 1 peers vs plain encoding. */
+    masking: MaskingFigure[];
     /** Cases left out and why (e.g. K = 300 × P = 10^6 in quick mode). */
     skipped: Array<{ hospitals: number; params: number; reason: string }>;
     pending: string[];
@@ -32,7 +40,10 @@ export interface BenchResults {
     backends: BackendStatus[];
     figures: TrainingFigure[];
     profiles: Array<{ backend: string; batchSize: number; summary: ProfileSummary }>;
+    /** Patient-level DP-SGD vs plain training, per backend and batch. */
+    dpSgd: DpSgdFigure[];
     pending: string[];
   };
+  orchestration: OrchestrationResult;
   quality: QualityResult & { pending: string[] };
 }

@@ -111,3 +111,41 @@ export function meanInterval95(values: readonly number[]): MeanInterval {
   const half = (t * sd) / Math.sqrt(n);
   return { mean, sd, low: mean - half, high: mean + half, n };
 }
+
+export interface PowerLawFit {
+  /** b in y ≈ a·x^b: the least-squares slope of log y on log x (the growth exponent). */
+  exponent: number;
+  /** a. */
+  coefficient: number;
+  /** R² of the fit in log-log space (1 for points exactly on a power law). */
+  rSquared: number;
+  points: number;
+}
+
+/**
+ * Fits y ≈ a·x^b by ordinary least squares on (log x, log y): b = 1 is linear growth, 2 quadratic.
+ * Needs at least two distinct positive x and positive y.
+ */
+export function fitPowerLaw(xs: readonly number[], ys: readonly number[]): PowerLawFit {
+  if (xs.length !== ys.length) throw new RangeError('x and y must have the same length');
+  if (xs.length < 2) throw new RangeError('a power-law fit needs at least two points');
+  if (![...xs, ...ys].every((v) => Number.isFinite(v) && v > 0))
+    throw new RangeError('a power-law fit needs positive finite values');
+  const lx = xs.map(Math.log);
+  const ly = ys.map(Math.log);
+  const n = lx.length;
+  const mx = lx.reduce((a, b) => a + b, 0) / n;
+  const my = ly.reduce((a, b) => a + b, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (lx[i] - mx) ** 2;
+    sxy += (lx[i] - mx) * (ly[i] - my);
+    syy += (ly[i] - my) ** 2;
+  }
+  if (sxx === 0) throw new RangeError('a power-law fit needs at least two distinct x');
+  const exponent = sxy / sxx;
+  const rSquared = syy === 0 ? 1 : (sxy * sxy) / (sxx * syy);
+  return { exponent, coefficient: Math.exp(my - exponent * mx), rSquared, points: n };
+}

@@ -46,6 +46,8 @@ export interface LineChart {
   series: readonly LineSeries[];
   logX?: boolean;
   logY?: boolean;
+  /** Fixed linear y range (default: from the data, padded to zero). */
+  yRange?: readonly [number, number];
 }
 
 export interface BarGroup {
@@ -168,7 +170,9 @@ export function renderLineChart(chart: LineChart): string {
   const xs = chart.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = chart.series.flatMap((s) => s.points.map((p) => p[1]));
   const x = axis(xs, chart.logX ?? false, M.left + 10, WIDTH - M.right - 10, false);
-  const y = axis(ys, chart.logY ?? false, HEIGHT - M.bottom, M.top, !chart.logY);
+  const y = chart.yRange
+    ? axis([...chart.yRange], false, HEIGHT - M.bottom, M.top, false)
+    : axis(ys, chart.logY ?? false, HEIGHT - M.bottom, M.top, !chart.logY);
   const body = yGrid(y);
   body.push(
     ...x.ticks

@@ -3,10 +3,12 @@ import {
   createModel,
   initializeBackend,
   trainLocally,
+  trainLocallyWithDpSgd,
   type BackendName,
   type TrainingData,
 } from '../../src/core/model';
 import { SeededRandom } from '../../src/core/random/seeded-random';
+import { CryptoRandom } from '../../src/runtime/crypto-random';
 import { measureSideBySide, type TimingOptions } from '../harness';
 import type { Summary } from '../statistics';
 
@@ -145,5 +147,74 @@ export async function benchTraining(
     a.dispose();
     b.dispose();
     model.dispose();
+  }
+}
+
+export interface DpSgdFigure {
+  backend: BackendName;
+  batchSize: number;
+  rows: number;
+  /** One epoch of trainLocally (shuffled batches, plain gradients). */
+  plainEpochSeconds: Summary;
+  /** One epoch of trainLocallyWithDpSgd (Poisson batches, per-example clipping, Gaussian noise). */
+  dpEpochSeconds: Summary;
+  plainSamplesPerSecond: number;
+  dpSamplesPerSecond: number;
+  /** DP-SGD throughput / plain throughput (the DP overhead ratio; 1 = free). */
+  ratio: number;
+  ratioPairs: Summary;
+  exampleClipNorm: number;
+  noiseMultiplier: number;
+}
+
+/** Patient-level DP-SGD vs plain training on the active backend, one epoch each, timed interleaved. */
+export async function benchDpSgd(
+  backend: BackendName,
+  batchSize: number,
+  rows: number,
+  timing: TimingOptions,
+): Promise<DpSgdFigure> {
+  const data = syntheticTrainingData(rows, BENCH_INPUT_DIM);
+  const spec = { kind: 'mlp' as const, inputDim: BENCH_INPUT_DIM, hiddenUnits: BENCH_HIDDEN_UNITS };
+  const plainModel = createModel(spec, 1);
+  const dpModel = createModel(spec, 1);
+  const random = new SeededRandom(11);
+  const noiseRandom = new CryptoRandom();
+  const exampleClipNorm = 1;
+  const noiseMultiplier = 1;
+  try {
+    const pair = await measureSideBySide(
+      async () =>
+        (await trainLocally(plainModel, data, { epochs: 1, batchSize, learningRate: 1e-3, random })).steps,
+      async () =>
+        (
+          await trainLocallyWithDpSgd(dpModel, data, {
+            epochs: 1,
+            batchSize,
+            learningRate: 1e-3,
+            exampleClipNorm,
+            noiseMultiplier,
+            random,
+            noiseRandom,
+          })
+        ).steps,
+      timing,
+    );
+    return {
+      backend,
+      batchSize,
+      rows,
+      plainEpochSeconds: pair.baseline,
+      dpEpochSeconds: pair.subject,
+      plainSamplesPerSecond: rows / pair.baseline.median,
+      dpSamplesPerSecond: rows / pair.subject.median,
+      ratio: pair.ratio,
+      ratioPairs: pair.pairRatios,
+      exampleClipNorm,
+      noiseMultiplier,
+    };
+  } finally {
+    plainModel.dispose();
+    dpModel.dispose();
   }
 }

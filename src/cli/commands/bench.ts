@@ -1,12 +1,15 @@
 import { benchAggregate } from '../../../bench/suites/aggregation';
+import { benchAggregatorPath } from '../../../bench/suites/secure-aggregation';
 import { intFlag, parseCommandArgs, stringFlag } from '../args';
 import type { Command } from '../main';
 import { UserError } from '../user-error';
 
-const HELP = `Usage: himas bench aggregate --hospitals K --params P [--repeats N] [--json]
+const HELP = `Usage: himas bench aggregate --hospitals K --params P [--repeats N] [--secure-aggregation] [--signatures] [--json]
 
 Times DP-FedAvg (clip, float64 sum, Gaussian noise from node:crypto, server step) over K updates
 of P float32 parameters, interleaved with one read pass over the same K·P floats (the floor).
+--secure-aggregation times the aggregator's secure path instead: modular sum of K masked int32
+updates, decoding, noise and server step. --signatures adds the Ed25519 check of K updates.
 Prints the median seconds, parameters aggregated per second and floor ratio (floor time /
 aggregation time; 1 = as fast as reading every parameter once). --json prints only
 {"medianSeconds", "paramsPerSecond", "floorRatio"}. The full suite: npm run bench.
@@ -14,6 +17,8 @@ aggregation time; 1 = as fast as reading every parameter once). --json prints on
   --hospitals K   updates to aggregate, 1-10000
   --params P      parameters per update, 1-100000000
   --repeats N     timed runs after warm-up (default 5)
+  --secure-aggregation   unmask K masked updates instead of clipping and summing floats
+  --signatures    verify K Ed25519 update signatures (SHA-256 of each blob) first
   --json          machine-readable output`;
 
 /** K·P floats held at once (4 bytes each): 2 GB of updates is enough for any comparison. */
@@ -33,6 +38,8 @@ export const benchCommand: Command = {
       hospitals: { type: 'string' },
       params: { type: 'string' },
       repeats: { type: 'string' },
+      'secure-aggregation': { type: 'boolean' },
+      signatures: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -50,9 +57,22 @@ export const benchCommand: Command = {
       throw new UserError(
         `--hospitals × --params is ${hospitals * params}; at most ${MAX_TOTAL_PARAMS} (2 GB of float32 updates)`,
       );
-    const figure = await benchAggregate(hospitals, params, { warmup: 1, repeats });
+    const path = {
+      secureAggregation: values['secure-aggregation'] === true,
+      signatures: values.signatures === true,
+    };
+    const timing = { warmup: 1, repeats };
+    const figure =
+      path.secureAggregation || path.signatures
+        ? await benchAggregatorPath(hospitals, params, path, timing)
+        : await benchAggregate(hospitals, params, timing).then((f) => ({
+            seconds: f.aggregateSeconds,
+            floorSeconds: f.floorSeconds,
+            paramsPerSecond: f.paramsPerSecond,
+            floorRatio: f.floorRatio,
+          }));
     const result = {
-      medianSeconds: figure.aggregateSeconds.median,
+      medianSeconds: figure.seconds.median,
       paramsPerSecond: figure.paramsPerSecond,
       floorRatio: figure.floorRatio,
     };
@@ -60,9 +80,13 @@ export const benchCommand: Command = {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       return 0;
     }
-    const s = figure.aggregateSeconds;
+    const s = figure.seconds;
+    const name = [
+      path.secureAggregation ? 'secure DP-FedAvg (unmask, decode, noise, step)' : 'DP-FedAvg',
+      ...(path.signatures ? ['with signature checks'] : []),
+    ].join(' ');
     process.stdout.write(
-      `DP-FedAvg, K = ${hospitals} updates × P = ${params} parameters, ${repeats} repeats after warm-up:\n` +
+      `${name}, K = ${hospitals} updates × P = ${params} parameters, ${repeats} repeats after warm-up:\n` +
         `  median ${(s.median * 1000).toFixed(3)} ms (q1-q3 ${(s.q1 * 1000).toFixed(3)}-${(s.q3 * 1000).toFixed(3)} ms)\n` +
         `  ${result.paramsPerSecond.toExponential(3)} parameters aggregated per second\n` +
         `  floor ratio ${result.floorRatio.toFixed(3)} (read pass ${(figure.floorSeconds.median * 1000).toFixed(3)} ms; 1 = at the floor)\n`,

@@ -33,6 +33,19 @@ describe('himas bench aggregate', () => {
     expect(out.floorRatio).toBeGreaterThan(0);
   });
 
+  it('keeps the JSON shape with --secure-aggregation --signatures, and says what it timed otherwise', () => {
+    const args = ['bench', 'aggregate', '--hospitals', '3', '--params', '1000', '--repeats', '3'];
+    const json = himas([...args, '--secure-aggregation', '--signatures', '--json']);
+    expect(json.status).toBe(0);
+    const out = JSON.parse(json.stdout.trim()) as Record<string, number>;
+    expect(Object.keys(out).sort()).toEqual(['floorRatio', 'medianSeconds', 'paramsPerSecond']);
+    expect(out.paramsPerSecond).toBeCloseTo(3000 / out.medianSeconds, 0);
+    const text = himas([...args, '--secure-aggregation']);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/^secure DP-FedAvg \(unmask, decode, noise, step\), K = 3 updates/);
+    expect(himas([...args, '--signatures']).stdout).toMatch(/^DP-FedAvg with signature checks, K = 3/);
+  });
+
   it('rejects a bad flag with one line on stderr', () => {
     const result = himas(['bench', 'aggregate', '--hospitals', 'many', '--params', '1000']);
     expect(result.status).toBe(2);
