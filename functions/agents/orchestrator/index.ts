@@ -1,4 +1,5 @@
 import * as functions from '@google-cloud/functions-framework';
+import { orchestratorFromStack } from '../../../src/runtime/stack-services';
 import type { OrchestratorAgent } from '../../../src/services/orchestrator-agent';
 import {
   deliveryFromMessagePublished,
@@ -20,16 +21,12 @@ export function orchestratorHandler(getAgent: () => Promise<OrchestratorAgent>) 
   };
 }
 
-/** Deployed: needs the BigQuery Warehouse adapter, which is not written yet. */
+/** Deployed: the agent over Firestore, Pub/Sub and the BigQuery warehouse (src/runtime/stack-services.ts). */
 let cloudAgent: Promise<OrchestratorAgent> | undefined;
 functions.cloudEvent<MessagePublishedData>(
   'orchestrator',
   orchestratorHandler(() => {
-    cloudAgent ??= Promise.reject(
-      new Error(
-        'the Google Cloud adapters are not wired yet for the agents (no BigQuery Warehouse adapter); run locally with `himas train`',
-      ),
-    );
+    cloudAgent ??= orchestratorFromStack(process.env);
     return cloudAgent;
   }),
 );

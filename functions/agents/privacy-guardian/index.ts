@@ -1,4 +1,5 @@
 import * as functions from '@google-cloud/functions-framework';
+import { privacyGuardianFromStack } from '../../../src/runtime/stack-services';
 import {
   deliveryFromMessagePublished,
   type MessagePublishedData,
@@ -20,16 +21,12 @@ export function privacyGuardianHandler(getAgent: () => Promise<PrivacyGuardianAg
   };
 }
 
-/** Deployed: needs the BigQuery Warehouse adapter, which is not written yet. */
+/** Deployed: the agent over Firestore, Pub/Sub and the BigQuery warehouse (src/runtime/stack-services.ts). */
 let cloudAgent: Promise<PrivacyGuardianAgent> | undefined;
 functions.cloudEvent<MessagePublishedData>(
   'privacyGuardian',
   privacyGuardianHandler(() => {
-    cloudAgent ??= Promise.reject(
-      new Error(
-        'the Google Cloud adapters are not wired yet for the agents (no BigQuery Warehouse adapter); run locally with `himas train`',
-      ),
-    );
+    cloudAgent ??= privacyGuardianFromStack(process.env);
     return cloudAgent;
   }),
 );

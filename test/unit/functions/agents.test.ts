@@ -30,8 +30,9 @@ describe('functions/agents/*', () => {
     expect(seen).toEqual(['{"type":"model.published"}', '{"type":"model.published"}']);
   });
 
-  it('the deployed variant refuses until the Google Cloud adapters are wired', async () => {
+  it('the deployed variant builds its agent on the gcp stack and says so on any other', async () => {
+    // HIMAS_STACK is unset here (local-ipc): the BigQuery warehouse exists on the gcp stack only.
     const deployed = getFunction('privacyGuardian') as (event: unknown) => Promise<void>;
-    await expect(deployed(message('model.published', {}))).rejects.toThrow(/not wired yet/);
+    await expect(deployed(message('model.published', {}))).rejects.toThrow(/HIMAS_STACK=gcp/);
   });
 });
