@@ -109,5 +109,162 @@ export const RUN_PROGRESS_TABLE: TableDefinition<RunProgressRow> = {
   row: RunProgressRowSchema,
 };
 
+/** One hospital's DP-noised weekly surveillance counts as the surveillance agent received them. */
+export const SurveillanceReleaseRowSchema = z.object({
+  runId: z.string(),
+  hospitalId: z.string(),
+  periodStart: z.string(),
+  signals: z.array(z.string()),
+  /** counts[week][signal], noisy. */
+  counts: z.array(z.array(z.number())),
+  noiseStd: z.number(),
+  /** Stay-level ε of this release at `delta` (null = ∞). */
+  epsilon: z.number().nullable(),
+  delta: z.number(),
+  eventId: z.string(),
+  time: isoTime,
+});
+export type SurveillanceReleaseRow = z.infer<typeof SurveillanceReleaseRowSchema>;
+
+/** One surveillance alert (also published as `surveillance.alert`). */
+export const SurveillanceAlertRowSchema = z.object({
+  runId: z.string(),
+  /** A hospital or 'all' (the pooled series). */
+  hospitalId: z.string(),
+  signal: z.string(),
+  week: z.number().int().min(0),
+  weekStart: z.string(),
+  size: z.number(),
+  message: z.string(),
+  eventId: z.string(),
+  time: isoTime,
+});
+export type SurveillanceAlertRow = z.infer<typeof SurveillanceAlertRowSchema>;
+
+/** One hospital's DP-noised stratified 2×2 treatment tables as the treatment agent received them. */
+export const TreatmentTablesRowSchema = z.object({
+  runId: z.string(),
+  hospitalId: z.string(),
+  stratumCuts: z.array(z.number()),
+  tables: z.array(
+    z.object({ stratum: z.number(), a: z.number(), b: z.number(), c: z.number(), d: z.number() }),
+  ),
+  noiseStd: z.number(),
+  epsilon: z.number().nullable(),
+  delta: z.number(),
+  eventId: z.string(),
+  time: isoTime,
+});
+export type TreatmentTablesRow = z.infer<typeof TreatmentTablesRowSchema>;
+
+/** A severity-adjusted odds ratio of day-1 vasopressors on mortality: per hospital and pooled ('all'). */
+export const TreatmentEstimateRowSchema = z.object({
+  runId: z.string(),
+  hospitalId: z.string(),
+  scope: z.enum(['hospital', 'pooled']),
+  /** Mantel–Haenszel log-OR with its 95 % CI (Robins–Breslow–Greenland); null when not estimable. */
+  logOddsRatio: z.number().nullable(),
+  standardError: z.number().nullable(),
+  ciLow: z.number().nullable(),
+  ciHigh: z.number().nullable(),
+  /** Unadjusted log-OR (Woolf), to show what adjustment changed. */
+  crudeLogOddsRatio: z.number().nullable(),
+  /** Noisy totals of the tables used. */
+  stays: z.number(),
+  treated: z.number(),
+  adjustment: z.string(),
+  caveats: z.array(z.string()),
+  summary: z.string(),
+  time: isoTime,
+});
+export type TreatmentEstimateRow = z.infer<typeof TreatmentEstimateRowSchema>;
+
+export const SURVEILLANCE_RELEASES_TABLE: TableDefinition<SurveillanceReleaseRow> = {
+  name: 'surveillance_releases',
+  description: "The surveillance agent: each hospital's DP-noised weekly counts (stay-level ε at δ)",
+  columns: {
+    runId: required('STRING'),
+    hospitalId: required('STRING'),
+    periodStart: required('STRING'),
+    signals: required('JSON'),
+    counts: required('JSON'),
+    noiseStd: required('FLOAT64'),
+    epsilon: nullable('FLOAT64'),
+    delta: required('FLOAT64'),
+    eventId: required('STRING'),
+    time: required('TIMESTAMP'),
+  },
+  key: ['runId', 'hospitalId'],
+  row: SurveillanceReleaseRowSchema,
+};
+
+export const SURVEILLANCE_ALERTS_TABLE: TableDefinition<SurveillanceAlertRow> = {
+  name: 'surveillance_alerts',
+  description:
+    'The surveillance agent: CUSUM alarms on the pooled time series, one row per surveillance.alert',
+  columns: {
+    runId: required('STRING'),
+    hospitalId: required('STRING'),
+    signal: required('STRING'),
+    week: required('INT64'),
+    weekStart: required('STRING'),
+    size: required('FLOAT64'),
+    message: required('STRING'),
+    eventId: required('STRING'),
+    time: required('TIMESTAMP'),
+  },
+  key: ['runId', 'hospitalId', 'signal', 'week'],
+  row: SurveillanceAlertRowSchema,
+};
+
+export const TREATMENT_TABLES_TABLE: TableDefinition<TreatmentTablesRow> = {
+  name: 'treatment_tables',
+  description: "The treatment agent: each hospital's DP-noised severity-stratified 2×2 tables",
+  columns: {
+    runId: required('STRING'),
+    hospitalId: required('STRING'),
+    stratumCuts: required('JSON'),
+    tables: required('JSON'),
+    noiseStd: required('FLOAT64'),
+    epsilon: nullable('FLOAT64'),
+    delta: required('FLOAT64'),
+    eventId: required('STRING'),
+    time: required('TIMESTAMP'),
+  },
+  key: ['runId', 'hospitalId'],
+  row: TreatmentTablesRowSchema,
+};
+
+export const TREATMENT_ESTIMATES_TABLE: TableDefinition<TreatmentEstimateRow> = {
+  name: 'treatment_estimates',
+  description:
+    'The treatment agent: severity-adjusted odds ratios with 95 % CIs per hospital and pooled, with caveats',
+  columns: {
+    runId: required('STRING'),
+    hospitalId: required('STRING'),
+    scope: required('STRING'),
+    logOddsRatio: nullable('FLOAT64'),
+    standardError: nullable('FLOAT64'),
+    ciLow: nullable('FLOAT64'),
+    ciHigh: nullable('FLOAT64'),
+    crudeLogOddsRatio: nullable('FLOAT64'),
+    stays: required('FLOAT64'),
+    treated: required('FLOAT64'),
+    adjustment: required('STRING'),
+    caveats: required('JSON'),
+    summary: required('STRING'),
+    time: required('TIMESTAMP'),
+  },
+  key: ['runId', 'hospitalId'],
+  row: TreatmentEstimateRowSchema,
+};
+
 /** Every warehouse table (BigQuery dataset `himas_agents` in the cloud). */
-export const WAREHOUSE_TABLES = [PRIVACY_AUDIT_TABLE, RUN_PROGRESS_TABLE] as const;
+export const WAREHOUSE_TABLES = [
+  PRIVACY_AUDIT_TABLE,
+  RUN_PROGRESS_TABLE,
+  SURVEILLANCE_RELEASES_TABLE,
+  SURVEILLANCE_ALERTS_TABLE,
+  TREATMENT_TABLES_TABLE,
+  TREATMENT_ESTIMATES_TABLE,
+] as const;

@@ -1,7 +1,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { cohortToCsv, type SyntheticCohort } from '../core/data';
+import { cohortToCsv, withEncounters, type SyntheticCohort } from '../core/data';
 import { cohortFile } from '../adapters/cohort/csv-cohort-source';
 import { UserError } from './user-error';
 
@@ -9,8 +9,10 @@ import { UserError } from './user-error';
 export async function writeCohort(cohort: SyntheticCohort, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const hospital of cohort.hospitals) {
-    await writeFile(cohortFile(dir, hospital.hospitalId, 'train'), cohortToCsv(hospital.train));
-    await writeFile(cohortFile(dir, hospital.hospitalId, 'test'), cohortToCsv(hospital.test));
+    // With admission dates and day-1 vasopressors: the surveillance and treatment releases need them.
+    const csv = (records: typeof hospital.train) => cohortToCsv(withEncounters(records, hospital.encounters));
+    await writeFile(cohortFile(dir, hospital.hospitalId, 'train'), csv(hospital.train));
+    await writeFile(cohortFile(dir, hospital.hospitalId, 'test'), csv(hospital.test));
   }
   const manifest = {
     generator: 'himas synthetic cohort (shared/reference/CLINICAL_DATA.md section 5)',
@@ -23,6 +25,11 @@ export async function writeCohort(cohort: SyntheticCohort, dir: string): Promise
       trainStays: h.train.length,
       testStays: h.test.length,
     })),
+    // What an analysis must recover (treatment log-OR, injected outbreak); never read by training.
+    truth: {
+      ...cohort.truth,
+      outbreak: cohort.truth.outbreak && { ...cohort.truth.outbreak, stayIds: undefined },
+    },
   };
   await writeFile(path.join(dir, 'cohort.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }

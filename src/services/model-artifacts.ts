@@ -1,5 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { PrivacyGuaranteeSchema } from '../../schemas/privacy';
 import { PreprocessorSchema, type Preprocessor } from '../core/data';
 import { deserializeModel } from '../core/model';
 import type { ModelArtifacts } from '../ports/model-registry';
@@ -14,6 +15,8 @@ const HimasMetadataSchema = z.object({
   versionId: z.string().optional(),
   runId: z.string().optional(),
   round: z.number().optional(),
+  /** The version's guarantees (the aggregator writes them), so a copied folder still states them. */
+  privacy: z.array(PrivacyGuaranteeSchema).optional(),
 });
 export type HimasModelMetadata = z.infer<typeof HimasMetadataSchema>;
 

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { paths, RunDocumentSchema } from '../../../schemas/documents';
 import { PRIVACY_AUDIT_TABLE, RUN_PROGRESS_TABLE } from '../../../schemas/warehouse';
 import { parseCommandArgs, stringFlag } from '../args';
+import { formatSurveillanceTreatment, readSurveillanceTreatment } from '../surveillance-treatment-view';
 import { withExistingStore } from '../existing-store';
 import { fmt } from '../format-metrics';
 import type { Command } from '../main';
@@ -12,7 +13,8 @@ const HELP = `Usage: himas agents [RUN_ID] [--home DIR] [--json]
 
 What the agents produced for a run (default: the latest run), read from the warehouse tables:
 the privacy guardian's audit per round (level, ε recomputed from the ledger vs the claim), the
-orchestrator's progress per round, its convergence verdict and the run summary.`;
+orchestrator's progress per round, its convergence verdict and the run summary, the surveillance
+alerts, and the treatment estimate (per hospital and pooled, with 95 % CIs and caveats).`;
 
 const eps = (epsilon: number | null): string => (epsilon === null ? '∞' : epsilon.toFixed(4));
 
@@ -44,6 +46,7 @@ export const agentsCommand: Command = {
       const audit = await warehouse.query(PRIVACY_AUDIT_TABLE, { where: { runId }, orderBy: 'round' });
       const progress = await warehouse.query(RUN_PROGRESS_TABLE, { where: { runId }, orderBy: 'round' });
       const latest = progress.at(-1) ?? null;
+      const surveillanceTreatment = await readSurveillanceTreatment(warehouse, run);
       if (values.json) {
         const result = {
           runId,
@@ -51,6 +54,7 @@ export const agentsCommand: Command = {
           privacyAudit: audit,
           progress,
           summary: latest?.summary ?? null,
+          ...surveillanceTreatment,
         };
         return print(JSON.stringify(result, null, 2));
       }
@@ -94,6 +98,7 @@ export const agentsCommand: Command = {
             .split('\n')
             .map((l) => `  ${l}`),
         );
+      out.push(...formatSurveillanceTreatment(surveillanceTreatment, run));
       return print(out.join('\n'));
     });
   },

@@ -3,10 +3,12 @@ import { PRESETS } from '../../../schemas/training-config';
 import { generateCohort, type PresetName } from '../../core/data';
 import { intFlag, parseCommandArgs, stringFlag } from '../args';
 import { writeCohort } from '../cohort-files';
+import { parseOutbreakSpec } from '../outbreak-spec';
 import type { Command } from '../main';
 import { UserError } from '../user-error';
 
-const HELP = `Usage: himas data generate [--preset NAME] [--hospitals N] [--patients M] [--seed S] --out DIR
+const HELP = `Usage: himas data generate [--preset NAME] [--hospitals N] [--patients M] [--seed S]
+                           [--outbreak H:START:WEEKS:EXTRA] --out DIR
 
 Writes a synthetic ICU cohort calibrated to published MIMIC-IV statistics, split into hospitals:
 DIR/<hospitalId>.train.csv, DIR/<hospitalId>.test.csv and DIR/cohort.json.
@@ -15,6 +17,8 @@ DIR/<hospitalId>.train.csv, DIR/<hospitalId>.test.csv and DIR/cohort.json.
   --hospitals N     hospitals to simulate (archetypes: 1-5, default 3; eicu-like: 2-300, default 20)
   --patients M      total ICU stays over all hospitals (default: the preset's)
   --seed S          seed; the same flags always give the same files (default 42)
+  --outbreak SPEC   inject extra sepsis-like stays at one hospital (surveillance tests):
+                    HOSPITAL:START_WEEK:WEEKS:EXTRA_STAYS_PER_WEEK, e.g. h2-cardiac:60:4:12
   --out DIR         output folder (required)`;
 
 export const dataCommand: Command = {
@@ -32,6 +36,7 @@ export const dataCommand: Command = {
       hospitals: { type: 'string' },
       patients: { type: 'string' },
       seed: { type: 'string' },
+      outbreak: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -49,6 +54,9 @@ export const dataCommand: Command = {
       hospitals: intFlag('hospitals', stringFlag(values, 'hospitals'), 1, 300),
       patients: intFlag('patients', stringFlag(values, 'patients'), 200, 2_000_000),
       seed: intFlag('seed', stringFlag(values, 'seed'), 0, 4294967295),
+      ...(values.outbreak === undefined
+        ? {}
+        : { outbreak: parseOutbreakSpec(stringFlag(values, 'outbreak')!) }),
     });
     await writeCohort(cohort, out);
     const rows = cohort.hospitals.map((h) => {

@@ -7,18 +7,33 @@ import { loadHimasModel } from '../../services/model-artifacts';
 import { parseCommandArgs, stringFlag } from '../args';
 import type { Command } from '../main';
 import { UserError } from '../user-error';
+import { defaultHome } from '../run-locations';
+import { predictOneStay } from './predict-stay';
 
 const HELP = `Usage: himas predict --model DIR --input CSV --out CSV
+       himas predict --model DIR --stay JSON_FILE|- [--json]
+       himas predict --run RUN_ID --stay JSON_FILE|- [--home DIR] [--json]
 
-Scores ICU stays with a HIMAS model folder (model.json + weights.bin, e.g. runs/<id>/model). The
-input needs stay_id, the first-24-hour feature columns and first_careunit (empty cells are missing
-values); the label column is optional. Writes stay_id,risk in the input's row order, risk in [0, 1].`;
+Batch: scores ICU stays with a HIMAS model folder (model.json + weights.bin, e.g. runs/<id>/model).
+The input needs stay_id, the first-24-hour feature columns and first_careunit (empty cells are
+missing values); the label column is optional. Writes stay_id,risk in the input's row order.
+
+One stay (clinical decision support, the same code as the clinicalDecisionSupport function): a JSON
+object with first_careunit and the feature columns (null or absent = not measured), from a file or
+stdin (-). Prints risk, risk band, implausible values (flagged and treated as missing), the top
+contributing features (gradient × input on the logit), the model version, its privacy guarantee and
+a narrative citing guideline passages. --run serves the run's newest version the privacy guardian
+did not halt, from the store; --model refuses a folder whose version the store knows as halted.`;
 
 export const predictCommand: Command = {
   summary: 'score ICU stays with a trained model (himas predict)',
   async run(argv) {
     const { values } = parseCommandArgs('predict', argv, {
       model: { type: 'string' },
+      run: { type: 'string' },
+      stay: { type: 'string' },
+      home: { type: 'string' },
+      json: { type: 'boolean' },
       input: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -28,6 +43,16 @@ export const predictCommand: Command = {
       return 0;
     }
     const modelDir = stringFlag(values, 'model');
+    const stay = stringFlag(values, 'stay');
+    if (stay !== undefined || stringFlag(values, 'run') !== undefined) {
+      return predictOneStay({
+        stay,
+        modelDir,
+        runId: stringFlag(values, 'run'),
+        home: path.resolve(stringFlag(values, 'home') ?? defaultHome()),
+        json: values.json === true,
+      });
+    }
     const input = stringFlag(values, 'input');
     const out = stringFlag(values, 'out');
     const missing = [!modelDir && '--model DIR', !input && '--input CSV', !out && '--out CSV'].filter(
@@ -74,7 +99,7 @@ export const predictCommand: Command = {
   },
 };
 
-async function readModelFolder(
+export async function readModelFolder(
   dir: string,
 ): Promise<{ modelJson: Record<string, unknown>; weights: Uint8Array }> {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
