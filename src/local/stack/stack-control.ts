@@ -219,6 +219,29 @@ export async function stopStack(home: string): Promise<StackState['processes']> 
   return state.processes;
 }
 
+/**
+ * Starts the named function again behind the URL it served (its recorded port), as Cloud Functions
+ * starts a new instance after one crashed; a process still serving it is stopped first. The new
+ * pid goes into `<home>/stack.json`, its output is appended to the same log.
+ */
+export async function restartFunction(home: string, name: string): Promise<StackState> {
+  const state = readStackState(home);
+  if (!state) throw new Error(`no stack recorded in ${stackStatePath(home)}; \`himas stack up\` first`);
+  const fn = FUNCTIONS.find((f) => f.name === name);
+  const recorded = state.processes.find((p) => p.name === name);
+  if (!fn || !recorded) throw new Error(`the stack serves no function named ${JSON.stringify(name)}`);
+  await stopGroup(recorded.pid);
+  const port = Number(recorded.host.slice(recorded.host.lastIndexOf(':') + 1));
+  const env = stackEnvVars(stackConfigOf(state));
+  const pid = await startFunction(fn.name, fn.signatureType, port, recorded.log, env);
+  const restarted: StackState = {
+    ...state,
+    processes: state.processes.map((p) => (p.name === name ? { ...p, pid } : p)),
+  };
+  await writeFile(stackStatePath(home), `${JSON.stringify(restarted, null, 2)}\n`);
+  return restarted;
+}
+
 async function startFunction(
   name: string,
   signatureType: 'cloudevent' | 'http',
