@@ -9,6 +9,7 @@ import { TrainingConfigSchema } from './training-config';
  *   runs/{runId}/statistics/{hospitalId}            StatisticsReceipt (federated feature statistics)
  *   runs/{runId}/rounds/{round}                     RoundDocument
  *   runs/{runId}/rounds/{round}/updates/{hospital}  UpdateReceipt
+ *   runs/{runId}/rounds/{round}/seeds/{survivor}    RevealedSeeds (secure aggregation dropouts)
  *   models/{versionId}                              ModelVersionDocument
  *   models/{versionId}/evaluations/{hospitalId}     HospitalEvaluation
  *   hospitals/{hospitalId}                          HospitalEnrolment (public signing key)
@@ -24,6 +25,9 @@ export const paths = {
   updates: (runId: string, round: number) => `runs/${runId}/rounds/${roundKey(round)}/updates`,
   update: (runId: string, round: number, hospitalId: string) =>
     `runs/${runId}/rounds/${roundKey(round)}/updates/${hospitalId}`,
+  revealedSeeds: (runId: string, round: number) => `runs/${runId}/rounds/${roundKey(round)}/seeds`,
+  revealedSeed: (runId: string, round: number, survivorId: string) =>
+    `runs/${runId}/rounds/${roundKey(round)}/seeds/${survivorId}`,
   models: () => 'models',
   model: (versionId: string) => `models/${versionId}`,
   evaluations: (versionId: string) => `models/${versionId}/evaluations`,
@@ -45,6 +49,13 @@ export const blobPaths = {
   patientLedger: (runId: string, hospitalId: string) => `runs/${runId}/privacy/${hospitalId}/`,
   patientLedgerEntry: (runId: string, hospitalId: string, round: number, attempt: string) =>
     `runs/${runId}/privacy/${hospitalId}/${roundKey(round)}-${attempt}.json`,
+  /** A hospital's aggregate release (surveillance counts, treatment tables), kept to re-send, never re-drawn. */
+  release: (runId: string, hospitalId: string, kind: string) =>
+    `runs/${runId}/releases/${hospitalId}/${kind}.json`,
+  /** The hospital's ledger of aggregate releases: one entry per attempt, written before it reads the data. */
+  releaseLedger: (runId: string, hospitalId: string) => `runs/${runId}/releases/${hospitalId}/ledger/`,
+  releaseLedgerEntry: (runId: string, hospitalId: string, kind: string, attempt: string) =>
+    `runs/${runId}/releases/${hospitalId}/ledger/${kind}-${attempt}.json`,
   strategyState: (runId: string, round: number) => `runs/${runId}/strategy-state/${roundKey(round)}.json`,
   modelPrefix: (versionId: string) => `models/${versionId}/`,
 } as const;
@@ -88,8 +99,12 @@ export const StatisticsReceiptSchema = z.object({
 });
 export type StatisticsReceipt = z.infer<typeof StatisticsReceiptSchema>;
 
-export const RoundStatusSchema = z.enum(['open', 'aggregating', 'closed', 'failed']);
+/** `awaiting-seeds`: a masked round lost participants; the survivors must reveal their seeds with them. */
+export const RoundStatusSchema = z.enum(['open', 'awaiting-seeds', 'aggregating', 'closed', 'failed']);
 export type RoundStatus = z.infer<typeof RoundStatusSchema>;
+
+/** Pairwise masks from X25519 + HKDF seeds, AES-256-CTR expansion, fixed point mod 2^32. */
+export const MASKING_SCHEME = 'pairwise-x25519-aes-ctr-v1';
 
 export const RoundDocumentSchema = z.object({
   runId: z.string(),
@@ -106,6 +121,22 @@ export const RoundDocumentSchema = z.object({
   modelVersionId: z.string().nullable(),
   participants: z.array(z.string()),
   failureReason: z.string().nullable(),
+  /** Secure aggregation of this round, fixed when it opens; null = updates travel unmasked. */
+  masking: z
+    .object({
+      scheme: z.literal(MASKING_SCHEME),
+      /** U1: every hospital masks against every other one of these (by enrolled X25519 key). */
+      participants: z.array(z.string()).min(1),
+      clipNorm: z.number().gt(0),
+      /** Fixed-point units per float unit (chooseFixedPointScale for clipNorm and the participants). */
+      scale: z.number().gt(0),
+    })
+    .nullable()
+    .default(null),
+  /** Participants whose masked update never arrived (set with status awaiting-seeds). */
+  droppedHospitals: z.array(z.string()).default([]),
+  /** When the survivors' seed reveal must be complete; a round.deadline carrying it ends the wait. */
+  seedsDeadline: isoTime.nullable().default(null),
 });
 export type RoundDocument = z.infer<typeof RoundDocumentSchema>;
 
@@ -159,10 +190,23 @@ export const HospitalEnrolmentSchema = z.object({
   hospitalId: z.string(),
   /** Raw Ed25519 public key, base64. */
   signingPublicKey: z.string().min(1),
+  /** Raw X25519 public key, base64: peers derive pairwise masking seeds with it (absent in old enrolments). */
+  maskingPublicKey: z.string().min(1).optional(),
   enrolledAt: isoTime,
   enabled: z.boolean(),
 });
 export type HospitalEnrolment = z.infer<typeof HospitalEnrolmentSchema>;
+
+/**
+ * `runs/{runId}/rounds/{round}/seeds/{survivor}`: a survivor's pairwise seeds with exactly the
+ * hospitals the round declared dropped (base64, 32 bytes each), for the aggregator to remove masks.
+ */
+export const RevealedSeedsSchema = z.object({
+  survivorId: z.string(),
+  seeds: z.array(z.object({ droppedId: z.string(), seed: z.string().min(1) })),
+  revealedAt: isoTime,
+});
+export type RevealedSeeds = z.infer<typeof RevealedSeedsSchema>;
 
 export const AuditRecordSchema = z.object({
   id: z.string(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HospitalEvaluationSchema } from './metrics';
-import { PrivacyGuaranteeSchema } from './privacy';
+import { DpEventDataSchema, PrivacyGuaranteeSchema } from './privacy';
 
 /**
  * Every HIMAS event travels in this envelope (ARCHITECTURE.md section 2). `id` is deterministic,
@@ -41,8 +41,8 @@ const UpdateSubmittedData = z.object({
   blobPath: z.string().min(1),
   sha256: sha256Hex,
   numExamples: z.number().int().min(1),
-  /** L2 norm of the update after the hospital clipped it. */
-  norm: z.number().min(0),
+  /** L2 norm of the update after the hospital clipped it; null when masked (it would leak). */
+  norm: z.number().min(0).nullable(),
   numParameters: z.number().int().min(1),
   trainLoss: z.number().min(0).nullable(),
   trainSeconds: z.number().min(0),
@@ -52,6 +52,15 @@ const UpdateSubmittedData = z.object({
   patientPrivacy: PrivacyGuaranteeSchema.nullable(),
   /** Ed25519 signature (base64) over run, round, hospital, base model, weight and the blob. */
   signature: z.string().min(1),
+  /** Set when the blob is a masked fixed-point int32 update (secure aggregation); null = float32. */
+  masking: z
+    .object({
+      scheme: z.string().min(1),
+      scale: z.number().gt(0),
+      participants: z.array(HospitalIdSchema).min(1),
+    })
+    .nullable()
+    .default(null),
 });
 const RoundClosedData = z.object({
   modelVersionId: z.string().min(1),
@@ -74,10 +83,58 @@ const PrivacyAlertData = z.object({
   message: z.string(),
 });
 const SurveillanceAlertData = z.object({
+  /** A hospital, or 'all' for the series pooled over hospitals. */
   hospitalId: HospitalIdSchema,
   signal: z.string().min(1),
+  /** Week of the alarm, counted from the run's surveillancePeriodStart (week 0). */
+  week: z.number().int().min(0),
+  weekStart: z.iso.date(),
+  /** Estimated excess count over the run-up to the alarm (from DP-noised counts). */
   size: z.number(),
   message: z.string(),
+});
+/**
+ * The guarantee of one aggregate release by one hospital: one Gaussian mechanism on its table,
+ * the stay as the unit (adding or removing one stay), ε at δ from the same accountant as training.
+ */
+const ReleasePrivacyData = z.object({
+  unit: z.literal('stay'),
+  epsilon: z.number().min(0).nullable(),
+  delta: z.number().gt(0).lt(1),
+  noiseMultiplier: z.number().gt(0),
+  l2Sensitivity: z.number().gt(0),
+  /** Standard deviation of the noise on each released number: noiseMultiplier · l2Sensitivity. */
+  noiseStd: z.number().gt(0),
+  event: DpEventDataSchema,
+});
+const SurveillanceReportedData = z.object({
+  hospitalId: HospitalIdSchema,
+  periodStart: z.iso.date(),
+  signals: z.array(z.string().min(1)).min(1),
+  /** counts[week][signal], DP-noised (real numbers, may be negative). */
+  counts: z.array(z.array(z.number())).min(1),
+  privacy: ReleasePrivacyData,
+});
+const TreatmentReportedData = z.object({
+  hospitalId: HospitalIdSchema,
+  treatment: z.literal('vasopressor_day1'),
+  outcome: z.literal('label_inhospital_mortality'),
+  /** Public cut points of the severity score that define the strata (not computed from the data). */
+  stratumCuts: z.array(z.number()),
+  /**
+   * Per stratum: a treated & died, b treated & survived, c untreated & died, d untreated & survived,
+   * noised and not clamped (a cell may be slightly negative: clamping would bias the pooled OR).
+   */
+  tables: z.array(
+    z.object({
+      stratum: z.number().int().min(0),
+      a: z.number(),
+      b: z.number(),
+      c: z.number(),
+      d: z.number(),
+    }),
+  ),
+  privacy: ReleasePrivacyData,
 });
 const EvaluationReportedData = HospitalEvaluationSchema;
 
@@ -104,6 +161,8 @@ export const EventSchemas = {
   'privacy.alert': envelope('privacy.alert', PrivacyAlertData),
   'surveillance.alert': envelope('surveillance.alert', SurveillanceAlertData),
   'evaluation.reported': envelope('evaluation.reported', EvaluationReportedData),
+  'surveillance.reported': envelope('surveillance.reported', SurveillanceReportedData),
+  'treatment.reported': envelope('treatment.reported', TreatmentReportedData),
 } as const;
 
 export type EventType = keyof typeof EventSchemas;
@@ -119,6 +178,8 @@ export const HimasEventSchema = z.discriminatedUnion('type', [
   EventSchemas['privacy.alert'],
   EventSchemas['surveillance.alert'],
   EventSchemas['evaluation.reported'],
+  EventSchemas['surveillance.reported'],
+  EventSchemas['treatment.reported'],
 ]);
 export type HimasEvent = z.infer<typeof HimasEventSchema>;
 export type EventOf<T extends EventType> = z.infer<(typeof EventSchemas)[T]>;
@@ -131,6 +192,8 @@ export const TOPIC_OF: Record<EventType, TopicName> = {
   'round.failed': TOPICS.rounds,
   'update.submitted': TOPICS.updates,
   'evaluation.reported': TOPICS.updates,
+  'surveillance.reported': TOPICS.updates,
+  'treatment.reported': TOPICS.updates,
   'model.published': TOPICS.models,
   'privacy.alert': TOPICS.alerts,
   'surveillance.alert': TOPICS.alerts,

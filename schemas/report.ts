@@ -14,7 +14,7 @@ const ModelQualitySchema = z.object({
 
 export const RoundReportSchema = z.object({
   round: z.number().int().min(1),
-  status: z.enum(['open', 'aggregating', 'closed', 'failed']),
+  status: z.enum(['open', 'awaiting-seeds', 'aggregating', 'closed', 'failed']),
   seconds: z.number().min(0).nullable(),
   modelVersionId: z.string().nullable(),
   participants: z.array(z.string()),

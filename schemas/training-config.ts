@@ -7,6 +7,32 @@ import { z } from 'zod';
  */
 export const PRESETS = ['archetypes', 'eicu-like', 'mimic-careunit'] as const;
 
+/** `--outbreak` text: hospital id, start week, number of weeks, mean extra stays per week. */
+export const OUTBREAK_SPEC = /^([A-Za-z0-9][A-Za-z0-9._-]*):(\d+):(\d+):(\d+(?:\.\d+)?)$/;
+
+/**
+ * The training settings whose good values depend on the privacy mode. DP-SGD's noise is fixed by
+ * ε, so what matters there is signal per noisy step: fewer, larger Poisson batches, more local
+ * passes at a higher rate, and a model with few parameters (d enters the noise norm as √d).
+ * Chosen by measurement (archetypes cohort, 3 hospitals, 5 rounds, ε = 1 per hospital;
+ * docs/architecture.md §5). The update clip norm is the same in both modes (measured: 2, 5, 10
+ * and 100 all within run-to-run noise under DP-SGD), so hospital-level noise keeps its meaning.
+ */
+export const NON_PRIVATE_RECIPE = {
+  model: 'mlp',
+  hiddenUnits: [64, 32],
+  localEpochs: 2,
+  batchSize: 64,
+  localLearningRate: 0.003,
+} as const;
+export const DP_SGD_RECIPE = {
+  model: 'logistic',
+  hiddenUnits: [16],
+  localEpochs: 4,
+  batchSize: 128,
+  localLearningRate: 0.02,
+} as const;
+
 export const TrainingConfigSchema = z
   .object({
     /** Federated rounds to run. */
@@ -19,14 +45,16 @@ export const TrainingConfigSchema = z
     patients: z.number().int().min(200).max(2_000_000).optional(),
     /** Seed for the synthetic cohort, weight initialisation and shuffling (never for DP noise). */
     seed: z.number().int().min(0).max(4294967295).default(42),
+    // The recipe fields (model to localLearningRate) have no schema default: each one left unset
+    // takes the recipe of the privacy mode (NON_PRIVATE_RECIPE or DP_SGD_RECIPE); explicit wins.
     /** Model architecture: a multilayer perceptron, or logistic regression as the baseline. */
-    model: z.enum(['mlp', 'logistic']).default('mlp'),
-    hiddenUnits: z.array(z.number().int().min(1).max(4096)).min(1).max(6).default([64, 32]),
+    model: z.enum(['mlp', 'logistic']).optional(),
+    hiddenUnits: z.array(z.number().int().min(1).max(4096)).min(1).max(6).optional(),
     /** Local passes over each hospital's training rows per round. */
-    localEpochs: z.number().int().min(1).max(200).default(2),
-    batchSize: z.number().int().min(1).max(65536).default(64),
+    localEpochs: z.number().int().min(1).max(200).optional(),
+    batchSize: z.number().int().min(1).max(65536).optional(),
     /** Adam learning rate of the local (hospital) optimizer. */
-    localLearningRate: z.number().gt(0).max(10).default(0.003),
+    localLearningRate: z.number().gt(0).max(10).optional(),
     /** Server step size applied to the (noised) average update; 1 is plain FedAvg. */
     serverLearningRate: z.number().gt(0).max(100).default(1),
     /** Aggregation: FedAvg (weighted by examples) or DP-FedAvg (clip, fixed denominator, Gaussian noise). */
@@ -37,6 +65,12 @@ export const TrainingConfigSchema = z
     clipNorm: z.number().gt(0).max(1e6).default(2),
     /** Hospital-level noise multiplier z: Gaussian noise with std z·C/m on the average. 0 = no noise. */
     noiseMultiplier: z.number().min(0).max(1000).default(0),
+    /**
+     * Secure aggregation (pairwise masks, src/core/secure-aggregation): the aggregator sees only the
+     * sum of the clipped updates. Unset = on whenever aggregation is 'dp-fedavg' (its clip norm
+     * bounds the fixed-point encoding); see `usesSecureAggregation`.
+     */
+    secureAggregation: z.boolean().optional(),
     /** Hospital-level privacy budget ε; null = no budget (only allowed without a DP claim). */
     epsilonBudget: z.number().gt(0).max(1000).nullable().default(null),
     /** δ of every (ε, δ) guarantee HIMAS reports. */
@@ -44,18 +78,46 @@ export const TrainingConfigSchema = z
     /**
      * Patient-level protection inside each hospital: DP-SGD (per-example clipping, Gaussian noise,
      * Poisson-sampled batches), calibrated before training to `patientTargetEpsilon` per hospital.
-     * Off by default until a default recipe reaches the non-private model within 0.05 AUROC (see
-     * docs/architecture.md §5 for the measurements); the report then says ε = ∞ plainly.
+     * On by default, with DP_SGD_RECIPE's training settings (measured within 0.05 pooled AUROC of
+     * the non-private model, docs/architecture.md §5); 'none' trains with NON_PRIVATE_RECIPE.
      */
-    patientPrivacy: z.enum(['dp-sgd', 'none']).default('none'),
+    patientPrivacy: z.enum(['dp-sgd', 'none']).default('dp-sgd'),
     /** Patient-level ε each hospital's patients get over the whole run (at `delta`). */
     patientTargetEpsilon: z.number().gt(0).max(100).default(1),
+    /**
+     * Lifetime patient-level ε of a hospital's cohort over every run on it (its ledger persists
+     * across runs): a run's DP-SGD noise is raised so the cumulative ε stays within it, and a job
+     * refuses to train once it would be exceeded. 3 = three runs at the default target, and more
+     * in practice, since RDP composition grows slower than the sum.
+     */
+    patientBudgetEpsilon: z.number().gt(0).max(1000).default(3),
     /** L2 bound C_example of each patient's gradient in DP-SGD. */
     exampleClipNorm: z.number().gt(0).max(1000).default(1),
     /** Minimum number of accepted hospital updates for a round to close (default: every hospital). */
     quorum: z.number().int().min(1).max(300).optional(),
     /** Seconds a round waits for updates before `round.deadline` closes or fails it. */
     deadlineSeconds: z.number().int().min(1).max(86400).default(600),
+    /**
+     * Inject an outbreak into the synthetic cohort HIMAS generates (surveillance tests):
+     * `HOSPITAL:START_WEEK:WEEKS:EXTRA_STAYS_PER_WEEK`, e.g. `h2-cardiac:60:4:12`.
+     */
+    outbreak: z
+      .string()
+      .regex(
+        OUTBREAK_SPEC,
+        'expected HOSPITAL:START_WEEK:WEEKS:EXTRA_STAYS_PER_WEEK, e.g. h2-cardiac:60:4:12 (weeks counted from surveillancePeriodStart)',
+      )
+      .optional(),
+    /** First day of week 0 of the weekly surveillance counts (ISO date; the synthetic cohort's default start). */
+    surveillancePeriodStart: z.iso.date().default('2022-01-03'),
+    /** Weeks of surveillance counts each hospital releases. */
+    surveillanceWeeks: z.number().int().min(30).max(1040).default(104),
+    /** Noise multiplier z of the hospitals' surveillance counts: noise SD z·Δ₂ = 2z per count (stay-level). */
+    surveillanceNoiseMultiplier: z.number().gt(0).max(100).default(1),
+    /** CUSUM decision threshold h of the surveillance agent (src/core/agents/cusum.ts). */
+    surveillanceThreshold: z.number().gt(0).max(100).default(6),
+    /** Noise multiplier z of the hospitals' treatment tables: noise SD z per cell (stay-level, Δ₂ = 1). */
+    treatmentNoiseMultiplier: z.number().gt(0).max(100).default(1),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -74,6 +136,21 @@ export const TrainingConfigSchema = z
         message: "noise needs aggregation 'dp-fedavg' (plain FedAvg has no sensitivity bound)",
       });
     }
+    if (config.aggregation === 'fedavg' && config.secureAggregation === true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secureAggregation'],
+        message:
+          "secure aggregation needs aggregation 'dp-fedavg': its clip norm bounds the fixed-point encoding of masked updates",
+      });
+    }
+    if (config.patientPrivacy === 'dp-sgd' && config.patientTargetEpsilon > config.patientBudgetEpsilon) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['patientTargetEpsilon'],
+        message: `a run's patient-level target ε ${config.patientTargetEpsilon} exceeds the cohort's lifetime budget patientBudgetEpsilon ${config.patientBudgetEpsilon}; lower the target or raise the budget`,
+      });
+    }
     if (config.quorum !== undefined && config.hospitals !== undefined && config.quorum > config.hospitals) {
       ctx.addIssue({
         code: 'custom',
@@ -81,7 +158,36 @@ export const TrainingConfigSchema = z
         message: `quorum ${config.quorum} is more than the ${config.hospitals} hospitals`,
       });
     }
-  });
+  })
+  .transform(withRecipeDefaults);
 
 export type TrainingConfig = z.infer<typeof TrainingConfigSchema>;
 export type TrainingConfigInput = z.input<typeof TrainingConfigSchema>;
+
+/** Whether a run masks its updates: explicitly set, or on by default with DP-FedAvg. */
+export function usesSecureAggregation(
+  config: Pick<TrainingConfig, 'aggregation' | 'secureAggregation'>,
+): boolean {
+  return config.secureAggregation ?? config.aggregation === 'dp-fedavg';
+}
+
+/** Fills each recipe field left unset from the recipe of the run's privacy mode. */
+function withRecipeDefaults<
+  T extends { patientPrivacy: 'dp-sgd' | 'none' } & Partial<{
+    model: 'mlp' | 'logistic';
+    hiddenUnits: number[];
+    localEpochs: number;
+    batchSize: number;
+    localLearningRate: number;
+  }>,
+>(config: T) {
+  const recipe = config.patientPrivacy === 'dp-sgd' ? DP_SGD_RECIPE : NON_PRIVATE_RECIPE;
+  return {
+    ...config,
+    model: config.model ?? recipe.model,
+    hiddenUnits: config.hiddenUnits ?? [...recipe.hiddenUnits],
+    localEpochs: config.localEpochs ?? recipe.localEpochs,
+    batchSize: config.batchSize ?? recipe.batchSize,
+    localLearningRate: config.localLearningRate ?? recipe.localLearningRate,
+  };
+}

@@ -38,11 +38,12 @@ export const logs = {
       runId,
       round,
     }),
-  updateAccepted: (log: Logger, runId: string, round: number, hospitalId: string, norm: number) =>
+  /** norm null: a masked update, whose norm the aggregator cannot see. */
+  updateAccepted: (log: Logger, runId: string, round: number, hospitalId: string, norm: number | null) =>
     log.write({
       severity: 'INFO',
       event: 'update.accepted',
-      message: `run ${runId} round ${round}: update from ${hospitalId} accepted (norm ${norm.toFixed(4)})`,
+      message: `run ${runId} round ${round}: update from ${hospitalId} accepted (${norm === null ? 'masked' : `norm ${norm.toFixed(4)}`})`,
       runId,
       round,
       hospitalId,
@@ -101,6 +102,25 @@ export const logs = {
       round,
       reason,
     }),
+  roundAwaitingSeeds: (log: Logger, runId: string, round: number, dropped: string[]) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'round.awaiting-seeds',
+      message: `run ${runId} round ${round}: ${dropped.join(', ')} dropped after masking; waiting for the survivors' seeds`,
+      runId,
+      round,
+      dropped,
+    }),
+  seedsRevealed: (log: Logger, runId: string, round: number, hospitalId: string, dropped: string[]) =>
+    log.write({
+      severity: 'NOTICE',
+      event: 'seeds.revealed',
+      message: `hospital ${hospitalId}: revealed its pairwise seeds with ${dropped.join(', ')} for run ${runId} round ${round}`,
+      runId,
+      round,
+      hospitalId,
+      dropped,
+    }),
   leaseBusy: (log: Logger, runId: string, round: number, owner: string) =>
     log.write({
       severity: 'INFO',
@@ -142,6 +162,30 @@ export const logs = {
       message: `hospital ${hospitalId}: nothing to do (${reason})`,
       hospitalId,
       reason,
+    }),
+  aggregatesShared: (log: Logger, runId: string, hospitalId: string, detail: string) =>
+    log.write({
+      severity: 'INFO',
+      event: 'aggregates.shared',
+      message: `hospital ${hospitalId}: ${detail}`,
+      runId,
+      hospitalId,
+    }),
+  surveillanceChecked: (log: Logger, runId: string, hospitals: number, alerts: number) =>
+    log.write({
+      severity: alerts > 0 ? 'WARNING' : 'INFO',
+      event: 'surveillance.checked',
+      message: `run ${runId}: surveillance over ${hospitals} hospitals raised ${alerts} alert(s)`,
+      runId,
+      hospitals,
+      alerts,
+    }),
+  treatmentEstimated: (log: Logger, runId: string, summary: string) =>
+    log.write({
+      severity: 'INFO',
+      event: 'treatment.estimated',
+      message: `run ${runId}: ${summary}`,
+      runId,
     }),
   jobTrained: (
     log: Logger,
@@ -194,5 +238,35 @@ export const logs = {
       round,
       versionId,
       converged,
+    }),
+  clinicalModelReloaded: (
+    log: Logger,
+    publishedVersionId: string,
+    servedVersionId: string | null,
+    reason: string | null,
+  ) =>
+    log.write({
+      severity: servedVersionId === null ? 'WARNING' : 'INFO',
+      event: 'agent.clinical-model-reloaded',
+      message:
+        servedVersionId === null
+          ? `clinical decision support: ${publishedVersionId} published, no servable model (${reason})`
+          : `clinical decision support serves ${servedVersionId} (${publishedVersionId} published)`,
+      publishedVersionId,
+      servedVersionId,
+    }),
+  clinicalModelWithdrawn: (log: Logger, versionId: string, reason: string) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'agent.clinical-model-withdrawn',
+      message: `clinical decision support stopped serving ${versionId}: ${reason}`,
+      versionId,
+    }),
+  clinicalLanguageModelFailed: (log: Logger, model: string, reason: string) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'agent.language-model-failed',
+      message: `language model ${model} failed; the template narrative is used instead: ${reason}`,
+      model,
     }),
 };

@@ -31,6 +31,11 @@ locals {
   agent_subscriptions = {
     "himas-agent-privacy-guardian" = { topic = "models", function = "himas-privacy-guardian" }
     "himas-agent-orchestrator"     = { topic = "models", function = "himas-orchestrator" }
+    # Clinical decision support reloads its model on model.published (an HTTP function: the push lands beside POST /predict).
+    "himas-agent-clinical-decision-support" = { topic = "models", function = "himas-clinical-decision-support" }
+    # The hospitals' aggregate releases (surveillance.reported, treatment.reported) on himas-updates.
+    "himas-agent-disease-surveillance"   = { topic = "updates", function = "himas-disease-surveillance" }
+    "himas-agent-treatment-optimization" = { topic = "updates", function = "himas-treatment-optimization" }
   }
 
   # Firestore collection ids of schemas/documents.ts `paths` (runs/{runId}/statistics/..., models/...).
@@ -43,14 +48,18 @@ locals {
     evaluations = "evaluations"
     hospitals   = "hospitals"
     audit       = "audit"
+    seeds       = "seeds" # runs/{runId}/rounds/{round}/seeds/{survivor}: secure-aggregation seed reveals
   }
 
   # Cloud Functions: name => entry point registered with functions-framework in functions/**/index.ts.
   functions = {
-    "himas-aggregate"        = { entry_point = "aggregate", source_dir = "functions/aggregate" }
-    "himas-coordinator"      = { entry_point = "coordinator", source_dir = "functions/coordinator" }
-    "himas-privacy-guardian" = { entry_point = "privacyGuardian", source_dir = "functions/agents/privacy-guardian" }
-    "himas-orchestrator"     = { entry_point = "orchestrator", source_dir = "functions/agents/orchestrator" }
+    "himas-aggregate"                 = { entry_point = "aggregate", source_dir = "functions/aggregate" }
+    "himas-coordinator"               = { entry_point = "coordinator", source_dir = "functions/coordinator" }
+    "himas-privacy-guardian"          = { entry_point = "privacyGuardian", source_dir = "functions/agents/privacy-guardian" }
+    "himas-orchestrator"              = { entry_point = "orchestrator", source_dir = "functions/agents/orchestrator" }
+    "himas-clinical-decision-support" = { entry_point = "clinicalDecisionSupport", source_dir = "functions/agents/clinical-decision-support" }
+    "himas-disease-surveillance"      = { entry_point = "diseaseSurveillance", source_dir = "functions/agents/disease-surveillance" }
+    "himas-treatment-optimization"    = { entry_point = "treatmentOptimization", source_dir = "functions/agents/treatment-optimization" }
   }
 
   # Cloud Run job of hospital <id> is `${local.job_prefix}<id>` (src/local/training-driver.ts).
@@ -67,6 +76,19 @@ locals {
     HIMAS_BUCKET  = google_storage_bucket.artifacts.name
   }
 
+  # The gcp stack's optional services (src/config/stack-config.ts CLOUD_SERVICE_ENV_VARS), given to
+  # every function: an empty value means unset (Vertex mirror off, template writers instead of Gemini).
+  # GEMINI_API_KEY is never a plain variable: it comes from Secret Manager (main.tf).
+  cloud_service_env = {
+    HIMAS_WAREHOUSE_DATASET          = local.warehouse_dataset
+    HIMAS_BIGQUERY_LOCATION          = var.data_location
+    HIMAS_VERTEX_MODEL               = var.vertex_model_id
+    HIMAS_VERTEX_REGION              = var.region
+    HIMAS_VERTEX_SERVING_IMAGE       = var.vertex_serving_image
+    HIMAS_GEMINI_MODEL               = var.gemini_model
+    HIMAS_CLINICAL_LLM_RECORD_VALUES = var.clinical_llm_record_values ? "true" : "false"
+  }
+
   # Variables the workflow reads with sys.get_env (GOOGLE_CLOUD_* are Workflows built-ins).
   workflow_env = {
     HIMAS_REGION          = var.region
@@ -81,8 +103,12 @@ locals {
   # The agents' warehouse (schemas/warehouse.ts WAREHOUSE_TABLES): table => the component writing it.
   warehouse_dataset = "himas_agents"
   warehouse_tables = {
-    privacy_audit = "privacy-guardian"
-    run_progress  = "orchestrator"
+    privacy_audit         = "privacy-guardian"
+    run_progress          = "orchestrator"
+    surveillance_releases = "disease-surveillance"
+    surveillance_alerts   = "disease-surveillance"
+    treatment_tables      = "treatment-optimization"
+    treatment_estimates   = "treatment-optimization"
   }
 
   # BigQuery dataset of hospital <id>: himas_<id with '-' as '_'> (dataset ids allow no '-').

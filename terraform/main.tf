@@ -30,32 +30,43 @@ locals {
     # The agents on model.published (functions/agents/*), one identity each.
     "privacy-guardian" = "HIMAS privacy guardian agent function"
     orchestrator       = "HIMAS orchestrator agent function"
+    # Clinical decision support (POST /predict), reloading on model.published.
+    "clinical-decision-support" = "HIMAS clinical decision support function"
+    # The agents on the hospitals' aggregate releases (himas-updates).
+    "disease-surveillance"   = "HIMAS disease surveillance agent function"
+    "treatment-optimization" = "HIMAS treatment optimization agent function"
   }
 
   # Project-level roles, the narrowest that exist for each need. Firestore IAM cannot be scoped to a
   # collection, so datastore.user is project-wide (see docs/operations.md, "Isolation").
   project_roles = {
-    "aggregator|roles/datastore.user"       = "aggregator"
-    "coordinator|roles/datastore.user"      = "coordinator"
-    "privacy-guardian|roles/datastore.user" = "privacy-guardian"
-    "orchestrator|roles/datastore.user"     = "orchestrator"
+    "aggregator|roles/datastore.user"                  = "aggregator"
+    "coordinator|roles/datastore.user"                 = "coordinator"
+    "privacy-guardian|roles/datastore.user"            = "privacy-guardian"
+    "orchestrator|roles/datastore.user"                = "orchestrator"
+    "clinical-decision-support|roles/datastore.viewer" = "clinical-decision-support" # reads runs/{run} and models/{version}, writes nothing
+    "disease-surveillance|roles/datastore.user"        = "disease-surveillance"      # reads runs/{run}
+    "treatment-optimization|roles/datastore.user"      = "treatment-optimization"    # reads runs/{run}
     # Inserting a warehouse row is idempotent on its key (schemas/warehouse.ts), i.e. a MERGE: a job.
-    "privacy-guardian|roles/bigquery.jobUser"      = "privacy-guardian"
-    "orchestrator|roles/bigquery.jobUser"          = "orchestrator"
-    "workflow|roles/datastore.viewer"              = "workflow" # polls runs/{run}/rounds/{round}
-    "workflow|roles/run.viewer"                    = "workflow" # the jobs.run connector polls the execution
-    "workflow|roles/logging.logWriter"             = "workflow" # sys.log and call logging
-    "function-build|roles/logging.logWriter"       = "function-build"
-    "function-build|roles/artifactregistry.writer" = "function-build" # pushes the built function image
+    "privacy-guardian|roles/bigquery.jobUser"       = "privacy-guardian"
+    "orchestrator|roles/bigquery.jobUser"           = "orchestrator"
+    "disease-surveillance|roles/bigquery.jobUser"   = "disease-surveillance"
+    "treatment-optimization|roles/bigquery.jobUser" = "treatment-optimization"
+    "workflow|roles/datastore.viewer"               = "workflow" # polls runs/{run}/rounds/{round}
+    "workflow|roles/run.viewer"                     = "workflow" # the jobs.run connector polls the execution
+    "workflow|roles/logging.logWriter"              = "workflow" # sys.log and call logging
+    "function-build|roles/logging.logWriter"        = "function-build"
+    "function-build|roles/artifactregistry.writer"  = "function-build" # pushes the built function image
   }
 
   # Who publishes where (least privilege per topic). Hospital jobs publish to himas-updates (module).
   topic_publishers = {
-    "aggregator|rounds"       = "aggregator"       # round.closed, round.failed
-    "aggregator|models"       = "aggregator"       # model.published
-    "aggregator|alerts"       = "aggregator"       # privacy.alert
-    "workflow|rounds"         = "workflow"         # round.started, round.deadline
-    "privacy-guardian|alerts" = "privacy-guardian" # privacy.alert on a recomputed epsilon over budget
+    "aggregator|rounds"           = "aggregator"           # round.closed, round.failed
+    "aggregator|models"           = "aggregator"           # model.published
+    "aggregator|alerts"           = "aggregator"           # privacy.alert
+    "workflow|rounds"             = "workflow"             # round.started, round.deadline
+    "privacy-guardian|alerts"     = "privacy-guardian"     # privacy.alert on a recomputed epsilon over budget
+    "disease-surveillance|alerts" = "disease-surveillance" # surveillance.alert
   }
 
   function_settings = {
@@ -90,6 +101,33 @@ locals {
       timeout_seconds = 300
       min_instances   = 0
       max_instances   = 3
+    }
+    # One instance: the agent handles releases one at a time, so two last releases arriving together
+    # cannot both publish the same alert (src/services/surveillance-agent.ts).
+    "himas-disease-surveillance" = {
+      service_account = "disease-surveillance"
+      memory          = "512Mi"
+      cpu             = "1"
+      timeout_seconds = 300
+      min_instances   = 0
+      max_instances   = 1
+    }
+    # Loads one TF.js model per instance and scores a stay in milliseconds.
+    "himas-clinical-decision-support" = {
+      service_account = "clinical-decision-support"
+      memory          = "1Gi"
+      cpu             = "1"
+      timeout_seconds = 60
+      min_instances   = 0
+      max_instances   = 5
+    }
+    "himas-treatment-optimization" = {
+      service_account = "treatment-optimization"
+      memory          = "512Mi"
+      cpu             = "1"
+      timeout_seconds = 300
+      min_instances   = 0
+      max_instances   = 1
     }
   }
 
@@ -307,6 +345,20 @@ resource "google_storage_bucket_iam_member" "artifacts" {
   member   = google_service_account.components[each.value].member
 }
 
+# Clinical decision support reads the model versions it serves (models/<version>/model.json and
+# weights.bin, schemas/documents.ts blobPaths.modelPrefix): read-only, and only those objects.
+resource "google_storage_bucket_iam_member" "clinical_reads_models" {
+  bucket = google_storage_bucket.artifacts.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.components["clinical-decision-support"].member
+
+  condition {
+    title       = "read-model-versions"
+    description = "Only the model versions under models/"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.artifacts.name}/objects/models/\")"
+  }
+}
+
 # The privacy guardian recomputes epsilon from the hospitals' patient-level ledgers,
 # runs/<run>/privacy/<hospital>/<round>-<attempt>.json (schemas/documents.ts blobPaths.patientLedger):
 # read-only, and only those objects.
@@ -427,8 +479,19 @@ resource "google_cloudfunctions2_function" "functions" {
     max_instance_count               = local.function_settings[each.key].max_instances
     max_instance_request_concurrency = 1
     service_account_email            = google_service_account.components[local.function_settings[each.key].service_account].email
-    environment_variables            = local.stack_env
+    environment_variables            = merge(local.stack_env, local.cloud_service_env)
     all_traffic_on_latest_revision   = true
+
+    # The Gemini API key, only when Gemini is configured: mounted from Secret Manager, never in state.
+    dynamic "secret_environment_variables" {
+      for_each = var.gemini_model == "" ? [] : [var.gemini_api_key_secret]
+      content {
+        key        = "GEMINI_API_KEY"
+        project_id = var.project_id
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
     # Invocation needs IAM (no public invoker binding anywhere); ingress stays reachable for Workflows.
     # OIDC calls and Pub/Sub push.
     ingress_settings = "ALLOW_ALL"
@@ -465,6 +528,42 @@ resource "google_cloud_run_v2_service_iam_member" "agent_invoker" {
   name     = google_cloudfunctions2_function.functions[each.value.function].name
   role     = "roles/run.invoker"
   member   = google_service_account.components["pubsub-push"].member
+}
+
+# Who may call POST /predict on the clinical decision-support function (nobody by default).
+resource "google_cloud_run_v2_service_iam_member" "clinical_support_invokers" {
+  for_each = toset(var.clinical_support_invokers)
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.functions["himas-clinical-decision-support"].name
+  role     = "roles/run.invoker"
+  member   = each.value
+}
+
+# Gemini: the secret exists (you add the key as its version); the agents that write prose read it.
+resource "google_secret_manager_secret" "gemini_api_key" {
+  count     = var.gemini_model == "" ? 0 : 1
+  project   = var.project_id
+  secret_id = var.gemini_api_key_secret
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "gemini_readers" {
+  for_each  = var.gemini_model == "" ? toset([]) : toset(["orchestrator", "clinical-decision-support"])
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.gemini_api_key[0].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.components[each.value].member
+}
+
+# Vertex AI Model Registry mirror: the aggregator uploads each version it publishes.
+resource "google_project_iam_member" "aggregator_vertex" {
+  count   = var.vertex_model_id == "" ? 0 : 1
+  project = var.project_id
+  role    = "roles/aiplatform.user"
+  member  = google_service_account.components["aggregator"].member
 }
 
 # ---------------------------------------------------------------- Hospitals

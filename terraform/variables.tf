@@ -101,3 +101,43 @@ variable "function_source_dir" {
   type        = string
   default     = "../dist/function-source"
 }
+
+variable "vertex_model_id" {
+  description = "Vertex AI Model Registry parent model id mirroring every model version (src/adapters/gcp/vertex-model-registry.ts); empty = no mirror."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.vertex_model_id == "" || can(regex("^[a-z_][a-z0-9_-]{0,62}$", var.vertex_model_id))
+    error_message = "vertex_model_id must be empty or a Vertex AI model id: up to 63 of a-z, 0-9, _ and -, starting with a letter or _."
+  }
+}
+
+variable "vertex_serving_image" {
+  description = "Serving container image registered with each Vertex AI model version (no prebuilt image serves TF.js layers models); required when vertex_model_id is set."
+  type        = string
+  default     = ""
+}
+
+variable "gemini_model" {
+  description = "Gemini model for the agents' prose (run summaries, clinical narratives); empty = deterministic template writers."
+  type        = string
+  default     = ""
+}
+
+variable "gemini_api_key_secret" {
+  description = "Secret Manager secret id holding the Gemini API key (you add its version); used only when gemini_model is set."
+  type        = string
+  default     = "himas-gemini-api-key"
+}
+
+variable "clinical_llm_record_values" {
+  description = "Let the clinical decision-support agent send a stay's values (never identifiers) to Gemini. Off by default."
+  type        = bool
+  default     = false
+}
+
+variable "clinical_support_invokers" {
+  description = "IAM members allowed to call the clinical decision-support HTTP function, e.g. [\"serviceAccount:ehr-bridge@p.iam.gserviceaccount.com\"]."
+  type        = list(string)
+  default     = []
+}

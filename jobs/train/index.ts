@@ -1,6 +1,10 @@
 import * as path from 'node:path';
 import { CsvCohortSource } from '../../src/adapters/cohort/csv-cohort-source';
 import { FileHospitalKeyStore } from '../../src/adapters/keys/file-hospital-key-store';
+import {
+  FilePatientLedgerStore,
+  patientLedgerDir,
+} from '../../src/adapters/ledger/file-patient-ledger-store';
 import { readJobEnv } from '../../src/config/job-env';
 import { openStackPorts, readStackConfig, type StackConfig } from '../../src/config/stack-config';
 import { initializeBackend } from '../../src/core/model';
@@ -35,6 +39,8 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
         cohorts: new CsvCohortSource(dataDir),
         // The hospital's own secret store: next to its data unless the runner says otherwise.
         keys: new FileHospitalKeyStore(env.HIMAS_KEYS_DIR ?? path.join(dataDir, 'keys')),
+        // Its patient-level ledger lives with its cohort: the same patients, the same budget.
+        ledger: new FilePatientLedgerStore(env.HIMAS_LEDGER_DIR ?? patientLedgerDir(dataDir)),
         clock: systemClock,
         logger,
       });

@@ -6,7 +6,7 @@ import { HospitalIdSchema, RunIdSchema } from '../../schemas/events';
  * workflow (or the local job runner) passes. Read once, here, and validated.
  */
 export const JobEnvSchema = z.object({
-  HIMAS_JOB_MODE: z.enum(['stats', 'train', 'evaluate']).default('train'),
+  HIMAS_JOB_MODE: z.enum(['stats', 'train', 'reveal', 'evaluate']).default('train'),
   HIMAS_RUN_ID: RunIdSchema,
   HIMAS_HOSPITAL_ID: HospitalIdSchema,
   HIMAS_ROUND: z.coerce.number().int().min(1).optional(),
@@ -16,7 +16,8 @@ export const JobEnvSchema = z.object({
 });
 
 export type JobEnv = {
-  mode: 'stats' | 'train' | 'evaluate';
+  /** reveal: a survivor of a masked round reveals its pairwise seeds with the dropped hospitals. */
+  mode: 'stats' | 'train' | 'reveal' | 'evaluate';
   runId: string;
   hospitalId: string;
   round?: number;
@@ -33,8 +34,8 @@ export function readJobEnv(env: NodeJS.ProcessEnv): JobEnv {
     );
   }
   const e = parsed.data;
-  if (e.HIMAS_JOB_MODE === 'train' && e.HIMAS_ROUND === undefined)
-    throw new Error('job environment: HIMAS_ROUND is required in train mode');
+  if ((e.HIMAS_JOB_MODE === 'train' || e.HIMAS_JOB_MODE === 'reveal') && e.HIMAS_ROUND === undefined)
+    throw new Error(`job environment: HIMAS_ROUND is required in ${e.HIMAS_JOB_MODE} mode`);
   if (e.HIMAS_JOB_MODE === 'evaluate' && !e.HIMAS_MODEL_VERSION)
     throw new Error('job environment: HIMAS_MODEL_VERSION is required in evaluate mode');
   return {

@@ -12,7 +12,7 @@ import { UserError } from '../cli/user-error';
  */
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
 
-type FieldKind = 'int' | 'number' | 'string' | 'int-list' | 'number-or-none';
+type FieldKind = 'int' | 'number' | 'string' | 'int-list' | 'number-or-none' | 'boolean';
 
 /** Every configurable field, its type for parsing text (flags and env), in one table. */
 export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldKind> = {
@@ -31,13 +31,21 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldKind> = {
   serverOptimizer: 'string',
   clipNorm: 'number',
   noiseMultiplier: 'number',
+  secureAggregation: 'boolean',
   epsilonBudget: 'number-or-none',
   delta: 'number',
   patientPrivacy: 'string',
   patientTargetEpsilon: 'number',
+  patientBudgetEpsilon: 'number',
   exampleClipNorm: 'number',
   quorum: 'int',
   deadlineSeconds: 'int',
+  outbreak: 'string',
+  surveillancePeriodStart: 'string',
+  surveillanceWeeks: 'int',
+  surveillanceNoiseMultiplier: 'number',
+  surveillanceThreshold: 'number',
+  treatmentNoiseMultiplier: 'number',
 };
 
 export const flagName = (field: string): string => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -146,6 +154,14 @@ function parseText(field: string, text: string, origin: string): unknown {
       return /^(none|null)$/i.test(text.trim()) ? null : number(text);
     case 'int-list':
       return text.split(',').map((part) => number(part));
+    case 'boolean': {
+      const word = text.trim().toLowerCase();
+      if (['true', 'yes', 'on', '1'].includes(word)) return true;
+      if (['false', 'no', 'off', '0'].includes(word)) return false;
+      throw new UserError(
+        `invalid config field '${field}' = '${text}' (from ${origin}): expected true or false`,
+      );
+    }
     default:
       return text;
   }

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { FileHospitalKeyStore } from '../adapters/keys/file-hospital-key-store';
+import { FilePatientLedgerStore, patientLedgerDir } from '../adapters/ledger/file-patient-ledger-store';
 import { deadLetterTopic, TOPICS } from '../../schemas/events';
 import { aggregateHandler } from '../../functions/aggregate';
 import { orchestratorHandler } from '../../functions/agents/orchestrator';
 import { privacyGuardianHandler } from '../../functions/agents/privacy-guardian';
+import { clinicalDecisionSupportReload } from '../../functions/agents/clinical-decision-support';
+import { diseaseSurveillanceHandler } from '../../functions/agents/disease-surveillance';
+import { treatmentOptimizationHandler } from '../../functions/agents/treatment-optimization';
 import { DocumentModelRegistry } from '../adapters/model-registry/document-model-registry';
 import { openEmbeddedStack, type EmbeddedStack } from '../adapters/embedded';
 import { CsvCohortSource } from '../adapters/cohort/csv-cohort-source';
@@ -14,6 +18,9 @@ import type { JobRunner } from '../ports/job-runner';
 import { Aggregator } from '../services/aggregator';
 import { OrchestratorAgent } from '../services/orchestrator-agent';
 import { PrivacyGuardianAgent } from '../services/privacy-guardian-agent';
+import { ClinicalSupportAgent } from '../services/clinical-support-agent';
+import { SurveillanceAgent } from '../services/surveillance-agent';
+import { TreatmentAgent } from '../services/treatment-agent';
 import { messagePublishedFromDelivery, type MessagePublishedData } from '../services/pubsub-message';
 import { RunLifecycle } from '../services/run-lifecycle';
 import { CryptoRandom } from '../runtime/crypto-random';
@@ -26,10 +33,20 @@ export const AGGREGATOR_SUBSCRIPTIONS = [
   { name: 'himas-aggregate-rounds', topic: TOPICS.rounds },
 ] as const;
 
-/** Subscriptions of the agent functions on himas-models (the same names Terraform must create). */
+/**
+ * Subscriptions of the agent functions (the same names Terraform must create): on himas-models for
+ * the agents that react to a new version, on himas-updates for the hospitals' aggregate releases.
+ */
 export const AGENT_SUBSCRIPTIONS = [
   { name: 'himas-agent-privacy-guardian', topic: TOPICS.models, entryPoint: 'privacyGuardian' },
   { name: 'himas-agent-orchestrator', topic: TOPICS.models, entryPoint: 'orchestrator' },
+  {
+    name: 'himas-agent-clinical-decision-support',
+    topic: TOPICS.models,
+    entryPoint: 'clinicalDecisionSupport',
+  },
+  { name: 'himas-agent-disease-surveillance', topic: TOPICS.updates, entryPoint: 'diseaseSurveillance' },
+  { name: 'himas-agent-treatment-optimization', topic: TOPICS.updates, entryPoint: 'treatmentOptimization' },
 ] as const;
 
 export interface EmbeddedPlatform {
@@ -38,7 +55,13 @@ export interface EmbeddedPlatform {
   lifecycle: RunLifecycle;
   aggregator: Aggregator;
   /** The agents that react to model.published (subscribed only when withAgents is on). */
-  agents: { privacyGuardian: PrivacyGuardianAgent; orchestrator: OrchestratorAgent };
+  agents: {
+    privacyGuardian: PrivacyGuardianAgent;
+    orchestrator: OrchestratorAgent;
+    clinicalDecisionSupport: ClinicalSupportAgent;
+    diseaseSurveillance: SurveillanceAgent;
+    treatmentOptimization: TreatmentAgent;
+  };
   jobs: JobRunner;
   clock: Clock;
   close(): Promise<void>;
@@ -79,6 +102,9 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
   const agents = {
     privacyGuardian: new PrivacyGuardianAgent(agentDeps),
     orchestrator: new OrchestratorAgent(agentDeps),
+    clinicalDecisionSupport: new ClinicalSupportAgent(agentDeps),
+    diseaseSurveillance: new SurveillanceAgent(agentDeps),
+    treatmentOptimization: new TreatmentAgent(agentDeps),
   };
   const jobs: JobRunner =
     options.jobs === 'in-process'
@@ -86,6 +112,7 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
           ...ports,
           cohorts: new CsvCohortSource(options.dataDir),
           keys: new FileHospitalKeyStore(path.join(options.home, 'keys')),
+          ledger: new FilePatientLedgerStore(patientLedgerDir(options.dataDir)),
           clock,
           logger: options.logger,
         })
@@ -116,6 +143,9 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
     const handlers = {
       privacyGuardian: privacyGuardianHandler(async () => agents.privacyGuardian),
       orchestrator: orchestratorHandler(async () => agents.orchestrator),
+      clinicalDecisionSupport: clinicalDecisionSupportReload(async () => agents.clinicalDecisionSupport),
+      diseaseSurveillance: diseaseSurveillanceHandler(async () => agents.diseaseSurveillance),
+      treatmentOptimization: treatmentOptimizationHandler(async () => agents.treatmentOptimization),
     };
     for (const subscription of AGENT_SUBSCRIPTIONS)
       await attach(subscription, handlers[subscription.entryPoint]);

@@ -1,6 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { ModelQuality } from '../../schemas/report';
-import type { TrainingConfig } from '../../schemas/training-config';
+import { TrainingConfigSchema, type TrainingConfig } from '../../schemas/training-config';
 import {
   fitPreprocessor,
   transformRecords,
@@ -8,7 +8,10 @@ import {
   type DesignMatrix,
   type Preprocessor,
 } from '../core/data';
-import { createModel, trainLocally } from '../core/model';
+import { clipToNorm } from '../core/federated';
+import { createModel, getFlatWeights, setFlatWeights, trainLocally } from '../core/model';
+import { CryptoRandom } from '../runtime/crypto-random';
+import { buildStrategy } from '../services/strategy-from-config';
 import { SeededRandom } from '../core/random/seeded-random';
 import type { CohortSource } from '../ports/cohort-source';
 import { evaluateModel, metricsOf } from '../services/model-evaluation';
@@ -23,6 +26,12 @@ export interface SimulationBaselines {
   federated: ModelQuality;
   central: ModelQuality;
   localOnly: ModelQuality;
+  /**
+   * With patient-level DP-SGD on: the non-private federated model (NON_PRIVATE_RECIPE, no DP-SGD,
+   * no hospital-level noise) trained on the same hospitals for the same rounds, the yardstick of
+   * what DP-SGD costs. Null when the run itself is non-private at patient level.
+   */
+  nonPrivateFederated: ModelQuality | null;
 }
 
 interface HospitalData {
@@ -79,7 +88,87 @@ export async function computeSimulationBaselines(input: {
     localScores.push({ hospitalId: h.hospitalId, ...score(model, transformRecords(preprocessor, h.test)) });
     model.dispose();
   }
-  return { federated, central: centralQuality, localOnly: qualityOf(localScores) };
+  const nonPrivateFederated =
+    input.config.patientPrivacy === 'dp-sgd'
+      ? await simulateNonPrivateFederated(input.config, data, input.federatedPreprocessor)
+      : null;
+  return { federated, central: centralQuality, localOnly: qualityOf(localScores), nonPrivateFederated };
+}
+
+/** The settings of the non-private federated model on the same run: recipe fields from NON_PRIVATE_RECIPE. */
+export function nonPrivateConfig(config: TrainingConfig): TrainingConfig {
+  const { model, hiddenUnits, localEpochs, batchSize, localLearningRate, ...rest } = config;
+  void [model, hiddenUnits, localEpochs, batchSize, localLearningRate];
+  return TrainingConfigSchema.parse({
+    ...rest,
+    patientPrivacy: 'none',
+    noiseMultiplier: 0,
+    epsilonBudget: null,
+  });
+}
+
+/**
+ * Federated training as the run's jobs and aggregator do it (same initial weights, batch order per
+ * hospital and round, update clipping and aggregation strategy), in one process and without any
+ * privacy noise.
+ */
+async function simulateNonPrivateFederated(
+  privateConfig: TrainingConfig,
+  data: HospitalData[],
+  preprocessor: Preprocessor,
+): Promise<ModelQuality> {
+  const config = nonPrivateConfig(privateConfig);
+  const trains = data.map((h) => ({
+    hospitalId: h.hospitalId,
+    design: transformRecords(preprocessor, h.train),
+  }));
+  const spec = {
+    kind: config.model,
+    inputDim: preprocessor.featureNames.length,
+    hiddenUnits: config.model === 'mlp' ? config.hiddenUnits : [],
+  };
+  const model = createModel(spec, config.seed);
+  try {
+    const strategy = buildStrategy(config);
+    let global = getFlatWeights(model);
+    let state;
+    for (let round = 1; round <= config.rounds; round++) {
+      const updates = [];
+      for (const { hospitalId, design } of trains) {
+        setFlatWeights(model, global);
+        await trainLocally(model, design, {
+          epochs: config.localEpochs,
+          batchSize: config.batchSize,
+          learningRate: config.localLearningRate,
+          random: new SeededRandom(config.seed).fork(`shuffle:${hospitalId}:${round}`),
+        });
+        const local = getFlatWeights(model);
+        const delta = local.map((w, i) => w - global[i]);
+        updates.push({
+          hospitalId,
+          delta: config.aggregation === 'dp-fedavg' ? clipToNorm(delta, config.clipNorm).clipped : delta,
+          numExamples: design.rows,
+        });
+      }
+      const result = strategy.aggregate(global, updates, state, {
+        round,
+        expectedHospitals: trains.length,
+        enrolledHospitals: trains.length,
+        random: new CryptoRandom(),
+      });
+      global = result.weights;
+      state = result.state;
+    }
+    setFlatWeights(model, global);
+    return qualityOf(
+      data.map((h) => ({
+        hospitalId: h.hospitalId,
+        ...score(model, transformRecords(preprocessor, h.test)),
+      })),
+    );
+  } finally {
+    model.dispose();
+  }
 }
 
 async function trainReference(
@@ -124,4 +213,27 @@ function qualityOf(
     offset += s.labels.length;
   }
   return { pooled: metricsOf(labels, risks), perHospital };
+}
+
+/** The non-private federated baseline's report entry and a note stating what DP-SGD cost. */
+export function privacyCostBaseline(
+  baselines: SimulationBaselines,
+  config: TrainingConfig,
+): { baseline: { name: string; description: string; quality: ModelQuality }; note: string } | null {
+  if (!baselines.nonPrivateFederated) return null;
+  const reference = nonPrivateConfig(config);
+  const model =
+    reference.model === 'mlp' ? `MLP [${reference.hiddenUnits.join(', ')}]` : 'logistic regression';
+  const privateAuroc = baselines.federated.pooled.auroc;
+  const publicAuroc = baselines.nonPrivateFederated.pooled.auroc;
+  const difference = privateAuroc !== null && publicAuroc !== null ? privateAuroc - publicAuroc : null;
+  const show = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+  return {
+    baseline: {
+      name: 'non-private federated',
+      description: `the same hospitals and rounds without patient-level DP-SGD or hospital-level noise (${model}, batch ${reference.batchSize}, learning rate ${reference.localLearningRate}, ${reference.localEpochs} local epochs): what the privacy costs`,
+      quality: baselines.nonPrivateFederated,
+    },
+    note: `Patient-level DP-SGD (target ε = ${config.patientTargetEpsilon} per hospital, δ = ${config.delta}): pooled test AUROC ${show(privateAuroc)} vs ${show(publicAuroc)} for the non-private federated model (difference ${difference === null ? 'n/a' : (difference >= 0 ? '+' : '') + difference.toFixed(3)}).`,
+  };
 }

@@ -37,6 +37,29 @@ export function generateMaskingKeyPair(): MaskingKeyPair {
   return generateKeyPairSync('x25519');
 }
 
+// PKCS#8 DER header of an X25519 private key (RFC 8410 §7): the 32 raw key bytes follow it.
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const MASKING_KEY_INFO = Buffer.from('HIMAS secure-aggregation v1 masking key', 'utf8');
+
+/**
+ * The hospital's X25519 masking key, derived from its Ed25519 signing key with HKDF-SHA256 under
+ * its own label (key separation: neither key reveals the other). Derived, not stored, so the
+ * hospital keeps one secret (locally one key file, in the cloud one Secret Manager secret).
+ */
+export function deriveMaskingKeyPair(signingPrivateKeyPem: string): MaskingKeyPair {
+  const signing = createPrivateKey({ key: signingPrivateKeyPem, format: 'pem' });
+  if (signing.asymmetricKeyType !== 'ed25519')
+    throw new Error(`the masking key derives from an Ed25519 signing key, got ${signing.asymmetricKeyType}`);
+  const seed = Buffer.from(signing.export({ format: 'jwk' }).d!, 'base64url');
+  const raw = Buffer.from(hkdfSync('sha256', seed, Buffer.alloc(0), MASKING_KEY_INFO, 32));
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([X25519_PKCS8_PREFIX, raw]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
 /** The 32 raw public-key bytes, base64: what an enrolment document stores. */
 export function exportMaskingPublicKey(publicKey: KeyObject): string {
   return rawPublicKeyBase64(publicKey, 'X25519');

@@ -29,9 +29,12 @@ import type { ModelRegistry } from '../ports/model-registry';
 import { verifyUpdateSignature } from '../runtime/update-signing';
 import { recordAudit } from './audit';
 import { readRound, readRun } from './run-documents';
-import { buildStrategy, loadStrategyState, saveStrategyState } from './strategy-from-config';
+import { buildDpFedAvg, buildStrategy, loadStrategyState, saveStrategyState } from './strategy-from-config';
+import { checkMasking, unmaskedClippedSum } from './masked-aggregation';
+import { SecureAggregationError } from '../core/secure-aggregation';
 import { decodeDelivery, makeEvent, publishEvent } from './event-publishing';
-import { hospitalLevelGuarantee, roundPrivacyEvent } from './privacy-guarantee';
+import { describeGuarantee, hospitalLevelGuarantee, roundPrivacyEvent } from './privacy-guarantee';
+import type { PrivacyGuarantee } from '../../schemas/privacy';
 import { bytesFromWeights, weightsFromBytes } from './weights-bytes';
 
 export interface AggregatorDeps {
@@ -77,7 +80,8 @@ export class Aggregator {
     const event = decoded.event;
     if (event.type === 'update.submitted') return this.onUpdateSubmitted(event);
     if (event.type === 'evaluation.reported') return this.recordEvaluation(event.data);
-    if (event.type === 'round.deadline') return this.tryCloseRound(event.runId, event.round, true);
+    if (event.type === 'round.deadline')
+      return this.tryCloseRound(event.runId, event.round, true, event.data.deadline);
     // Other events on the subscribed topics are not the aggregator's business.
   }
 
@@ -107,14 +111,15 @@ export class Aggregator {
       receivedAt: this.deps.clock.now().toISOString(),
     };
     const created = await this.deps.documents.create(receiptPath, receipt);
+    const stored = created ? receipt : await this.storedReceipt(receiptPath, receipt);
     if (!created) logs.updateDuplicate(this.deps.logger, runId, round, hospitalId);
     else if (receipt.status === 'accepted')
-      logs.updateAccepted(this.deps.logger, runId, round, hospitalId, verdict.norm ?? 0);
-    else {
-      logs.updateRejected(this.deps.logger, runId, round, hospitalId, receipt.reason ?? '');
-      await this.audit(runId, round, 'update.submitted', hospitalId, 'rejected', receipt.reason);
-    }
-    if (created) await this.recordEvaluation(event.data.baseEvaluation);
+      logs.updateAccepted(this.deps.logger, runId, round, hospitalId, verdict.norm);
+    else logs.updateRejected(this.deps.logger, runId, round, hospitalId, receipt.reason ?? '');
+    // Audit and evaluation on every delivery, duplicates too: both are idempotent (the audit id comes
+    // from the facts, the evaluation is created once), so a crash after the receipt loses neither.
+    await this.audit(runId, round, 'update.submitted', hospitalId, stored.status, stored.reason);
+    await this.recordEvaluation(event.data.baseEvaluation);
     // Also on duplicates: a redelivery after a crash must be able to finish the round.
     await this.tryCloseRound(runId, round, false);
   }
@@ -160,21 +165,24 @@ export class Aggregator {
       );
     const signatureProblem = await this.checkSignature(event, bytes);
     if (signatureProblem) return reject(signatureProblem);
-    let values: Float32Array;
+    let decoded: ReturnType<typeof decodeUpdate>;
     try {
-      const decoded = decodeUpdate(bytes);
-      if (decoded.encoding !== 'float32')
-        return reject('masked (int32) updates need secure aggregation, which this run does not use');
-      values = decoded.values as Float32Array;
+      decoded = decodeUpdate(bytes);
     } catch (error) {
       if (error instanceof UpdateFormatError) return reject(error.message);
       throw error;
     }
+    const maskingProblem = checkMasking(roundDoc, data.masking, decoded.encoding);
+    if (maskingProblem) return reject(maskingProblem);
     const base = await this.deps.models.get(roundDoc.baseModelVersionId);
     if (!base) throw new RetryLaterError(`base model ${roundDoc.baseModelVersionId} not found yet`);
-    if (values.length !== base.numParameters) {
-      return reject(`update has ${values.length} parameters, the model has ${base.numParameters}`);
+    if (decoded.values.length !== base.numParameters) {
+      return reject(`update has ${decoded.values.length} parameters, the model has ${base.numParameters}`);
     }
+    // A masked update is uniform noise to us: its norm cannot be checked. Clipping is enforced at
+    // the source (the hospital clips before encoding; the fixed-point encoder refuses |v| > C).
+    if (decoded.encoding === 'int32') return { reason: null, norm: null, round: roundDoc };
+    const values = decoded.values as Float32Array;
     let sumSquares = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
@@ -216,13 +224,28 @@ export class Aggregator {
    * the quorum of accepted updates is met, otherwise fail (the model is unchanged and nothing is
    * charged to the privacy budget).
    */
-  async tryCloseRound(runId: string, round: number, deadlineSignalled: boolean): Promise<void> {
+  async tryCloseRound(
+    runId: string,
+    round: number,
+    deadlineSignalled: boolean,
+    signalledDeadline?: string,
+  ): Promise<void> {
     const roundDoc = await this.getRound(runId, round);
     if (!roundDoc || roundDoc.status === 'closed' || roundDoc.status === 'failed') return;
     const receipts = (await this.deps.documents.list(paths.updates(runId, round))).map((s) =>
       UpdateReceiptSchema.parse(s.data),
     );
-    const accepted = receipts.filter((r) => r.status === 'accepted');
+    // Once a masked round has declared dropouts, their updates never count (survivors revealed seeds for them).
+    const accepted = receipts.filter(
+      (r) => r.status === 'accepted' && !roundDoc.droppedHospitals.includes(r.hospitalId),
+    );
+    if (roundDoc.status === 'awaiting-seeds') {
+      const ready = await this.seedsReady(roundDoc, accepted, signalledDeadline);
+      if (!ready) return;
+      const lease = await this.takeLease(runId, round);
+      if (lease !== null) await this.aggregateRound(roundDoc, accepted, lease);
+      return;
+    }
     const answered = new Set(receipts.map((r) => r.hospitalId));
     const everyoneAnswered = roundDoc.expectedHospitals.every((h) => answered.has(h));
     const deadlinePassed = deadlineSignalled || this.deps.clock.now() >= new Date(roundDoc.deadline);
@@ -238,9 +261,84 @@ export class Aggregator {
       );
       return;
     }
+    if (roundDoc.status === 'open' && roundDoc.masking !== null) {
+      const delivered = new Set(accepted.map((r) => r.hospitalId));
+      const dropped = roundDoc.masking.participants.filter((h) => !delivered.has(h));
+      if (dropped.length > 0) {
+        await this.awaitSeeds(roundDoc, dropped);
+        return;
+      }
+    }
     const lease = await this.takeLease(runId, round);
     if (lease === null) return;
     await this.aggregateRound(roundDoc, accepted, lease);
+  }
+
+  /**
+   * A masked round lost participants after they masked: their pairs no longer cancel. The round
+   * commits to the dropped set (so a late update from them is stale, never accepted) and waits for
+   * the survivors' seeds with them (the workflow runs the survivors' jobs in `reveal` mode).
+   */
+  private async awaitSeeds(roundDoc: RoundDocument, dropped: string[]): Promise<void> {
+    const { runId, round } = roundDoc;
+    // Strictly after the round's deadline, so a round.deadline naming one can never be read as the other.
+    const from = Math.max(this.deps.clock.now().getTime(), new Date(roundDoc.deadline).getTime());
+    const seedsDeadline = new Date(from + (await this.deadlineSeconds(runId)) * 1000);
+    const moved = await this.deps.documents.runTransaction(async (tx) => {
+      const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
+      if (current.status !== 'open') return false;
+      tx.update(paths.round(runId, round), {
+        status: 'awaiting-seeds',
+        droppedHospitals: dropped,
+        seedsDeadline: seedsDeadline.toISOString(),
+      });
+      return true;
+    });
+    if (!moved) return;
+    logs.roundAwaitingSeeds(this.deps.logger, runId, round, dropped);
+    await this.audit(
+      runId,
+      round,
+      'secure-aggregation.dropouts',
+      dropped.join(','),
+      'info',
+      `masked updates missing from ${dropped.join(', ')}; survivors must reveal their pairwise seeds with them`,
+    );
+  }
+
+  /**
+   * True when every survivor has revealed its seeds with every dropped hospital. At the seeds
+   * deadline (signalled with that deadline, or passed on the clock) a round still missing seeds
+   * fails: its sum cannot be unmasked.
+   */
+  private async seedsReady(
+    roundDoc: RoundDocument,
+    accepted: UpdateReceipt[],
+    signalledDeadline: string | undefined,
+  ): Promise<boolean> {
+    const { runId, round } = roundDoc;
+    const revealed = new Set(
+      (await this.deps.documents.list(paths.revealedSeeds(runId, round))).map((s) => s.id),
+    );
+    const missing = accepted.map((r) => r.hospitalId).filter((h) => !revealed.has(h));
+    if (missing.length === 0) return true;
+    const seedsDeadline = roundDoc.seedsDeadline;
+    const over =
+      seedsDeadline !== null &&
+      (signalledDeadline === seedsDeadline || this.deps.clock.now() >= new Date(seedsDeadline));
+    if (over) {
+      await this.failRound(
+        runId,
+        round,
+        `secure aggregation: ${missing.join(', ')} did not reveal their seeds with dropped ${roundDoc.droppedHospitals.join(', ')}; the sum cannot be unmasked`,
+        accepted.map((r) => r.hospitalId),
+      );
+    }
+    return false;
+  }
+
+  private async deadlineSeconds(runId: string): Promise<number> {
+    return (await this.getRun(runId))?.config.deadlineSeconds ?? 600;
   }
 
   /** Takes the round's lease; false when the round is already finished; throws while another holds it. */
@@ -301,7 +399,18 @@ export class Aggregator {
     }
 
     let version = await this.deps.models.get(versionId);
-    if (!version) version = await this.computeVersion(run, roundDoc, accepted, versionId, guarantees);
+    try {
+      version ??= await this.computeVersion(run, roundDoc, accepted, versionId, guarantees);
+    } catch (error) {
+      // Inconsistent seeds or masked updates cannot be retried into consistency: fail the round.
+      if (!(error instanceof SecureAggregationError)) throw error;
+      await this.failRound(runId, round, `secure aggregation: ${error.message}`, participants);
+      return;
+    }
+
+    // Audited before the round closes (ids from the facts, so a retry writes each once): the version
+    // exists now, and it is the one this round publishes whoever holds the lease.
+    await this.auditPublication(runId, round, versionId, version.privacy);
 
     const closedAt = this.deps.clock.now().toISOString();
     const closedNow = await this.deps.documents.runTransaction(async (tx) => {
@@ -367,23 +476,30 @@ export class Aggregator {
     const { runId, round } = roundDoc;
     const base = await this.deps.models.load(roundDoc.baseModelVersionId);
     const global = weightsFromBytes(base.artifacts.weights);
-    const updates = [];
-    for (const receipt of accepted) {
-      const { values } = decodeUpdate(await this.deps.blobs.get(receipt.blobPath));
-      updates.push({
-        hospitalId: receipt.hospitalId,
-        delta: values as Float32Array,
-        numExamples: receipt.numExamples,
-      });
-    }
-    const strategy = buildStrategy(run.config);
     const state = await loadStrategyState(this.deps.blobs, runId, round - 1);
-    const result = strategy.aggregate(global, updates, state, {
+    const context = {
       round,
       expectedHospitals: roundDoc.expectedHospitals.length,
       enrolledHospitals: run.hospitals.length,
       random: this.deps.random,
-    });
+    };
+    let result;
+    if (roundDoc.masking !== null) {
+      // Only the sum is ever unmasked: no individual update exists here in the clear.
+      const clippedSum = await unmaskedClippedSum(this.deps, roundDoc, accepted, global.length);
+      result = buildDpFedAvg(run.config).aggregateClippedSum(global, clippedSum, state, context);
+    } else {
+      const updates = [];
+      for (const receipt of accepted) {
+        const { values } = decodeUpdate(await this.deps.blobs.get(receipt.blobPath));
+        updates.push({
+          hospitalId: receipt.hospitalId,
+          delta: values as Float32Array,
+          numExamples: receipt.numExamples,
+        });
+      }
+      result = buildStrategy(run.config).aggregate(global, updates, state, context);
+    }
     await saveStrategyState(this.deps.blobs, runId, round, result.state);
     const weights = bytesFromWeights(result.weights);
     const doc: ModelVersionDocument = {
@@ -434,8 +550,43 @@ export class Aggregator {
     );
   }
 
+  /** The audit trail of a publication: the noise each unit's guarantee rests on, then the version. */
+  private async auditPublication(
+    runId: string,
+    round: number,
+    versionId: string,
+    privacy: readonly PrivacyGuarantee[],
+  ): Promise<void> {
+    for (const g of privacy) {
+      if (g.noiseMultiplier === 0) continue;
+      const where = g.unit === 'hospital' ? 'DP-FedAvg in the aggregator' : 'DP-SGD in the hospitals';
+      await this.audit(
+        runId,
+        round,
+        'noise.added',
+        versionId,
+        'info',
+        `${where}: Gaussian noise multiplier ${g.noiseMultiplier} on clip norm ${g.clipNorm} (${g.unit} level)`,
+      );
+    }
+    await this.audit(
+      runId,
+      round,
+      'model.published',
+      versionId,
+      'info',
+      privacy.map((g) => describeGuarantee(g)).join('; '),
+    );
+  }
+
+  private async storedReceipt(receiptPath: string, fallback: UpdateReceipt): Promise<UpdateReceipt> {
+    const parsed = UpdateReceiptSchema.safeParse(await this.deps.documents.get(receiptPath));
+    return parsed.success ? parsed.data : fallback;
+  }
+
   private async haltRun(runId: string, reason: string, epsilon: number | null): Promise<void> {
     const now = this.deps.clock.now();
+    await this.audit(runId, null, 'run.halted', runId, 'info', reason);
     await this.deps.documents.update(paths.run(runId), {
       halt: { reason, by: 'aggregator', at: now.toISOString() },
       updatedAt: now.toISOString(),

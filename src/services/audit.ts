@@ -7,7 +7,7 @@ import type { DocumentStore } from '../ports/document-store';
  * rejection of a redelivered message twice writes one record.
  */
 export async function recordAudit(
-  documents: DocumentStore,
+  documents: Pick<DocumentStore, 'create'>,
   record: Omit<AuditRecord, 'id' | 'time'>,
   time: Date,
 ): Promise<void> {

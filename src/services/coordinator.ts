@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HospitalIdSchema, RunIdSchema } from '../../schemas/events';
 import { TrainingConfigSchema } from '../../schemas/training-config';
-import { paths, type RunDocument } from '../../schemas/documents';
+import { paths, type RoundDocument, type RunDocument } from '../../schemas/documents';
 import type { RunLifecycle } from './run-lifecycle';
 
 /**
@@ -69,6 +69,12 @@ export class Coordinator {
       await this.lifecycle.finishRun(runId, final);
       return ok(summary(await this.mustGetRun(runId)));
     }
+    if (method === 'GET' && parts.length === 4 && parts[2] === 'rounds') {
+      const round = z.coerce.number().int().min(1).parse(parts[3]);
+      const doc = await this.lifecycle.getRound(runId, round);
+      if (!doc) throw new CoordinatorError(404, `round ${round} of run ${runId} was never opened`);
+      return ok(roundSummary(doc));
+    }
     if (parts.length === 5 && parts[2] === 'rounds') {
       const round = z.coerce.number().int().min(1).parse(parts[3]);
       if (method === 'POST' && parts[4] === 'open') {
@@ -129,6 +135,21 @@ class CoordinatorError extends Error {
 }
 
 const ok = (body: Record<string, unknown>): CoordinatorResponse => ({ status: 200, body });
+
+/**
+ * What the workflow needs to drive a round's seed reveal: who masked, who dropped out, and the
+ * survivors whose jobs run in `reveal` mode.
+ */
+function roundSummary(doc: RoundDocument): Record<string, unknown> {
+  const participants = doc.masking?.participants ?? doc.expectedHospitals;
+  return {
+    status: doc.status,
+    masked: doc.masking !== null,
+    participants,
+    dropped: doc.droppedHospitals,
+    survivors: participants.filter((h) => !doc.droppedHospitals.includes(h)),
+  };
+}
 
 /** What the workflow needs to drive a run. */
 function summary(run: RunDocument): Record<string, unknown> {

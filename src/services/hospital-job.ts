@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  blobPaths,
-  HospitalEnrolmentSchema,
-  paths,
-  type HospitalEnrolment,
-  type RunDocument,
-} from '../../schemas/documents';
-import type { HospitalKeyStore, HospitalSigningKey } from '../ports/hospital-keys';
+import { blobPaths, paths, type RunDocument } from '../../schemas/documents';
+import type { HospitalKeyStore } from '../ports/hospital-keys';
 import { importPrivateKeyPem } from '../runtime/secure-aggregation-crypto';
 import { signUpdate } from '../runtime/update-signing';
 import type { JobEnv } from '../config/job-env';
@@ -16,12 +10,17 @@ import { clipToNorm, l2Norm } from '../core/federated';
 import { getFlatWeights, trainLocally, trainLocallyWithDpSgd } from '../core/model';
 import type { PrivacyGuarantee } from '../../schemas/privacy';
 import { CryptoRandom } from '../runtime/crypto-random';
-import { chargeTrainingAttempt, patientGuarantee, patientPlan } from './patient-privacy';
+import { chargeTrainingAttempt, cohortFingerprint, patientGuarantee } from './patient-privacy';
+import { enrol } from './hospital-enrolment';
+import { revealSeeds } from './seed-reveal';
+import { maskClippedUpdate } from './update-masking';
+import { describeAggregates, shareAggregates } from './hospital-aggregates';
 import { SeededRandom } from '../core/random/seeded-random';
 import { logs } from '../logs';
 import type { Logger } from '../logging/logger';
 import type { BlobStore } from '../ports/blob-store';
 import type { Clock } from '../ports/clock';
+import type { PatientLedgerStore } from '../ports/patient-ledger-store';
 import type { CohortSource } from '../ports/cohort-source';
 import type { DocumentStore } from '../ports/document-store';
 import type { EventBus } from '../ports/event-bus';
@@ -43,6 +42,8 @@ export interface HospitalJobDeps extends HospitalJobPorts {
   cohorts: CohortSource;
   /** The hospital's own secret store (its signing key); never reachable by the coordinator. */
   keys: HospitalKeyStore;
+  /** The hospital's own patient-level privacy ledger, per cohort, kept across runs. */
+  ledger: PatientLedgerStore;
   clock: Clock;
   logger: Logger;
 }
@@ -50,11 +51,13 @@ export interface HospitalJobDeps extends HospitalJobPorts {
 export type HospitalJobOutcome = { status: 'done' | 'skipped'; detail: string };
 
 /**
- * One hospital's job (jobs/train runs it as a Cloud Run job; locally a child process does). Three
- * modes: `stats` shares federated feature statistics before round 1, `train` trains one round and
- * submits a clipped update, `evaluate` reports a model version's metrics on the hospital's own
- * test split. Only aggregates and clipped updates leave the hospital. Re-running a job is safe: a
- * hospital that already answered a round does nothing.
+ * One hospital's job (jobs/train runs it as a Cloud Run job; locally a child process does). Four
+ * modes: `stats` shares federated feature statistics and the DP-noised surveillance and treatment
+ * releases (hospital-aggregates.ts) before round 1, `train` trains one round and
+ * submits a clipped (and, in a masked round, pairwise-masked) update, `reveal` posts a survivor's
+ * pairwise seeds with the hospitals a masked round lost, `evaluate` reports a model version's
+ * metrics on the hospital's own test split. Only aggregates and clipped updates leave the
+ * hospital. Re-running a job is safe: a hospital that already answered a round does nothing.
  */
 export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promise<HospitalJobOutcome> {
   logs.jobStarted(deps.logger, env.mode, env.runId, env.round ?? null, env.hospitalId);
@@ -62,13 +65,25 @@ export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promis
   if (!run) throw new Error(`run ${env.runId} does not exist`);
   if (!run.hospitals.includes(env.hospitalId))
     throw new Error(`hospital ${env.hospitalId} is not enrolled in run ${env.runId}`);
-  if (env.mode === 'stats') return shareStatistics(env, deps);
+  if (env.mode === 'stats') return shareStatistics(env, run, deps);
   if (env.mode === 'evaluate') return evaluateVersion(env, deps);
+  if (env.mode === 'reveal') return revealSeeds({ ...env, round: env.round! }, deps);
   return trainRound(env, run, deps);
 }
 
-async function shareStatistics(env: JobEnv, deps: HospitalJobDeps): Promise<HospitalJobOutcome> {
+async function shareStatistics(
+  env: JobEnv,
+  run: RunDocument,
+  deps: HospitalJobDeps,
+): Promise<HospitalJobOutcome> {
   await enrol(env.hospitalId, deps);
+  // Before the receipt check: a job that crashed after the receipt still sends its releases (a
+  // re-run re-sends the stored noisy numbers, never new ones).
+  const aggregates = await shareAggregates(env.runId, env.hospitalId, run, {
+    ...deps,
+    random: new CryptoRandom(),
+  });
+  logs.aggregatesShared(deps.logger, env.runId, env.hospitalId, describeAggregates(aggregates));
   const receiptPath = paths.statisticsReceipt(env.runId, env.hospitalId);
   if (await deps.documents.get(receiptPath)) return skip(deps, env, 'statistics already shared');
   const train = await deps.cohorts.read(env.hospitalId, 'train');
@@ -127,13 +142,14 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
     return skip(deps, env, `update for round ${round} already received`);
 
   // Check the enrolment before touching any patient data: an impostor job stops here.
-  const signingKey = await enrol(env.hospitalId, deps);
+  const keys = await enrol(env.hospitalId, deps);
   const started = deps.clock.now().getTime();
   const config = run.config;
   const { artifacts } = await deps.models.load(roundDoc.baseModelVersionId);
   const { model, preprocessor } = await loadHimasModel(artifacts);
   try {
-    const train = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'train'));
+    const trainRecords = await deps.cohorts.read(env.hospitalId, 'train');
+    const train = transformRecords(preprocessor, trainRecords);
     const test = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'test'));
     const baseEvaluation = hospitalEvaluation(model, test, env.hospitalId, roundDoc.baseModelVersionId);
     const global = getFlatWeights(model);
@@ -148,21 +164,22 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
     let patientPrivacy: PrivacyGuarantee | null = null;
     let result;
     if (config.patientPrivacy === 'dp-sgd') {
-      const plan = patientPlan(config, train.rows);
-      await chargeTrainingAttempt(deps.blobs, {
+      // Charged to the cohort's lifetime ledger (or refused) before DP-SGD uses a single row.
+      const charge = await chargeTrainingAttempt(deps, {
+        config,
         runId: env.runId,
         hospitalId: env.hospitalId,
         round,
-        plan,
-        exampleClipNorm: config.exampleClipNorm,
+        cohortFingerprint: cohortFingerprint(trainRecords),
+        datasetSize: train.rows,
       });
       result = await trainLocallyWithDpSgd(model, train, {
         ...options,
         exampleClipNorm: config.exampleClipNorm,
-        noiseMultiplier: plan.noiseMultiplier,
+        noiseMultiplier: charge.plan.noiseMultiplier,
         noiseRandom: new CryptoRandom(),
       });
-      patientPrivacy = await patientGuarantee(deps.blobs, config, env.runId, env.hospitalId);
+      patientPrivacy = await patientGuarantee(deps.ledger, config, env.hospitalId, charge.cohortFingerprint);
     } else {
       result = await trainLocally(model, train, options);
     }
@@ -171,8 +188,18 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
     for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
     // Clip at the source: the aggregator rejects an update over the clip norm rather than trusting it.
     const clipped = config.aggregation === 'dp-fedavg' ? clipToNorm(delta, config.clipNorm).clipped : delta;
-    const sentNorm = l2Norm(clipped);
-    const bytes = encodeUpdate(clipped);
+    // Secure aggregation: only the masked fixed-point vector leaves; its norm would leak, so it stays.
+    const masked = roundDoc.masking
+      ? await maskClippedUpdate({
+          documents: deps.documents,
+          round: roundDoc,
+          hospitalId: env.hospitalId,
+          maskingKey: keys.masking,
+          clipped,
+        })
+      : null;
+    const sentNorm = masked ? null : l2Norm(clipped);
+    const bytes = encodeUpdate(masked ? masked.values : clipped);
     const blobPath = blobPaths.update(env.runId, round, env.hospitalId);
     await deps.blobs.put(blobPath, bytes, { contentType: 'application/octet-stream' });
     const signature = signUpdate(
@@ -184,7 +211,7 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
         numExamples: train.rows,
         blob: bytes,
       },
-      importPrivateKeyPem(signingKey.privateKeyPem),
+      importPrivateKeyPem(keys.signing.privateKeyPem),
     );
     const trainSeconds = (deps.clock.now().getTime() - started) / 1000;
     // With DP-SGD the raw training loss is not privatised, so it is not shared.
@@ -209,6 +236,7 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
           baseEvaluation,
           patientPrivacy,
           signature,
+          masking: masked?.masking ?? null,
         },
       }),
     );
@@ -217,29 +245,6 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
   } finally {
     model.dispose();
   }
-}
-
-/**
- * Enrols the hospital's public signing key in `hospitals/{id}` (once); a hospital already enrolled
- * under another key is refused, so a stolen hospital id cannot be re-enrolled by someone else.
- */
-async function enrol(hospitalId: string, deps: HospitalJobDeps): Promise<HospitalSigningKey> {
-  const key = await deps.keys.signingKey(hospitalId);
-  const enrolment: HospitalEnrolment = {
-    hospitalId,
-    signingPublicKey: key.publicKey,
-    enrolledAt: deps.clock.now().toISOString(),
-    enabled: true,
-  };
-  if (!(await deps.documents.create(paths.hospital(hospitalId), enrolment))) {
-    const existing = HospitalEnrolmentSchema.parse(await deps.documents.get(paths.hospital(hospitalId)));
-    if (existing.signingPublicKey !== key.publicKey) {
-      throw new Error(
-        `hospital ${hospitalId} is enrolled with another signing key; its key store does not match hospitals/${hospitalId}`,
-      );
-    }
-  }
-  return key;
 }
 
 function skip(deps: HospitalJobDeps, env: JobEnv, reason: string): HospitalJobOutcome {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  MASKING_SCHEME,
   modelVersionId,
   paths,
   RunDocumentSchema,
@@ -9,7 +10,8 @@ import {
   type RoundDocument,
   type RunDocument,
 } from '../../schemas/documents';
-import type { TrainingConfig } from '../../schemas/training-config';
+import { usesSecureAggregation, type TrainingConfig } from '../../schemas/training-config';
+import { chooseFixedPointScale } from '../core/secure-aggregation';
 import type { EventOf } from '../../schemas/events';
 import { mergeFeatureStatistics, preprocessorFromStatistics, type FeatureStatistics } from '../core/data';
 import { countParameters, createModel, getFlatWeights, serializeModel } from '../core/model';
@@ -161,11 +163,12 @@ export class RunLifecycle {
     if (existing) return existing;
     if (!run.latestModelVersionId) throw new Error(`run ${runId} has no model to start round ${round} from`);
     const now = this.deps.clock.now();
+    const expectedHospitals = run.hospitals;
     const doc: RoundDocument = {
       runId,
       round,
       status: 'open',
-      expectedHospitals: run.hospitals,
+      expectedHospitals,
       quorum: Math.min(run.config.quorum ?? run.hospitals.length, run.hospitals.length),
       baseModelVersionId: run.latestModelVersionId,
       openedAt: now.toISOString(),
@@ -175,6 +178,17 @@ export class RunLifecycle {
       modelVersionId: null,
       participants: [],
       failureReason: null,
+      // The masking participants are fixed here: every expected hospital masks against every other.
+      masking: usesSecureAggregation(run.config)
+        ? {
+            scheme: MASKING_SCHEME,
+            participants: expectedHospitals,
+            clipNorm: run.config.clipNorm,
+            scale: chooseFixedPointScale(run.config.clipNorm, expectedHospitals.length).scale,
+          }
+        : null,
+      droppedHospitals: [],
+      seedsDeadline: null,
     };
     const created = await this.deps.documents.create(paths.round(runId, round), doc);
     const stored = created ? doc : (await this.getRound(runId, round))!;
@@ -197,14 +211,19 @@ export class RunLifecycle {
     });
   }
 
-  /** `round.deadline`: no more updates will come for this round; the aggregator closes or fails it. */
+  /**
+   * `round.deadline`: no more updates will come for this round; the aggregator closes or fails it.
+   * For a round awaiting seeds it is the seeds deadline (no more seeds will come), with its own id
+   * and deadline, so a late redelivery of the update deadline cannot end the seed reveal early.
+   */
   roundDeadlineEvent(doc: RoundDocument): EventOf<'round.deadline'> {
+    const seeds = doc.status === 'awaiting-seeds' && doc.seedsDeadline !== null;
     return makeEvent('round.deadline', {
-      id: `round.deadline:${doc.runId}:${doc.round}`,
+      id: `round.deadline:${doc.runId}:${doc.round}${seeds ? ':seeds' : ''}`,
       runId: doc.runId,
       round: doc.round,
       time: this.deps.clock.now(),
-      data: { deadline: doc.deadline },
+      data: { deadline: seeds ? doc.seedsDeadline! : doc.deadline },
     });
   }
 

@@ -1,19 +1,36 @@
 import { blobPaths } from '../../schemas/documents';
 import type { TrainingConfig } from '../../schemas/training-config';
-import { dpFedAvg, fedAdam, fedAvg, type AggregationStrategy, type StrategyState } from '../core/federated';
+import {
+  dpFedAvg,
+  fedAdam,
+  fedAvg,
+  type AggregationStrategy,
+  type DpFedAvgStrategy,
+  type StrategyState,
+} from '../core/federated';
 import type { BlobStore } from '../ports/blob-store';
 
 /** The aggregation strategy a run's configuration asks for (strategies wrap strategies, STYLE habit 4). */
 export function buildStrategy(config: TrainingConfig): AggregationStrategy {
-  const server =
-    config.serverOptimizer === 'adam'
-      ? fedAdam({ serverLearningRate: config.serverLearningRate })
-      : fedAvg({
-          serverLearningRate: config.serverLearningRate,
-          weighting: config.aggregation === 'dp-fedavg' ? 'uniform' : 'examples',
-        });
-  if (config.aggregation === 'fedavg') return server;
-  return dpFedAvg(server, { clipNorm: config.clipNorm, noiseMultiplier: config.noiseMultiplier });
+  if (config.aggregation === 'fedavg') return serverOptimizer(config);
+  return buildDpFedAvg(config);
+}
+
+/** DP-FedAvg around the configured server optimizer; the masked path calls its aggregateClippedSum. */
+export function buildDpFedAvg(config: TrainingConfig): DpFedAvgStrategy {
+  return dpFedAvg(serverOptimizer(config), {
+    clipNorm: config.clipNorm,
+    noiseMultiplier: config.noiseMultiplier,
+  });
+}
+
+function serverOptimizer(config: TrainingConfig): AggregationStrategy {
+  return config.serverOptimizer === 'adam'
+    ? fedAdam({ serverLearningRate: config.serverLearningRate })
+    : fedAvg({
+        serverLearningRate: config.serverLearningRate,
+        weighting: config.aggregation === 'dp-fedavg' ? 'uniform' : 'examples',
+      });
 }
 
 /** Server-optimizer state (FedAdam moments) lives in a blob per round: too big for a document. */

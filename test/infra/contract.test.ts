@@ -39,9 +39,12 @@ describe('code ↔ Terraform contract', () => {
     ]);
     expect(used.functions.map((f) => f.entryPoint).sort()).toEqual([
       'aggregate',
+      'clinicalDecisionSupport',
       'coordinator',
+      'diseaseSurveillance',
       'orchestrator',
       'privacyGuardian',
+      'treatmentOptimization',
     ]);
     expect(used.functions.find((f) => f.entryPoint === 'privacyGuardian')?.dir).toBe(
       'functions/agents/privacy-guardian',
@@ -51,6 +54,9 @@ describe('code ↔ Terraform contract', () => {
       'himas-aggregate-rounds→aggregate',
       'himas-agent-privacy-guardian→privacyGuardian',
       'himas-agent-orchestrator→orchestrator',
+      'himas-agent-clinical-decision-support→clinicalDecisionSupport',
+      'himas-agent-disease-surveillance→diseaseSurveillance',
+      'himas-agent-treatment-optimization→treatmentOptimization',
     ]);
     expect(used.stackEnv).toEqual(['HIMAS_STACK', 'HIMAS_PROJECT', 'HIMAS_BUCKET', 'HIMAS_REGION']);
     expect(used.jobOnlyEnv).toEqual(['HIMAS_DATA_DIR', 'HIMAS_KEYS_DIR']);
@@ -59,7 +65,14 @@ describe('code ↔ Terraform contract', () => {
       'FIRESTORE_EMULATOR_HOST',
       'HIMAS_BLOB_DIR',
     ]);
-    expect(used.warehouseTables).toEqual(['privacy_audit', 'run_progress']);
+    expect(used.warehouseTables).toEqual([
+      'privacy_audit',
+      'run_progress',
+      'surveillance_releases',
+      'surveillance_alerts',
+      'treatment_tables',
+      'treatment_estimates',
+    ]);
     expect(used.jobPrefix).toBe('himas-train-');
     expect(used.collections).toEqual([
       'audit',
@@ -68,6 +81,7 @@ describe('code ↔ Terraform contract', () => {
       'models',
       'rounds',
       'runs',
+      'seeds',
       'statistics',
       'updates',
     ]);

@@ -290,7 +290,7 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
           `env var ${v} (src/config/stack-config.ts STACK_ENV_VARS) is not provisioned for function ${f.name}`,
         );
     for (const v of names)
-      if (!stack.has(v))
+      if (!stack.has(v) && !used.cloudServiceEnv.includes(v))
         problems.push(
           emulatorOnly(v, `function ${f.name}`) ??
             `function ${f.name} gets env var ${v}, which the code does not read`,

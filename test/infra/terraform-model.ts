@@ -135,7 +135,21 @@ const WHOLE = /^\$\{([^{}]*)\}$/;
 export function resolve(value: unknown, scope: Scope): unknown {
   if (typeof value !== 'string' || !value.includes('${')) return value;
   const whole = WHOLE.exec(value);
-  if (whole) return resolveRef(whole[1].trim(), scope);
+  if (whole) {
+    // merge(a, b, ...) of maps the model can resolve: later keys win, as in Terraform.
+    const merge = /^merge\((.*)\)$/.exec(whole[1].trim());
+    if (merge)
+      return Object.assign(
+        {},
+        ...merge[1].split(',').map((ref) => {
+          const map = resolveRef(ref.trim(), scope);
+          if (!map || typeof map !== 'object')
+            throw new Unresolved(`merge argument ${ref.trim()} is not a map`);
+          return map;
+        }),
+      );
+    return resolveRef(whole[1].trim(), scope);
+  }
   return value.replace(/\$\{([^{}]*)\}/g, (_, ref: string) => {
     const v = resolveRef(ref.trim(), scope);
     if (typeof v !== 'string' && typeof v !== 'number') throw new Unresolved(`\${${ref}} is not text`);

@@ -4,7 +4,7 @@ import { deadLetterTopic, TOPICS } from '../../schemas/events';
 import { WAREHOUSE_TABLES } from '../../schemas/warehouse';
 import { functionFolders } from '../../scripts/stage-function-source';
 import { JobEnvSchema } from '../../src/config/job-env';
-import { STACK_ENV_VARS, stackEnvVars } from '../../src/config/stack-config';
+import { CLOUD_SERVICE_ENV_VARS, STACK_ENV_VARS, stackEnvVars } from '../../src/config/stack-config';
 import { memoryLogger } from '../../src/logging/logger';
 import { logs } from '../../src/logs';
 import { AGENT_SUBSCRIPTIONS, AGGREGATOR_SUBSCRIPTIONS } from '../../src/local/embedded-platform';
@@ -32,6 +32,8 @@ export interface UsedNames {
   jobEnv: { name: string; required: boolean }[];
   /** STACK_ENV_VARS of src/config/stack-config.ts: every name below comes from it, or is a job's own. */
   stackEnvVars: readonly string[];
+  /** Optional services of the gcp stack (CLOUD_SERVICE_ENV_VARS): functions may get them, unset is fine. */
+  cloudServiceEnv: readonly string[];
   /** What a gcp-stack process gets (observed through stackEnvVars): every function and job. */
   stackEnv: string[];
   /** What a gcp-stack job needs besides stackEnv (cohort folder, key folder). */
@@ -193,6 +195,7 @@ export async function usedNames(): Promise<UsedNames> {
       .filter((name) => !name.startsWith('CLOUD_RUN_'))
       .map((name) => ({ name, required: !shape[name].safeParse(undefined).success })),
     stackEnvVars: STACK_ENV_VARS,
+    cloudServiceEnv: CLOUD_SERVICE_ENV_VARS,
     ...stackEnvByKind(),
     optionalJobEnv: [JOB_BACKEND],
     collections: collectionIds(),

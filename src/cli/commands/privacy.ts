@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TrainingConfig } from '../../../schemas/training-config';
 import { CsvCohortSource } from '../../adapters/cohort/csv-cohort-source';
@@ -14,6 +15,8 @@ import { parseCommandArgs, stringFlag } from '../args';
 import { discoverHospitals } from '../cohort-files';
 import type { Command } from '../main';
 import { UserError } from '../user-error';
+import { patientLedgerDir } from '../../adapters/ledger/file-patient-ledger-store';
+import { readPatientLedgers, renderPatientLedgers } from '../privacy-ledger-view';
 import { generateCohortOrExplain } from './data';
 
 const CONFIG_FLAGS = Object.keys(CONFIG_FIELDS).map(flagName);
@@ -21,6 +24,7 @@ const CONFIG_FLAGS = Object.keys(CONFIG_FIELDS).map(flagName);
 const HELP = `Usage: himas privacy epsilon --noise-multiplier Z --sampling-rate Q --steps T --delta D [--orders a,b,c] [--json]
        himas privacy plan --target-epsilon E --delta D --sampling-rate Q --steps T [--json]
        himas privacy plan [--config FILE] [--data DIR] [--target-epsilon E] [training flags] [--json]
+       himas privacy ledger [--hospital H] [--data DIR | --out RUN_DIR] [--delta D] [--json]
 
 epsilon   ε of T steps of the Poisson-sampled Gaussian mechanism (rate Q, noise multiplier Z) at δ,
           by Rényi DP (Mironov, Talwar, Zhang 2019) and the conversion of Balle et al. 2020, over
@@ -34,6 +38,10 @@ plan      with --sampling-rate and --steps: the smallest noise multiplier reachi
           missing or the noise would drown the signal. Patient level: DP-SGD calibrated to
           --target-epsilon (default 1) with each hospital's own training rows, read from --data DIR
           or from the synthetic cohort \`himas train\` would generate. Hospital level: DP-FedAvg.
+ledger    each hospital's patient-level ledger: every DP-SGD training attempt charged to its cohort
+          (run, round, attempt, mechanism, ε after it) and the cumulative ε at δ (default 1e-5).
+          Ledgers belong to a cohort (sha256 of its training split), not to a run, and live beside
+          it: DIR/privacy-ledger, or for --out RUN_DIR the cohort that run trained on.
 
 Training flags: ${CONFIG_FLAGS.map((f) => `--${f}`).join('  ')}`;
 
@@ -58,7 +66,8 @@ export const privacyCommand: Command = {
     }
     if (sub === 'epsilon') return epsilonCommand(rest);
     if (sub === 'plan') return planCommand(rest);
-    throw new UserError(`unknown subcommand 'privacy ${sub}'; subcommands: epsilon, plan`);
+    if (sub === 'ledger') return ledgerCommand(rest);
+    throw new UserError(`unknown subcommand 'privacy ${sub}'; subcommands: epsilon, plan, ledger`);
   },
 };
 
@@ -243,6 +252,39 @@ function renderPlan(
   );
   section('hospital', 'Hospital level (DP-FedAvg in the aggregator):');
   return out.join('\n');
+}
+
+async function ledgerCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('privacy ledger', argv, {
+    hospital: { type: 'string' },
+    data: { type: 'string' },
+    out: { type: 'string' },
+    delta: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return print(HELP);
+  const delta = values.delta === undefined ? 1e-5 : deltaFlag(values);
+  const cohortDir = await ledgerCohortDir(stringFlag(values, 'data'), stringFlag(values, 'out'));
+  const report = await readPatientLedgers(patientLedgerDir(cohortDir), delta, stringFlag(values, 'hospital'));
+  if (values.json) return print(JSON.stringify(report, null, 2));
+  return print(renderPatientLedgers(report));
+}
+
+/** The cohort folder whose ledgers to show: --data DIR, or the cohort a run (--out RUN_DIR) used. */
+async function ledgerCohortDir(data: string | undefined, out: string | undefined): Promise<string> {
+  if (data && out) throw new UserError('give --data DIR or --out RUN_DIR, not both');
+  if (data) return path.resolve(data);
+  if (!out)
+    throw new UserError(
+      'which cohort? give --data DIR (its folder) or --out RUN_DIR (a run directory of `himas train`)',
+    );
+  try {
+    const report = JSON.parse(await readFile(path.join(path.resolve(out), 'report.json'), 'utf8'));
+    return String(report.dataSource.location);
+  } catch {
+    return path.join(path.resolve(out), 'data'); // a run still going, on its generated cohort
+  }
 }
 
 function print(text: string): number {

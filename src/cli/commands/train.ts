@@ -1,14 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TrainingReport } from '../../../schemas/report';
-import type { TrainingConfig } from '../../../schemas/training-config';
+import { DP_SGD_RECIPE, NON_PRIVATE_RECIPE, type TrainingConfig } from '../../../schemas/training-config';
 import { CsvCohortSource } from '../../adapters/cohort/csv-cohort-source';
 import { CONFIG_FIELDS, flagName, loadTrainingConfig } from '../../config/training-config-loader';
 import { initializeBackend } from '../../core/model';
 import { openEmbeddedPlatform } from '../../local/embedded-platform';
 import { openEmulatorPlatform } from '../../local/stack/emulator-platform';
-import { ensureStack } from '../../local/stack/stack-control';
-import { computeSimulationBaselines } from '../../local/simulation-baselines';
+import { ensureStack, stackConfigOf, type StackState } from '../../local/stack/stack-control';
+import { openStackPorts } from '../../config/stack-config';
+import { readRun } from '../../services/run-documents';
+import { computeSimulationBaselines, privacyCostBaseline } from '../../local/simulation-baselines';
 import { runTrainingWorkflow, TRAINING_WORKFLOW, type TrainingPlatform } from '../../local/workflow-training';
 import { watchRounds } from '../round-watcher';
 import { buildTrainingReport } from '../../local/training-report';
@@ -28,6 +30,7 @@ import { progressPrinter } from '../progress-printer';
 import { renderReportHtml } from '../report/report-html';
 import { UserError } from '../user-error';
 import { generateCohortOrExplain } from './data';
+import { parseOutbreakSpec } from '../outbreak-spec';
 import { withExistingStore } from '../existing-store';
 import { defaultHome, newRunId } from '../run-locations';
 
@@ -35,7 +38,7 @@ const CONFIG_FLAGS = Object.keys(CONFIG_FIELDS).map(flagName);
 
 const HELP = `Usage: himas train [--data DIR] [--rounds R] [--hospitals N] [--seed S] [--out RUN_DIR] [--json]
                    [--stack embedded|emulators]
-       himas train --resume RUN_ID
+       himas train --resume RUN_ID [--stack embedded|emulators]
 
 Runs federated training of the ICU-mortality model on the embedded stack: each hospital trains on
 its own records in its own process; only clipped updates travel; the aggregation function combines
@@ -56,7 +59,17 @@ synthetic cohort (3 hospitals).
 
 Training settings (also HIMAS_<NAME> environment variables, or fields of --config):
   ${CONFIG_FLAGS.map((f) => `--${f}`).join('  ')}
-  e.g. --rounds 5 --local-epochs 2 --batch-size 64 --clip-norm 2 --noise-multiplier 0 --quorum 2`;
+  e.g. --rounds 5 --local-epochs 2 --batch-size 64 --clip-norm 2 --noise-multiplier 0 --quorum 2
+
+Patient-level DP-SGD is on by default (--patient-privacy dp-sgd, ε = 1 per hospital per run, at
+most --patient-budget-epsilon 3 over all runs on the same cohort). Recipe settings you leave unset
+follow the privacy mode:
+  dp-sgd: ${recipeText(DP_SGD_RECIPE)}
+  none:   ${recipeText(NON_PRIVATE_RECIPE)}`;
+
+function recipeText(recipe: typeof DP_SGD_RECIPE | typeof NON_PRIVATE_RECIPE): string {
+  return `--model ${recipe.model} --hidden-units ${recipe.hiddenUnits.join(',')} --local-epochs ${recipe.localEpochs} --batch-size ${recipe.batchSize} --local-learning-rate ${recipe.localLearningRate}`;
+}
 
 export const trainCommand: Command = {
   summary: 'train the federated model on the embedded stack (himas train)',
@@ -85,10 +98,8 @@ export const trainCommand: Command = {
     const stackKind = stringFlag(values, 'stack') ?? 'embedded';
     if (stackKind !== 'embedded' && stackKind !== 'emulators')
       throw new UserError(`--stack '${stackKind}' must be 'embedded' or 'emulators'`);
-    if (stackKind === 'emulators' && (values.resume || values['job-runner'])) {
-      throw new UserError(
-        '--stack emulators runs every hospital job as its own process and cannot --resume yet; drop --resume/--job-runner',
-      );
+    if (stackKind === 'emulators' && values['job-runner']) {
+      throw new UserError('--stack emulators runs every hospital job as its own process; drop --job-runner');
     }
     const configFlags: Record<string, string> = {};
     for (const field of Object.keys(CONFIG_FIELDS)) {
@@ -110,7 +121,13 @@ export const trainCommand: Command = {
 
     const backend = await initializeBackend('auto');
     const runId = resume ?? stringFlag(values, 'run-id') ?? newRunId(new Date());
-    const stored = resume ? await storedRunData(home, resume) : undefined;
+    // The emulator stack is started (or reused) first: a resumed run is read from its Firestore.
+    const stackState = stackKind === 'emulators' ? await ensureStack(home, say) : undefined;
+    const stored = resume
+      ? stackState
+        ? await storedEmulatorRunData(stackState, home, resume)
+        : await storedRunData(home, resume)
+      : undefined;
     const outDir = path.resolve(
       stringFlag(values, 'out') ?? stored?.outputDirectory ?? path.join('runs', runId),
     );
@@ -120,10 +137,9 @@ export const trainCommand: Command = {
 
     const { dataDir, hospitals } =
       stored ?? (await prepareData(config!, stringFlag(values, 'data'), outDir, say));
-    const platform: TrainingPlatform =
-      stackKind === 'emulators'
-        ? openEmulatorPlatform({ state: await ensureStack(home, say), dataDir, logger })
-        : await openEmbeddedPlatform({ home, dataDir, logger, jobs: jobRunner });
+    const platform: TrainingPlatform = stackState
+      ? openEmulatorPlatform({ state: stackState, dataDir, logger })
+      : await openEmbeddedPlatform({ home, dataDir, logger, jobs: jobRunner });
     try {
       const run = resume ? await platform.lifecycle.getRun(runId) : { config: config!, hospitals, runId };
       if (!run) throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs there`);
@@ -187,6 +203,10 @@ async function prepareData(
   outDir: string,
   say: (line: string) => void,
 ) {
+  if (data && config.outbreak !== undefined)
+    throw new UserError(
+      `--outbreak injects into the synthetic cohort HIMAS generates; drop --data, or make the folder with \`himas data generate --outbreak ...\``,
+    );
   if (data) {
     const dataDir = path.resolve(data);
     const all = await discoverHospitals(dataDir);
@@ -207,9 +227,14 @@ async function prepareData(
     hospitals: config.hospitals,
     patients: config.patients,
     seed: config.seed,
+    ...(config.outbreak === undefined ? {} : { outbreak: parseOutbreakSpec(config.outbreak) }),
   });
   await writeCohort(cohort, dataDir);
   say(`Generated a synthetic cohort (${cohort.preset}, seed ${cohort.seed}) in ${dataDir}`);
+  if (cohort.truth.outbreak)
+    say(
+      `  with an injected outbreak: ${cohort.truth.outbreak.injectedStays} extra sepsis-like stays at ${cohort.truth.outbreak.hospitalId} in weeks ${cohort.truth.outbreak.startWeek}–${cohort.truth.outbreak.startWeek + cohort.truth.outbreak.weeks - 1}`,
+    );
   return { dataDir, hospitals: cohort.hospitals.map((h) => h.hospitalId) };
 }
 
@@ -240,6 +265,29 @@ async function storedRunData(home: string, runId: string) {
       outputDirectory: run.outputDirectory,
     };
   });
+}
+
+/**
+ * The stored run on the emulator stack. The emulators keep everything in memory, so a run can be
+ * resumed only while the stack that ran it is still up (a restarted stack starts empty).
+ */
+async function storedEmulatorRunData(state: StackState, home: string, runId: string) {
+  const ports = openStackPorts(stackConfigOf(state));
+  try {
+    const run = await readRun(ports.documents, runId);
+    if (!run) {
+      throw new UserError(
+        `no run '${runId}' in the emulator stack of ${home} (started ${state.startedAt}); the emulators keep runs only while that stack is up`,
+      );
+    }
+    return {
+      dataDir: run.dataSource.location,
+      hospitals: run.hospitals,
+      outputDirectory: run.outputDirectory,
+    };
+  } finally {
+    await ports.close();
+  }
 }
 
 /** The final model folder, report.json and report.html. */
@@ -299,6 +347,11 @@ async function writeOutputs(
       notes.push(
         `Federated pooled test AUROC ${fmt(b.federated.pooled.auroc)} vs central ${fmt(b.central.pooled.auroc)} (difference ${fmt(gap)}).`,
       );
+      const privacyCost = privacyCostBaseline(b, run.config);
+      if (privacyCost) {
+        baselines.push(privacyCost.baseline);
+        notes.push(privacyCost.note);
+      }
     } finally {
       model.dispose();
     }
@@ -365,7 +418,7 @@ function privacyPlanLines(config: TrainingConfig, hospitals: number): string[] {
   const lines = [`privacy plan: ${describeGuarantee(planned)}`];
   lines.push(
     config.patientPrivacy === 'dp-sgd'
-      ? `privacy plan: patient-level DP-SGD in every hospital, target ε = ${config.patientTargetEpsilon} per hospital at δ = ${config.delta} (C_example = ${config.exampleClipNorm})`
+      ? `privacy plan: patient-level DP-SGD in every hospital, target ε = ${config.patientTargetEpsilon} per hospital at δ = ${config.delta} (C_example = ${config.exampleClipNorm}), within a lifetime budget of ε = ${config.patientBudgetEpsilon} per cohort`
       : 'privacy plan: no patient-level DP-SGD (patientPrivacy none): patients are protected only by the hospital-level guarantee above',
   );
   return lines;

@@ -148,6 +148,23 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
         </tbody>
       </table>
     </div>
+    ${privacyCostLine(report)}
     <p class="muted">${MISSING} = not computable (e.g. a test split with one class).</p>
   </section>`;
+}
+
+/** With patient-level DP-SGD: the private model against the non-private federated one, side by side. */
+function privacyCostLine(report: TrainingReport) {
+  const reference = report.baselines.find((b) => b.name === 'non-private federated');
+  const exact = report.baselines.find((b) => b.name === 'federated (exact)');
+  const privateAuroc = exact?.quality.pooled.auroc ?? report.finalModel?.quality?.pooled.auroc ?? null;
+  const publicAuroc = reference?.quality.pooled.auroc ?? null;
+  if (!reference || privateAuroc === null || publicAuroc === null) return '';
+  const difference = privateAuroc - publicAuroc;
+  return markup`<p class="privacy-cost">
+    <strong>Cost of patient-level privacy:</strong> pooled test AUROC ${formatFixed(privateAuroc)} with DP-SGD
+    (ε = ${String(report.config.patientTargetEpsilon)} per hospital, δ = ${String(report.config.delta)}) vs
+    ${formatFixed(publicAuroc)} for the non-private federated model: difference
+    ${`${difference >= 0 ? '+' : ''}${formatFixed(difference)}`}.
+  </p>`;
 }

@@ -4,6 +4,8 @@ import {
   nonFiniteDeltaError,
   validateRound,
   type AggregationContext,
+  type AggregationReport,
+  type AggregationResult,
   type ClientUpdate,
   type AggregationStrategy,
   type JsonValue,
@@ -19,6 +21,32 @@ export interface DpFedAvgOptions {
 
 /** The id under which the wrapper hands its noisy average to the inner server optimizer. */
 export const DP_AGGREGATE_ID = 'dp-aggregate';
+
+/**
+ * The sum of the round's clipped updates, computed elsewhere: secure aggregation hands the
+ * aggregator only Σ_k clip(Δ_k, C) (unmasked and decoded from fixed point), never an update.
+ */
+export interface ClippedSum {
+  /** Hospitals whose clipped updates are in the sum. */
+  participants: string[];
+  /** Σ_k clip(Δ_k, C), one value per parameter. */
+  sum: Float64Array;
+}
+
+/** DP-FedAvg that can also aggregate a pre-summed round (the masked path). */
+export interface DpFedAvgStrategy extends AggregationStrategy {
+  /**
+   * The same mechanism as `aggregate` from Σ clip(Δ_k, C) instead of the updates: identical noise
+   * (std z·C on the sum, ÷ m) and server step. Clipping is the hospitals' job here, so the report
+   * has no norms and no clipped hospitals.
+   */
+  aggregateClippedSum(
+    global: Float32Array,
+    clipped: ClippedSum,
+    state: StrategyState | undefined,
+    context: AggregationContext,
+  ): AggregationResult;
+}
 
 /**
  * Hospital-level DP-FedAvg with fixed clipping, as a wrapper around a server optimizer
@@ -43,7 +71,7 @@ export const DP_AGGREGATE_ID = 'dp-aggregate';
  * With z = 0 the event is still recorded, as Gaussian(0), whose RDP and epsilon are infinite, so a
  * ledger can never claim privacy for a clip-only round.
  */
-export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): AggregationStrategy {
+export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): DpFedAvgStrategy {
   const { clipNorm, noiseMultiplier } = options;
   if (!(clipNorm > 0) || !Number.isFinite(clipNorm))
     throw new RangeError(`clipNorm must be positive, got ${clipNorm}`);
@@ -51,18 +79,92 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
     throw new RangeError(`noiseMultiplier must be finite and >= 0, got ${noiseMultiplier}`);
   }
   const name = `dp-fedavg(${inner.name})`;
+
+  /** noisyAverage = (sum + N(0, (zC)^2 I)) / m, then the inner server step on it. */
+  function noiseAndStep(
+    global: Float32Array,
+    sum: Float64Array,
+    state: StrategyState | undefined,
+    context: AggregationContext,
+    report: Pick<AggregationReport, 'participants' | 'clippedHospitals' | 'updateNorms'>,
+  ): AggregationResult {
+    const m = checkContext(context);
+    const noiseStd = (noiseMultiplier * clipNorm) / m;
+    const random = context.random;
+    if (noiseStd > 0 && (random === undefined || random.secure !== true)) {
+      throw new Error('DP-FedAvg needs context.random to be a SecureRandom (node:crypto) to draw its noise');
+    }
+    const length = global.length;
+    // noisyAverage in float32, with its sum of squares: its norm for the inner step and, since
+    // a huge C or z can overflow float32, the finiteness check the inner validation would make.
+    const noisyAverage = new Float32Array(length);
+    let squares = 0;
+    if (noiseStd > 0 && random !== undefined) {
+      const noise = new Float64Array(length);
+      random.fillStandardNormal(noise);
+      const sumNoiseStd = noiseMultiplier * clipNorm;
+      for (let i = 0; i < length; i++) {
+        const x = Math.fround((sum[i] + sumNoiseStd * noise[i]) / m);
+        noisyAverage[i] = x;
+        squares += x * x;
+      }
+    } else {
+      for (let i = 0; i < length; i++) {
+        const x = Math.fround(sum[i] / m);
+        noisyAverage[i] = x;
+        squares += x * x;
+      }
+    }
+
+    const innerState = isStrategyState(state?.inner) ? state.inner : undefined;
+    const average: ClientUpdate = { hospitalId: DP_AGGREGATE_ID, delta: noisyAverage, numExamples: 1 };
+    const innerStep = serverStepOf(inner);
+    let innerResult;
+    if (innerStep === undefined) {
+      innerResult = inner.aggregate(global, [average], innerState, context);
+    } else {
+      // The input was validated by the caller; the average is one well-formed update once it is finite.
+      if (!Number.isFinite(squares)) throw nonFiniteDeltaError(DP_AGGREGATE_ID, noisyAverage);
+      innerResult = innerStep(
+        global,
+        { sorted: [average], norms: [Math.sqrt(squares)] },
+        innerState,
+        context,
+      );
+    }
+    const samplingProbability = Math.min(1, context.expectedHospitals / context.enrolledHospitals);
+    return {
+      weights: innerResult.weights,
+      state: { inner: innerResult.state },
+      report: {
+        strategy: name,
+        ...report,
+        noiseStd,
+        privacyEvent: poissonSampledEvent(samplingProbability, gaussianEvent(noiseMultiplier)),
+      },
+    };
+  }
+
   return {
     name,
+    aggregateClippedSum(global, clipped, state, context) {
+      if (clipped.sum.length !== global.length) {
+        throw new RangeError(`clipped sum has ${clipped.sum.length} values, the model has ${global.length}`);
+      }
+      for (let i = 0; i < clipped.sum.length; i++) {
+        if (!Number.isFinite(clipped.sum[i]))
+          throw new RangeError(`clipped sum value ${i} is ${clipped.sum[i]}`);
+      }
+      const participants = [...clipped.participants].sort();
+      return noiseAndStep(global, clipped.sum, state, context, {
+        participants,
+        clippedHospitals: [],
+        updateNorms: {},
+      });
+    },
     aggregate(global, updates, state, context) {
       const { sorted, norms } = validateRound(global, updates);
-      const m = checkContext(context);
-      const noiseStd = (noiseMultiplier * clipNorm) / m;
-      const random = context.random;
-      if (noiseStd > 0 && (random === undefined || random.secure !== true)) {
-        throw new Error(
-          'DP-FedAvg needs context.random to be a SecureRandom (node:crypto) to draw its noise',
-        );
-      }
+      checkContext(context);
 
       // Clipping folded into the sum: clipToNorm's float32 copy v[i]·scale becomes fround(v[i]·scale)
       // added in place, the same value without allocating K copies. The norms come from validation.
@@ -82,56 +184,11 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
           for (let i = 0; i < length; i++) sum[i] += delta[i];
         }
       }
-      // noisyAverage in float32, with its sum of squares: its norm for the inner step and, since
-      // a huge C or z can overflow float32, the finiteness check the inner validation would make.
-      const noisyAverage = new Float32Array(length);
-      let squares = 0;
-      if (noiseStd > 0 && random !== undefined) {
-        const noise = new Float64Array(length);
-        random.fillStandardNormal(noise);
-        const sumNoiseStd = noiseMultiplier * clipNorm;
-        for (let i = 0; i < length; i++) {
-          const x = Math.fround((sum[i] + sumNoiseStd * noise[i]) / m);
-          noisyAverage[i] = x;
-          squares += x * x;
-        }
-      } else {
-        for (let i = 0; i < length; i++) {
-          const x = Math.fround(sum[i] / m);
-          noisyAverage[i] = x;
-          squares += x * x;
-        }
-      }
-
-      const innerState = isStrategyState(state?.inner) ? state.inner : undefined;
-      const average: ClientUpdate = { hospitalId: DP_AGGREGATE_ID, delta: noisyAverage, numExamples: 1 };
-      const innerStep = serverStepOf(inner);
-      let innerResult;
-      if (innerStep === undefined) {
-        innerResult = inner.aggregate(global, [average], innerState, context);
-      } else {
-        // The input was validated above; the average is one well-formed update once it is finite.
-        if (!Number.isFinite(squares)) throw nonFiniteDeltaError(DP_AGGREGATE_ID, noisyAverage);
-        innerResult = innerStep(
-          global,
-          { sorted: [average], norms: [Math.sqrt(squares)] },
-          innerState,
-          context,
-        );
-      }
-      const samplingProbability = Math.min(1, context.expectedHospitals / context.enrolledHospitals);
-      return {
-        weights: innerResult.weights,
-        state: { inner: innerResult.state },
-        report: {
-          strategy: name,
-          participants: sorted.map((u) => u.hospitalId),
-          clippedHospitals,
-          updateNorms,
-          noiseStd,
-          privacyEvent: poissonSampledEvent(samplingProbability, gaussianEvent(noiseMultiplier)),
-        },
-      };
+      return noiseAndStep(global, sum, state, context, {
+        participants: sorted.map((u) => u.hospitalId),
+        clippedHospitals,
+        updateNorms,
+      });
     },
   };
 }

@@ -16,4 +16,5 @@ export type { FedAvgOptions } from './fedavg';
 export { fedAdam } from './fedadam';
 export type { FedAdamOptions } from './fedadam';
 export { dpFedAvg, DP_AGGREGATE_ID } from './dp-fedavg';
+export type { ClippedSum, DpFedAvgStrategy } from './dp-fedavg';
 export type { DpFedAvgOptions } from './dp-fedavg';

@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { diffieHellman } from 'node:crypto';
 import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
+import { importMaskingPublicKey, importPrivateKeyPem } from '../../../src/runtime/secure-aggregation-crypto';
 
 describe('FileHospitalKeyStore', () => {
   let dir: string;
@@ -25,5 +27,25 @@ describe('FileHospitalKeyStore', () => {
     );
     await expect(new FileHospitalKeyStore(dir).signingKey('../etc')).rejects.toThrow(/bad hospital id/);
     expect(readFileSync(path.join(dir, 'h1.signing.json'), 'utf8')).toContain('privateKeyPem');
+  });
+
+  it('keeps a separate X25519 masking key per hospital that agrees a shared secret with a peer', async () => {
+    const store = new FileHospitalKeyStore(dir);
+    const [a, again] = await Promise.all([store.maskingKey('h1'), store.maskingKey('h1')]);
+    expect(again).toEqual(a);
+    // Derived from the signing key, so the hospital holds one secret: no second key file.
+    expect(existsSync(path.join(dir, 'h1.masking.json'))).toBe(false);
+    expect(a.publicKey).not.toBe((await store.signingKey('h1')).publicKey);
+    expect(await new FileHospitalKeyStore(dir).maskingKey('h1')).toEqual(a);
+    const b = await new FileHospitalKeyStore(dir).maskingKey('h2');
+    const ab = diffieHellman({
+      privateKey: importPrivateKeyPem(a.privateKeyPem),
+      publicKey: importMaskingPublicKey(b.publicKey),
+    });
+    const ba = diffieHellman({
+      privateKey: importPrivateKeyPem(b.privateKeyPem),
+      publicKey: importMaskingPublicKey(a.publicKey),
+    });
+    expect(ab.equals(ba)).toBe(true);
   });
 });

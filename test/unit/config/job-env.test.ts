@@ -43,6 +43,20 @@ describe('readJobEnv', () => {
     expect(() => readJobEnv({ ...base, HIMAS_JOB_MODE: 'train' })).toThrow(/HIMAS_ROUND is required/);
   });
 
+  it('reads reveal mode (a survivor revealing seeds), which needs HIMAS_ROUND too', () => {
+    expect(() => readJobEnv({ ...base, HIMAS_JOB_MODE: 'reveal' })).toThrow(
+      'job environment: HIMAS_ROUND is required in reveal mode',
+    );
+    expect(readJobEnv({ ...base, HIMAS_JOB_MODE: 'reveal', HIMAS_ROUND: '2' })).toMatchObject({
+      mode: 'reveal',
+      round: 2,
+    });
+    expect(jobEnvVars({ mode: 'reveal', runId: 'r', hospitalId: 'h', round: 2 })).toMatchObject({
+      HIMAS_JOB_MODE: 'reveal',
+      HIMAS_ROUND: '2',
+    });
+  });
+
   it('requires HIMAS_MODEL_VERSION in evaluate mode', () => {
     expect(() => readJobEnv({ ...base, HIMAS_JOB_MODE: 'evaluate' })).toThrow(
       'job environment: HIMAS_MODEL_VERSION is required in evaluate mode',

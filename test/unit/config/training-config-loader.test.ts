@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TrainingConfigSchema } from '../../../schemas/training-config';
+import {
+  DP_SGD_RECIPE,
+  NON_PRIVATE_RECIPE,
+  TrainingConfigSchema,
+  usesSecureAggregation,
+} from '../../../schemas/training-config';
 import { UserError } from '../../../src/cli/user-error';
 import {
   CONFIG_FIELDS,
@@ -40,7 +45,9 @@ describe('loadTrainingConfig', () => {
     expect(config).toMatchObject({
       rounds: 5,
       preset: 'archetypes',
-      hiddenUnits: [64, 32],
+      patientPrivacy: 'dp-sgd',
+      ...DP_SGD_RECIPE,
+      hiddenUnits: [...DP_SGD_RECIPE.hiddenUnits],
       aggregation: 'dp-fedavg',
       noiseMultiplier: 0,
       epsilonBudget: null,
@@ -49,12 +56,71 @@ describe('loadTrainingConfig', () => {
     expect(config.quorum).toBeUndefined();
   });
 
+  it('reads secureAggregation as a boolean flag, on by default only with dp-fedavg', () => {
+    expect(usesSecureAggregation(loadTrainingConfig({}))).toBe(true);
+    expect(loadTrainingConfig({ flags: { secureAggregation: 'false' } }).secureAggregation).toBe(false);
+    expect(loadTrainingConfig({ env: { HIMAS_SECURE_AGGREGATION: 'on' } }).secureAggregation).toBe(true);
+    expect(usesSecureAggregation(loadTrainingConfig({ flags: { aggregation: 'fedavg' } }))).toBe(false);
+    expect(() => loadTrainingConfig({ flags: { secureAggregation: 'maybe' } })).toThrow(
+      /--secure-aggregation.*expected true or false/,
+    );
+    expect(() => loadTrainingConfig({ flags: { aggregation: 'fedavg', secureAggregation: 'true' } })).toThrow(
+      /secure aggregation needs aggregation 'dp-fedavg'/,
+    );
+  });
+
+  it('takes the recipe of the privacy mode for each recipe field left unset; explicit values win', () => {
+    const recipeOf = (config: ReturnType<typeof loadTrainingConfig>) => ({
+      model: config.model,
+      hiddenUnits: config.hiddenUnits,
+      localEpochs: config.localEpochs,
+      batchSize: config.batchSize,
+      localLearningRate: config.localLearningRate,
+    });
+    expect(recipeOf(loadTrainingConfig({}))).toEqual({ ...DP_SGD_RECIPE, hiddenUnits: [16] });
+    expect(recipeOf(loadTrainingConfig({ flags: { patientPrivacy: 'none' } }))).toEqual({
+      ...NON_PRIVATE_RECIPE,
+      hiddenUnits: [64, 32],
+    });
+    const mixed = loadTrainingConfig({
+      flags: { batchSize: '32' },
+      env: { HIMAS_MODEL: 'mlp' },
+      file: file('c.yaml', 'localEpochs: 7\n'),
+    });
+    expect(recipeOf(mixed)).toEqual({
+      ...DP_SGD_RECIPE,
+      hiddenUnits: [16],
+      model: 'mlp',
+      batchSize: 32,
+      localEpochs: 7,
+    });
+    // A stored (resolved) config parses to itself, so a resumed run keeps its recipe.
+    expect(TrainingConfigSchema.parse(mixed)).toEqual(mixed);
+    expect(TrainingConfigSchema.parse({ rounds: 3 }).model).toBe(DP_SGD_RECIPE.model); // the workflow's partial config
+  });
+
+  it('rejects a per-run patient target above the lifetime budget, naming both', () => {
+    expect(errorOf({ flags: { patientTargetEpsilon: '8' } }).message).toMatch(
+      /patientTargetEpsilon' = 8 \(from --patient-target-epsilon\): a run's patient-level target ε 8 exceeds the cohort's lifetime budget patientBudgetEpsilon 3/,
+    );
+    expect(
+      loadTrainingConfig({ flags: { patientTargetEpsilon: '8', patientBudgetEpsilon: '8' } })
+        .patientBudgetEpsilon,
+    ).toBe(8);
+    expect(
+      loadTrainingConfig({ flags: { patientTargetEpsilon: '8', patientPrivacy: 'none' } })
+        .patientTargetEpsilon,
+    ).toBe(8);
+  });
+
   it('names flags and env vars after the fields', () => {
     expect(flagName('localLearningRate')).toBe('local-learning-rate');
     expect(envName('localLearningRate')).toBe('HIMAS_LOCAL_LEARNING_RATE');
     expect(envName('rounds')).toBe('HIMAS_ROUNDS');
     expect(Object.keys(CONFIG_FIELDS).sort()).toEqual(
-      Object.keys(TrainingConfigSchema.parse({})).concat(['hospitals', 'patients', 'quorum']).sort(),
+      Object.keys(TrainingConfigSchema.parse({}))
+        .concat(['hospitals', 'patients', 'quorum', 'secureAggregation', 'outbreak'])
+        .sort(),
     );
   });
 
@@ -72,7 +138,7 @@ describe('loadTrainingConfig', () => {
     expect(config.clipNorm).toBe(1.5);
     expect(config.seed).toBe(99); // base beats default
     expect(config.deadlineSeconds).toBe(30);
-    expect(config.localLearningRate).toBe(0.003); // default
+    expect(config.localLearningRate).toBe(DP_SGD_RECIPE.localLearningRate); // default (the DP-SGD recipe)
   });
 
   it('reads YAML and JSON files', () => {

@@ -27,7 +27,8 @@ function deps(failures: number): HospitalJobDeps & { reads: number } {
     events: { publish: unused },
     models: { register: unused, get: unused, load: unused, list: unused, annotate: unused },
     cohorts: { read: unused, describe: () => ({ kind: 'csv', location: '-' }) },
-    keys: { signingKey: unused },
+    keys: { signingKey: unused, maskingKey: unused },
+    ledger: { read: unused, append: unused, cohorts: unused, describe: () => '-' },
     clock: systemClock,
     logger: silentLogger,
   };

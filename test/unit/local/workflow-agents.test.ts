@@ -45,7 +45,14 @@ describe('the agents during a training workflow', () => {
     runTrainingWorkflow(platform!, {
       runId,
       hospitals,
-      config: TrainingConfigSchema.parse({ localEpochs: 1, hiddenUnits: [4], batchSize: 128, ...config }),
+      // Hospital-level agents under test: patient-level DP-SGD (the default) has its own tests.
+      config: TrainingConfigSchema.parse({
+        localEpochs: 1,
+        hiddenUnits: [4],
+        batchSize: 128,
+        patientPrivacy: 'none',
+        ...config,
+      }),
       dataDir,
       resume: false,
     });

@@ -30,6 +30,9 @@ function countingRunner(inner: JobRunner): JobRunner & { calls: string[] } {
 }
 
 const CONFIG = TrainingConfigSchema.parse({
+  // Workflow mechanics under test; patient-level DP-SGD (the default) is tested in
+  // test/unit/services/patient-privacy.test.ts and end to end in test/e2e/train.test.ts.
+  patientPrivacy: 'none',
   rounds: 2,
   localEpochs: 1,
   hiddenUnits: [8],
@@ -144,6 +147,46 @@ describe('the training workflow on the embedded platform', () => {
     for (const round of [1, 2, 3]) await p.models.load(`wf-noise-r000${round}`); // checksums hold
     expect((await p.lifecycle.getRun('wf-noise'))?.privacy[0].epsilon).toBeGreaterThan(0);
   });
+
+  it('recovers a masked round a hospital dropped out of: the survivors reveal seeds, the round closes', async () => {
+    const p = platform!;
+    const [h1, h2, h3] = hospitals;
+    const recorded = countingRunner(p.jobs);
+    // h3's round-1 job dies after the round fixed its masking participants: h1 and h2 masked against it.
+    const jobs: JobRunner = {
+      run: (request) =>
+        request.env.HIMAS_JOB_MODE === 'train' &&
+        request.env.HIMAS_ROUND === '1' &&
+        request.env.HIMAS_HOSPITAL_ID === h3
+          ? Promise.resolve({
+              executionId: 'lost',
+              jobName: request.jobName,
+              status: 'failed',
+              attempts: 1,
+              error: 'node lost',
+              durationSeconds: 0,
+            })
+          : recorded.run(request),
+    };
+    const config = TrainingConfigSchema.parse({ ...CONFIG, rounds: 1, quorum: 2 });
+    const outcome = await runTrainingWorkflow(
+      { ...p, jobs },
+      { runId: 'wf-drop', hospitals, config, dataDir, resume: false },
+    );
+    expect(outcome).toEqual({
+      ok: true,
+      result: expect.objectContaining({ rounds: [{ round: 1, status: 'closed' }] }),
+    });
+    expect(recorded.calls.filter((c) => c.startsWith('reveal:')).sort()).toEqual([
+      `reveal:1:${h1}`,
+      `reveal:1:${h2}`,
+    ]);
+    const round1 = (await p.lifecycle.getRound('wf-drop', 1))!;
+    expect(round1).toMatchObject({ droppedHospitals: [h3], participants: [h1, h2] });
+    expect(round1.masking?.participants).toEqual(hospitals);
+    expect(round1.failureReason).toBeNull();
+    // Generous: on a loaded shared machine one workflow run takes 30-130 s under jest, masked or not.
+  }, 300_000);
 
   it('refuses a fresh run with an existing id, naming resume', async () => {
     const p = platform!;

@@ -1,5 +1,7 @@
+import { diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import {
   aesCtrSeedExpander,
+  deriveMaskingKeyPair,
   derivePairSeed,
   exportMaskingPublicKey,
   exportPrivateKeyPem,
@@ -229,5 +231,28 @@ describe('secure aggregation with X25519 + HKDF + AES-256-CTR', () => {
     });
     expect(viaPem).toEqual(original);
     expect(() => importMaskingPublicKey('AAAA')).toThrow(/32 bytes/);
+  });
+});
+
+describe('deriveMaskingKeyPair', () => {
+  it('derives one X25519 key per signing key, deterministic and distinct across hospitals', () => {
+    const pem = (k: KeyObject) => k.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const signingA = generateKeyPairSync('ed25519').privateKey;
+    const signingB = generateKeyPairSync('ed25519').privateKey;
+    const a = deriveMaskingKeyPair(pem(signingA));
+    const again = deriveMaskingKeyPair(pem(signingA));
+    const b = deriveMaskingKeyPair(pem(signingB));
+    expect(a.privateKey.asymmetricKeyType).toBe('x25519');
+    expect(exportMaskingPublicKey(again.publicKey)).toBe(exportMaskingPublicKey(a.publicKey));
+    expect(exportMaskingPublicKey(b.publicKey)).not.toBe(exportMaskingPublicKey(a.publicKey));
+    // The derived pair is a working key pair: both sides agree on the shared secret.
+    const ab = diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey });
+    const ba = diffieHellman({ privateKey: b.privateKey, publicKey: a.publicKey });
+    expect(ab.equals(ba)).toBe(true);
+  });
+
+  it('refuses a key that is not Ed25519', () => {
+    const x = generateKeyPairSync('x25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    expect(() => deriveMaskingKeyPair(x)).toThrow(/Ed25519 signing key, got x25519/);
   });
 });

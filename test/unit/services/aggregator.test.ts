@@ -9,6 +9,7 @@ import { makeEvent } from '../../../src/services/event-publishing';
 import { weightsFromBytes } from '../../../src/services/weights-bytes';
 import { encodeUpdate } from '../../../src/core/codec/update-codec';
 import {
+  auditActions,
   auditReasons,
   craftUpdate,
   deltaWithNorm,
@@ -175,6 +176,11 @@ describe('Aggregator: accepted updates and the aggregate', () => {
       maxAbsDiff(await weightsOf(fx, 1), expectedWeights(fx.baseWeights, [d1, d2, d3], 3)),
     ).toBeLessThanOrEqual(1e-7);
     expect((await fx.lifecycle.getRun(fx.runId))!.ledger).toHaveLength(1);
+    // Audited on every delivery, written once per fact.
+    const accepted = (await auditActions(fx)).filter(
+      ([a, o]) => a === 'update.submitted' && o === 'accepted',
+    );
+    expect(accepted.map(([, , subject]) => subject).sort()).toEqual([h1, h2, h3].sort());
   });
 });
 
@@ -474,6 +480,18 @@ describe('Aggregator: privacy budget', () => {
     expect(alerts[0].data.budgetEpsilon).toBe(budget);
     expect(alerts[0].data.epsilon).toBeCloseTo(eps2, 6);
     expect(fx.bus.ofType('round.failed').map((e) => e.round)).toEqual([2]);
+
+    // The audit log holds every privacy-relevant step, once each, and no patient data.
+    const actions = await auditActions(fx);
+    const count = (action: string, outcome: string) =>
+      actions.filter(([a, o]) => a === action && o === outcome).length;
+    expect(count('update.submitted', 'accepted')).toBe(6);
+    expect(count('noise.added', 'info')).toBe(1);
+    expect(count('model.published', 'info')).toBe(1);
+    expect(actions).toContainEqual(['model.published', 'info', versionOf(fx, 1)]);
+    expect(actions).toContainEqual(['run.halted', 'info', fx.runId]);
+    const records = (await fx.stack.documents.list(paths.audits())).map((r) => JSON.stringify(r.data));
+    expect(records.find((r) => /stay_id|"label"|lactate/.test(r))).toBeUndefined();
   });
 });
 

@@ -28,6 +28,7 @@ function jobDeps(f: RunFixture): HospitalJobDeps {
     models: f.models,
     cohorts: memoryCohortSource(smallCohort()),
     keys: f.keys,
+    ledger: f.ledger,
     clock: f.clock,
     logger: silentLogger,
   };

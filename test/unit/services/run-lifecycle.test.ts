@@ -1,4 +1,5 @@
 import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
+import { FilePatientLedgerStore } from '../../../src/adapters/ledger/file-patient-ledger-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -54,6 +55,7 @@ async function open(): Promise<Ctx> {
     clock,
     logger: silentLogger,
     keys: new FileHospitalKeyStore(path.join(home, 'keys')),
+    ledger: new FilePatientLedgerStore(path.join(home, 'privacy-ledger')),
   };
   ctx = {
     home,

@@ -1,4 +1,5 @@
 import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
+import { FilePatientLedgerStore } from '../../../src/adapters/ledger/file-patient-ledger-store';
 import { importPrivateKeyPem } from '../../../src/runtime/secure-aggregation-crypto';
 import { signUpdate } from '../../../src/runtime/update-signing';
 import { createHash } from 'node:crypto';
@@ -105,6 +106,8 @@ export interface RunFixture {
   numParameters: number;
   /** The hospitals' own key store (what the jobs sign with). */
   keys: FileHospitalKeyStore;
+  /** The hospitals' own patient-level ledgers. */
+  ledger: FilePatientLedgerStore;
   close(): Promise<void>;
 }
 
@@ -117,6 +120,9 @@ export const SMALL_CONFIG: TrainingConfigInput = {
   noiseMultiplier: 0,
   // Service tests pin the aggregation arithmetic; patient-level DP-SGD has its own tests.
   patientPrivacy: 'none',
+  // craftUpdate sends plain float32 updates; the masked path has its own tests
+  // (secure-aggregation.test.ts), which turn this back on.
+  secureAggregation: false,
 };
 
 /**
@@ -153,7 +159,15 @@ export async function setUpRun(
     dataSource: { kind: 'csv', location: 'memory' },
   });
   const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
-  const jobDeps = { ...ports, cohorts: memoryCohortSource(cohort), clock, logger: silentLogger, keys };
+  const ledger = new FilePatientLedgerStore(path.join(home, 'privacy-ledger'));
+  const jobDeps = {
+    ...ports,
+    cohorts: memoryCohortSource(cohort),
+    clock,
+    logger: silentLogger,
+    keys,
+    ledger,
+  };
   for (const hospitalId of hospitals) {
     await runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps);
   }
@@ -176,6 +190,7 @@ export async function setUpRun(
     baseWeights: weightsFromBytes(loaded.artifacts.weights),
     numParameters: base.numParameters,
     keys,
+    ledger,
     close: async () => {
       await stack.close();
       rmSync(home, { recursive: true, force: true });
@@ -221,13 +236,15 @@ export interface CraftOptions {
   numExamples?: number;
   /** A signature to send instead of the hospital's own (e.g. forged). */
   signature?: string;
+  /** The masking the event declares (a masked int32 update); default none. */
+  masking?: EventOf<'update.submitted'>['data']['masking'];
 }
 
 /** Stores an update blob as a hospital job would and returns the `update.submitted` delivery. */
 export async function craftUpdate(
   fx: RunFixture,
   hospitalId: string,
-  values: Float32Array,
+  values: Float32Array | Int32Array,
   options: CraftOptions = {},
 ): Promise<{ data: string; event: EventOf<'update.submitted'> }> {
   const round = options.round ?? 1;
@@ -258,6 +275,7 @@ export async function craftUpdate(
       norm: 0,
       patientPrivacy: null,
       signature,
+      masking: options.masking ?? null,
       numParameters: Math.max(1, values.length),
       trainLoss: 0.4,
       trainSeconds: 1,
@@ -279,8 +297,20 @@ export function deltaWithNorm(length: number, norm: number, seed: number): Float
   return Float32Array.from(v, (x) => (x * norm) / current);
 }
 
+/** Reasons of the rejections in the audit log (enrolments, acceptances and publications are audited too). */
 export async function auditReasons(fx: RunFixture): Promise<string[]> {
-  return (await fx.stack.documents.list(paths.audits())).map((s) => String(s.data.reason));
+  return (await fx.stack.documents.list(paths.audits()))
+    .filter((s) => s.data.outcome === 'rejected')
+    .map((s) => String(s.data.reason));
+}
+
+/** The audit log's records as (action, outcome, subject), in store order. */
+export async function auditActions(fx: RunFixture): Promise<Array<[string, string, string | null]>> {
+  return (await fx.stack.documents.list(paths.audits())).map((s) => [
+    String(s.data.action),
+    String(s.data.outcome),
+    (s.data.subject as string | null) ?? null,
+  ]);
 }
 
 export async function receiptsOf(fx: RunFixture, round = 1) {

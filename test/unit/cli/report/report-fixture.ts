@@ -124,7 +124,13 @@ export function buildReport(options: FixtureOptions = {}): TrainingReport {
     completedAt: '2026-11-27T18:43:41.000Z',
     wallSeconds: 209.4,
     backend: 'embedded (tfjs-node, 2 workers)',
-    config: { rounds: roundCount, hospitals: ids.length, preset: 'archetypes', patients: 6000 },
+    config: {
+      rounds: roundCount,
+      hospitals: ids.length,
+      preset: 'archetypes',
+      patients: 6000,
+      hiddenUnits: [64, 32],
+    },
     dataSource: { kind: 'synthetic', location: '.himas/runs/run-2026-11-27/cohort & "stays".csv' },
     hospitals: ids.map((hospitalId, i) => ({
       hospitalId,

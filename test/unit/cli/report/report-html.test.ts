@@ -161,4 +161,29 @@ describe('renderReportHtml', () => {
     expect(html).toContain('badge-halted');
     expect(html).toContain('<strong>Halted:</strong> ε budget &lt;4&gt; reached');
   });
+
+  it('puts the DP-SGD model next to the non-private federated baseline and states the difference', () => {
+    const base = buildReport();
+    const withBaseline = {
+      ...base,
+      baselines: [
+        ...base.baselines,
+        {
+          name: 'non-private federated',
+          description: 'the same hospitals and rounds without DP-SGD',
+          quality: {
+            ...base.finalModel!.quality!,
+            pooled: { ...base.finalModel!.quality!.pooled, auroc: 0.855 },
+          },
+        },
+      ],
+    };
+    const html = renderReportHtml(withBaseline);
+    const final = base.finalModel!.quality!.pooled.auroc!;
+    expect(html).toContain('<th scope="row">non-private federated');
+    expect(html.replace(/\s+/g, ' ')).toContain(
+      `pooled test AUROC ${final.toFixed(3)} with DP-SGD (ε = ${base.config.patientTargetEpsilon} per hospital, δ = ${base.config.delta}) vs 0.855 for the non-private federated model: difference ${final - 0.855 >= 0 ? '+' : ''}${(final - 0.855).toFixed(3)}.`,
+    );
+    expect(renderReportHtml(base)).not.toContain('Cost of patient-level privacy');
+  });
 });
