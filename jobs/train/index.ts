@@ -1,12 +1,19 @@
 import * as path from 'node:path';
-import { CsvCohortSource } from '../../src/adapters/cohort/csv-cohort-source';
+import { createStorage, GcsBlobStore } from '../../src/adapters/gcp';
 import { FileHospitalKeyStore } from '../../src/adapters/keys/file-hospital-key-store';
+import { BlobPatientLedgerStore } from '../../src/adapters/ledger/blob-patient-ledger-store';
 import {
   FilePatientLedgerStore,
   patientLedgerDir,
 } from '../../src/adapters/ledger/file-patient-ledger-store';
 import { readJobEnv } from '../../src/config/job-env';
-import { openStackPorts, readStackConfig, type StackConfig } from '../../src/config/stack-config';
+import {
+  openCohortSource,
+  openStackPorts,
+  readStackConfig,
+  type StackConfig,
+} from '../../src/config/stack-config';
+import type { PatientLedgerStore } from '../../src/ports/patient-ledger-store';
 import { initializeBackend } from '../../src/core/model';
 import { connectPortsOverIpc, disconnectIpc } from '../../src/local/ipc/ipc-ports';
 import { jsonLogger } from '../../src/logging/logger';
@@ -29,18 +36,20 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
       backend.tried.map((t) => `${t.backend}${t.error ? ' (failed)' : ''}`).join(', '),
     );
     const stack = readStackConfig(env);
-    const dataDir = cohortFolder(stack);
     const opened = stack.stack === 'local-ipc' ? undefined : openStackPorts(stack);
     const ports = opened ?? connectPortsOverIpc();
     let outcome;
     try {
       outcome = await runHospitalJob(jobEnv, {
         ...ports,
-        cohorts: new CsvCohortSource(dataDir),
+        // CSV files in HIMAS_DATA_DIR, else (gcp) the hospital's BigQuery table.
+        cohorts: openCohortSource(stack),
         // The hospital's own secret store: next to its data unless the runner says otherwise.
-        keys: new FileHospitalKeyStore(env.HIMAS_KEYS_DIR ?? path.join(dataDir, 'keys')),
-        // Its patient-level ledger lives with its cohort: the same patients, the same budget.
-        ledger: new FilePatientLedgerStore(env.HIMAS_LEDGER_DIR ?? patientLedgerDir(dataDir)),
+        keys: new FileHospitalKeyStore(
+          env.HIMAS_KEYS_DIR ?? path.join(localStateDir(stack, 'HIMAS_KEYS_DIR'), 'keys'),
+        ),
+        // Its patient-level ledger belongs to its cohort: the same patients, the same budget.
+        ledger: openPatientLedger(env, stack),
         clock: systemClock,
         logger,
       });
@@ -67,13 +76,27 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
   }
 }
 
-/** The hospital's cohort: CSV files locally; BigQuery (`himas_<hospital>.cohort`) is not wired yet. */
-function cohortFolder(stack: StackConfig): string {
-  if (stack.dataDir) return stack.dataDir;
-  if (stack.stack === 'gcp') {
-    throw new Error(
-      'HIMAS_DATA_DIR is not set and the BigQuery cohort source (himas_<hospital>.cohort) is not implemented yet; mount the cohort CSVs and set HIMAS_DATA_DIR',
-    );
+/**
+ * Where the hospital keeps its patient-level ledger: its own bucket in the cloud
+ * (HIMAS_LEDGER_BUCKET; the cohort volume is read-only and a FUSE rename is not atomic), else a
+ * folder (HIMAS_LEDGER_DIR, or beside the local cohort files).
+ */
+function openPatientLedger(env: NodeJS.ProcessEnv, stack: StackConfig): PatientLedgerStore {
+  const bucket = env.HIMAS_LEDGER_BUCKET?.trim();
+  if (bucket) {
+    const projectId = stack.stack === 'local-ipc' ? undefined : stack.projectId;
+    if (!projectId)
+      throw new Error('HIMAS_LEDGER_BUCKET needs the project of a gcp or emulators stack (HIMAS_PROJECT)');
+    return new BlobPatientLedgerStore(new GcsBlobStore(createStorage(projectId), bucket), `gs://${bucket}`);
   }
-  throw new Error('HIMAS_DATA_DIR is not set: the folder with <hospital>.train.csv and .test.csv');
+  if (env.HIMAS_LEDGER_DIR) return new FilePatientLedgerStore(env.HIMAS_LEDGER_DIR);
+  return new FilePatientLedgerStore(patientLedgerDir(localStateDir(stack, 'HIMAS_LEDGER_BUCKET')));
+}
+
+/** The local cohort folder, where the hospital's own state lives by default; `instead` says what to set. */
+function localStateDir(stack: StackConfig, instead: string): string {
+  if (stack.dataDir) return stack.dataDir;
+  throw new Error(
+    `HIMAS_DATA_DIR is not set, so there is no local folder for the hospital's own state: set ${instead} (or HIMAS_DATA_DIR, the folder with <hospital>.train.csv and .test.csv)`,
+  );
 }

@@ -59,7 +59,7 @@ describe('code ↔ Terraform contract', () => {
       'himas-agent-treatment-optimization→treatmentOptimization',
     ]);
     expect(used.stackEnv).toEqual(['HIMAS_STACK', 'HIMAS_PROJECT', 'HIMAS_BUCKET', 'HIMAS_REGION']);
-    expect(used.jobOnlyEnv).toEqual(['HIMAS_DATA_DIR', 'HIMAS_KEYS_DIR']);
+    expect(used.jobOnlyEnv).toEqual(['HIMAS_DATA_DIR', 'HIMAS_KEYS_DIR', 'HIMAS_LEDGER_BUCKET']);
     expect(used.emulatorOnlyEnv).toEqual([
       'PUBSUB_EMULATOR_HOST',
       'FIRESTORE_EMULATOR_HOST',

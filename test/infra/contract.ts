@@ -328,7 +328,7 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
       path: resolveText(m.mount_path, j.scope),
     }));
     for (const [v, kind] of [
-      [used.jobOnlyEnv.find((n) => n !== 'HIMAS_KEYS_DIR'), 'gcs'],
+      [used.jobOnlyEnv.find((n) => n === 'HIMAS_DATA_DIR'), 'gcs'],
       ['HIMAS_KEYS_DIR', 'secret'],
     ] as const) {
       if (!v || !(v in env)) continue;

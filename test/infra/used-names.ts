@@ -54,6 +54,8 @@ export interface UsedNames {
  * backend preference (optional).
  */
 const JOB_KEYS_DIR = 'HIMAS_KEYS_DIR';
+/** jobs/train/index.ts: the hospital's own bucket for its patient-level ledger (the cohort volume is read-only). */
+const JOB_LEDGER_BUCKET = 'HIMAS_LEDGER_BUCKET';
 const JOB_BACKEND = 'HIMAS_TF_BACKEND';
 /** Written inline by jobs/train/index.ts rather than through src/logs.ts (job.failed is observed below). */
 const INLINE_JOB_EVENTS = ['job.finished'];
@@ -152,7 +154,7 @@ function stackEnvByKind(): Pick<UsedNames, 'stackEnv' | 'jobOnlyEnv' | 'emulator
     stackEnv: gcpNames,
     // The cohort folder is optional to the stack but required by a gcp job until the BigQuery cohort
     // source exists (jobs/train/index.ts cohortFolder).
-    jobOnlyEnv: [...withData, JOB_KEYS_DIR],
+    jobOnlyEnv: [...withData, JOB_KEYS_DIR, JOB_LEDGER_BUCKET],
     emulatorOnlyEnv: emulators,
   };
 }

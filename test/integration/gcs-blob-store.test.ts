@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { createStorage, GcsBlobStore } from '../../src/adapters/gcp';
 import { NotFoundError } from '../../src/ports/errors';
 import { describeBlobStoreContract } from '../contract/blob-store.contract';
+import { describePatientLedgerStoreContract } from '../contract/patient-ledger-store.contract';
+import { BlobPatientLedgerStore } from '../../src/adapters/ledger/blob-patient-ledger-store';
 import { FakeGcsServer } from './fake-gcs-server';
 
 const BUCKET = 'himas-test-blobs';
@@ -33,6 +35,15 @@ describe('GcsBlobStore against a fake Cloud Storage JSON API', () => {
 
   describeBlobStoreContract('Cloud Storage (fake JSON API)', async () => ({
     store,
+    cleanup: async () => undefined,
+  }));
+
+  // The hospital's ledger in its own bucket, as the cloud job keeps it (HIMAS_LEDGER_BUCKET).
+  describePatientLedgerStoreContract('objects in Cloud Storage (fake JSON API)', async () => ({
+    open: () => new BlobPatientLedgerStore(store, `gs://${BUCKET}`),
+    plant: async (hospital, fingerprint, name, text) => {
+      await store.put(`privacy-ledger/${hospital}/${fingerprint}/${name}`, Buffer.from(text));
+    },
     cleanup: async () => undefined,
   }));
 

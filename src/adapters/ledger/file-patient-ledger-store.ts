@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { PatientLedgerEntrySchema, type PatientLedgerEntry } from '../../../schemas/patient-ledger';
 import type { PatientLedgerStore } from '../../ports/patient-ledger-store';
@@ -48,7 +48,13 @@ export class FilePatientLedgerStore implements PatientLedgerStore {
     } finally {
       await handle.close();
     }
-    await rename(temporary, path.join(folder, name));
+    const final = path.join(folder, name);
+    // rename() would silently replace an entry: a charge once written is never rewritten.
+    if (await exists(final)) {
+      await unlink(temporary);
+      throw new Error(`privacy ledger entry ${final} already exists; entries are never rewritten`);
+    }
+    await rename(temporary, final);
     const directory = await open(folder, 'r');
     try {
       await directory.sync(); // the rename itself survives a power loss
@@ -80,6 +86,15 @@ async function listOrEmpty(dir: string): Promise<string[]> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
   }
 }
 

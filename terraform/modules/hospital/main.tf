@@ -13,6 +13,9 @@ locals {
     HIMAS_HOSPITAL_ID = var.hospital_id
     HIMAS_DATA_DIR    = local.cohort_mount
     HIMAS_KEYS_DIR    = local.keys_mount
+    # The hospital's patient-level ledger (src/adapters/ledger/blob-patient-ledger-store.ts): objects
+    # under privacy-ledger/ in its own cohort bucket, which the job may create but never delete.
+    HIMAS_LEDGER_BUCKET = google_storage_bucket.cohort_files.name
   }
   objects = "projects/_/buckets/${var.bucket}/objects/"
 }
@@ -64,6 +67,19 @@ resource "google_storage_bucket_iam_member" "job_reads_cohort_files" {
   bucket = google_storage_bucket.cohort_files.name
   role   = "roles/storage.objectViewer"
   member = google_service_account.job.member
+}
+
+# Append-only ledger: objectCreator cannot overwrite or delete, and only under privacy-ledger/.
+resource "google_storage_bucket_iam_member" "job_appends_ledger" {
+  bucket = google_storage_bucket.cohort_files.name
+  role   = "roles/storage.objectCreator"
+  member = google_service_account.job.member
+
+  condition {
+    title       = "ledger-${var.hospital_id}"
+    description = "Only new objects under privacy-ledger/${var.hospital_id}/"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.cohort_files.name}/objects/privacy-ledger/${var.hospital_id}/\")"
+  }
 }
 
 resource "google_bigquery_dataset_iam_member" "job_reads_cohort" {
