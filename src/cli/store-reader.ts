@@ -1,6 +1,8 @@
 import { openStackPorts } from '../config/stack-config';
 import type { DocumentStore } from '../ports/document-store';
 import type { ModelRegistry } from '../ports/model-registry';
+import type { Warehouse } from '../ports/warehouse';
+import { DocumentWarehouse } from '../adapters/document-warehouse/document-warehouse';
 import { readStackState, stackConfigOf, stackStatePath } from '../local/stack/stack-control';
 import { withExistingStore } from './existing-store';
 import { UserError } from './user-error';
@@ -14,19 +16,30 @@ export function parseStoreKind(text: string | undefined): StoreKind {
   return kind;
 }
 
+export interface StoreReader {
+  documents: DocumentStore;
+  models: ModelRegistry;
+  /** The agents' tables: DuckDB beside the documents, or rows in the emulator stack's Firestore. */
+  warehouse: Warehouse;
+}
+
 /**
- * Reads the documents and model versions of a stack: the embedded store in `home`, or the running
- * emulator stack recorded in `<home>/stack.json` (through the same Google Cloud adapters the
+ * Reads the documents, model versions and agents' tables of a stack: the embedded store in `home`,
+ * or the running emulator stack recorded in `<home>/stack.json` (through the same adapters the
  * functions use).
  */
 export async function withStoreReader<T>(
   home: string,
   kind: StoreKind,
-  fn: (store: { documents: DocumentStore; models: ModelRegistry }) => Promise<T>,
+  fn: (store: StoreReader) => Promise<T>,
 ): Promise<T> {
   if (kind === 'embedded')
     return withExistingStore(home, (platform) =>
-      fn({ documents: platform.stack.documents, models: platform.models }),
+      fn({
+        documents: platform.stack.documents,
+        models: platform.models,
+        warehouse: platform.stack.warehouse,
+      }),
     );
   const state = readStackState(home);
   if (!state)
@@ -35,7 +48,7 @@ export async function withStoreReader<T>(
     );
   const ports = openStackPorts(stackConfigOf(state));
   try {
-    return await fn(ports);
+    return await fn({ ...ports, warehouse: new DocumentWarehouse(ports.documents) });
   } finally {
     await ports.close();
   }

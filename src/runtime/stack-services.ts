@@ -8,9 +8,11 @@ import {
   type CloudServices,
   type StackPorts,
 } from '../config/stack-config';
+import { DocumentWarehouse } from '../adapters/document-warehouse/document-warehouse';
 import { initializeBackend } from '../core/model';
 import { jsonLogger } from '../logging/logger';
 import { systemClock } from '../ports/clock';
+import type { Warehouse } from '../ports/warehouse';
 import { Aggregator } from '../services/aggregator';
 import { ClinicalSupportAgent } from '../services/clinical-support-agent';
 import { Coordinator } from '../services/coordinator';
@@ -33,8 +35,7 @@ function stackPorts(env: NodeJS.ProcessEnv): StackPorts {
 }
 
 /**
- * BigQuery, Vertex AI and Gemini have no emulator: the agents' warehouse exists on the gcp stack
- * only (the embedded and emulator platforms give the agents an embedded warehouse themselves).
+ * BigQuery, Vertex AI and Gemini have no emulator, so they open on the gcp stack only.
  */
 let services: CloudServices | undefined;
 function cloudServices(env: NodeJS.ProcessEnv): CloudServices {
@@ -42,61 +43,56 @@ function cloudServices(env: NodeJS.ProcessEnv): CloudServices {
     const config = readStackConfig(env);
     if (config.stack !== 'gcp')
       throw new StackConfigError(
-        `the agents' warehouse is BigQuery, available with HIMAS_STACK=gcp only (this is ${config.stack}); locally the platform serves the agents an embedded warehouse`,
+        `BigQuery, Vertex AI and Gemini are available with HIMAS_STACK=gcp only (this is ${config.stack})`,
       );
     services = openCloudServices(config);
   }
   return services;
 }
 
+/**
+ * The agents' warehouse: BigQuery on gcp; on the emulator stack, rows in the Firestore emulator
+ * (DocumentWarehouse), the one store every function process of that stack shares. HIMAS_STACK=
+ * local-ipc has no ports of its own: the embedded platform hands its agents the DuckDB warehouse.
+ */
+let warehouse: Warehouse | undefined;
+function agentWarehouse(env: NodeJS.ProcessEnv): Warehouse {
+  if (!warehouse) {
+    const config = readStackConfig(env);
+    warehouse =
+      config.stack === 'gcp'
+        ? cloudServices(env).warehouse
+        : new DocumentWarehouse(stackPorts(env).documents);
+  }
+  return warehouse;
+}
+
+/** What every agent is built from: the stack's ports, the agents' warehouse, a clock and its logger. */
+function agentDeps(env: NodeJS.ProcessEnv, logName: string) {
+  const warehouse = agentWarehouse(env); // first: refuses a stack without one
+  return { ...stackPorts(env), warehouse, clock: systemClock, logger: jsonLogger(process.stdout, logName) };
+}
+
 export async function privacyGuardianFromStack(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PrivacyGuardianAgent> {
-  const warehouse = cloudServices(env).warehouse; // first: refuses a stack without BigQuery
-  return new PrivacyGuardianAgent({
-    ...stackPorts(env),
-    warehouse,
-    clock: systemClock,
-    logger: jsonLogger(process.stdout, 'privacy-guardian'),
-  });
+  return new PrivacyGuardianAgent(agentDeps(env, 'privacy-guardian'));
 }
 
 export async function orchestratorFromStack(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<OrchestratorAgent> {
-  const warehouse = cloudServices(env).warehouse; // first: refuses a stack without BigQuery
-  return new OrchestratorAgent({
-    ...stackPorts(env),
-    warehouse,
-    clock: systemClock,
-    logger: jsonLogger(process.stdout, 'orchestrator'),
-  });
+  return new OrchestratorAgent(agentDeps(env, 'orchestrator'));
 }
 
 export async function surveillanceFromStack(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SurveillanceAgent> {
-  const warehouse = cloudServices(env).warehouse; // first: refuses a stack without BigQuery
-  const { documents, events } = stackPorts(env);
-  return new SurveillanceAgent({
-    documents,
-    events,
-    warehouse,
-    clock: systemClock,
-    logger: jsonLogger(process.stdout, 'disease-surveillance'),
-  });
+  return new SurveillanceAgent(agentDeps(env, 'disease-surveillance'));
 }
 
 export async function treatmentFromStack(env: NodeJS.ProcessEnv = process.env): Promise<TreatmentAgent> {
-  const warehouse = cloudServices(env).warehouse; // first: refuses a stack without BigQuery
-  const { documents, events } = stackPorts(env);
-  return new TreatmentAgent({
-    documents,
-    events,
-    warehouse,
-    clock: systemClock,
-    logger: jsonLogger(process.stdout, 'treatment-optimization'),
-  });
+  return new TreatmentAgent(agentDeps(env, 'treatment-optimization'));
 }
 
 export async function aggregatorFromStack(env: NodeJS.ProcessEnv = process.env): Promise<Aggregator> {

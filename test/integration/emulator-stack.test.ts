@@ -11,10 +11,11 @@ import { describeWithEmulators } from './emulator-harness';
 
 /**
  * Issue 5, "done when", on the real emulators through the CLI as a user runs it:
- * `himas train --stack emulators` starts the stack (both emulators, the aggregate and coordinator
- * functions on functions-framework behind Pub/Sub push), runs the workflow with every hospital job
- * as its own process on HIMAS_STACK=emulators, and the Firestore emulator then holds the run, its
- * rounds, receipts and model versions; `himas status --stack emulators` reads them.
+ * `himas train --stack emulators` starts the stack (both emulators, the aggregate, coordinator and
+ * five agent functions on functions-framework behind Pub/Sub push), runs the workflow with every
+ * hospital job as its own process on HIMAS_STACK=emulators, and the Firestore emulator then holds
+ * the run, its rounds, receipts, model versions and the agents' warehouse rows; `himas status` and
+ * `himas agents` with `--stack emulators` read them.
  */
 describeWithEmulators('himas train --stack emulators (real emulators, end to end)', () => {
   const ROUNDS = 2;
@@ -44,7 +45,7 @@ describeWithEmulators('himas train --stack emulators (real emulators, end to end
         '--out',
         'out',
       ],
-      { cwd, timeoutMs: 150_000 },
+      { cwd, timeoutMs: 240_000 },
     );
     const recorded = readStackState(path.join(cwd, '.himas'));
     if (recorded) {
@@ -56,7 +57,7 @@ describeWithEmulators('himas train --stack emulators (real emulators, end to end
     runId = TrainingReportSchema.parse(
       JSON.parse(readFileSync(path.join(cwd, 'out', 'report.json'), 'utf8')),
     ).runId;
-  }, 180_000);
+  }, 270_000);
 
   afterAll(async () => {
     await ports?.close();
@@ -112,15 +113,62 @@ describeWithEmulators('himas train --stack emulators (real emulators, end to end
     expect(shown.versions).toHaveLength(ROUNDS + 1);
   });
 
+  it('the agent functions ran behind their push subscriptions; himas agents --stack emulators reads their rows', async () => {
+    // The agents react to model.published on their own, so the last version's rows may still be
+    // on their way when train returns: read until every round has them (or the deadline passes).
+    const versions = [1, 2].map((round) => `emu-run-r000${round}`);
+    let shown: AgentsJson | undefined;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const result = himas(['agents', 'emu-run', '--stack', 'emulators', '--json'], { cwd });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      shown = JSON.parse(result.stdout) as AgentsJson;
+      const has = (rows: { modelVersionId: string }[]) =>
+        versions.every((v) => rows.some((r) => r.modelVersionId === v));
+      if (has(shown.privacyAudit) && has(shown.progress)) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    // The privacy guardian audited every round's version (ε recomputed from the ledger).
+    expect([...new Set(shown!.privacyAudit.map((a) => a.round))]).toEqual([1, 2]);
+    for (const a of shown!.privacyAudit) {
+      expect(a.modelVersionId).toBe(`emu-run-r000${a.round}`);
+      expect(['ok', 'warning', 'halt', 'critical']).toContain(a.level);
+    }
+    // The orchestrator recorded its view of the run at each version.
+    expect(shown!.progress.map((p) => [p.round, p.modelVersionId])).toEqual([
+      [1, 'emu-run-r0001'],
+      [2, 'emu-run-r0002'],
+    ]);
+    expect(shown!.summary).toEqual(expect.any(String));
+    const guardianLog = readFileSync(state.processes.find((p) => p.name === 'privacy-guardian')!.log, 'utf8');
+    expect(guardianLog).not.toMatch(/"severity":"ERROR"/);
+  }, 90_000);
+
   it('himas stack status names every process and where it serves', () => {
     const status = himas(['stack', 'status'], { cwd });
     expect(status.status).toBe(0);
-    for (const name of ['pubsub-emulator', 'firestore-emulator', 'aggregate', 'coordinator'])
+    for (const name of [
+      'pubsub-emulator',
+      'firestore-emulator',
+      'aggregate',
+      'coordinator',
+      'privacy-guardian',
+      'orchestrator',
+      'clinical-decision-support',
+      'disease-surveillance',
+      'treatment-optimization',
+    ])
       expect(status.stdout).toMatch(
         new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:\\d+\\s+pid \\d+\\s+running`),
       );
   });
 });
+
+interface AgentsJson {
+  privacyAudit: { round: number; modelVersionId: string; level: string }[];
+  progress: { round: number; modelVersionId: string }[];
+  summary: string | null;
+}
 
 function groupAlive(pid: number): boolean {
   try {

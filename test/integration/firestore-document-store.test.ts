@@ -1,13 +1,16 @@
 /**
  * FirestoreDocumentStore against the real Firestore emulator: the same DocumentStore contract the
- * embedded store passes, plus what only matters on Firestore (value encoding, retries running out).
+ * embedded store passes, plus what only matters on Firestore (value encoding, retries running out),
+ * and the Warehouse contract of DocumentWarehouse over it (the emulator stack's warehouse).
  */
 import { randomUUID } from 'node:crypto';
 import { openGcpStack, type FirestoreDocumentStore, type GcpStack } from '../../src/adapters/gcp';
 import { FirestoreDocumentStore as Store } from '../../src/adapters/gcp/firestore-document-store';
 import { ConflictError } from '../../src/ports/errors';
 import { startFirestoreEmulator } from '../../src/local/emulators';
+import { DocumentWarehouse } from '../../src/adapters/document-warehouse/document-warehouse';
 import { describeDocumentStoreContract } from '../contract/document-store.contract';
+import { describeWarehouseContract } from '../contract/warehouse.contract';
 import { describeWithEmulators, useEmulator } from './emulator-harness';
 
 describeWithEmulators('Firestore emulator', () => {
@@ -26,6 +29,12 @@ describeWithEmulators('Firestore emulator', () => {
   // One client for the file; each test's store shares it (the contract uses random roots).
   describeDocumentStoreContract('Firestore (emulator)', async () => ({
     store: new Store(store.firestore),
+    cleanup: async () => undefined,
+  }));
+
+  // The emulator stack's warehouse: rows as Firestore documents, shared by every function process.
+  describeWarehouseContract('documents (Firestore emulator)', async () => ({
+    warehouse: new DocumentWarehouse(new Store(store.firestore)),
     cleanup: async () => undefined,
   }));
 

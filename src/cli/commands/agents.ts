@@ -3,18 +3,20 @@ import { paths, RunDocumentSchema } from '../../../schemas/documents';
 import { PRIVACY_AUDIT_TABLE, RUN_PROGRESS_TABLE } from '../../../schemas/warehouse';
 import { parseCommandArgs, stringFlag } from '../args';
 import { formatSurveillanceTreatment, readSurveillanceTreatment } from '../surveillance-treatment-view';
-import { withExistingStore } from '../existing-store';
+import { parseStoreKind, withStoreReader } from '../store-reader';
 import { fmt } from '../format-metrics';
 import type { Command } from '../main';
 import { defaultHome } from '../run-locations';
 import { UserError } from '../user-error';
 
-const HELP = `Usage: himas agents [RUN_ID] [--home DIR] [--json]
+const HELP = `Usage: himas agents [RUN_ID] [--home DIR] [--stack embedded|emulators] [--json]
 
 What the agents produced for a run (default: the latest run), read from the warehouse tables:
 the privacy guardian's audit per round (level, ε recomputed from the ledger vs the claim), the
 orchestrator's progress per round, its convergence verdict and the run summary, the surveillance
-alerts, and the treatment estimate (per hospital and pooled, with 95 % CIs and caveats).`;
+alerts, and the treatment estimate (per hospital and pooled, with 95 % CIs and caveats).
+--stack emulators reads the emulator stack recorded in <home>/stack.json (its warehouse rows live
+in the Firestore emulator) instead of the embedded store.`;
 
 const eps = (epsilon: number | null): string => (epsilon === null ? '∞' : epsilon.toFixed(4));
 
@@ -24,7 +26,12 @@ export const agentsCommand: Command = {
     const { values, positionals } = parseCommandArgs(
       'agents',
       argv,
-      { home: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      {
+        home: { type: 'string' },
+        stack: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       true,
     );
     if (values.help) {
@@ -34,15 +41,15 @@ export const agentsCommand: Command = {
     if (positionals.length > 1)
       throw new UserError(`himas agents takes at most one RUN_ID, got ${positionals.length}`);
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
-    return withExistingStore(home, async (platform) => {
-      const runs = (await platform.stack.documents.list(paths.runs()))
+    return withStoreReader(home, parseStoreKind(stringFlag(values, 'stack')), async (store) => {
+      const runs = (await store.documents.list(paths.runs()))
         .map((s) => RunDocumentSchema.parse(s.data))
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
       const runId = positionals[0] ?? runs.at(-1)?.runId;
       if (runId === undefined) throw new UserError(`no runs in ${home}; run \`himas train\` first`);
       const run = runs.find((r) => r.runId === runId);
       if (!run) throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs`);
-      const warehouse = platform.stack.warehouse;
+      const warehouse = store.warehouse;
       const audit = await warehouse.query(PRIVACY_AUDIT_TABLE, { where: { runId }, orderBy: 'round' });
       const progress = await warehouse.query(RUN_PROGRESS_TABLE, { where: { runId }, orderBy: 'round' });
       const latest = progress.at(-1) ?? null;

@@ -15,8 +15,8 @@ import { UserError } from '../user-error';
 const HELP = `Usage: himas stack up|down|status [--home DIR] [--json]
 
 The emulator stack: the gcloud Pub/Sub and Firestore emulators on free loopback ports, the topics
-and subscriptions Terraform creates, and the functions (aggregate, coordinator) served by
-functions-framework, the aggregator behind Pub/Sub push subscriptions as Eventarc feeds it.
+and subscriptions Terraform creates, and the functions (aggregate, coordinator, the five agents)
+served by functions-framework, each behind its Pub/Sub push subscriptions as Eventarc feeds it.
 Pids and ports are recorded in <home>/stack.json; \`himas train --stack emulators\` uses it.
 
   up       start the stack (needs gcloud, Java and the emulator components)
@@ -81,7 +81,7 @@ async function printStatus(home: string, json: boolean): Promise<number> {
     ];
     for (const p of processes)
       lines.push(
-        `  ${p.name.padEnd(20)} ${`http://${p.host}`.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${p.alive && p.answering ? 'running' : p.alive ? 'not answering' : 'gone'}   log ${p.log}`,
+        `  ${p.name.padEnd(25)} ${`http://${p.host}`.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${p.alive && p.answering ? 'running' : p.alive ? 'not answering' : 'gone'}   log ${p.log}`,
       );
     lines.push(
       `  PUBSUB_EMULATOR_HOST=${state.pubsubEmulatorHost} FIRESTORE_EMULATOR_HOST=${state.firestoreEmulatorHost}`,

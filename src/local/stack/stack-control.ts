@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { deadLetterTopic, TOPICS } from '../../../schemas/events';
 import { stackEnvVars, type StackConfig } from '../../config/stack-config';
-import { AGGREGATOR_SUBSCRIPTIONS } from '../embedded-platform';
+import { AGENT_SUBSCRIPTIONS, AGGREGATOR_SUBSCRIPTIONS } from '../embedded-platform';
 import {
   findFreePort,
   gcloudAvailability,
@@ -44,11 +44,40 @@ const StackStateSchema = z.object({
 });
 export type StackState = z.infer<typeof StackStateSchema>;
 
-/** A function served locally: its entry point (functions/<name>) and how functions-framework calls it. */
-const FUNCTIONS = [
-  { name: 'aggregate', signatureType: 'cloudevent' },
-  { name: 'coordinator', signatureType: 'http' },
-] as const;
+/**
+ * A function served locally: `name` names its process and log, `folder` is its entry file
+ * (functions/<folder>/index.ts), `target` the entry point it registers, and how functions-framework
+ * calls it. Each is its own process, as each is its own Cloud Function in the cloud.
+ */
+interface ServedFunction {
+  name: string;
+  folder: string;
+  target: string;
+  signatureType: 'cloudevent' | 'http';
+}
+
+type AgentEntryPoint = (typeof AGENT_SUBSCRIPTIONS)[number]['entryPoint'];
+/** The clinical agent answers POST /predict too, so it is an HTTP function that also takes pushes. */
+const AGENT_SIGNATURES: Record<AgentEntryPoint, ServedFunction['signatureType']> = {
+  privacyGuardian: 'cloudevent',
+  orchestrator: 'cloudevent',
+  clinicalDecisionSupport: 'http',
+  diseaseSurveillance: 'cloudevent',
+  treatmentOptimization: 'cloudevent',
+};
+const kebab = (camel: string) => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export const FUNCTIONS: readonly ServedFunction[] = [
+  { name: 'aggregate', folder: 'aggregate', target: 'aggregate', signatureType: 'cloudevent' },
+  { name: 'coordinator', folder: 'coordinator', target: 'coordinator', signatureType: 'http' },
+  // functions/agents/<kebab-case entry point>, the folders Terraform deploys them from.
+  ...AGENT_SUBSCRIPTIONS.map((s) => ({
+    name: kebab(s.entryPoint),
+    folder: `agents/${kebab(s.entryPoint)}`,
+    target: s.entryPoint,
+    signatureType: AGENT_SIGNATURES[s.entryPoint],
+  })),
+];
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const FUNCTION_SOURCE = path.join(__dirname, 'function-source.js');
@@ -176,19 +205,25 @@ export async function startStack(home: string, say: (line: string) => void): Pro
     });
 
     say('Serving the functions with functions-framework…');
-    const served = await Promise.all(
+    // In parallel: seven functions-framework processes start in ~5 s together (~150 MB each idle).
+    const served = await Promise.allSettled(
       FUNCTIONS.map(async (fn) => {
         const port = await findFreePort();
         const log = path.join(logs, `${fn.name}.log`);
-        const pid = await startFunction(fn.name, fn.signatureType, port, log, stackEnvVars(config));
-        started.push({ name: fn.name, pid, host: `127.0.0.1:${port}`, log });
-        return { name: fn.name, url: `http://127.0.0.1:${port}` };
+        const pid = await startFunction(fn, port, log, stackEnvVars(config));
+        return { name: fn.name, pid, host: `127.0.0.1:${port}`, log, url: `http://127.0.0.1:${port}` };
       }),
-    );
+    ).then((results) => {
+      // Recorded in FUNCTIONS order; the ones that did start are stopped by the catch below.
+      for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      return results.map((r) => (r as PromiseFulfilledResult<{ name: string; url: string }>).value);
+    });
     const url = (name: string) => served.find((s) => s.name === name)!.url;
 
     say('Creating topics and push subscriptions…');
-    await createPubSubResources(config, url('aggregate'));
+    await createPubSubResources(config, url);
 
     const state: StackState = {
       projectId: STACK_PROJECT,
@@ -199,7 +234,7 @@ export async function startStack(home: string, say: (line: string) => void): Pro
       keysDir,
       coordinatorUrl: url('coordinator'),
       aggregateUrl: url('aggregate'),
-      processes: started,
+      processes: started.map(({ name, pid, host, log }) => ({ name, pid, host, log })),
     };
     await writeFile(stackStatePath(home), `${JSON.stringify(state, null, 2)}\n`);
     return state;
@@ -233,7 +268,7 @@ export async function restartFunction(home: string, name: string): Promise<Stack
   await stopGroup(recorded.pid);
   const port = Number(recorded.host.slice(recorded.host.lastIndexOf(':') + 1));
   const env = stackEnvVars(stackConfigOf(state));
-  const pid = await startFunction(fn.name, fn.signatureType, port, recorded.log, env);
+  const pid = await startFunction(fn, port, recorded.log, env);
   const restarted: StackState = {
     ...state,
     processes: state.processes.map((p) => (p.name === name ? { ...p, pid } : p)),
@@ -243,8 +278,7 @@ export async function restartFunction(home: string, name: string): Promise<Stack
 }
 
 async function startFunction(
-  name: string,
-  signatureType: 'cloudevent' | 'http',
+  { name, folder, target, signatureType }: ServedFunction,
   port: number,
   log: string,
   stackEnv: Record<string, string>,
@@ -254,7 +288,7 @@ async function startFunction(
     process.execPath,
     [
       functionsFrameworkCli(),
-      `--target=${name}`,
+      `--target=${target}`,
       `--signature-type=${signatureType}`,
       `--port=${port}`,
       `--source=${FUNCTION_SOURCE}`,
@@ -263,7 +297,7 @@ async function startFunction(
       cwd: REPO_ROOT,
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...stackEnv, HIMAS_FUNCTION: name, K_SERVICE: `himas-${name}` },
+      env: { ...process.env, ...stackEnv, HIMAS_FUNCTION: folder, K_SERVICE: `himas-${name}` },
     },
   );
   closeSync(fd);
@@ -287,13 +321,14 @@ async function startFunction(
 }
 
 /**
- * Topics (each with its dead-letter topic) and the aggregator's subscriptions, named as Terraform
- * names them, pushed to the aggregate function's loopback endpoint. The path names the topic
- * because functions-framework reads it from there when it turns a raw push body into a CloudEvent.
+ * Topics (each with its dead-letter topic) and the functions' subscriptions, named as Terraform
+ * names them (AGGREGATOR_SUBSCRIPTIONS, AGENT_SUBSCRIPTIONS), each pushed to its function's
+ * loopback endpoint. The path names the topic because functions-framework reads it from there when
+ * it turns a raw push body into a CloudEvent (the clinical HTTP function takes the raw body).
  */
 async function createPubSubResources(
   config: Extract<StackConfig, { stack: 'emulators' }>,
-  aggregateUrl: string,
+  urlOf: (functionName: string) => string,
 ) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { PubSub } = require('@google-cloud/pubsub') as typeof import('@google-cloud/pubsub');
@@ -303,15 +338,22 @@ async function createPubSubResources(
     emulatorMode: true,
     universeDomain: 'googleapis.com',
   });
+  const pushes = [
+    ...AGGREGATOR_SUBSCRIPTIONS.map((s) => ({ ...s, url: urlOf('aggregate') })),
+    ...AGENT_SUBSCRIPTIONS.map((s) => ({
+      ...s,
+      url: urlOf(FUNCTIONS.find((f) => f.target === s.entryPoint)!.name),
+    })),
+  ];
   try {
     for (const topic of Object.values(TOPICS)) {
       await pubsub.createTopic(topic);
       await pubsub.createTopic(deadLetterTopic(topic));
     }
-    for (const subscription of AGGREGATOR_SUBSCRIPTIONS) {
+    for (const subscription of pushes) {
       await pubsub.topic(subscription.topic).createSubscription(subscription.name, {
         pushConfig: {
-          pushEndpoint: `${aggregateUrl}/projects/${config.projectId}/topics/${subscription.topic}`,
+          pushEndpoint: `${subscription.url}/projects/${config.projectId}/topics/${subscription.topic}`,
         },
         // A push is acked by the HTTP answer; aggregation of a round may take a while.
         ackDeadlineSeconds: 120,
