@@ -1,6 +1,7 @@
 import type { ColumnType, TableDefinition } from '../../../schemas/warehouse';
 import type { Warehouse, WarehouseQuery } from '../../ports/warehouse';
 import type { EmbeddedDatabase, SqlValue } from './embedded-database';
+import { OncePerKey } from '../once-per-key';
 
 /**
  * The Warehouse on the embedded DuckDB file: table `<name>` becomes `warehouse_<name>`, created
@@ -22,7 +23,7 @@ const TABLE_NAME = /^[a-z][a-z0-9_]*$/;
 const quote = (identifier: string): string => `"${identifier.replace(/"/g, '""')}"`;
 
 export class EmbeddedWarehouse implements Warehouse {
-  private readonly created = new Map<string, Promise<void>>();
+  private readonly created = new OncePerKey();
 
   constructor(private readonly database: EmbeddedDatabase) {}
 
@@ -80,13 +81,7 @@ export class EmbeddedWarehouse implements Warehouse {
   }
 
   private ensureTable<Row extends Record<string, unknown>>(table: TableDefinition<Row>): Promise<void> {
-    let creating = this.created.get(table.name);
-    if (!creating) {
-      creating = this.createTable(table);
-      this.created.set(table.name, creating);
-      creating.catch(() => this.created.delete(table.name));
-    }
-    return creating;
+    return this.created.run(table.name, () => this.createTable(table));
   }
 
   private async createTable<Row extends Record<string, unknown>>(table: TableDefinition<Row>): Promise<void> {

@@ -2,6 +2,7 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import type { ColumnType, TableDefinition } from '../../../schemas/warehouse';
 import type { Warehouse, WarehouseQuery } from '../../ports/warehouse';
 import { httpStatusOf } from './http-status';
+import { OncePerKey } from '../once-per-key';
 
 /**
  * The Warehouse on BigQuery (dataset `himas_agents` in the cloud, terraform/contract.tf
@@ -54,7 +55,7 @@ const PARAMETER_TYPE: Record<ColumnType, string> = {
 };
 
 export class BigQueryWarehouse implements Warehouse {
-  private readonly created = new Map<string, Promise<void>>();
+  private readonly created = new OncePerKey();
   private readonly dataset: string;
 
   constructor(
@@ -186,13 +187,7 @@ export class BigQueryWarehouse implements Warehouse {
    * agent, which may not create tables): look first, create only what is missing (dev projects).
    */
   private ensureTable<Row extends Record<string, unknown>>(table: TableDefinition<Row>): Promise<void> {
-    let creating = this.created.get(table.name);
-    if (!creating) {
-      creating = this.createTable(table);
-      this.created.set(table.name, creating);
-      creating.catch(() => this.created.delete(table.name));
-    }
-    return creating;
+    return this.created.run(table.name, () => this.createTable(table));
   }
 
   private async createTable<Row extends Record<string, unknown>>(table: TableDefinition<Row>): Promise<void> {
