@@ -2,6 +2,7 @@ import type { MachineInfo } from './machine';
 import type { ProfileSummary } from './cpu-profile';
 import type { AggregationFigure, AggregationStages, DecodeFigure } from './suites/aggregation';
 import type { NoiseFigure } from './suites/noise';
+import type { MergedRun } from './merge-results';
 import type { OrchestrationResult } from './suites/orchestration';
 import type { QualityResult } from './suites/quality';
 import type { MaskingFigure, SecureAggregationFigure } from './suites/secure-aggregation';
@@ -45,5 +46,7 @@ export interface BenchResults {
     pending: string[];
   };
   orchestration: OrchestrationResult;
+  /** Single-suite runs merged into this file after it was written (`--only orchestration`). */
+  mergedRuns?: MergedRun[];
   quality: QualityResult & { pending: string[] };
 }

@@ -17,7 +17,12 @@ import {
   makeUpdates,
 } from './suites/aggregation';
 import { benchNoise } from './suites/noise';
-import { benchOrchestration } from './suites/orchestration';
+import { mergeOrchestration } from './merge-results';
+import {
+  benchOrchestration,
+  type OrchestrationOptions,
+  type OrchestrationResult,
+} from './suites/orchestration';
 import { benchQuality, QUICK_QUALITY, type QualitySettings } from './suites/quality';
 import { benchMasking, benchSecureAggregation } from './suites/secure-aggregation';
 import {
@@ -121,14 +126,7 @@ async function run(full: boolean): Promise<BenchResults> {
     }
   }
 
-  const orchestration = await benchOrchestration({
-    overheadRounds: full ? 8 : 4,
-    // Quick mode stops at K = 100 (and earlier if a round would take over 2 minutes); --full goes to 1000.
-    scalingHospitals: full ? [3, 10, 30, 100, 300, 1000] : [3, 10, 30, 100],
-    maxRoundSeconds: full ? 3600 : 120,
-    profileHospitals: 100,
-    log,
-  });
+  const orchestration = await benchOrchestration(orchestrationOptions(full));
 
   // Quality uses the fastest present backend that is not the plain-JS one.
   await activateBackend(backends.some((b) => b.backend === 'wasm' && b.present) ? 'wasm' : 'cpu');
@@ -190,6 +188,24 @@ async function run(full: boolean): Promise<BenchResults> {
   };
 }
 
+// Quick mode stops at K = 100 (and earlier if a round would take over 2 minutes); --full goes to 1000.
+const QUICK_SCALING_HOSPITALS = [3, 10, 30, 100];
+const FULL_SCALING_HOSPITALS = [3, 10, 30, 100, 300, 1000];
+
+function orchestrationOptions(full: boolean): OrchestrationOptions {
+  return {
+    overheadRounds: full ? 8 : 4,
+    scalingHospitals: full ? FULL_SCALING_HOSPITALS : QUICK_SCALING_HOSPITALS,
+    maxRoundSeconds: full ? 3600 : 120,
+    profileHospitals: 100,
+    // Large K: one round, round 1 timed (first-use costs are small next to the round; quick mode stays under 5 min).
+    singleRoundFromHospitals: full ? 1000 : 100,
+    // Four `himas train` runs (A B B A over embedded and emulators) take about 5 minutes: --full and --only orchestration.
+    emulatorRounds: full ? 4 : 0,
+    log,
+  };
+}
+
 /** A CPU profile of two epochs of training on the active backend, after one warm-up epoch. */
 async function profileTraining(batchSize: number, rows: number) {
   const data = syntheticTrainingData(rows, BENCH_INPUT_DIM);
@@ -203,6 +219,72 @@ async function profileTraining(batchSize: number, rows: number) {
   }
 }
 
+/** `--only orchestration [--full] [--hospitals 300,1000|none] [--skip-emulators] [--timeout S] [--merge-into FILE]`: one suite, merged into a results file. */
+async function runOrchestrationOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
+  const full = argv.includes('--full');
+  const started = Date.now();
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const hospitalsArg = value('--hospitals');
+  const hospitals =
+    hospitalsArg === undefined
+      ? full
+        ? FULL_SCALING_HOSPITALS
+        : QUICK_SCALING_HOSPITALS
+      : hospitalsArg === 'none'
+        ? []
+        : hospitalsArg.split(',').map(Number);
+  if (hospitals.some((k) => !Number.isInteger(k) || k < 1))
+    throw new Error(`--hospitals: expected a comma list of K or "none", got ${hospitalsArg}`);
+  const file = path.resolve(value('--merge-into') ?? newestResultsFile());
+  if (!fs.existsSync(file)) throw new Error(`${file}: no results file to merge into`);
+  log(
+    `bench --only orchestration (${full ? 'full' : 'quick'}), K = ${hospitals.join(', ') || 'none'}, merging into ${path.relative(REPO, file)}`,
+  );
+  const orchestration = await benchOrchestration({
+    ...orchestrationOptions(full),
+    // --skip-emulators: only the K asked for; the merge keeps the emulator figure already in the file.
+    emulatorRounds: argv.includes('--skip-emulators') ? 0 : 4,
+    scalingHospitals: hospitals,
+    // Asked-for K are run whatever the linear-growth guess says; the timeout bounds them instead.
+    maxRoundSeconds: Infinity,
+    scenarioTimeoutSeconds: Number(value('--timeout') ?? 1800),
+  });
+  // Read the file only now: the run takes minutes and another single-suite run may have merged meanwhile.
+  const base = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+  const merged = mergeOrchestration(base, orchestration, {
+    suite: 'orchestration',
+    startedAt: new Date(started).toISOString(),
+    mode: full ? 'full' : 'quick',
+    durationSeconds: (Date.now() - started) / 1000,
+    measured: describeOrchestrationRun(orchestration),
+  });
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  log(`merged into ${path.relative(REPO, file)}`);
+  return { results: merged, file };
+}
+
+function describeOrchestrationRun(o: OrchestrationResult): string {
+  const parts = [`embedded per-round overhead (K = ${o.overhead.hospitals})`];
+  if (o.emulator?.measured) parts.push(`emulator per-round overhead (K = ${o.emulator.hospitals})`);
+  if (o.scaling.length > 0) parts.push(`one round at K = ${o.scaling.map((s) => s.hospitals).join(', ')}`);
+  if (o.skipped.length > 0) parts.push(`not finished: K = ${o.skipped.map((s) => s.hospitals).join(', ')}`);
+  return parts.join('; ');
+}
+
+function newestResultsFile(): string {
+  const dir = path.join(REPO, 'bench', 'results');
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{4}-\d{2}-\d{2}(-full)?\.json$/.test(f))
+    .sort();
+  if (files.length === 0)
+    throw new Error('no bench/results/<date>.json to merge into: run `npm run bench` first');
+  return path.join(dir, files[files.length - 1]);
+}
+
 async function main(argv: string[]): Promise<void> {
   const renderIndex = argv.indexOf('--render-only');
   let results: BenchResults;
@@ -210,10 +292,20 @@ async function main(argv: string[]): Promise<void> {
   if (renderIndex >= 0) {
     file = path.resolve(argv[renderIndex + 1] ?? '');
     results = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+  } else if (argv.includes('--only')) {
+    const suite = argv[argv.indexOf('--only') + 1];
+    if (suite !== 'orchestration') {
+      log(`bench: --only supports "orchestration", got ${suite}`);
+      process.exitCode = 2;
+      return;
+    }
+    ({ results, file } = await runOrchestrationOnly(argv));
   } else {
     const unknown = argv.filter((a) => a !== '--full');
     if (unknown.length > 0) {
-      log(`bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE]`);
+      log(
+        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE]]`,
+      );
       process.exitCode = 2;
       return;
     }

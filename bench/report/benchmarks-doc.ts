@@ -91,6 +91,10 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
       (r.cpuSeconds !== undefined
         ? `, ${Math.round(r.cpuSeconds)} s of CPU in the bench process and its child processes).`
         : ').'),
+    ...(r.mergedRuns ?? []).map(
+      (run) =>
+        `Merged in afterwards: \`--only ${run.suite}\` run ${run.startedAt} (${run.mode} mode, ${Math.round(run.durationSeconds)} s): ${run.measured}.`,
+    ),
     '',
     `**Machine:** ${m.cpuModel}, ${m.cores} cores at ${m.clockGHz.toFixed(2)} GHz, ${m.memoryGiB} GiB, ` +
       `SIMD ${m.simdFlags.join(' ')}; Node ${m.nodeVersion} (V8 ${m.v8Version}), ${m.platform}. ` +

@@ -1,4 +1,5 @@
 import type { BenchResults } from '../results';
+import type { EmulatorOverhead } from '../suites/orchestration-emulator';
 import { mib, ms, pct, range, table } from './format';
 import { tailSlope } from './summary-sections';
 import { renderLineChart } from './svg-plot';
@@ -70,8 +71,8 @@ export function orchestrationSection(r: BenchResults): string[] {
     ),
     '',
     `K = ${ov.hospitals} hospitals, ${ov.rounds + 1} rounds in one run; round 1 is left out (first-use costs: JIT, model compilation).`,
-    'The emulator stack (Pub/Sub and Firestore emulators) is measured separately (round latency on emulators).',
     '',
+    ...emulatorLines(o.emulator),
     '**Scaling of one round with K hospitals** (each K a two-round run in a fresh child process, round 2 timed; peak memory =',
     '`process.resourceUsage().maxRSS` of that process, i.e. the peak resident set size of the whole run; “start” is the same before the',
     'platform opened, with tsx, TensorFlow.js and DuckDB loaded):',
@@ -92,7 +93,7 @@ export function orchestrationSection(r: BenchResults): string[] {
         'peak RSS (start)',
       ],
       o.scaling.map((s) => [
-        String(s.hospitals),
+        s.timedRound === 1 ? `${s.hospitals}¹` : String(s.hospitals),
         s.roundSeconds.toFixed(2),
         s.trainingSpanSeconds.toFixed(2),
         s.overheadSeconds.toFixed(2),
@@ -105,10 +106,20 @@ export function orchestrationSection(r: BenchResults): string[] {
       ]),
     ),
     '',
+    ...(o.scaling.some((s) => s.timedRound === 1)
+      ? [
+          '¹ A one-round run, round 1 timed: a second round would not fit the time budget (quick mode from K = 100, --full from',
+          'K = 1000); round 1 pays first-use costs (JIT, model compilation) of well under a second. The whole-run time includes the',
+          'statistics and evaluation jobs.',
+          '',
+        ]
+      : []),
     `- ${fit(o.roundTimeGrowth, 'One round’s time')}` +
       (tail ? `; between K = ${tail.from} and ${tail.to} alone the slope is ${tail.slope.toFixed(2)}.` : '.'),
     `- ${fit(o.memoryGrowth, 'Peak RSS above the start')}.`,
-    ...o.skipped.map((s) => `- Not measured: K = ${s.hospitals} — ${s.reason}.`),
+    ...o.skipped.map(
+      (s) => `- Not measured: K = ${s.hospitals} — ${s.reason}.${extrapolation(o, s.hospitals)}`,
+    ),
     '',
   ];
   if (o.profile) {
@@ -130,4 +141,57 @@ export function orchestrationSection(r: BenchResults): string[] {
     );
   }
   return lines;
+}
+
+/** Per-round overhead of `himas train` on the embedded and the emulator stack, or why it is missing. */
+function emulatorLines(e: EmulatorOverhead | undefined): string[] {
+  const head = '**Per-round overhead on the emulator stack vs the embedded stack**';
+  if (!e)
+    return [
+      `${head}: not measured in this run (it takes about 5 minutes: \`npm run bench -- --only orchestration\`).`,
+      '',
+    ];
+  if (!e.measured) return [`${head}: ${e.reason}.`, ''];
+  const s = (x: { median: number }) => x.median.toFixed(2);
+  const row = (name: string, r: typeof e.embedded) => [
+    name,
+    `${s(r.roundSeconds)} (${range(r.roundSeconds, (x) => x.toFixed(2))})`,
+    s(r.slowestTrainingSeconds),
+    `${s(r.overheadSeconds)} (${range(r.overheadSeconds, (x) => x.toFixed(2))})`,
+    r.commandSeconds.toFixed(0),
+  ];
+  return [
+    `${head} (${e.setup}; median over ${e.embedded.rounds} and ${e.emulators.rounds} rounds, rounds 2.. of each run; round time = the round document’s \`openedAt\` → \`closedAt\`;`,
+    'training = the slowest hospital’s `job.trained` seconds (the model fit alone), so job process start-up counts as overhead, as a',
+    'Cloud Run job’s start-up would):',
+    '',
+    table(
+      ['stack', 'round s (q1–q3)', 'slowest training s', '**overhead s** (q1–q3)', 'whole command s'],
+      [
+        row('embedded (DuckDB, in-process bus)', e.embedded),
+        row('emulators (Pub/Sub + Firestore, functions-framework)', e.emulators),
+      ],
+    ),
+    '',
+    `Overhead on the emulators / embedded: **${e.ratio.toFixed(2)} ×**. The in-process figure above has no job process start-up,`,
+    'which is most of the overhead in both rows here.',
+    '',
+  ];
+}
+
+/** Beyond the largest K measured: one round's time by the fit and by the tail slope (the steeper, recent growth). */
+export function extrapolation(o: BenchResults['orchestration'], hospitals: number): string {
+  const last = o.scaling[o.scaling.length - 1];
+  if (!o.roundTimeGrowth || !last || hospitals <= last.hospitals) return '';
+  const minutes = (seconds: number) => `${(seconds / 60).toFixed(seconds < 600 ? 1 : 0)} min`;
+  const byFit = o.roundTimeGrowth.coefficient * hospitals ** o.roundTimeGrowth.exponent;
+  const tail = tailSlope(o.scaling);
+  const byTail = tail ? last.roundSeconds * (hospitals / last.hospitals) ** tail.slope : undefined;
+  return (
+    ` Extrapolated from K = ${last.hospitals}: one round ≈ ${minutes(byFit)} by the fit (K^${o.roundTimeGrowth.exponent.toFixed(2)})` +
+    (byTail !== undefined && tail
+      ? `, ≈ ${minutes(byTail)} by the slope between K = ${tail.from} and ${tail.to} (K^${tail.slope.toFixed(2)})`
+      : '') +
+    '.'
+  );
 }

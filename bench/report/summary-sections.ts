@@ -55,6 +55,12 @@ export function headlinePrivacyRows(r: BenchResults): string[][] {
       `${ms(o.overhead.overheadSeconds.median)} ms of ${ms(o.overhead.cycleSeconds.median)} ms`,
       `${pct(o.overhead.overheadShare.median, 0)} of the round`,
     ]);
+    if (o.emulator?.measured)
+      rows.push([
+        `orchestration overhead per round, emulator stack, K = ${o.emulator.hospitals} (\`himas train\`)`,
+        `${o.emulator.emulators.overheadSeconds.median.toFixed(2)} s vs ${o.emulator.embedded.overheadSeconds.median.toFixed(2)} s embedded`,
+        `${o.emulator.ratio.toFixed(2)} × the embedded stack`,
+      ]);
     const last = o.scaling[o.scaling.length - 1];
     if (last && o.roundTimeGrowth)
       rows.push([
@@ -177,7 +183,12 @@ export function closingNote(r: BenchResults): string[] {
         `round O(K²). The time from close to the next round (${ms(o.overhead.afterCloseSeconds.median)} ms at K = ${o.overhead.hospitals}) is mostly the workflow's poll: ` +
         '`awaitRoundEnd` sleeps 1 s, 2 s, … between reads of the round document. What would fix it: a receipt counter on the round ' +
         'document (list receipts only once it reaches the quorum), the pooled evaluation merged once per round, and on the embedded stack ' +
-        'a document listener instead of the sleeping poll.',
+        'a document listener instead of the sleeping poll.' +
+        (o.emulator?.measured
+          ? ` Through \`himas train\` (a process per hospital job) the per-round overhead is ${o.emulator.embedded.overheadSeconds.median.toFixed(1)} s ` +
+            `embedded and ${o.emulator.emulators.overheadSeconds.median.toFixed(1)} s on the emulator stack (${o.emulator.ratio.toFixed(2)} ×): ` +
+            'job start-up, not the stack, is most of a round at K = 3.'
+          : ''),
     );
   }
   out.push('');

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { paths, RoundDocumentSchema } from '../../schemas/documents';
@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/logging/logger';
 import { systemClock } from '../../src/ports/clock';
 import type { CohortSource } from '../../src/ports/cohort-source';
 import type { JobRequest, JobResult, JobRunner } from '../../src/ports/job-runner';
+import { benchEmulatorOverhead, type EmulatorOverhead } from './orchestration-emulator';
 import { profileWhile, summarizeProfile, type ProfileSummary } from '../cpu-profile';
 import { fitPowerLaw, summarize, type PowerLawFit, type Summary } from '../statistics';
 
@@ -232,6 +233,10 @@ export interface OrchestrationResult {
   /** Round 2 of a two-round run at each K (round 1 pays first-use costs), each in a fresh child process. */
   scaling: Array<{
     hospitals: number;
+    /** Which round of the run was timed: 2 normally; 1 where a second round would not fit the time budget (K = 1000). */
+    timedRound?: number;
+    /** When the run that measured this K started (points can come from different bench runs, merged). */
+    measuredAt?: string;
     roundSeconds: number;
     trainingSpanSeconds: number;
     overheadSeconds: number;
@@ -251,43 +256,111 @@ export interface OrchestrationResult {
   childCpuSeconds: number;
   /** CPU profile of one scaling run (the whole workflow) with where its round's time went. */
   profile?: { hospitals: number; summary: ProfileSummary; roundTiming: RoundTiming };
+  /** Per-round overhead on the Pub/Sub + Firestore emulator stack, next to the embedded figure of the same run. */
+  emulator?: EmulatorOverhead;
 }
 
 const CHILD = path.resolve(__dirname, '..', 'orchestration-child.ts');
 const RUN_TS = path.resolve(__dirname, '..', '..', 'bin', 'run-ts.js');
 
-/** Runs a scenario in a fresh `node` so its peak RSS is its own. */
-export function runScenarioInChild(
+/** Growth exponents of one round's time and of peak RSS above the start, over every K measured. */
+export function scalingGrowth(
+  scaling: OrchestrationResult['scaling'],
+): Pick<OrchestrationResult, 'roundTimeGrowth' | 'memoryGrowth'> {
+  const fit = (ys: number[]) =>
+    scaling.length >= 2 && ys.every((y) => y > 0)
+      ? fitPowerLaw(
+          scaling.map((s) => s.hospitals),
+          ys,
+        )
+      : null;
+  return {
+    roundTimeGrowth: fit(scaling.map((s) => s.roundSeconds)),
+    memoryGrowth: fit(scaling.map((s) => s.peakRssBytes - s.startRssBytes)),
+  };
+}
+
+/** A scaling run that did not finish within its budget: recorded as "not measured", with the budget. */
+export class ScenarioTimeout extends Error {
+  constructor(
+    readonly hospitals: number,
+    readonly rounds: number,
+    readonly timeoutSeconds: number,
+    /** The child's peak RSS (Linux VmHWM) when it was killed; 0 where /proc is unavailable. */
+    readonly peakRssBytes: number,
+  ) {
+    super(`K = ${hospitals}, ${rounds} round(s): no result within ${timeoutSeconds} s`);
+  }
+}
+
+/** The peak resident set size of a live process so far (Linux /proc), in bytes; 0 if unreadable. */
+function peakRssOf(pid: number | undefined): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs a scenario in a fresh `node` so its peak RSS is its own. Asynchronous so that the child's
+ * peak memory can be sampled while it runs: a run killed at its timeout still reports it.
+ */
+export async function runScenarioInChild(
   hospitals: number,
   rounds: number,
   timeoutSeconds: number,
   profile = false,
-): ScenarioResult {
+): Promise<ScenarioResult> {
   const args = [RUN_TS, CHILD, String(hospitals), String(rounds), ...(profile ? ['--profile'] : [])];
-  const child = spawnSync(process.execPath, args, {
-    encoding: 'utf8',
-    timeout: timeoutSeconds * 1000,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  if (child.status !== 0) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  let peakRssBytes = 0;
+  const sample = () => (peakRssBytes = Math.max(peakRssBytes, peakRssOf(child.pid)));
+  const sampler = setInterval(sample, 2000);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    sample();
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutSeconds * 1000);
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  clearInterval(sampler);
+  clearTimeout(timer);
+  if (timedOut) throw new ScenarioTimeout(hospitals, rounds, timeoutSeconds, peakRssBytes);
+  if (exit.code !== 0) {
     throw new Error(
-      `orchestration scenario K=${hospitals} failed (status ${child.status}, signal ${child.signal}): ${child.stderr.slice(-800)}`,
+      `orchestration scenario K=${hospitals} failed (status ${exit.code}, signal ${exit.signal}): ${stderr.slice(-800)}`,
     );
   }
-  const lines = child.stdout.trim().split('\n');
+  const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as ScenarioResult;
 }
 
-export async function benchOrchestration(options: {
+export interface OrchestrationOptions {
   overheadRounds: number;
   scalingHospitals: number[];
   /** Stop growing K once one round would take longer than this. */
   maxRoundSeconds: number;
   /** The K whose run is CPU-profiled (sampled every 1 ms) for "where the time goes". */
   profileHospitals?: number;
+  /** From this K on, time round 1 of a one-round run: first-use costs are noise next to minutes of round. */
+  singleRoundFromHospitals?: number;
+  /** A scaling child still running after this long is killed and its K recorded as not measured. */
+  scenarioTimeoutSeconds?: number;
+  /** Rounds of `himas train` on the embedded and the emulator stack (over a minute: not in quick mode). */
+  emulatorRounds?: number;
   log: (msg: string) => void;
-}): Promise<OrchestrationResult> {
-  const overheadRun = runScenarioInChild(3, options.overheadRounds, 600);
+}
+
+export async function benchOrchestration(options: OrchestrationOptions): Promise<OrchestrationResult> {
+  const overheadRun = await runScenarioInChild(3, options.overheadRounds, 600);
   let childCpuSeconds = overheadRun.cpuSeconds;
   // Round 1 pays first-use costs (JIT, model compilation): report rounds 2.. when there are several.
   const steady =
@@ -306,6 +379,9 @@ export async function benchOrchestration(options: {
   options.log(
     `orchestration K=3: round ${(overhead.cycleSeconds.median * 1000).toFixed(0)} ms, overhead ${(overhead.overheadSeconds.median * 1000).toFixed(0)} ms`,
   );
+  const emulator = options.emulatorRounds
+    ? measureEmulatorOverhead(options.emulatorRounds, options.log)
+    : undefined;
   const scaling: OrchestrationResult['scaling'] = [];
   const skipped: OrchestrationResult['skipped'] = [];
   let profile: OrchestrationResult['profile'];
@@ -320,12 +396,35 @@ export async function benchOrchestration(options: {
       continue;
     }
     // Two rounds, round 2 timed: round 1 pays first-use costs (JIT, model compilation) that would bend the fit at small K.
-    const r = runScenarioInChild(k, 2, 7200, k === options.profileHospitals);
+    const rounds = k >= (options.singleRoundFromHospitals ?? Infinity) ? 1 : 2;
+    const measuredAt = new Date().toISOString();
+    let r: ScenarioResult;
+    try {
+      r = await runScenarioInChild(
+        k,
+        rounds,
+        options.scenarioTimeoutSeconds ?? 7200,
+        k === options.profileHospitals,
+      );
+    } catch (e) {
+      if (!(e instanceof ScenarioTimeout)) throw e;
+      skipped.push({
+        hospitals: k,
+        reason:
+          `the ${rounds}-round run did not finish within ${e.timeoutSeconds} s on this shared machine (killed` +
+          (e.peakRssBytes > 0 ? `; peak RSS ${Math.round(e.peakRssBytes / 2 ** 20)} MiB by then` : '') +
+          '); the exponent is fitted on the K that finished',
+      });
+      options.log(`orchestration K=${k}: ${e.message}`);
+      continue;
+    }
     childCpuSeconds += r.cpuSeconds;
-    const t = r.roundTimings[1];
+    const t = r.roundTimings[rounds - 1];
     if (r.profile) profile = { hospitals: k, summary: r.profile, roundTiming: t };
     scaling.push({
       hospitals: k,
+      timedRound: rounds,
+      measuredAt,
       roundSeconds: t.cycleSeconds,
       trainingSpanSeconds: t.trainingSpanSeconds,
       overheadSeconds: t.overheadSeconds,
@@ -340,13 +439,6 @@ export async function benchOrchestration(options: {
       `orchestration K=${k}: one round ${t.cycleSeconds.toFixed(2)} s, peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
     );
   }
-  const fit = (ys: number[]) =>
-    scaling.length >= 2 && ys.every((y) => y > 0)
-      ? fitPowerLaw(
-          scaling.map((s) => s.hospitals),
-          ys,
-        )
-      : null;
   return {
     setup:
       'workflows/federated-training.yaml on the local workflow engine; real coordinator, DuckDB document store and event bus, ' +
@@ -356,10 +448,21 @@ export async function benchOrchestration(options: {
       'all jobs share one Node thread, so their training overlaps.',
     overhead,
     scaling,
-    roundTimeGrowth: fit(scaling.map((s) => s.roundSeconds)),
-    memoryGrowth: fit(scaling.map((s) => s.peakRssBytes - s.startRssBytes)),
+    ...scalingGrowth(scaling),
     skipped,
     childCpuSeconds,
     profile,
+    ...(emulator ? { emulator } : {}),
   };
+}
+
+/** A failed emulator run is a "not measured" row with its error, not a failed bench. */
+function measureEmulatorOverhead(rounds: number, log: (msg: string) => void): EmulatorOverhead {
+  try {
+    return benchEmulatorOverhead(rounds, log);
+  } catch (e) {
+    const reason = `not measured: the run failed (${(e as Error).message.slice(0, 300)})`;
+    log(`orchestration emulators: ${reason}`);
+    return { measured: false, reason };
+  }
 }

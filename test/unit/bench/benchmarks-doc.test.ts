@@ -254,6 +254,10 @@ describe('docs/benchmarks.md rendering', () => {
     expect(md).toContain('between K = 10 and 30 alone the slope is 1.40.');
     expect(md).toContain('Peak RSS above the start grows as **K^0.55**');
     expect(md).toContain('Not measured: K = 100 — over budget.');
+    // 0.1 · 100^1.4 = 63.1 s, by the fit and by the K = 10 → 30 slope alike (the fixture is an exact power law).
+    expect(md).toContain(
+      'Extrapolated from K = 30: one round ≈ 1.1 min by the fit (K^1.40), ≈ 1.1 min by the slope between K = 10 and 30 (K^1.40).',
+    );
     expect(md).toContain('![One round vs hospitals](benchmarks/orchestration-scaling.svg)');
   });
 
@@ -296,5 +300,100 @@ describe('docs/benchmarks.md rendering', () => {
     }
     for (const link of md.matchAll(/\]\(benchmarks\/([^)]+\.svg)\)/g))
       expect(Object.keys(svgs)).toContain(link[1]);
+  });
+});
+
+describe('docs/benchmarks.md: the emulator stack and merged orchestration runs', () => {
+  const stack = (name: 'embedded' | 'emulators', overhead: number) => ({
+    stack: name,
+    rounds: 3,
+    runs: 2,
+    roundSeconds: s(overhead + 1, overhead + 1.2, overhead + 1.4),
+    slowestTrainingSeconds: s(1.2),
+    overheadSeconds: s(overhead - 0.2, overhead, overhead + 0.2),
+    commandSeconds: 42,
+  });
+  const withOrchestration = (
+    o: Partial<BenchResults['orchestration']>,
+    extra: Partial<BenchResults> = {},
+  ) => {
+    const r = fixture();
+    return { ...r, ...extra, orchestration: { ...r.orchestration, ...o } };
+  };
+
+  it('shows both stacks’ per-round overhead side by side and their ratio, in the body and the headline table', () => {
+    const md = renderBenchmarksMarkdown(
+      withOrchestration({
+        emulator: {
+          measured: true,
+          setup: 'SETUP CLI',
+          hospitals: 3,
+          embedded: stack('embedded', 6),
+          emulators: stack('emulators', 15),
+          ratio: 2.5,
+        },
+      }),
+      'bench/results/x.json',
+    );
+    expect(md).toContain(
+      '**Per-round overhead on the emulator stack vs the embedded stack** (SETUP CLI; median over 3 and 3 rounds, rounds 2.. of each run',
+    );
+    expect(md).toContain(
+      '| embedded (DuckDB, in-process bus) | 7.20 (7.10–7.30) | 1.20 | 6.00 (5.90–6.10) | 42 |',
+    );
+    expect(md).toMatch(
+      /\| emulators \(Pub\/Sub \+ Firestore, functions-framework\) \| 16\.20 [^|]+\| 1\.20 \| 15\.00 /,
+    );
+    expect(md).toContain('Overhead on the emulators / embedded: **2.50 ×**');
+    expect(md).toContain('| 15.00 s vs 6.00 s embedded | 2.50 × the embedded stack |');
+    expect(md).toContain('6.0 s embedded and 15.0 s on the emulator stack (2.50 ×)');
+  });
+
+  it('says why the emulator figure is missing instead of showing one', () => {
+    const missing = renderBenchmarksMarkdown(
+      withOrchestration({
+        emulator: { measured: false, reason: 'not measured: gcloud missing (install it)' },
+      }),
+      'bench/results/x.json',
+    );
+    expect(missing).toContain(
+      '**Per-round overhead on the emulator stack vs the embedded stack**: not measured: gcloud missing (install it).',
+    );
+    expect(missing).not.toContain('× the embedded stack');
+    const notRun = renderBenchmarksMarkdown(withOrchestration({}), 'bench/results/x.json');
+    expect(notRun).toContain('not measured in this run');
+    expect(notRun).toContain('`npm run bench -- --only orchestration`');
+  });
+
+  it('marks a K timed in round 1 and names the runs merged into the file', () => {
+    const r = fixture();
+    const md = renderBenchmarksMarkdown(
+      withOrchestration(
+        {
+          scaling: [
+            ...r.orchestration.scaling,
+            { ...r.orchestration.scaling[2], hospitals: 1000, timedRound: 1 },
+          ],
+        },
+        {
+          mergedRuns: [
+            {
+              suite: 'orchestration',
+              startedAt: '2026-11-27T22:27:00.000Z',
+              mode: 'full',
+              durationSeconds: 1234.4,
+              measured: 'one round at K = 1000',
+            },
+          ],
+        },
+      ),
+      'bench/results/x.json',
+    );
+    expect(md).toMatch(/\n\| 1000¹ \| /);
+    expect(md).toMatch(/\n\| 30 \| /);
+    expect(md).toContain('¹ A one-round run, round 1 timed');
+    expect(md).toContain(
+      'Merged in afterwards: `--only orchestration` run 2026-11-27T22:27:00.000Z (full mode, 1234 s): one round at K = 1000.',
+    );
   });
 });
