@@ -130,25 +130,7 @@ async function run(full: boolean): Promise<BenchResults> {
 
   // Quality uses the fastest present backend that is not the plain-JS one.
   await activateBackend(backends.some((b) => b.backend === 'wasm' && b.present) ? 'wasm' : 'cpu');
-  const seeds = full ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] : undefined;
-  const qualitySettings: QualitySettings[] = [
-    { ...QUICK_QUALITY, ...(seeds ? { seeds, patientEpsilons: [0.5, 1, 3, 8] } : {}) },
-    {
-      ...QUICK_QUALITY,
-      preset: 'eicu-like',
-      ...(seeds
-        ? { seeds, patientEpsilons: [0.5, 1, 3, 8], hospitalEpsilons: [1, 8] }
-        : { seeds: [1, 2], fedAdam: false, hospitalEpsilons: [8] }),
-    },
-  ];
-  const presets = [];
-  for (const settings of qualitySettings) {
-    const q = await benchQuality(settings, log);
-    presets.push(q);
-    log(
-      `quality ${settings.preset}: pooled AUROC centralized ${q.pooled.centralized.auroc?.mean.toFixed(3)}, fedavg ${q.pooled.fedavg.auroc?.mean.toFixed(3)}`,
-    );
-  }
+  const presets = await benchQualityPresets(full);
   const cpu = process.cpuUsage();
 
   return {
@@ -186,6 +168,30 @@ async function run(full: boolean): Promise<BenchResults> {
     orchestration,
     quality: { presets, pending: full ? [] : ['FedAdam on eicu-like and ε = 0.5, 3: --full only'] },
   };
+}
+
+/** Both quality presets (archetypes, eicu-like): quick seeds unless --full. */
+async function benchQualityPresets(full: boolean) {
+  const seeds = full ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] : undefined;
+  const qualitySettings: QualitySettings[] = [
+    { ...QUICK_QUALITY, ...(seeds ? { seeds, patientEpsilons: [0.5, 1, 3, 8] } : {}) },
+    {
+      ...QUICK_QUALITY,
+      preset: 'eicu-like',
+      ...(seeds
+        ? { seeds, patientEpsilons: [0.5, 1, 3, 8], hospitalEpsilons: [1, 8] }
+        : { seeds: [1, 2], fedAdam: false, hospitalEpsilons: [8] }),
+    },
+  ];
+  const presets = [];
+  for (const settings of qualitySettings) {
+    const q = await benchQuality(settings, log);
+    presets.push(q);
+    log(
+      `quality ${settings.preset}: pooled AUROC centralized ${q.pooled.centralized.auroc?.mean.toFixed(3)}, fedavg ${q.pooled.fedavg.auroc?.mean.toFixed(3)}`,
+    );
+  }
+  return presets;
 }
 
 // Quick mode stops at K = 100 (and earlier if a round would take over 2 minutes); --full goes to 1000.
@@ -266,6 +272,37 @@ async function runOrchestrationOnly(argv: string[]): Promise<{ results: BenchRes
   return { results: merged, file };
 }
 
+/** `--only quality [--full] [--merge-into FILE]`: the quality suite, replacing the file's quality section. */
+async function runQualityOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
+  const full = argv.includes('--full');
+  const started = Date.now();
+  const i = argv.indexOf('--merge-into');
+  const file = path.resolve(i >= 0 ? argv[i + 1] : newestResultsFile());
+  if (!fs.existsSync(file)) throw new Error(`${file}: no results file to merge into`);
+  log(`bench --only quality (${full ? 'full' : 'quick'}), merging into ${path.relative(REPO, file)}`);
+  // As the full run: the fastest present backend that is not the plain-JS one.
+  if (!(await activateBackend('wasm')).present) await activateBackend('cpu');
+  const presets = await benchQualityPresets(full);
+  const base = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+  const merged: BenchResults = {
+    ...base,
+    quality: { presets, pending: full ? [] : ['FedAdam on eicu-like and ε = 0.5, 3: --full only'] },
+    mergedRuns: [
+      ...(base.mergedRuns ?? []),
+      {
+        suite: 'quality',
+        startedAt: new Date(started).toISOString(),
+        mode: full ? 'full' : 'quick',
+        durationSeconds: (Date.now() - started) / 1000,
+        measured: `quality of ${presets.map((p) => p.settings.preset).join(' and ')} (replaces the run's quality section)`,
+      },
+    ],
+  };
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  log(`merged into ${path.relative(REPO, file)}`);
+  return { results: merged, file };
+}
+
 function describeOrchestrationRun(o: OrchestrationResult): string {
   const parts = [`embedded per-round overhead (K = ${o.overhead.hospitals})`];
   if (o.emulator?.measured) parts.push(`emulator per-round overhead (K = ${o.emulator.hospitals})`);
@@ -294,17 +331,18 @@ async function main(argv: string[]): Promise<void> {
     results = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
   } else if (argv.includes('--only')) {
     const suite = argv[argv.indexOf('--only') + 1];
-    if (suite !== 'orchestration') {
-      log(`bench: --only supports "orchestration", got ${suite}`);
+    if (suite === 'quality') ({ results, file } = await runQualityOnly(argv));
+    else if (suite === 'orchestration') ({ results, file } = await runOrchestrationOnly(argv));
+    else {
+      log(`bench: --only supports "orchestration" and "quality", got ${suite}`);
       process.exitCode = 2;
       return;
     }
-    ({ results, file } = await runOrchestrationOnly(argv));
   } else {
     const unknown = argv.filter((a) => a !== '--full');
     if (unknown.length > 0) {
       log(
-        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE]]`,
+        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE]]`,
       );
       process.exitCode = 2;
       return;

@@ -86,7 +86,9 @@ function methodNote(q: PresetQuality): string {
   return [
     `Seeds ${s.seeds.join(', ')} (each seed draws the cohort, initial weights and shuffling, as \`himas train --seed\`); values are the **mean over seeds with a 95 % t interval** [low, high] (n = ${s.seeds.length}).`,
     `Non-private rows: MLP ${s.hiddenUnits.join('→')}, Adam lr ${s.learningRate}, batch ${s.batchSize}, ${s.rounds} rounds × ${s.localEpochs} local epochs (centralized and local-only get the same ${s.rounds * s.localEpochs} passes). FedAvg is example-weighted${s.fedAdam ? '; FedAdam (Reddi et al. 2021) uses server lr 0.01' : ''}.`,
-    `DP rows use the DP-SGD recipe \`himas train\` applies with patient privacy on (logistic model, batch 256, lr 0.05, 2 local epochs, C_example = 1) and example-weighted FedAvg; “DP recipe, no noise” is that recipe without DP-SGD, so the gap to it is the cost of the noise alone.`,
+    q.dpRecipe
+      ? `DP rows use the DP-SGD recipe \`himas train\` applied with patient privacy on when this was measured (${q.dpRecipe.model} model, batch ${q.dpRecipe.batchSize}, lr ${q.dpRecipe.learningRate}, ${q.dpRecipe.localEpochs} local epochs, C_example = 1) and example-weighted FedAvg; “DP recipe, no noise” is that recipe without DP-SGD, so the gap to it is the cost of the noise alone.`
+      : `DP rows use the DP-SGD recipe of the measuring run (not recorded in this results file) and example-weighted FedAvg; “DP recipe, no noise” is that recipe without DP-SGD.`,
     dp.length > 0
       ? `Patient-level DP-SGD: each hospital calibrates z to its own N for (ε, δ = ${s.delta.toExponential(0)}) per patient over the whole run (RDP accountant, Poisson sampling); mean z over hospitals: ${dp.map((m) => `ε = ${m.epsilon}: z = ${z(m.id)?.toFixed(2)}`).join(', ')}.`
       : '',

@@ -101,6 +101,8 @@ export interface PresetQuality {
   perHospital: Record<string, Record<string, MetricIntervals>>;
   /** Noise multipliers the DP rows used (mean over hospitals and seeds for dpsgd). */
   noiseMultipliers: Record<string, number>;
+  /** The DP-SGD recipe the DP rows trained with (DP_SGD_RECIPE at measurement time). */
+  dpRecipe?: { model: string; batchSize: number; learningRate: number; localEpochs: number };
   seconds: number;
   raw: Array<{
     seed: number;
@@ -439,6 +441,12 @@ export async function benchQuality(
     noiseMultipliers: Object.fromEntries(
       Object.entries(noise).map(([id, zs]) => [id, zs.reduce((a, b) => a + b, 0) / zs.length]),
     ),
+    dpRecipe: {
+      model: DP_SGD_RECIPE.model,
+      batchSize: DP_SGD_RECIPE.batchSize,
+      learningRate: DP_SGD_RECIPE.localLearningRate,
+      localEpochs: DP_SGD_RECIPE.localEpochs,
+    },
     seconds: (Date.now() - started) / 1000,
     raw,
   };

@@ -1,5 +1,6 @@
 import { renderBenchmarkSvgs, renderBenchmarksMarkdown } from '../../../bench/report/benchmarks-doc';
 import { tailSlope } from '../../../bench/report/summary-sections';
+import { qualityPresetSection } from '../../../bench/report/quality-section';
 import type { BenchResults } from '../../../bench/results';
 import { meanInterval95, summarize, type Summary } from '../../../bench/statistics';
 import type { MetricIntervals, PresetQuality } from '../../../bench/suites/quality';
@@ -270,6 +271,18 @@ describe('docs/benchmarks.md rendering', () => {
     expect(md).not.toContain('NaN');
     expect(md).toMatch(/\| h2 \| 0\.855 \| 0\.805 \| — \|/);
     expect(md).toContain('Hospitals with fewer than 5 test positives (h2)');
+  });
+
+  it('names the DP-SGD recipe the DP rows were measured with, or says it was not recorded', () => {
+    const measured = {
+      ...preset('archetypes', false),
+      dpRecipe: { model: 'logistic', batchSize: 128, learningRate: 0.02, localEpochs: 4 },
+    };
+    expect(qualityPresetSection(measured).join('\n')).toContain(
+      'when this was measured (logistic model, batch 128, lr 0.02, 4 local epochs, C_example = 1)',
+    );
+    const unrecorded = { ...preset('archetypes', false), dpRecipe: undefined };
+    expect(qualityPresetSection(unrecorded).join('\n')).toContain('not recorded in this results file');
   });
 
   it('closes with the headline figures and where the time goes', () => {
