@@ -38,6 +38,11 @@ export interface DocumentStore {
   /** The documents directly inside a collection (`runs/r1/rounds`), ordered by id. */
   list<T extends DocumentData = DocumentData>(collectionPath: string): Promise<DocumentSnapshot<T>[]>;
   /**
+   * How many documents a collection holds, counted by the store (a Firestore aggregation query):
+   * cheap enough to ask on every event, where listing would read every document.
+   */
+  count(collectionPath: string): Promise<number>;
+  /**
    * Runs `fn` atomically: reads see one consistent state and writes apply together or not at all.
    * Reads must come before writes (as in Firestore). Retried on conflict; ConflictError when the
    * retries run out.

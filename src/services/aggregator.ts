@@ -13,7 +13,7 @@ import {
   type UpdateReceipt,
 } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
-import { HospitalEvaluationSchema } from '../../schemas/metrics';
+import { HospitalEvaluationSchema, type HospitalEvaluation } from '../../schemas/metrics';
 import { decodeUpdate, UpdateFormatError } from '../core/codec/update-codec';
 import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
 import { mergeHistograms } from '../core/evaluation/risk-histogram';
@@ -232,6 +232,15 @@ export class Aggregator {
   ): Promise<void> {
     const roundDoc = await this.getRound(runId, round);
     if (!roundDoc || roundDoc.status === 'closed' || roundDoc.status === 'failed') return;
+    // One receipt per hospital: fewer receipts than expected hospitals before the deadline means
+    // nothing to do, known from a count instead of reading every receipt on every update (O(K²)).
+    if (
+      roundDoc.status === 'open' &&
+      !deadlineSignalled &&
+      this.deps.clock.now() < new Date(roundDoc.deadline) &&
+      (await this.deps.documents.count(paths.updates(runId, round))) < roundDoc.expectedHospitals.length
+    )
+      return;
     const receipts = (await this.deps.documents.list(paths.updates(runId, round))).map((s) =>
       UpdateReceiptSchema.parse(s.data),
     );
@@ -407,6 +416,10 @@ export class Aggregator {
       await this.failRound(runId, round, `secure aggregation: ${error.message}`, participants);
       return;
     }
+
+    // The base version's pooled metrics with every evaluation its round's updates carried (between
+    // refreshes, recordEvaluation pools on a doubling schedule).
+    await this.refreshPooledMetrics(runId, roundDoc.baseModelVersionId);
 
     // Audited before the round closes (ids from the facts, so a retry writes each once): the version
     // exists now, and it is the one this round publishes whoever holds the lease.
@@ -643,10 +656,7 @@ export class Aggregator {
       );
       return;
     }
-    const stored = (await this.deps.documents.list(paths.evaluations(report.modelVersionId))).map((s) =>
-      HospitalEvaluationSchema.parse(s.data),
-    );
-    const mismatch = stored.find((e) => e.histogram.bins !== report.histogram.bins);
+    const mismatch = await this.otherHistogramBins(version.runId, report);
     if (mismatch) {
       const reason = `histogram of ${report.histogram.bins} bins cannot be pooled with ${mismatch.hospitalId}'s ${mismatch.histogram.bins}`;
       await this.audit(
@@ -660,7 +670,32 @@ export class Aggregator {
       return;
     }
     await this.deps.documents.create(paths.evaluation(report.modelVersionId, report.hospitalId), report);
-    await this.refreshPooledMetrics(version.runId, report.modelVersionId);
+    // Pooling re-reads every evaluation of the version; doing it on each one is O(K²) for K
+    // hospitals. Refresh at 1, 2, 4, 8, ... evaluations and when all hospitals have reported (the
+    // base version is refreshed once more when its round closes): O(K log K) reads in all.
+    const stored = await this.deps.documents.count(paths.evaluations(report.modelVersionId));
+    const run = await this.getRun(version.runId);
+    if (stored >= (run?.hospitals.length ?? 0) || (stored & (stored - 1)) === 0)
+      await this.refreshPooledMetrics(version.runId, report.modelVersionId);
+  }
+
+  /**
+   * An evaluation stored for the version whose histogram has other bins than `report`'s, if any.
+   * All stored ones share their bins (each was checked on arrival), so the first found decides.
+   */
+  private async otherHistogramBins(
+    runId: string,
+    report: HospitalEvaluation,
+  ): Promise<{ hospitalId: string; histogram: { bins: number } } | undefined> {
+    const run = await this.getRun(runId);
+    for (const hospitalId of run?.hospitals ?? []) {
+      if (hospitalId === report.hospitalId) continue;
+      const data = await this.deps.documents.get(paths.evaluation(report.modelVersionId, hospitalId));
+      if (!data) continue;
+      const stored = HospitalEvaluationSchema.parse(data);
+      return stored.histogram.bins === report.histogram.bins ? undefined : stored;
+    }
+    return undefined;
   }
 
   /**

@@ -83,6 +83,18 @@ export function describeDocumentStoreContract(
       expect(await store.list(`${root}/r9/rounds`)).toEqual([]);
     });
 
+    test('count counts the documents directly inside a collection, as list lists them', async () => {
+      await store.set(`${root}/r1/rounds/2`, { round: 2 });
+      await store.set(`${root}/r1/rounds/1`, { round: 1 });
+      await store.set(`${root}/r1/rounds/1/updates/h1`, { hospital: 'h1' });
+      await store.set(`${root}/r2/rounds/1`, { other: true });
+      expect(await store.count(`${root}/r1/rounds`)).toBe(2);
+      expect(await store.count(`${root}/r1/rounds/1/updates`)).toBe(1);
+      expect(await store.count(`${root}/r9/rounds`)).toBe(0);
+      await store.delete(`${root}/r1/rounds/2`);
+      expect(await store.count(`${root}/r1/rounds`)).toBe(1);
+    });
+
     test('stored data cannot be changed through the objects passed in or returned', async () => {
       const data = { nested: { n: 1 } };
       await store.set(`${root}/a`, data);

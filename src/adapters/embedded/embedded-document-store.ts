@@ -54,6 +54,14 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return rows.map((row) => ({ id: row.id, path: row.path, data: JSON.parse(row.data) as T }));
   }
 
+  async count(collectionPath: string): Promise<number> {
+    const rows = await this.database.all<{ n: number | bigint }>(
+      'SELECT count(*) AS n FROM documents WHERE parent_collection = $1',
+      [validateCollectionPath(collectionPath)],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async runTransaction<R>(fn: (tx: Transaction) => Promise<R>): Promise<R> {
     return this.database.transaction(async (sql) => {
       const tx = new BufferedTransaction(sql);

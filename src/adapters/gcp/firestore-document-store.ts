@@ -83,6 +83,11 @@ export class FirestoreDocumentStore implements DocumentStore {
     }));
   }
 
+  async count(collectionPath: string): Promise<number> {
+    const snapshot = await this.firestore.collection(validateCollectionPath(collectionPath)).count().get();
+    return snapshot.data().count;
+  }
+
   /**
    * Firestore retries the whole function on contention (ABORTED) with backoff, so `fn` may run
    * more than once; its writes are buffered by the client and committed together.
