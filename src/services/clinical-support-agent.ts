@@ -13,7 +13,7 @@ import type { DocumentStore } from '../ports/document-store';
 import type { Delivery } from '../ports/event-bus';
 import type { LanguageModel } from '../ports/language-model';
 import type { ModelRegistry } from '../ports/model-registry';
-import { decodeDelivery } from './event-publishing';
+import { decodeOrLogPoison } from './event-publishing';
 import { loadHimasModel } from './model-artifacts';
 import { describeGuarantee } from './privacy-guarantee';
 import { readRun } from './run-documents';
@@ -68,12 +68,8 @@ export class ClinicalSupportAgent {
 
   /** model.published: follow its run and load its newest servable version now, not on first use. */
   async handle(delivery: Pick<Delivery, 'data'>): Promise<void> {
-    const decoded = decodeDelivery(delivery);
-    if (!decoded.ok) {
-      logs.poisonMessage(this.deps.logger, decoded.reason);
-      return;
-    }
-    const event = decoded.event;
+    const event = decodeOrLogPoison(delivery, this.deps.logger);
+    if (!event) return;
     if (event.type !== 'model.published') return;
     if (this.options.runId && event.runId !== this.options.runId) return;
     this.followedRunId = event.runId;

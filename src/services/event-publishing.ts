@@ -8,6 +8,8 @@ import {
   type HimasEvent,
 } from '../../schemas/events';
 import type { Delivery, EventBus } from '../ports/event-bus';
+import type { Logger } from '../logging/logger';
+import { logs } from '../logs';
 
 /** Builds a validated event envelope. `id` must be deterministic for the fact it announces. */
 export function makeEvent<T extends EventType>(
@@ -50,4 +52,15 @@ export function decodeDelivery(delivery: Pick<Delivery, 'data'>): DecodedDeliver
     return { ok: false, reason: `malformed event at '${issue.path.join('.')}': ${issue.message}` };
   }
   return { ok: true, event: parsed.data };
+}
+
+/**
+ * The agents' entry: the decoded event, or null after logging why the message is poison (a
+ * malformed message is acknowledged, never retried; the aggregator also audits it).
+ */
+export function decodeOrLogPoison(delivery: Pick<Delivery, 'data'>, logger: Logger): HimasEvent | null {
+  const decoded = decodeDelivery(delivery);
+  if (decoded.ok) return decoded.event;
+  logs.poisonMessage(logger, decoded.reason);
+  return null;
 }

@@ -14,7 +14,7 @@ import {
 import { writeRunSummary } from '../core/agents/run-summary';
 import { logs } from '../logs';
 import type { Delivery } from '../ports/event-bus';
-import { decodeDelivery } from './event-publishing';
+import { decodeOrLogPoison } from './event-publishing';
 import type { AgentDeps } from './privacy-guardian-agent';
 import { readRun } from './run-documents';
 import { haltRunOnce } from './run-halt';
@@ -46,12 +46,8 @@ export class OrchestratorAgent {
   ) {}
 
   async handle(delivery: Pick<Delivery, 'data'>): Promise<void> {
-    const decoded = decodeDelivery(delivery);
-    if (!decoded.ok) {
-      logs.poisonMessage(this.deps.logger, decoded.reason);
-      return;
-    }
-    if (decoded.event.type === 'model.published') await this.track(decoded.event);
+    const event = decodeOrLogPoison(delivery, this.deps.logger);
+    if (event?.type === 'model.published') await this.track(event);
   }
 
   /** The progress row for one published version; null when the run is unknown or it was already tracked. */

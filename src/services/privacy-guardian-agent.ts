@@ -18,7 +18,7 @@ import type { Delivery, EventBus } from '../ports/event-bus';
 import type { ModelRegistry } from '../ports/model-registry';
 import type { Warehouse } from '../ports/warehouse';
 import { recordAudit } from './audit';
-import { decodeDelivery, makeEvent, publishEvent } from './event-publishing';
+import { decodeOrLogPoison, makeEvent, publishEvent } from './event-publishing';
 import { patientLedgerEvents } from './patient-privacy';
 import { readRound, readRun } from './run-documents';
 import { haltRunOnce } from './run-halt';
@@ -45,12 +45,8 @@ export class PrivacyGuardianAgent {
   constructor(private readonly deps: AgentDeps) {}
 
   async handle(delivery: Pick<Delivery, 'data'>): Promise<void> {
-    const decoded = decodeDelivery(delivery);
-    if (!decoded.ok) {
-      logs.poisonMessage(this.deps.logger, decoded.reason);
-      return;
-    }
-    if (decoded.event.type === 'model.published') await this.check(decoded.event);
+    const event = decodeOrLogPoison(delivery, this.deps.logger);
+    if (event?.type === 'model.published') await this.check(event);
   }
 
   /** The decision for one published version; null when the run is unknown or it was already checked. */

@@ -9,7 +9,7 @@ import { AsyncMutex } from '../adapters/embedded/async-mutex';
 import { detectOutbreaks, type SurveillanceAlert } from '../core/agents/surveillance';
 import { logs } from '../logs';
 import type { Delivery, EventBus } from '../ports/event-bus';
-import { decodeDelivery, makeEvent, publishEvent } from './event-publishing';
+import { decodeOrLogPoison, makeEvent, publishEvent } from './event-publishing';
 import type { AgentDeps } from './privacy-guardian-agent';
 import { readRun } from './run-documents';
 
@@ -43,12 +43,8 @@ export class SurveillanceAgent {
   constructor(private readonly deps: SurveillanceDeps) {}
 
   async handle(delivery: Pick<Delivery, 'data'>): Promise<void> {
-    const decoded = decodeDelivery(delivery);
-    if (!decoded.ok) {
-      logs.poisonMessage(this.deps.logger, decoded.reason);
-      return;
-    }
-    const event = decoded.event;
+    const event = decodeOrLogPoison(delivery, this.deps.logger);
+    if (!event) return;
     if (event.type === 'surveillance.reported') await this.lock.runExclusive(() => this.receive(event));
   }
 

@@ -14,7 +14,7 @@ import {
 import { POOLED_ID } from '../core/agents/surveillance';
 import { logs } from '../logs';
 import type { Delivery } from '../ports/event-bus';
-import { decodeDelivery } from './event-publishing';
+import { decodeOrLogPoison } from './event-publishing';
 import { readRun } from './run-documents';
 import type { SurveillanceDeps } from './surveillance-agent';
 
@@ -39,12 +39,8 @@ export class TreatmentAgent {
   constructor(private readonly deps: SurveillanceDeps) {}
 
   async handle(delivery: Pick<Delivery, 'data'>): Promise<void> {
-    const decoded = decodeDelivery(delivery);
-    if (!decoded.ok) {
-      logs.poisonMessage(this.deps.logger, decoded.reason);
-      return;
-    }
-    const event = decoded.event;
+    const event = decodeOrLogPoison(delivery, this.deps.logger);
+    if (!event) return;
     if (event.type === 'treatment.reported') await this.lock.runExclusive(() => this.receive(event));
   }
 

@@ -4,6 +4,7 @@ import { GeminiLanguageModel } from '../../../src/adapters/gcp/gemini-language-m
 import { VertexModelRegistry } from '../../../src/adapters/gcp/vertex-model-registry';
 import { DocumentModelRegistry } from '../../../src/adapters/model-registry/document-model-registry';
 import {
+  clinicalLanguageModelRecordValues,
   CLOUD_SERVICE_ENV_VARS,
   openCloudServices,
   openCohortSource,
@@ -206,5 +207,16 @@ describe('openCloudServices and openCohortSource', () => {
         blobDir: '/b',
       }),
     ).toThrow(/HIMAS_DATA_DIR is not set/);
+  });
+});
+
+describe('clinicalLanguageModelRecordValues', () => {
+  it('is off unless the deployment opts in, and names the variable and the allowed values otherwise', () => {
+    expect(clinicalLanguageModelRecordValues({})).toBe(false);
+    expect(clinicalLanguageModelRecordValues({ HIMAS_CLINICAL_LLM_RECORD_VALUES: 'false' })).toBe(false);
+    expect(clinicalLanguageModelRecordValues({ HIMAS_CLINICAL_LLM_RECORD_VALUES: 'true' })).toBe(true);
+    expect(() => clinicalLanguageModelRecordValues({ HIMAS_CLINICAL_LLM_RECORD_VALUES: 'yes' })).toThrow(
+      /HIMAS_CLINICAL_LLM_RECORD_VALUES = 'yes' must be 'true' or 'false'/,
+    );
   });
 });
