@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { HospitalEvaluationSchema, MetricsSchema } from './metrics';
-import { DpEventDataSchema, PrivacyGuaranteeSchema } from './privacy';
+import { HospitalEvaluationSchema, PooledQualitySchema } from './metrics';
+import { DpEventDataSchema, HospitalPrivacySchema, PrivacyGuaranteeSchema } from './privacy';
 import { TrainingConfigSchema } from './training-config';
 
 /**
  * Firestore documents (ARCHITECTURE.md section 2). Paths:
  *   runs/{runId}                                    RunDocument
- *   runs/{runId}/statistics/{hospitalId}            StatisticsReceipt (federated feature statistics)
  *   runs/{runId}/rounds/{round}                     RoundDocument
  *   runs/{runId}/rounds/{round}/updates/{hospital}  UpdateReceipt
  *   runs/{runId}/rounds/{round}/seeds/{survivor}    RevealedSeeds (secure aggregation dropouts)
@@ -18,8 +17,6 @@ import { TrainingConfigSchema } from './training-config';
 export const paths = {
   run: (runId: string) => `runs/${runId}`,
   runs: () => 'runs',
-  statistics: (runId: string) => `runs/${runId}/statistics`,
-  statisticsReceipt: (runId: string, hospitalId: string) => `runs/${runId}/statistics/${hospitalId}`,
   rounds: (runId: string) => `runs/${runId}/rounds`,
   round: (runId: string, round: number) => `runs/${runId}/rounds/${roundKey(round)}`,
   updates: (runId: string, round: number) => `runs/${runId}/rounds/${roundKey(round)}/updates`,
@@ -44,18 +41,18 @@ export const roundKey = (round: number): string => String(round).padStart(4, '0'
 export const blobPaths = {
   update: (runId: string, round: number, hospitalId: string) =>
     `runs/${runId}/rounds/${roundKey(round)}/updates/${hospitalId}.bin`,
-  statistics: (runId: string, hospitalId: string) => `runs/${runId}/statistics/${hospitalId}.json`,
-  /** A hospital's patient-level ledger: one entry per training attempt, written before it trains. */
-  patientLedger: (runId: string, hospitalId: string) => `runs/${runId}/privacy/${hospitalId}/`,
-  patientLedgerEntry: (runId: string, hospitalId: string, round: number, attempt: string) =>
-    `runs/${runId}/privacy/${hospitalId}/${roundKey(round)}-${attempt}.json`,
+  /**
+   * The published copy of a hospital's privacy ledger (signed, chained entries; the hospital's own
+   * store holds the authoritative one): `ledgers/<hospital>/<8-digit sequence>.json`.
+   */
+  ledgerMirrorRoot: 'ledgers',
+  ledgerMirror: (hospitalId: string) => `ledgers/${hospitalId}/`,
   /** A hospital's aggregate release (surveillance counts, treatment tables), kept to re-send, never re-drawn. */
   release: (runId: string, hospitalId: string, kind: string) =>
     `runs/${runId}/releases/${hospitalId}/${kind}.json`,
-  /** The hospital's ledger of aggregate releases: one entry per attempt, written before it reads the data. */
-  releaseLedger: (runId: string, hospitalId: string) => `runs/${runId}/releases/${hospitalId}/ledger/`,
-  releaseLedgerEntry: (runId: string, hospitalId: string, kind: string, attempt: string) =>
-    `runs/${runId}/releases/${hospitalId}/ledger/${kind}-${attempt}.json`,
+  /** A hospital's noisy evaluation of a model version, kept to re-send, never re-drawn. */
+  evaluationRelease: (versionId: string, hospitalId: string) =>
+    `models/${versionId}/evaluations/${hospitalId}.json`,
   strategyState: (runId: string, round: number) => `runs/${runId}/strategy-state/${roundKey(round)}.json`,
   modelPrefix: (versionId: string) => `models/${versionId}/`,
 } as const;
@@ -87,17 +84,15 @@ export const RunDocumentSchema = z.object({
   completedAt: isoTime.nullable(),
   /** Where a local run writes its report and model (so `--resume` writes to the same place). */
   outputDirectory: z.string().nullable().default(null),
+  /**
+   * Each hospital's declared number of training stays: public by declaration (the operator sets it,
+   * e.g. "about 1,500"), never counted from the records at run time. DP-SGD plans its sampling rate
+   * q = batch / declared from it, and updates are weighted by it, so the exact cohort size never
+   * leaves a hospital.
+   */
+  declaredTrainStays: z.record(z.string(), z.number().int().min(1)).default({}),
 });
 export type RunDocument = z.infer<typeof RunDocumentSchema>;
-
-export const StatisticsReceiptSchema = z.object({
-  hospitalId: z.string(),
-  blobPath: z.string(),
-  sha256: z.string(),
-  rows: z.number().int().min(0),
-  receivedAt: isoTime,
-});
-export type StatisticsReceipt = z.infer<typeof StatisticsReceiptSchema>;
 
 /** `awaiting-seeds`: a masked round lost participants; the survivors must reveal their seeds with them. */
 export const RoundStatusSchema = z.enum(['open', 'awaiting-seeds', 'aggregating', 'closed', 'failed']);
@@ -147,13 +142,15 @@ export const UpdateReceiptSchema = z.object({
   reason: z.string().nullable(),
   blobPath: z.string(),
   sha256: z.string(),
+  /** The hospital's declared cohort size (public), the weight plain FedAvg gives the update. */
   numExamples: z.number().int().min(0),
+  /** L2 norm of an unmasked update, computed here from the blob (null when masked). */
   norm: z.number().min(0).nullable(),
+  /** Training loss, only from hospitals training without DP-SGD (no guarantee to keep). */
   trainLoss: z.number().nullable(),
-  trainSeconds: z.number().min(0),
   receivedAt: isoTime,
-  /** The hospital's patient-level guarantee after this round (null without DP-SGD). */
-  patientPrivacy: PrivacyGuaranteeSchema.nullable().default(null),
+  /** The published ledger entry the hospital's guarantee claim was computed at (null without a ledger). */
+  ledgerSequence: z.number().int().min(0).nullable().default(null),
 });
 export type UpdateReceipt = z.infer<typeof UpdateReceiptSchema>;
 
@@ -176,8 +173,10 @@ export const ModelVersionDocumentSchema = z.object({
   featureNames: z.array(z.string()),
   participants: z.array(z.string()),
   privacy: z.array(PrivacyGuaranteeSchema),
-  /** Pooled metrics from the hospitals' evaluations, filled in as they arrive. */
-  pooledMetrics: MetricsSchema.nullable(),
+  /** Each participant's patient-level guarantee, recomputed from its published ledger. */
+  hospitalPrivacy: z.array(HospitalPrivacySchema).default([]),
+  /** Pooled metrics from the hospitals' noisy evaluations (with the noise's intervals), as they arrive. */
+  pooled: PooledQualitySchema.nullable(),
   /** Set when the privacy guardian halted the run at this version: never serve it. */
   halted: z.boolean(),
 });

@@ -40,16 +40,18 @@ const UpdateSubmittedData = z.object({
   baseModelVersionId: z.string().min(1),
   blobPath: z.string().min(1),
   sha256: sha256Hex,
+  /** The hospital's declared (public) cohort size: plain FedAvg's weight. Never the exact count. */
   numExamples: z.number().int().min(1),
-  /** L2 norm of the update after the hospital clipped it; null when masked (it would leak). */
-  norm: z.number().min(0).nullable(),
   numParameters: z.number().int().min(1),
+  /** Only without DP-SGD (the run then has no patient-level guarantee to keep); null otherwise. */
   trainLoss: z.number().min(0).nullable(),
-  trainSeconds: z.number().min(0),
-  /** The hospital's evaluation of the incoming global model on its own test split (aggregates only). */
-  baseEvaluation: HospitalEvaluationSchema,
-  /** The patient-level guarantee of this hospital's data after this round (null without DP-SGD). */
-  patientPrivacy: PrivacyGuaranteeSchema.nullable(),
+  /**
+   * The hospital's noisy evaluation of the incoming model (a DP release on its test split), only
+   * when the run evaluates every round; null otherwise.
+   */
+  baseEvaluation: HospitalEvaluationSchema.nullable(),
+  /** The published ledger entry this update's privacy was charged at (the aggregator recomputes from it). */
+  ledgerSequence: z.number().int().min(0),
   /** Ed25519 signature (base64) over run, round, hospital, base model, weight and the blob. */
   signature: z.string().min(1),
   /** Set when the blob is a masked fixed-point int32 update (secure aggregation); null = float32. */
@@ -94,11 +96,12 @@ const SurveillanceAlertData = z.object({
   message: z.string(),
 });
 /**
- * The guarantee of one aggregate release by one hospital: one Gaussian mechanism on its table,
- * the stay as the unit (adding or removing one stay), ε at δ from the same accountant as training.
+ * The guarantee of one aggregate release by one hospital: one Gaussian mechanism on its table, the
+ * patient (one stay each) as the unit, ε of this release alone at δ from the same accountant as
+ * training. It is part of the hospital's ledger and of its run total.
  */
 const ReleasePrivacyData = z.object({
-  unit: z.literal('stay'),
+  unit: z.literal('patient'),
   epsilon: z.number().min(0).nullable(),
   delta: z.number().gt(0).lt(1),
   noiseMultiplier: z.number().gt(0),

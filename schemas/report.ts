@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MetricsSchema } from './metrics';
-import { PrivacyGuaranteeSchema } from './privacy';
+import { MetricIntervalsSchema, MetricsSchema } from './metrics';
+import { HospitalPrivacySchema, PrivacyGuaranteeSchema } from './privacy';
 import { TrainingConfigSchema } from './training-config';
 
 /**
@@ -10,6 +10,11 @@ import { TrainingConfigSchema } from './training-config';
 const ModelQualitySchema = z.object({
   pooled: MetricsSchema,
   perHospital: z.record(z.string(), MetricsSchema),
+  /**
+   * 95 % intervals of the pooled figures under the releases' DP noise; absent for exact
+   * (simulation-only) scoring, which no deployment can compute.
+   */
+  intervals: MetricIntervalsSchema.nullable().default(null),
 });
 
 export const RoundReportSchema = z.object({
@@ -19,12 +24,11 @@ export const RoundReportSchema = z.object({
   modelVersionId: z.string().nullable(),
   participants: z.array(z.string()),
   failureReason: z.string().nullable(),
-  /** Per hospital: the last local epoch's training loss and seconds spent in the job. */
+  /** Per hospital: the last local epoch's training loss (only without DP-SGD) and the receipt's verdict. */
   hospitals: z.record(
     z.string(),
     z.object({
       trainLoss: z.number().nullable(),
-      trainSeconds: z.number(),
       status: z.enum(['accepted', 'rejected']),
       reason: z.string().nullable(),
     }),
@@ -74,6 +78,8 @@ export const TrainingReportSchema = z.object({
     })
     .nullable(),
   privacy: z.array(PrivacyGuaranteeSchema),
+  /** Each hospital's patient-level totals (this run, lifetime) and per-mechanism share, from its ledger. */
+  hospitalPrivacy: z.array(HospitalPrivacySchema).default([]),
   /** Simulation-only comparisons: they pool records, which a real deployment never does. */
   baselines: z.array(BaselineSchema),
   notes: z.array(z.string()),

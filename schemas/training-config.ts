@@ -82,15 +82,24 @@ export const TrainingConfigSchema = z
      * the non-private model, docs/architecture.md §5); 'none' trains with NON_PRIVATE_RECIPE.
      */
     patientPrivacy: z.enum(['dp-sgd', 'none']).default('dp-sgd'),
-    /** Patient-level ε each hospital's patients get over the whole run (at `delta`). */
+    /**
+     * Patient-level ε each hospital's patients get over the whole run (at `delta`), covering every
+     * release of the run: DP-SGD on the train split, the evaluations on the test split, and the
+     * surveillance and treatment releases on both (src/core/privacy/run-privacy-plan.ts).
+     */
     patientTargetEpsilon: z.number().gt(0).max(100).default(1),
     /**
-     * Lifetime patient-level ε of a hospital's cohort over every run on it (its ledger persists
-     * across runs): a run's DP-SGD noise is raised so the cumulative ε stays within it, and a job
-     * refuses to train once it would be exceeded. 3 = three runs at the default target, and more
-     * in practice, since RDP composition grows slower than the sum.
+     * Lifetime patient-level ε of a hospital over every run and every release (its one ledger
+     * persists across runs and data files): a run whose plan would exceed it is refused before it
+     * reads a record. 3 fits seven runs at the default target (RDP composition grows slower than the sum).
      */
     patientBudgetEpsilon: z.number().gt(0).max(1000).default(3),
+    /**
+     * Also evaluate each round's base model on the hospitals' test splits (a noisy histogram per
+     * hospital per round, charged to the test split's budget, so each is noisier). Off by default:
+     * only the final model is evaluated, once.
+     */
+    evaluateEveryRound: z.boolean().default(false),
     /** L2 bound C_example of each patient's gradient in DP-SGD. */
     exampleClipNorm: z.number().gt(0).max(1000).default(1),
     /** Minimum number of accepted hospital updates for a round to close (default: every hospital). */
@@ -112,12 +121,16 @@ export const TrainingConfigSchema = z
     surveillancePeriodStart: z.iso.date().default('2022-01-03'),
     /** Weeks of surveillance counts each hospital releases. */
     surveillanceWeeks: z.number().int().min(30).max(1040).default(104),
-    /** Noise multiplier z of the hospitals' surveillance counts: noise SD z·Δ₂ = 2z per count (stay-level). */
-    surveillanceNoiseMultiplier: z.number().gt(0).max(100).default(1),
+    /**
+     * Noise multiplier z of the hospitals' surveillance counts (noise SD z·Δ₂ = 2z per count), or
+     * null: not released. Off by default: at the default per-run budget the counts would need a
+     * noise SD above 30 per weekly count, which hides any outbreak (docs/architecture.md §5).
+     */
+    surveillanceNoiseMultiplier: z.number().gt(0).max(1000).nullable().default(null),
     /** CUSUM decision threshold h of the surveillance agent (src/core/agents/cusum.ts). */
     surveillanceThreshold: z.number().gt(0).max(100).default(6),
-    /** Noise multiplier z of the hospitals' treatment tables: noise SD z per cell (stay-level, Δ₂ = 1). */
-    treatmentNoiseMultiplier: z.number().gt(0).max(100).default(1),
+    /** Noise multiplier z of the hospitals' treatment tables (noise SD z per cell, Δ₂ = 1), or null: not released (default). */
+    treatmentNoiseMultiplier: z.number().gt(0).max(1000).nullable().default(null),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -144,11 +157,11 @@ export const TrainingConfigSchema = z
           "secure aggregation needs aggregation 'dp-fedavg': its clip norm bounds the fixed-point encoding of masked updates",
       });
     }
-    if (config.patientPrivacy === 'dp-sgd' && config.patientTargetEpsilon > config.patientBudgetEpsilon) {
+    if (config.patientTargetEpsilon > config.patientBudgetEpsilon) {
       ctx.addIssue({
         code: 'custom',
         path: ['patientTargetEpsilon'],
-        message: `a run's patient-level target ε ${config.patientTargetEpsilon} exceeds the cohort's lifetime budget patientBudgetEpsilon ${config.patientBudgetEpsilon}; lower the target or raise the budget`,
+        message: `a run's patient-level target ε ${config.patientTargetEpsilon} exceeds each hospital's lifetime budget patientBudgetEpsilon ${config.patientBudgetEpsilon}; lower the target or raise the budget`,
       });
     }
     if (config.quorum !== undefined && config.hospitals !== undefined && config.quorum > config.hospitals) {

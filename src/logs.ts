@@ -187,23 +187,17 @@ export const logs = {
       message: `run ${runId}: ${summary}`,
       runId,
     }),
-  jobTrained: (
-    log: Logger,
-    runId: string,
-    round: number,
-    hospitalId: string,
-    loss: number | null,
-    seconds: number,
-  ) =>
+  // No duration and, under DP-SGD, no loss: both depend on the hospital's records, and the job's
+  // logs are read outside the hospital (Cloud Logging of the shared project).
+  jobTrained: (log: Logger, runId: string, round: number, hospitalId: string, loss: number | null) =>
     log.write({
       severity: 'INFO',
       event: 'job.trained',
-      message: `hospital ${hospitalId}: round ${round} trained in ${seconds.toFixed(1)} s (loss ${loss?.toFixed(4) ?? 'n/a'})`,
+      message: `hospital ${hospitalId}: round ${round} trained${loss === null ? '' : ` (loss ${loss.toFixed(4)}, no patient-level guarantee)`}`,
       runId,
       round,
       hospitalId,
       loss,
-      seconds,
     }),
   privacyChecked: (
     log: Logger,

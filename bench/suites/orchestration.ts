@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { paths, RoundDocumentSchema } from '../../schemas/documents';
 import { TrainingConfigSchema } from '../../schemas/training-config';
 import { FileHospitalKeyStore } from '../../src/adapters/keys/file-hospital-key-store';
-import { FilePatientLedgerStore } from '../../src/adapters/ledger/file-patient-ledger-store';
+import { hospitalStateDir, localHospitalLedger } from '../../src/adapters/ledger/local-hospital-ledger';
 import { generateCohort, type CohortRecord } from '../../src/core/data';
 import { initializeBackend } from '../../src/core/model';
 import { openEmbeddedPlatform } from '../../src/local/embedded-platform';
@@ -140,7 +140,7 @@ export async function runEmbeddedScenario(
         models: platform.models,
         cohorts: new SharedTinyCohort(),
         keys: new FileHospitalKeyStore(path.join(home, 'keys')),
-        ledger: new FilePatientLedgerStore(path.join(home, 'privacy-ledger')),
+        ledger: localHospitalLedger(hospitalStateDir(home)),
         clock: systemClock,
         logger: silentLogger,
       }),
@@ -157,6 +157,7 @@ export async function runEmbeddedScenario(
           hospitals: ids,
           config: TrainingConfigSchema.parse({ ...TINY_CONFIG, rounds }),
           dataDir: home,
+          declaredTrainStays: Object.fromEntries(ids.map((id) => [id, 100])),
           resume: false,
         },
       );

@@ -359,7 +359,8 @@ async function federatedModel(
             learningRate: DP_SGD_RECIPE.localLearningRate,
             exampleClipNorm: 1,
             noiseMultiplier: plans[i].noiseMultiplier,
-            random: trainers.shuffles[i],
+            // DP-SGD's sampling is secret by construction: fresh CSPRNG draws, like the noise.
+            random: noiseRandom,
             noiseRandom,
           });
         },

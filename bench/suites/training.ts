@@ -194,7 +194,7 @@ export async function benchDpSgd(
             learningRate: 1e-3,
             exampleClipNorm,
             noiseMultiplier,
-            random,
+            random: noiseRandom,
             noiseRandom,
           })
         ).steps,

@@ -1,11 +1,8 @@
 import * as path from 'node:path';
 import { createStorage, GcsBlobStore } from '../../src/adapters/gcp';
 import { FileHospitalKeyStore } from '../../src/adapters/keys/file-hospital-key-store';
-import { BlobPatientLedgerStore } from '../../src/adapters/ledger/blob-patient-ledger-store';
-import {
-  FilePatientLedgerStore,
-  patientLedgerDir,
-} from '../../src/adapters/ledger/file-patient-ledger-store';
+import { BlobHospitalLedgerStore } from '../../src/adapters/ledger/blob-hospital-ledger-store';
+import { localHospitalLedger } from '../../src/adapters/ledger/local-hospital-ledger';
 import { readJobEnv } from '../../src/config/job-env';
 import {
   openCohortSource,
@@ -13,7 +10,7 @@ import {
   readStackConfig,
   type StackConfig,
 } from '../../src/config/stack-config';
-import type { PatientLedgerStore } from '../../src/ports/patient-ledger-store';
+import type { HospitalLedgerStore } from '../../src/ports/hospital-ledger-store';
 import { initializeBackend } from '../../src/core/model';
 import { connectPortsOverIpc, disconnectIpc } from '../../src/local/ipc/ipc-ports';
 import { jsonLogger } from '../../src/logging/logger';
@@ -48,8 +45,8 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
         keys: new FileHospitalKeyStore(
           env.HIMAS_KEYS_DIR ?? path.join(localStateDir(stack, 'HIMAS_KEYS_DIR'), 'keys'),
         ),
-        // Its patient-level ledger belongs to its cohort: the same patients, the same budget.
-        ledger: openPatientLedger(env, stack),
+        // Its one privacy ledger, in storage only the hospital writes.
+        ledger: openHospitalLedger(env, stack),
         clock: systemClock,
         logger,
       });
@@ -77,23 +74,27 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
 }
 
 /**
- * Where the hospital keeps its patient-level ledger: its own bucket in the cloud
- * (HIMAS_LEDGER_BUCKET; the cohort volume is read-only and a FUSE rename is not atomic), else a
- * folder (HIMAS_LEDGER_DIR, or beside the local cohort files).
+ * Where the hospital keeps its privacy ledger: its own bucket in the cloud (HIMAS_LEDGER_BUCKET; the
+ * cohort volume is read-only and a FUSE rename is not atomic), else its local state folder
+ * (HIMAS_HOSPITAL_STATE_DIR, set by the local job runner). One ledger per hospital, whatever data
+ * files it reads.
  */
-function openPatientLedger(env: NodeJS.ProcessEnv, stack: StackConfig): PatientLedgerStore {
+function openHospitalLedger(env: NodeJS.ProcessEnv, stack: StackConfig): HospitalLedgerStore {
   const bucket = env.HIMAS_LEDGER_BUCKET?.trim();
   if (bucket) {
     const projectId = stack.stack === 'local-ipc' ? undefined : stack.projectId;
     if (!projectId)
       throw new Error('HIMAS_LEDGER_BUCKET needs the project of a gcp or emulators stack (HIMAS_PROJECT)');
-    return new BlobPatientLedgerStore(new GcsBlobStore(createStorage(projectId), bucket), `gs://${bucket}`);
+    return new BlobHospitalLedgerStore(new GcsBlobStore(createStorage(projectId), bucket), `gs://${bucket}`, 'ledgers');
   }
-  if (env.HIMAS_LEDGER_DIR) return new FilePatientLedgerStore(env.HIMAS_LEDGER_DIR);
-  return new FilePatientLedgerStore(patientLedgerDir(localStateDir(stack, 'HIMAS_LEDGER_BUCKET')));
+  const stateDir = env.HIMAS_HOSPITAL_STATE_DIR?.trim();
+  if (stateDir) return localHospitalLedger(stateDir);
+  throw new Error(
+    "no place for the hospital's privacy ledger: set HIMAS_LEDGER_BUCKET (its own bucket, in the cloud) or HIMAS_HOSPITAL_STATE_DIR (its own state folder, locally)",
+  );
 }
 
-/** The local cohort folder, where the hospital's own state lives by default; `instead` says what to set. */
+/** The local cohort folder, where the hospital's keys live by default; `instead` says what to set. */
 function localStateDir(stack: StackConfig, instead: string): string {
   if (stack.dataDir) return stack.dataDir;
   throw new Error(

@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { cohortToCsv, withEncounters, type SyntheticCohort } from '../core/data';
@@ -24,6 +24,8 @@ export async function writeCohort(cohort: SyntheticCohort, dir: string): Promise
       description: h.description,
       trainStays: h.train.length,
       testStays: h.test.length,
+      // The public size a hospital declares (approximate, as a real one would): what DP-SGD plans with.
+      declaredTrainStays: roughly(h.train.length),
     })),
     // What an analysis must recover (treatment log-OR, injected outbreak); never read by training.
     truth: {
@@ -32,6 +34,48 @@ export async function writeCohort(cohort: SyntheticCohort, dir: string): Promise
     },
   };
   await writeFile(path.join(dir, 'cohort.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** A count to two significant digits: "about 1,500", the precision a hospital would declare publicly. */
+export function roughly(count: number): number {
+  if (count < 100) return Math.max(1, Math.round(count / 10) * 10 || count);
+  const magnitude = 10 ** (Math.floor(Math.log10(count)) - 1);
+  return Math.round(count / magnitude) * magnitude;
+}
+
+/**
+ * Each hospital's declared (public) number of training stays for a local cohort folder: from
+ * cohort.json's `declaredTrainStays` when it has one, else — the CLI acting as the operator of
+ * local hospitals — their training files' row counts to two significant digits, said in `notes`.
+ */
+export async function declaredCohortSizes(
+  dir: string,
+  hospitals: readonly string[],
+  countTrainRows: (hospitalId: string) => Promise<number>,
+): Promise<{ sizes: Record<string, number>; notes: string[] }> {
+  let manifest: { hospitals?: Array<{ hospitalId?: unknown; declaredTrainStays?: unknown }> } = {};
+  try {
+    manifest = JSON.parse(await readFile(path.join(dir, 'cohort.json'), 'utf8'));
+  } catch {
+    // No manifest: the sizes are declared from the files below.
+  }
+  const sizes: Record<string, number> = {};
+  const counted: string[] = [];
+  for (const hospitalId of hospitals) {
+    const declared = manifest.hospitals?.find((h) => h.hospitalId === hospitalId)?.declaredTrainStays;
+    if (typeof declared === 'number' && Number.isInteger(declared) && declared >= 1) sizes[hospitalId] = declared;
+    else {
+      sizes[hospitalId] = roughly(await countTrainRows(hospitalId));
+      counted.push(`${hospitalId} ≈ ${sizes[hospitalId]}`);
+    }
+  }
+  const notes =
+    counted.length === 0
+      ? []
+      : [
+          `declared cohort sizes (public, used to plan DP-SGD): ${counted.join(', ')} — from the training files, to two significant digits; set "declaredTrainStays" per hospital in ${path.join(dir, 'cohort.json')} to declare your own`,
+        ];
+  return { sizes, notes };
 }
 
 /** The hospitals of a cohort folder: every `<id>.train.csv` that has its `<id>.test.csv`. */

@@ -1,27 +1,26 @@
-import { FilePatientLedgerStore } from '../adapters/ledger/file-patient-ledger-store';
-import { ledgerEpsilon } from '../services/patient-privacy';
+import type { SignedLedgerEntry } from '../../schemas/privacy-ledger';
+import { hospitalTotals } from '../services/hospital-ledger';
+import type { HospitalLedgerStore } from '../ports/hospital-ledger-store';
 
-/** What `himas privacy ledger` shows, as data (--json prints exactly this). */
-export interface PatientLedgersView {
-  ledgerDirectory: string;
+/** What `himas privacy ledger` shows, as data (--json prints exactly this). ε null = ∞. */
+export interface HospitalLedgersView {
+  location: string;
   delta: number;
   hospitals: Array<{
     hospitalId: string;
-    cohortFingerprint: string;
-    /** Cumulative ε at δ over every entry (null = ∞). */
-    epsilon: number | null;
+    budgetEpsilon: number | null;
+    lifetime: { epsilon: number | null; train: number | null; test: number | null };
+    /** Each mechanism composed alone over the whole ledger. */
+    byMechanism: Array<{ mechanism: string; partitions: string[]; epsilon: number | null }>;
+    runs: Array<{ runId: string; epsilon: number | null; train: number | null; test: number | null }>;
     entries: Array<{
+      sequence: number;
       runId: string;
-      round: number;
-      attempt: string;
+      kind: 'reservation' | 'use';
+      slots: string[];
       chargedAt: string;
-      mechanism: {
-        samplingProbability: number;
-        noiseMultiplier: number;
-        steps: number;
-        exampleClipNorm: number;
-      };
-      /** ε at δ of this entry and every one before it (null = ∞). */
+      mechanisms: Array<{ mechanism: string; partitions: string[]; uses: number; noiseMultiplier: number }>;
+      /** The hospital's lifetime ε after this entry. */
       epsilonAfter: number | null;
     }>;
   }>;
@@ -29,56 +28,75 @@ export interface PatientLedgersView {
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-export async function readPatientLedgers(
-  ledgerDirectory: string,
+export async function readHospitalLedgers(
+  store: HospitalLedgerStore,
   delta: number,
   hospitalId?: string,
-): Promise<PatientLedgersView> {
-  const store = new FilePatientLedgerStore(ledgerDirectory);
-  const hospitals: PatientLedgersView['hospitals'] = [];
-  for (const cohort of await store.cohorts()) {
-    if (hospitalId !== undefined && cohort.hospitalId !== hospitalId) continue;
-    const entries = await store.read(cohort.hospitalId, cohort.cohortFingerprint);
-    hospitals.push({
-      ...cohort,
-      epsilon: finiteOrNull(ledgerEpsilon(entries, delta)),
-      entries: entries.map((e, i) => ({
-        runId: e.runId,
-        round: e.round,
-        attempt: e.attempt,
-        chargedAt: e.chargedAt,
-        mechanism: {
-          samplingProbability: e.samplingProbability,
-          noiseMultiplier: e.noiseMultiplier,
-          steps: e.steps,
-          exampleClipNorm: e.exampleClipNorm,
-        },
-        epsilonAfter: finiteOrNull(ledgerEpsilon(entries.slice(0, i + 1), delta)),
-      })),
-    });
+): Promise<HospitalLedgersView> {
+  const hospitals: HospitalLedgersView['hospitals'] = [];
+  for (const id of await store.hospitals()) {
+    if (hospitalId !== undefined && id !== hospitalId) continue;
+    const entries = await store.read(id);
+    if (entries.length === 0) continue;
+    hospitals.push(viewOf(id, entries, delta));
   }
-  return { ledgerDirectory, delta, hospitals };
+  return { location: store.describe(hospitalId ?? '_').replace(/\/_\/?$/, ''), delta, hospitals };
 }
 
-export function renderPatientLedgers(view: PatientLedgersView): string {
+function viewOf(hospitalId: string, entries: SignedLedgerEntry[], delta: number): HospitalLedgersView['hospitals'][number] {
+  const runIds = [...new Set(entries.map((e) => e.entry.runId))];
+  const { lifetime } = hospitalTotals(entries, runIds[0], delta);
+  return {
+    hospitalId,
+    budgetEpsilon: entries.at(-1)!.entry.budgetEpsilon,
+    lifetime: split(lifetime),
+    byMechanism: lifetime.byMechanism.map((m) => ({ ...m, epsilon: finiteOrNull(m.epsilon) })),
+    runs: runIds.map((runId) => ({ runId, ...split(hospitalTotals(entries, runId, delta).run) })),
+    entries: entries.map(({ entry }, i) => ({
+      sequence: entry.sequence,
+      runId: entry.runId,
+      kind: entry.kind,
+      slots: entry.slots,
+      chargedAt: entry.chargedAt,
+      mechanisms: entry.mechanisms.map((m) => ({
+        mechanism: m.mechanism,
+        partitions: m.partitions,
+        uses: m.uses,
+        noiseMultiplier: m.noiseMultiplier,
+      })),
+      epsilonAfter: finiteOrNull(hospitalTotals(entries.slice(0, i + 1), entry.runId, delta).lifetime.epsilon),
+    })),
+  };
+}
+
+function split(t: ReturnType<typeof hospitalTotals>['run']) {
+  return {
+    epsilon: finiteOrNull(t.epsilon),
+    train: finiteOrNull(t.partitions.train.epsilon),
+    test: finiteOrNull(t.partitions.test.epsilon),
+  };
+}
+
+export function renderHospitalLedgers(view: HospitalLedgersView): string {
   if (view.hospitals.length === 0)
-    return `No patient-level ledger in ${view.ledgerDirectory}: no hospital has trained with DP-SGD on this cohort yet.`;
-  const eps = (x: number | null) => (x === null ? '∞' : x.toFixed(4));
-  const lines = [`Patient-level ledgers in ${view.ledgerDirectory} (ε at δ = ${view.delta}):`];
+    return `No privacy ledger in ${view.location}: no hospital has reserved a run there yet (\`himas train\` makes one per hospital).`;
+  const eps = (x: number | null) => (x === null ? '∞' : x.toFixed(3));
+  const lines = [`Privacy ledgers in ${view.location} (patient-level ε at δ = ${view.delta}; each hospital's worse split):`];
   for (const h of view.hospitals) {
-    const runs = new Set(h.entries.map((e) => e.runId)).size;
     lines.push('');
     lines.push(
-      `${h.hospitalId}  cohort ${h.cohortFingerprint.slice(0, 12)}…  ${h.entries.length} attempt(s) in ${runs} run(s)  cumulative patient-level ε = ${eps(h.epsilon)}`,
+      `${h.hospitalId}: lifetime ε = ${eps(h.lifetime.epsilon)} of a budget of ${h.budgetEpsilon ?? '?'} (train split ${eps(h.lifetime.train)}, test split ${eps(h.lifetime.test)}) over ${h.runs.length} run(s), ${h.entries.length} entries`,
     );
-    lines.push(
-      `  ${'run'.padEnd(28)} ${'round'.padStart(5)}  ${'attempt'.padEnd(8)}  mechanism${' '.repeat(31)}ε after`,
-    );
+    lines.push(`  by mechanism (each alone): ${h.byMechanism.map((m) => `${m.mechanism} ${eps(m.epsilon)}`).join(', ')}`);
+    for (const r of h.runs) lines.push(`  run ${r.runId}: ε = ${eps(r.epsilon)} (train ${eps(r.train)}, test ${eps(r.test)})`);
+    lines.push(`  ${'#'.padStart(4)} ${'kind'.padEnd(11)} ${'run'.padEnd(28)} ${'what'.padEnd(44)} lifetime ε after`);
     for (const e of h.entries) {
-      const m = e.mechanism;
-      const mechanism = `${m.steps} steps q=${m.samplingProbability.toFixed(4)} z=${m.noiseMultiplier.toFixed(3)} C=${m.exampleClipNorm}`;
+      const what =
+        e.kind === 'reservation'
+          ? e.mechanisms.map((m) => `${m.mechanism}×${m.uses}`).join(' ')
+          : `${e.slots.join(' ')}${e.mechanisms.length > 0 ? ' (charged again)' : ''}`;
       lines.push(
-        `  ${e.runId.padEnd(28)} ${String(e.round).padStart(5)}  ${e.attempt.padEnd(8)}  ${mechanism.padEnd(40)} ${eps(e.epsilonAfter)}`,
+        `  ${String(e.sequence).padStart(4)} ${e.kind.padEnd(11)} ${e.runId.padEnd(28)} ${what.padEnd(44)} ${eps(e.epsilonAfter)}`,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
 import {
   HospitalEvaluationSchema,
   paths,
@@ -24,7 +25,7 @@ export function progressPrinter(documents: DocumentStore, rounds: number, write:
       const evaluations = new Map(
         (await documents.list(paths.evaluations(doc.baseModelVersionId))).map((s) => {
           const e = HospitalEvaluationSchema.parse(s.data);
-          return [e.hospitalId, e.metrics] as const;
+          return [e.hospitalId, metricsFromHistogram(e.histogram)] as const;
         }),
       );
       const seconds = doc.closedAt
@@ -40,7 +41,7 @@ export function progressPrinter(documents: DocumentStore, rounds: number, write:
         const loss = r?.trainLoss === null ? 'DP-SGD' : `loss ${fmt(r?.trainLoss, 4)}`;
         const state = !r ? 'no update' : r.status === 'accepted' ? loss : `rejected: ${r.reason}`;
         write(
-          `    ${hospitalId.padEnd(22)} ${state.padEnd(16)} AUROC of start model ${fmt(evaluations.get(hospitalId)?.auroc)}   ${r ? `${r.trainSeconds.toFixed(1)} s` : ''}`,
+          `    ${hospitalId.padEnd(22)} ${state.padEnd(16)}${evaluations.has(hospitalId) ? ` AUROC of start model ${fmt(evaluations.get(hospitalId)?.auroc)} (noisy)` : ''}`,
         );
       }
     },

@@ -37,15 +37,16 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldKind> = {
   patientPrivacy: 'string',
   patientTargetEpsilon: 'number',
   patientBudgetEpsilon: 'number',
+  evaluateEveryRound: 'boolean',
   exampleClipNorm: 'number',
   quorum: 'int',
   deadlineSeconds: 'int',
   outbreak: 'string',
   surveillancePeriodStart: 'string',
   surveillanceWeeks: 'int',
-  surveillanceNoiseMultiplier: 'number',
+  surveillanceNoiseMultiplier: 'number-or-none',
   surveillanceThreshold: 'number',
-  treatmentNoiseMultiplier: 'number',
+  treatmentNoiseMultiplier: 'number-or-none',
 };
 
 export const flagName = (field: string): string => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { FileHospitalKeyStore } from '../adapters/keys/file-hospital-key-store';
-import { FilePatientLedgerStore, patientLedgerDir } from '../adapters/ledger/file-patient-ledger-store';
+import { hospitalStateDir, localHospitalLedger } from '../adapters/ledger/local-hospital-ledger';
 import { deadLetterTopic, TOPICS } from '../../schemas/events';
 import { aggregateHandler } from '../../functions/aggregate';
 import { orchestratorHandler } from '../../functions/agents/orchestrator';
@@ -112,13 +112,17 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
           ...ports,
           cohorts: new CsvCohortSource(options.dataDir),
           keys: new FileHospitalKeyStore(path.join(options.home, 'keys')),
-          ledger: new FilePatientLedgerStore(patientLedgerDir(options.dataDir)),
+          ledger: localHospitalLedger(hospitalStateDir(options.home)),
           clock,
           logger: options.logger,
         })
       : new ChildProcessJobRunner(ports, {
           logger: options.logger,
-          extraEnv: { HIMAS_DATA_DIR: options.dataDir, HIMAS_KEYS_DIR: path.join(options.home, 'keys') },
+          extraEnv: {
+            HIMAS_DATA_DIR: options.dataDir,
+            HIMAS_KEYS_DIR: path.join(options.home, 'keys'),
+            HIMAS_HOSPITAL_STATE_DIR: hospitalStateDir(options.home),
+          },
         });
 
   /** Feeds a function from a subscription, wrapping each delivery as Eventarc wraps a Pub/Sub message. */

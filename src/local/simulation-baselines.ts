@@ -212,7 +212,7 @@ function qualityOf(
     risks.set(s.risks, offset);
     offset += s.labels.length;
   }
-  return { pooled: metricsOf(labels, risks), perHospital };
+  return { pooled: metricsOf(labels, risks), perHospital, intervals: null };
 }
 
 /** The non-private federated baseline's report entry and a note stating what DP-SGD cost. */

@@ -6,6 +6,8 @@ import {
   type RunDocument,
 } from '../../schemas/documents';
 import { TrainingReportSchema, type ModelQuality, type TrainingReport } from '../../schemas/report';
+import type { PooledQuality } from '../../schemas/metrics';
+import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
 import type { DocumentStore } from '../ports/document-store';
 import type { ModelRegistry } from '../ports/model-registry';
 import { hospitalLevelGuarantee } from '../services/privacy-guarantee';
@@ -36,7 +38,6 @@ export async function buildTrainingReport(input: {
     for (const r of receipts)
       hospitals[r.hospitalId] = {
         trainLoss: r.trainLoss,
-        trainSeconds: r.trainSeconds,
         status: r.status,
         reason: r.reason,
       };
@@ -60,10 +61,11 @@ export async function buildTrainingReport(input: {
     versions.push({
       versionId: version.versionId,
       round: version.round,
-      quality: await versionQuality(documents, version.versionId, version.pooledMetrics),
+      quality: await versionQuality(documents, version.versionId, version.pooled),
     });
   }
   const last = versions.at(-1);
+  const finalVersion = last ? await models.get(last.versionId) : undefined;
   const report: TrainingReport = {
     runId: run.runId,
     status: run.status,
@@ -87,6 +89,7 @@ export async function buildTrainingReport(input: {
       ? { versionId: last.versionId, quality: last.quality, directory: input.finalModelDirectory }
       : null,
     privacy: run.privacy,
+    hospitalPrivacy: finalVersion?.hospitalPrivacy ?? [],
     baselines: input.baselines,
     notes: input.notes,
   };
@@ -97,16 +100,17 @@ function closedCount(rounds: TrainingReport['rounds']): number {
   return rounds.filter((r) => r.status === 'closed').length;
 }
 
+/** A version's quality from the hospitals' noisy releases: pooled with intervals, and per hospital. */
 async function versionQuality(
   documents: DocumentStore,
   versionId: string,
-  pooled: ModelQuality['pooled'] | null,
+  pooled: PooledQuality | null,
 ): Promise<ModelQuality | null> {
   const evaluations = (await documents.list(paths.evaluations(versionId))).map((s) =>
     HospitalEvaluationSchema.parse(s.data),
   );
   if (evaluations.length === 0 || !pooled) return null;
   const perHospital: ModelQuality['perHospital'] = {};
-  for (const e of evaluations) perHospital[e.hospitalId] = e.metrics;
-  return { pooled, perHospital };
+  for (const e of evaluations) perHospital[e.hospitalId] = metricsFromHistogram(e.histogram);
+  return { pooled: pooled.metrics, perHospital, intervals: pooled.intervals };
 }

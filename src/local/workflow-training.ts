@@ -42,6 +42,8 @@ export interface TrainingWorkflowInput {
   hospitals: string[];
   config: TrainingConfig;
   dataDir: string;
+  /** Each hospital's declared (public) number of training stays. */
+  declaredTrainStays: Record<string, number>;
   outputDirectory?: string;
   resume: boolean;
   /**
@@ -84,6 +86,7 @@ export async function runTrainingWorkflow(
       config: input.config,
       resume: input.resume,
       outputDirectory: input.outputDirectory ?? null,
+      declaredTrainStays: input.declaredTrainStays,
       // Embedded, the Firestore binding lets the bus deliver before every poll, so nothing is in
       // flight once the jobs have finished: the deadline can be declared at once.
       deadlineGraceSeconds: input.deadlineGraceSeconds ?? 0,

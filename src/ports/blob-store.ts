@@ -13,6 +13,12 @@ export interface BlobInfo {
 export interface BlobStore {
   /** Stores the bytes atomically (a reader never sees a partial object). */
   put(path: string, bytes: Uint8Array, options?: { contentType?: string }): Promise<BlobInfo>;
+  /**
+   * Stores the bytes only if nothing is stored at the path yet, atomically: of concurrent creates
+   * of one path exactly one succeeds. Null when an object already exists (nothing is written).
+   * Append-only records (a hospital's privacy ledger) rely on it.
+   */
+  create(path: string, bytes: Uint8Array, options?: { contentType?: string }): Promise<BlobInfo | null>;
   /** The stored bytes; throws NotFoundError when absent. */
   get(path: string): Promise<Uint8Array>;
   stat(path: string): Promise<BlobInfo | undefined>;

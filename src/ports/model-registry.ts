@@ -27,6 +27,6 @@ export interface ModelRegistry {
   /** Merges fields into a version document (pooled metrics, the halted flag). */
   annotate(
     versionId: string,
-    patch: Partial<Pick<ModelVersionDocument, 'pooledMetrics' | 'halted'>>,
+    patch: Partial<Pick<ModelVersionDocument, 'pooled' | 'halted'>>,
   ): Promise<void>;
 }

@@ -15,8 +15,8 @@ import {
 import type { EventOf } from '../../schemas/events';
 import { HospitalEvaluationSchema, type HospitalEvaluation } from '../../schemas/metrics';
 import { decodeUpdate, UpdateFormatError } from '../core/codec/update-codec';
-import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
-import { mergeHistograms } from '../core/evaluation/risk-histogram';
+import { EVALUATION_RISK_CUTS, sameCuts } from '../core/evaluation/risk-histogram';
+import { pooledQuality } from './evaluation-pooling';
 import type { SecureRandom } from '../core/random/random';
 import { logs } from '../logs';
 import type { Logger } from '../logging/logger';
@@ -34,7 +34,10 @@ import { checkMasking, unmaskedClippedSum } from './masked-aggregation';
 import { SecureAggregationError } from '../core/secure-aggregation';
 import { decodeDelivery, makeEvent, publishEvent } from './event-publishing';
 import { describeGuarantee, hospitalLevelGuarantee, roundPrivacyEvent } from './privacy-guarantee';
-import type { PrivacyGuarantee } from '../../schemas/privacy';
+import type { HospitalPrivacy, PrivacyGuarantee } from '../../schemas/privacy';
+import type { LedgerExcerpt } from '../../schemas/privacy-ledger';
+import { chargedFor, excerptOf, readPublishedLedger } from './published-ledgers';
+import { hospitalPrivacy, worstPatientGuarantee } from './patient-privacy';
 import { bytesFromWeights, weightsFromBytes } from './weights-bytes';
 
 export interface AggregatorDeps {
@@ -106,9 +109,8 @@ export class Aggregator {
       numExamples: event.data.numExamples,
       norm: verdict.norm,
       trainLoss: event.data.trainLoss,
-      trainSeconds: event.data.trainSeconds,
-      patientPrivacy: event.data.patientPrivacy,
       receivedAt: this.deps.clock.now().toISOString(),
+      ledgerSequence: event.data.ledgerSequence,
     };
     const created = await this.deps.documents.create(receiptPath, receipt);
     const stored = created ? receipt : await this.storedReceipt(receiptPath, receipt);
@@ -119,7 +121,7 @@ export class Aggregator {
     // Audit and evaluation on every delivery, duplicates too: both are idempotent (the audit id comes
     // from the facts, the evaluation is created once), so a crash after the receipt loses neither.
     await this.audit(runId, round, 'update.submitted', hospitalId, stored.status, stored.reason);
-    await this.recordEvaluation(event.data.baseEvaluation);
+    if (event.data.baseEvaluation !== null) await this.recordEvaluation(event.data.baseEvaluation);
     // Also on duplicates: a redelivery after a crash must be able to finish the round.
     await this.tryCloseRound(runId, round, false);
   }
@@ -165,6 +167,13 @@ export class Aggregator {
       );
     const signatureProblem = await this.checkSignature(event, bytes);
     if (signatureProblem) return reject(signatureProblem);
+    const declared = run.declaredTrainStays[data.hospitalId];
+    if (data.numExamples !== declared)
+      return reject(
+        `update weight ${data.numExamples} is not ${data.hospitalId}'s declared cohort size ${declared ?? '(none)'}: a weight from the records would leak the cohort size`,
+      );
+    const ledgerProblem = await this.checkLedgerCharge(event);
+    if (ledgerProblem) return reject(ledgerProblem);
     let decoded: ReturnType<typeof decodeUpdate>;
     try {
       decoded = decodeUpdate(bytes);
@@ -194,6 +203,21 @@ export class Aggregator {
       return reject(`update norm ${norm.toFixed(4)} exceeds the clip norm ${run.config.clipNorm}`);
     }
     return { reason: null, norm, round: roundDoc };
+  }
+
+  /**
+   * Null when the hospital's published ledger verifies and charges this round's training at or
+   * before the entry the update names: no update is accepted that its patients did not pay for.
+   */
+  private async checkLedgerCharge(event: EventOf<'update.submitted'>): Promise<string | null> {
+    const { hospitalId, ledgerSequence } = event.data;
+    const ledger = await readPublishedLedger(this.deps, hospitalId);
+    if (!ledger.ok) return `privacy ledger: ${ledger.reason}`;
+    if (ledger.entries.length <= ledgerSequence)
+      return `privacy ledger: ${hospitalId}'s published ledger has ${ledger.entries.length} entries, the update names entry ${ledgerSequence}`;
+    if (!chargedFor(ledger.entries, event.runId, `train:${event.round}`, ledgerSequence))
+      return `privacy ledger: ${hospitalId}'s ledger charges no training for round ${event.round} of run ${event.runId}`;
+    return null;
   }
 
   /** Null when the update is signed by the hospital's enrolled key; otherwise why not. */
@@ -394,7 +418,18 @@ export class Aggregator {
       roundPrivacyEvent(config, roundDoc.expectedHospitals.length, run.hospitals.length),
     ];
     const guarantee = hospitalLevelGuarantee(config, ledger, samplingProbability);
-    const guarantees = [guarantee, ...worstPatientGuarantee(accepted)];
+    // Each participant's patient-level guarantee, recomputed from its published, verified ledger.
+    const patient = await this.patientPrivacyOf(run, participants);
+    if (!patient.ok) {
+      await this.failRound(runId, round, patient.reason, participants);
+      return;
+    }
+    const worst = worstPatientGuarantee(
+      patient.hospitals,
+      (h) => patient.ledgers.find((l) => l.hospitalId === h)?.entries.find((e) => e.entry.runId === runId && e.entry.kind === 'reservation')?.entry.mechanisms.find((m) => m.mechanism === 'dp-sgd'),
+      config.exampleClipNorm,
+    );
+    const guarantees = worst ? [guarantee, worst] : [guarantee];
 
     // Check ahead, not after: refuse to publish a version that would exceed the budget.
     if (
@@ -409,7 +444,7 @@ export class Aggregator {
 
     let version = await this.deps.models.get(versionId);
     try {
-      version ??= await this.computeVersion(run, roundDoc, accepted, versionId, guarantees);
+      version ??= await this.computeVersion(run, roundDoc, accepted, versionId, guarantees, patient);
     } catch (error) {
       // Inconsistent seeds or masked updates cannot be retried into consistency: fail the round.
       if (!(error instanceof SecureAggregationError)) throw error;
@@ -479,12 +514,36 @@ export class Aggregator {
     );
   }
 
+  /** Verified ledgers and patient-level guarantees of the participants; a ledger that fails fails the round. */
+  private async patientPrivacyOf(
+    run: RunDocument,
+    participants: string[],
+  ): Promise<
+    { ok: true; hospitals: HospitalPrivacy[]; ledgers: LedgerExcerpt[] } | { ok: false; reason: string }
+  > {
+    const hospitals: HospitalPrivacy[] = [];
+    const ledgers: LedgerExcerpt[] = [];
+    for (const hospitalId of participants) {
+      const ledger = await readPublishedLedger(this.deps, hospitalId);
+      if (!ledger.ok) return { ok: false, reason: `privacy ledger: ${ledger.reason}` };
+      ledgers.push(excerptOf(ledger));
+      hospitals.push(
+        hospitalPrivacy(ledger.entries, run.runId, {
+          delta: run.config.delta,
+          budgetEpsilon: run.config.patientBudgetEpsilon,
+        }),
+      );
+    }
+    return { ok: true, hospitals, ledgers };
+  }
+
   private async computeVersion(
     run: RunDocument,
     roundDoc: RoundDocument,
     accepted: UpdateReceipt[],
     versionId: string,
     guarantees: ModelVersionDocument['privacy'],
+    patient: { hospitals: HospitalPrivacy[]; ledgers: LedgerExcerpt[] },
   ): Promise<ModelVersionDocument> {
     const { runId, round } = roundDoc;
     const base = await this.deps.models.load(roundDoc.baseModelVersionId);
@@ -526,10 +585,11 @@ export class Aggregator {
       sha256: createHash('sha256').update(weights).digest('hex'),
       participants: accepted.map((r) => r.hospitalId).sort(),
       privacy: guarantees,
-      pooledMetrics: null,
+      hospitalPrivacy: patient.hospitals,
+      pooled: null,
       halted: false,
     };
-    const modelJson = withVersionMetadata(base.artifacts.modelJson, doc);
+    const modelJson = withVersionMetadata(base.artifacts.modelJson, doc, patient.ledgers);
     return (await this.deps.models.register(doc, { modelJson, weights })).doc;
   }
 
@@ -656,9 +716,20 @@ export class Aggregator {
       );
       return;
     }
-    const mismatch = await this.otherHistogramBins(version.runId, report);
-    if (mismatch) {
-      const reason = `histogram of ${report.histogram.bins} bins cannot be pooled with ${mismatch.hospitalId}'s ${mismatch.histogram.bins}`;
+    const run = await this.getRun(version.runId);
+    if (!run?.hospitals.includes(report.hospitalId)) {
+      await this.audit(
+        version.runId,
+        version.round,
+        'evaluation.reported',
+        report.hospitalId,
+        'rejected',
+        `hospital ${report.hospitalId} is not in run ${version.runId}`,
+      );
+      return;
+    }
+    if (!sameCuts(report.histogram.cuts, EVALUATION_RISK_CUTS)) {
+      const reason = `histogram cuts [${report.histogram.cuts.join(', ')}] are not the public evaluation cuts [${EVALUATION_RISK_CUTS.join(', ')}]: finer bins would leak, other bins cannot be pooled`;
       await this.audit(
         version.runId,
         version.round,
@@ -674,28 +745,8 @@ export class Aggregator {
     // hospitals. Refresh at 1, 2, 4, 8, ... evaluations and when all hospitals have reported (the
     // base version is refreshed once more when its round closes): O(K log K) reads in all.
     const stored = await this.deps.documents.count(paths.evaluations(report.modelVersionId));
-    const run = await this.getRun(version.runId);
-    if (stored >= (run?.hospitals.length ?? 0) || (stored & (stored - 1)) === 0)
+    if (stored >= run.hospitals.length || (stored & (stored - 1)) === 0)
       await this.refreshPooledMetrics(version.runId, report.modelVersionId);
-  }
-
-  /**
-   * An evaluation stored for the version whose histogram has other bins than `report`'s, if any.
-   * All stored ones share their bins (each was checked on arrival), so the first found decides.
-   */
-  private async otherHistogramBins(
-    runId: string,
-    report: HospitalEvaluation,
-  ): Promise<{ hospitalId: string; histogram: { bins: number } } | undefined> {
-    const run = await this.getRun(runId);
-    for (const hospitalId of run?.hospitals ?? []) {
-      if (hospitalId === report.hospitalId) continue;
-      const data = await this.deps.documents.get(paths.evaluation(report.modelVersionId, hospitalId));
-      if (!data) continue;
-      const stored = HospitalEvaluationSchema.parse(data);
-      return stored.histogram.bins === report.histogram.bins ? undefined : stored;
-    }
-    return undefined;
   }
 
   /**
@@ -713,9 +764,7 @@ export class Aggregator {
         if (data) evaluations.push(HospitalEvaluationSchema.parse(data));
       }
       if (evaluations.length === 0) return;
-      tx.update(paths.model(versionId), {
-        pooledMetrics: metricsFromHistogram(mergeHistograms(evaluations.map((e) => e.histogram))),
-      });
+      tx.update(paths.model(versionId), { pooled: pooledQuality(versionId, evaluations) });
     });
   }
 
@@ -743,22 +792,11 @@ export class Aggregator {
   }
 }
 
-/**
- * The patient-level guarantee a version can state: each hospital accounts its own patients, so the
- * version carries the weakest of them (largest ε; ∞ if any participant trained without DP-SGD).
- */
-function worstPatientGuarantee(accepted: UpdateReceipt[]): ModelVersionDocument['privacy'] {
-  if (accepted.length === 0 || accepted.every((r) => r.patientPrivacy === null)) return [];
-  const unprotected = accepted.find((r) => r.patientPrivacy === null);
-  const guarantees = accepted.flatMap((r) => (r.patientPrivacy ? [r.patientPrivacy] : []));
-  const worst = guarantees.reduce((a, b) => ((b.epsilon ?? Infinity) > (a.epsilon ?? Infinity) ? b : a));
-  return [unprotected ? { ...worst, epsilon: null, order: null } : worst];
-}
-
-/** model.json carries the version's identity so a copied folder still says what it is. */
+/** model.json carries the version's identity and guarantee so a copied folder still says what it is. */
 function withVersionMetadata(
   modelJson: Record<string, unknown>,
   doc: ModelVersionDocument,
+  ledgers: LedgerExcerpt[],
 ): Record<string, unknown> {
   const metadata = (modelJson.userDefinedMetadata ?? {}) as Record<string, unknown>;
   const himas = (metadata.himas ?? {}) as Record<string, unknown>;
@@ -766,7 +804,17 @@ function withVersionMetadata(
     ...modelJson,
     userDefinedMetadata: {
       ...metadata,
-      himas: { ...himas, versionId: doc.versionId, runId: doc.runId, round: doc.round, privacy: doc.privacy },
+      // The guarantee travels with the signed ledger entries behind it, so `himas privacy verify`
+      // can recompute it from the model folder alone.
+      himas: {
+        ...himas,
+        versionId: doc.versionId,
+        runId: doc.runId,
+        round: doc.round,
+        privacy: doc.privacy,
+        hospitalPrivacy: doc.hospitalPrivacy,
+        privacyLedgers: ledgers,
+      },
     },
   };
 }

@@ -31,6 +31,8 @@ const CreateRunBody = z
     /** Continue the run if it exists (a re-executed workflow), instead of failing. */
     resume: z.boolean().default(false),
     outputDirectory: z.string().nullish(),
+    /** Each hospital's declared (public) number of training stays, e.g. {"h1": 1500}. */
+    declaredTrainStays: z.record(HospitalIdSchema, z.number().int().min(1)).default({}),
   })
   .strict();
 
@@ -107,6 +109,12 @@ export class Coordinator {
         );
       return ok(summary(existing));
     }
+    const undeclared = body.hospitals.filter((h) => body.declaredTrainStays[h] === undefined);
+    if (undeclared.length > 0)
+      throw new CoordinatorError(
+        400,
+        `invalid 'declaredTrainStays': no declared cohort size for ${undeclared.join(', ')} (each hospital's public, approximate number of training stays, e.g. {"${undeclared[0]}": 1500}; HIMAS never counts them from the records)`,
+      );
     const config = TrainingConfigSchema.parse(body.config);
     const run = await this.lifecycle.createRun({
       runId: body.runId,
@@ -114,6 +122,7 @@ export class Coordinator {
       hospitals: body.hospitals,
       dataSource: body.dataSource,
       outputDirectory: body.outputDirectory ?? undefined,
+      declaredTrainStays: body.declaredTrainStays,
     });
     return ok(summary(run));
   }

@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { blobPaths, type RunDocument } from '../../schemas/documents';
 import { EventSchemas, type EventOf } from '../../schemas/events';
-import { DpEventDataSchema } from '../../schemas/privacy';
 import { releaseWeeklyCounts, weeklyCounts, L2_SENSITIVITY } from '../core/agents/surveillance';
 import { noisyTables, REFERENCE_SEVERITY_CUTS, tablesWithCuts } from '../core/agents/treatment-effect';
 import type { CohortRecord } from '../core/data';
@@ -15,17 +12,16 @@ import type { EventBus } from '../ports/event-bus';
 import { makeEvent, publishEvent } from './event-publishing';
 
 /**
- * A hospital's aggregate releases for the surveillance and treatment agents (issue 7, agents 2
- * and 3), made once per run in the `stats` job: weekly counts of all its stays (train and test)
- * with Gaussian noise of SD 2z (Δ₂ = 2), and severity-stratified 2×2 treatment tables with noise
- * SD z (Δ₂ = 1, public strata). The stay is the unit; each release is one Gaussian mechanism,
- * stated as ε at the run's δ with the RDP accountant.
+ * A hospital's aggregate releases for the surveillance and treatment agents, made once per run in
+ * the `stats` job when the run enables them: weekly counts of all its stays (train and test) with
+ * Gaussian noise of SD 2z (Δ₂ = 2), and severity-stratified 2×2 treatment tables with noise SD z
+ * (Δ₂ = 1, public strata). Each is one Gaussian mechanism on both of the hospital's partitions,
+ * part of the run's plan and reservation in the hospital's one ledger (patient-privacy.ts).
  *
- * Privacy bookkeeping, as for DP-SGD (patient-privacy.ts): the mechanism is written to the
- * hospital's release ledger BEFORE the data is read, so a crashed or retried attempt is charged
- * too; the noisy release is stored, and a re-run re-sends the stored numbers (post-processing,
- * no new noise, no new charge). Only noisy numbers ever leave: no exact count, not even how
- * many stays lacked a date.
+ * `beforeRead` charges the use to that ledger and runs before the first record is read; the noisy
+ * release is stored, and a re-run re-sends the stored numbers (post-processing: no new noise, no
+ * data read, no new charge). Only noisy numbers ever leave: no exact count, not even how many
+ * stays lacked a date.
  */
 export type AggregateKind = 'surveillance' | 'treatment';
 
@@ -37,18 +33,10 @@ export interface AggregateDeps {
   random: SecureRandom;
 }
 
-const LedgerEntrySchema = z.object({
-  kind: z.enum(['surveillance', 'treatment']),
-  attempt: z.string(),
-  event: DpEventDataSchema,
-  noiseMultiplier: z.number().gt(0),
-  l2Sensitivity: z.number().gt(0),
-});
-
 /** What each release sent, for the job's outcome line. */
 export interface AggregateOutcome {
   kind: AggregateKind;
-  status: 'released' | 're-sent' | 'nothing to release';
+  status: 'released' | 're-sent' | 'nothing to release' | 'not enabled';
   epsilon: number | null;
 }
 
@@ -57,19 +45,29 @@ export async function shareAggregates(
   hospitalId: string,
   run: RunDocument,
   deps: AggregateDeps,
+  beforeRead: () => Promise<void>,
 ): Promise<AggregateOutcome[]> {
   const config = run.config;
   let records: CohortRecord[] | undefined;
-  const allStays = async () =>
-    (records ??= [
+  let charged = false;
+  const allStays = async () => {
+    if (!charged) {
+      await beforeRead();
+      charged = true;
+    }
+    return (records ??= [
       ...(await deps.cohorts.read(hospitalId, 'train')),
       ...(await deps.cohorts.read(hospitalId, 'test')),
     ]);
+  };
   const outcomes: AggregateOutcome[] = [];
+  const surveillanceZ = config.surveillanceNoiseMultiplier;
+  const treatmentZ = config.treatmentNoiseMultiplier;
 
-  outcomes.push(
+  if (surveillanceZ === null) outcomes.push({ kind: 'surveillance', status: 'not enabled', epsilon: null });
+  else outcomes.push(
     await releaseOnce(runId, hospitalId, 'surveillance', deps, {
-      noiseMultiplier: config.surveillanceNoiseMultiplier,
+      noiseMultiplier: surveillanceZ,
       l2Sensitivity: L2_SENSITIVITY,
       build: async () => {
         const stays = await allStays();
@@ -80,11 +78,7 @@ export async function shareAggregates(
           config.surveillancePeriodStart,
           config.surveillanceWeeks,
         );
-        const { release, noiseStd } = releaseWeeklyCounts(
-          exact,
-          config.surveillanceNoiseMultiplier,
-          deps.random,
-        );
+        const { release, noiseStd } = releaseWeeklyCounts(exact, surveillanceZ, deps.random);
         return (privacy) =>
           makeEvent('surveillance.reported', {
             id: `surveillance:${runId}:${hospitalId}`,
@@ -103,15 +97,16 @@ export async function shareAggregates(
       delta: config.delta,
     }),
   );
-  outcomes.push(
+  if (treatmentZ === null) outcomes.push({ kind: 'treatment', status: 'not enabled', epsilon: null });
+  else outcomes.push(
     await releaseOnce(runId, hospitalId, 'treatment', deps, {
-      noiseMultiplier: config.treatmentNoiseMultiplier,
+      noiseMultiplier: treatmentZ,
       l2Sensitivity: 1,
       build: async () => {
         const stays = await allStays();
         if (!stays.some((r) => r.vasopressor_day1 !== undefined)) return null;
         const exact = tablesWithCuts(hospitalId, stays, REFERENCE_SEVERITY_CUTS);
-        const { tables } = noisyTables(exact, config.treatmentNoiseMultiplier, deps.random, {
+        const { tables } = noisyTables(exact, treatmentZ, deps.random, {
           clampAtZero: false,
         });
         return (privacy) =>
@@ -132,7 +127,7 @@ export async function shareAggregates(
                 c: round3(t.c),
                 d: round3(t.d),
               })),
-              privacy: { ...privacy, noiseStd: config.treatmentNoiseMultiplier },
+              privacy: { ...privacy, noiseStd: treatmentZ },
             },
           });
       },
@@ -167,28 +162,12 @@ async function releaseOnce(
     return { kind, status: 're-sent', epsilon: event.data.privacy.epsilon };
   }
   const event: DpEvent = gaussianEvent(spec.noiseMultiplier);
-  const attempt = randomUUID().slice(0, 8);
-  // Charged before the data is read: an attempt that crashes after drawing noise still counts.
-  await deps.blobs.put(
-    blobPaths.releaseLedgerEntry(runId, hospitalId, kind, attempt),
-    Buffer.from(
-      JSON.stringify(
-        LedgerEntrySchema.parse({
-          kind,
-          attempt,
-          event,
-          noiseMultiplier: spec.noiseMultiplier,
-          l2Sensitivity: spec.l2Sensitivity,
-        }),
-      ),
-    ),
-    { contentType: 'application/json' },
-  );
+  // build() charges the hospital's ledger before it reads the first record (see beforeRead).
   const make = await spec.build();
   if (make === null) return { kind, status: 'nothing to release', epsilon: null };
   const epsilon = finiteOrNull(computeEpsilon(event, spec.delta).epsilon);
   const release = make({
-    unit: 'stay',
+    unit: 'patient',
     epsilon,
     delta: spec.delta,
     noiseMultiplier: spec.noiseMultiplier,
@@ -204,29 +183,15 @@ async function releaseOnce(
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-/** The hospital's release guarantee as stated in its ledger: every attempt's mechanism composed. */
-export async function releaseLedgerEpsilon(
-  blobs: BlobStore,
-  runId: string,
-  hospitalId: string,
-  delta: number,
-): Promise<number | null> {
-  const events: DpEvent[] = [];
-  for (const path of await blobs.list(blobPaths.releaseLedger(runId, hospitalId))) {
-    const entry = LedgerEntrySchema.parse(JSON.parse(Buffer.from(await blobs.get(path)).toString('utf8')));
-    events.push(entry.event);
-  }
-  if (events.length === 0) return 0;
-  return finiteOrNull(computeEpsilon({ kind: 'composed', events }, delta).epsilon);
-}
-
 /** One line for the log: what each release did and its ε (stay-level). */
 export function describeAggregates(outcomes: readonly AggregateOutcome[]): string {
   return outcomes
     .map((o) =>
       o.status === 'nothing to release'
         ? `${o.kind}: nothing to release (no stay carries the needed column)`
-        : `${o.kind} ${o.status} (stay-level ε = ${o.epsilon === null ? '∞' : o.epsilon.toFixed(2)})`,
+        : o.status === 'not enabled'
+          ? `${o.kind}: not enabled in this run`
+          : `${o.kind} ${o.status} (this release alone: patient-level ε = ${o.epsilon === null ? '∞' : o.epsilon.toFixed(2)}, part of the hospital's run total)`,
     )
     .join('; ');
 }

@@ -1,17 +1,21 @@
 import { createHash } from 'node:crypto';
 import { blobPaths, paths, type RunDocument } from '../../schemas/documents';
+import type { HospitalEvaluation } from '../../schemas/metrics';
+import { HospitalEvaluationSchema } from '../../schemas/metrics';
 import type { HospitalKeyStore } from '../ports/hospital-keys';
 import { importPrivateKeyPem } from '../runtime/secure-aggregation-crypto';
 import { signUpdate } from '../runtime/update-signing';
 import type { JobEnv } from '../config/job-env';
 import { encodeUpdate } from '../core/codec/update-codec';
-import { computeFeatureStatistics, transformRecords } from '../core/data';
-import { clipToNorm, l2Norm } from '../core/federated';
+import { transformRecords, type Preprocessor } from '../core/data';
+import { clipToNorm } from '../core/federated';
 import { getFlatWeights, trainLocally, trainLocallyWithDpSgd } from '../core/model';
-import type { PrivacyGuarantee } from '../../schemas/privacy';
+import type { LayersModel } from '@tensorflow/tfjs';
 import { CryptoRandom } from '../runtime/crypto-random';
-import { chargeTrainingAttempt, cohortFingerprint, patientGuarantee } from './patient-privacy';
-import { enrol } from './hospital-enrolment';
+import { BlobHospitalLedgerStore } from '../adapters/ledger/blob-hospital-ledger-store';
+import { chargeUse, reservedMechanism, reserveRunPrivacy } from './patient-privacy';
+import type { HospitalLedgerDeps, LedgerSigner } from './hospital-ledger';
+import { enrol, type EnrolledKeys } from './hospital-enrolment';
 import { revealSeeds } from './seed-reveal';
 import { maskClippedUpdate } from './update-masking';
 import { describeAggregates, shareAggregates } from './hospital-aggregates';
@@ -20,7 +24,7 @@ import { logs } from '../logs';
 import type { Logger } from '../logging/logger';
 import type { BlobStore } from '../ports/blob-store';
 import type { Clock } from '../ports/clock';
-import type { PatientLedgerStore } from '../ports/patient-ledger-store';
+import type { HospitalLedgerStore } from '../ports/hospital-ledger-store';
 import type { CohortSource } from '../ports/cohort-source';
 import type { DocumentStore } from '../ports/document-store';
 import type { EventBus } from '../ports/event-bus';
@@ -42,8 +46,8 @@ export interface HospitalJobDeps extends HospitalJobPorts {
   cohorts: CohortSource;
   /** The hospital's own secret store (its signing key); never reachable by the coordinator. */
   keys: HospitalKeyStore;
-  /** The hospital's own patient-level privacy ledger, per cohort, kept across runs. */
-  ledger: PatientLedgerStore;
+  /** The hospital's own privacy ledger (one per hospital, across runs); its copy is published to `blobs`. */
+  ledger: HospitalLedgerStore;
   clock: Clock;
   logger: Logger;
 }
@@ -52,12 +56,14 @@ export type HospitalJobOutcome = { status: 'done' | 'skipped'; detail: string };
 
 /**
  * One hospital's job (jobs/train runs it as a Cloud Run job; locally a child process does). Four
- * modes: `stats` shares federated feature statistics and the DP-noised surveillance and treatment
- * releases (hospital-aggregates.ts) before round 1, `train` trains one round and
- * submits a clipped (and, in a masked round, pairwise-masked) update, `reveal` posts a survivor's
- * pairwise seeds with the hospitals a masked round lost, `evaluate` reports a model version's
- * metrics on the hospital's own test split. Only aggregates and clipped updates leave the
- * hospital. Re-running a job is safe: a hospital that already answered a round does nothing.
+ * modes: `stats` reserves the run's privacy plan in the hospital's ledger (refusing the run, before
+ * any record is read, when it would exceed the lifetime budget) and makes the agents' releases if
+ * the run enables them; `train` trains one round with DP-SGD and submits a clipped (and, in a
+ * masked round, pairwise-masked) signed update; `reveal` posts a survivor's pairwise seeds with the
+ * hospitals a masked round lost; `evaluate` releases a noisy risk histogram of a model version on
+ * the hospital's test split. Every read of the data is charged to the ledger before it happens;
+ * what leaves is DP-noised or public (docs/architecture.md §5). Re-running a job is safe: what was
+ * already answered is skipped or re-sent, never re-drawn for free.
  */
 export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promise<HospitalJobOutcome> {
   logs.jobStarted(deps.logger, env.mode, env.runId, env.round ?? null, env.hospitalId);
@@ -65,55 +71,69 @@ export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promis
   if (!run) throw new Error(`run ${env.runId} does not exist`);
   if (!run.hospitals.includes(env.hospitalId))
     throw new Error(`hospital ${env.hospitalId} is not enrolled in run ${env.runId}`);
-  if (env.mode === 'stats') return shareStatistics(env, run, deps);
-  if (env.mode === 'evaluate') return evaluateVersion(env, deps);
   if (env.mode === 'reveal') return revealSeeds({ ...env, round: env.round! }, deps);
-  return trainRound(env, run, deps);
+  // Check the enrolment before touching any patient data: an impostor job stops here.
+  const keys = await enrol(env.hospitalId, deps);
+  const privacy = ledgerContext(env.hospitalId, keys, deps);
+  await reserveRunPrivacy(privacy.deps, privacy.signer, run);
+  if (env.mode === 'stats') return shareReleases(env, run, deps, privacy);
+  if (env.mode === 'evaluate') return evaluateVersion(env, run, deps, privacy);
+  return trainRound(env, run, deps, keys, privacy);
 }
 
-async function shareStatistics(
+interface LedgerContext {
+  deps: HospitalLedgerDeps;
+  signer: LedgerSigner;
+}
+
+function ledgerContext(hospitalId: string, keys: EnrolledKeys, deps: HospitalJobDeps): LedgerContext {
+  return {
+    deps: {
+      ledger: deps.ledger,
+      mirror: new BlobHospitalLedgerStore(deps.blobs, 'the shared store', blobPaths.ledgerMirrorRoot),
+      clock: deps.clock,
+    },
+    signer: {
+      hospitalId,
+      privateKey: importPrivateKeyPem(keys.signing.privateKeyPem),
+      publicKey: keys.signing.publicKey,
+    },
+  };
+}
+
+async function shareReleases(
   env: JobEnv,
   run: RunDocument,
   deps: HospitalJobDeps,
+  privacy: LedgerContext,
 ): Promise<HospitalJobOutcome> {
-  await enrol(env.hospitalId, deps);
-  // Before the receipt check: a job that crashed after the receipt still sends its releases (a
-  // re-run re-sends the stored noisy numbers, never new ones).
-  const aggregates = await shareAggregates(env.runId, env.hospitalId, run, {
-    ...deps,
-    random: new CryptoRandom(),
-  });
-  logs.aggregatesShared(deps.logger, env.runId, env.hospitalId, describeAggregates(aggregates));
-  const receiptPath = paths.statisticsReceipt(env.runId, env.hospitalId);
-  if (await deps.documents.get(receiptPath)) return skip(deps, env, 'statistics already shared');
-  const train = await deps.cohorts.read(env.hospitalId, 'train');
-  const statistics = computeFeatureStatistics(train);
-  const info = await deps.blobs.put(
-    blobPaths.statistics(env.runId, env.hospitalId),
-    Buffer.from(JSON.stringify(statistics)),
-    {
-      contentType: 'application/json',
+  const outcomes = await shareAggregates(
+    env.runId,
+    env.hospitalId,
+    run,
+    { ...deps, random: new CryptoRandom() },
+    async () => {
+      await chargeUse(privacy.deps, privacy.signer, run, ['stats']);
     },
   );
-  await deps.documents.create(receiptPath, {
-    hospitalId: env.hospitalId,
-    blobPath: info.path,
-    sha256: info.sha256,
-    rows: train.length,
-    receivedAt: deps.clock.now().toISOString(),
-  });
-  return { status: 'done', detail: `statistics of ${train.length} stays shared` };
+  const detail = describeAggregates(outcomes);
+  logs.aggregatesShared(deps.logger, env.runId, env.hospitalId, detail);
+  return { status: 'done', detail: `privacy plan reserved; ${detail}` };
 }
 
-async function evaluateVersion(env: JobEnv, deps: HospitalJobDeps): Promise<HospitalJobOutcome> {
+async function evaluateVersion(
+  env: JobEnv,
+  run: RunDocument,
+  deps: HospitalJobDeps,
+  privacy: LedgerContext,
+): Promise<HospitalJobOutcome> {
   const versionId = env.modelVersionId!;
   if (await deps.documents.get(paths.evaluation(versionId, env.hospitalId)))
     return skip(deps, env, `${versionId} already evaluated`);
   const { artifacts } = await deps.models.load(versionId);
   const { model, preprocessor } = await loadHimasModel(artifacts);
   try {
-    const test = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'test'));
-    const evaluation = hospitalEvaluation(model, test, env.hospitalId, versionId);
+    const evaluation = await evaluationRelease(env, run, deps, privacy, { model, preprocessor, versionId });
     await publishEvent(
       deps.events,
       makeEvent('evaluation.reported', {
@@ -124,16 +144,50 @@ async function evaluateVersion(env: JobEnv, deps: HospitalJobDeps): Promise<Hosp
         data: evaluation,
       }),
     );
-    return {
-      status: 'done',
-      detail: `AUROC ${evaluation.metrics.auroc?.toFixed(3) ?? 'n/a'} on ${test.rows} test stays`,
-    };
+    return { status: 'done', detail: `noisy evaluation of ${versionId} released (noise SD ${evaluation.histogram.noiseStd.toFixed(2)} per count)` };
   } finally {
     model.dispose();
   }
 }
 
-async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps): Promise<HospitalJobOutcome> {
+/**
+ * The hospital's noisy evaluation of a version: re-sent if it was released before (no data read,
+ * no charge), else charged to the ledger, then the test split is read and the noise drawn.
+ */
+async function evaluationRelease(
+  env: JobEnv,
+  run: RunDocument,
+  deps: HospitalJobDeps,
+  privacy: LedgerContext,
+  target: { model: LayersModel; preprocessor: Preprocessor; versionId: string },
+  alsoCharge: string[] = [],
+): Promise<HospitalEvaluation> {
+  const stored = blobPaths.release(env.runId, env.hospitalId, `evaluation-${target.versionId}`);
+  if (await deps.blobs.stat(stored)) {
+    if (alsoCharge.length > 0) await chargeUse(privacy.deps, privacy.signer, run, alsoCharge);
+    return HospitalEvaluationSchema.parse(JSON.parse(Buffer.from(await deps.blobs.get(stored)).toString('utf8')));
+  }
+  const entries = await chargeUse(privacy.deps, privacy.signer, run, [...alsoCharge, `evaluation:${target.versionId}`]);
+  const mechanism = reservedMechanism(entries, env.runId, 'evaluation');
+  const test = transformRecords(target.preprocessor, await deps.cohorts.read(env.hospitalId, 'test'));
+  const evaluation = hospitalEvaluation(target.model, test, {
+    hospitalId: env.hospitalId,
+    modelVersionId: target.versionId,
+    noiseMultiplier: mechanism.noiseMultiplier,
+    delta: run.config.delta,
+    random: new CryptoRandom(),
+  });
+  await deps.blobs.put(stored, Buffer.from(JSON.stringify(evaluation)), { contentType: 'application/json' });
+  return evaluation;
+}
+
+async function trainRound(
+  env: JobEnv,
+  run: RunDocument,
+  deps: HospitalJobDeps,
+  keys: EnrolledKeys,
+  privacy: LedgerContext,
+): Promise<HospitalJobOutcome> {
   const round = env.round!;
   const roundDoc = await readRound(deps.documents, env.runId, round);
   if (!roundDoc) throw new Error(`round ${round} of run ${env.runId} was never opened`);
@@ -141,54 +195,53 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
   if (await deps.documents.get(paths.update(env.runId, round, env.hospitalId)))
     return skip(deps, env, `update for round ${round} already received`);
 
-  // Check the enrolment before touching any patient data: an impostor job stops here.
-  const keys = await enrol(env.hospitalId, deps);
-  const started = deps.clock.now().getTime();
   const config = run.config;
+  const declared = run.declaredTrainStays[env.hospitalId];
   const { artifacts } = await deps.models.load(roundDoc.baseModelVersionId);
   const { model, preprocessor } = await loadHimasModel(artifacts);
   try {
-    const trainRecords = await deps.cohorts.read(env.hospitalId, 'train');
-    const train = transformRecords(preprocessor, trainRecords);
-    const test = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'test'));
-    const baseEvaluation = hospitalEvaluation(model, test, env.hospitalId, roundDoc.baseModelVersionId);
+    const trainSlot = `train:${round}`;
+    // Charged before a record is read: the round's DP-SGD (a retry of it pays again) and, when the
+    // run evaluates every round, the noisy evaluation of the incoming model.
+    const baseEvaluation = config.evaluateEveryRound
+      ? await evaluationRelease(
+          env,
+          run,
+          deps,
+          privacy,
+          { model, preprocessor, versionId: roundDoc.baseModelVersionId },
+          [trainSlot],
+        )
+      : (await chargeUse(privacy.deps, privacy.signer, run, [trainSlot]), null);
+    const entries = await privacy.deps.ledger.read(env.hospitalId);
+    const train = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'train'));
     const global = getFlatWeights(model);
-    // Batch order/sampling is reproducible per run, hospital and round; DP noise never uses it.
-    const random = new SeededRandom(config.seed).fork(`shuffle:${env.hospitalId}:${round}`);
-    const options = {
-      epochs: config.localEpochs,
-      batchSize: config.batchSize,
-      learningRate: config.localLearningRate,
-      random,
-    };
-    let patientPrivacy: PrivacyGuarantee | null = null;
+    const common = { epochs: config.localEpochs, batchSize: config.batchSize, learningRate: config.localLearningRate };
     let result;
     if (config.patientPrivacy === 'dp-sgd') {
-      // Charged to the cohort's lifetime ledger (or refused) before DP-SGD uses a single row.
-      const charge = await chargeTrainingAttempt(deps, {
-        config,
-        runId: env.runId,
-        hospitalId: env.hospitalId,
-        round,
-        cohortFingerprint: cohortFingerprint(trainRecords),
-        datasetSize: train.rows,
-      });
+      const sgd = reservedMechanism(entries, env.runId, 'dp-sgd');
+      // Sampling and noise from the CSPRNG: nothing stored or configured rebuilds a batch.
       result = await trainLocallyWithDpSgd(model, train, {
-        ...options,
+        ...common,
+        declaredRows: declared,
         exampleClipNorm: config.exampleClipNorm,
-        noiseMultiplier: charge.plan.noiseMultiplier,
+        noiseMultiplier: sgd.noiseMultiplier,
+        random: new CryptoRandom(),
         noiseRandom: new CryptoRandom(),
       });
-      patientPrivacy = await patientGuarantee(deps.ledger, config, env.hospitalId, charge.cohortFingerprint);
     } else {
-      result = await trainLocally(model, train, options);
+      // No patient-level guarantee (recorded as ε = ∞): the simulation stays reproducible from the seed.
+      result = await trainLocally(model, train, {
+        ...common,
+        random: new SeededRandom(config.seed).fork(`shuffle:${env.hospitalId}:${round}`),
+      });
     }
     const local = getFlatWeights(model);
     const delta = new Float32Array(local.length);
     for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
     // Clip at the source: the aggregator rejects an update over the clip norm rather than trusting it.
     const clipped = config.aggregation === 'dp-fedavg' ? clipToNorm(delta, config.clipNorm).clipped : delta;
-    // Secure aggregation: only the masked fixed-point vector leaves; its norm would leak, so it stays.
+    // Secure aggregation: only the masked fixed-point vector leaves.
     const masked = roundDoc.masking
       ? await maskClippedUpdate({
           documents: deps.documents,
@@ -198,24 +251,25 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
           clipped,
         })
       : null;
-    const sentNorm = masked ? null : l2Norm(clipped);
     const bytes = encodeUpdate(masked ? masked.values : clipped);
     const blobPath = blobPaths.update(env.runId, round, env.hospitalId);
     await deps.blobs.put(blobPath, bytes, { contentType: 'application/octet-stream' });
+    // The weight is the declared (public) cohort size, never the exact number of rows.
+    const numExamples = declared!;
     const signature = signUpdate(
       {
         runId: env.runId,
         round,
         hospitalId: env.hospitalId,
         baseModelVersionId: roundDoc.baseModelVersionId,
-        numExamples: train.rows,
+        numExamples,
         blob: bytes,
       },
       importPrivateKeyPem(keys.signing.privateKeyPem),
     );
-    const trainSeconds = (deps.clock.now().getTime() - started) / 1000;
     // With DP-SGD the raw training loss is not privatised, so it is not shared.
     const trainLoss = config.patientPrivacy === 'dp-sgd' ? null : (result.epochLosses.at(-1) ?? null);
+    const ledgerSequence = (await privacy.deps.ledger.read(env.hospitalId)).length - 1;
     await publishEvent(
       deps.events,
       makeEvent('update.submitted', {
@@ -228,20 +282,18 @@ async function trainRound(env: JobEnv, run: RunDocument, deps: HospitalJobDeps):
           baseModelVersionId: roundDoc.baseModelVersionId,
           blobPath,
           sha256: createHash('sha256').update(bytes).digest('hex'),
-          numExamples: train.rows,
-          norm: sentNorm,
+          numExamples,
           numParameters: clipped.length,
           trainLoss,
-          trainSeconds,
           baseEvaluation,
-          patientPrivacy,
+          ledgerSequence,
           signature,
           masking: masked?.masking ?? null,
         },
       }),
     );
-    logs.jobTrained(deps.logger, env.runId, round, env.hospitalId, trainLoss, trainSeconds);
-    return { status: 'done', detail: `update of ${clipped.length} parameters from ${train.rows} stays` };
+    logs.jobTrained(deps.logger, env.runId, round, env.hospitalId, trainLoss);
+    return { status: 'done', detail: `update of ${clipped.length} parameters submitted` };
   } finally {
     model.dispose();
   }

@@ -1,11 +1,13 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { HospitalEvaluation, Metrics } from '../../schemas/metrics';
 import type { DesignMatrix } from '../core/data';
-import { riskHistogram } from '../core/evaluation/risk-histogram';
+import { binRisks, noisyHistogram } from '../core/evaluation/risk-histogram';
+import { computeEpsilon, EVALUATION_L2_SENSITIVITY, gaussianEvent } from '../core/privacy';
+import type { SecureRandom } from '../core/random/random';
 import { evaluateBinary } from '../core/metrics';
 import { predictProbabilities } from '../core/model';
 
-/** Exact metrics of a model on one design matrix, plus the mean log loss. */
+/** Exact metrics of a model on one design matrix, plus the mean log loss (simulation and tests only: never released). */
 export function evaluateModel(
   model: LayersModel,
   design: DesignMatrix,
@@ -34,13 +36,33 @@ export function metricsOf(labels: Float32Array, risks: Float32Array): Metrics {
   };
 }
 
-/** What a hospital shares about a model version: its own metrics and a risk histogram, no records. */
+/**
+ * What a hospital shares about a model version: a noisy risk histogram of its own test split (the
+ * Gaussian mechanism its ledger was charged for before the split was read), nothing exact.
+ */
 export function hospitalEvaluation(
   model: LayersModel,
   design: DesignMatrix,
-  hospitalId: string,
-  modelVersionId: string,
+  release: {
+    hospitalId: string;
+    modelVersionId: string;
+    noiseMultiplier: number;
+    delta: number;
+    random: SecureRandom;
+  },
 ): HospitalEvaluation {
-  const { metrics, risks } = evaluateModel(model, design);
-  return { hospitalId, modelVersionId, metrics, histogram: riskHistogram(design.labels, risks) };
+  const risks = predictProbabilities(model, design.features, design.rows, design.cols);
+  const std = release.noiseMultiplier * EVALUATION_L2_SENSITIVITY;
+  return {
+    hospitalId: release.hospitalId,
+    modelVersionId: release.modelVersionId,
+    histogram: noisyHistogram(binRisks(design.labels, risks), std, release.random),
+    privacy: {
+      unit: 'patient',
+      noiseMultiplier: release.noiseMultiplier,
+      l2Sensitivity: EVALUATION_L2_SENSITIVITY,
+      epsilon: computeEpsilon(gaussianEvent(release.noiseMultiplier), release.delta).epsilon,
+      delta: release.delta,
+    },
+  };
 }

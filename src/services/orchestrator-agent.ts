@@ -1,3 +1,4 @@
+import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
 import { paths, RoundDocumentSchema, UpdateReceiptSchema, type RunDocument } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
 import { HospitalEvaluationSchema } from '../../schemas/metrics';
@@ -64,12 +65,12 @@ export class OrchestratorAgent {
 
     const versions = (await this.deps.models.list(runId)).filter((v) => v.round <= round);
     const history: VersionMetrics[] = versions
-      .filter((v) => v.pooledMetrics !== null)
+      .filter((v) => v.pooled !== null)
       .map((v) => ({
         round: v.round,
         modelVersionId: v.versionId,
-        auroc: v.pooledMetrics?.auroc ?? null,
-        loss: v.pooledMetrics?.loss ?? null,
+        auroc: v.pooled?.metrics.auroc ?? null,
+        loss: v.pooled?.metrics.loss ?? null,
       }));
     const plateau = checkPlateau(history, this.rule);
     const attendance = checkAttendance(await this.roundRecords(runId, round));
@@ -81,7 +82,9 @@ export class OrchestratorAgent {
       : [];
     const hospitalMetrics = run.hospitals.map((hospitalId) => {
       const e = evaluations.find((x) => x.hospitalId === hospitalId);
-      return { hospitalId, auroc: e?.metrics.auroc ?? null, loss: e?.metrics.loss ?? null };
+      // From the hospital's own noisy release (post-processing): noisier than the pooled figure.
+      const m = e ? metricsFromHistogram(e.histogram) : null;
+      return { hospitalId, auroc: m?.auroc ?? null, loss: m?.loss ?? null };
     });
 
     const at = this.deps.clock.now().toISOString();

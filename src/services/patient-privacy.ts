@@ -1,230 +1,176 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { blobPaths } from '../../schemas/documents';
-import { PatientLedgerEntrySchema, type PatientLedgerEntry } from '../../schemas/patient-ledger';
-import type { DpEventData, PrivacyGuarantee } from '../../schemas/privacy';
+import type { RunDocument } from '../../schemas/documents';
+import type { HospitalPrivacy, PrivacyGuarantee } from '../../schemas/privacy';
+import type { LedgerMechanism, SignedLedgerEntry } from '../../schemas/privacy-ledger';
 import type { TrainingConfig } from '../../schemas/training-config';
-import type { CohortRecord } from '../core/data';
-import {
-  composedEvent,
-  computeEpsilon,
-  dpSgdPrivacyEvent,
-  planPatientLevelDp,
-  type DpEvent,
-  type PatientLevelPlan,
-} from '../core/privacy';
-import type { BlobStore } from '../ports/blob-store';
-import type { Clock } from '../ports/clock';
-import type { PatientLedgerStore } from '../ports/patient-ledger-store';
+import { L2_SENSITIVITY as SURVEILLANCE_L2_SENSITIVITY } from '../core/agents/surveillance-counts';
+import { planRunPrivacy, type LedgerTotals, type RunPrivacyPlan } from '../core/privacy';
+import { entrySha256 } from '../runtime/ledger-signing';
+import { hospitalTotals, reserveRun, useSlots, type HospitalLedgerDeps, type LedgerSigner } from './hospital-ledger';
 
 /**
- * Patient-level privacy of one hospital's cohort across runs. The hospital's own ledger (a
- * PatientLedgerStore, keyed by a fingerprint of the training split) is the source of truth: every
- * training attempt is appended to it BEFORE it touches the data, a run's noise is calibrated to the
- * budget that remains, and a job refuses to train when the next charge would exceed the cohort's
- * lifetime budget. A public copy of the run's part of the ledger goes to the run's blobs
- * (`runs/<run>/privacy/<hospital>/`), so the privacy guardian can recompute every claim.
+ * Patient-level privacy of one hospital in one run: the run's plan (public inputs only: the
+ * settings and the hospital's declared cohort size), its reservation in the hospital's ledger, the
+ * charge of each use of the data, and the guarantee the ledger supports. The hospital job calls
+ * these before it reads any record; the aggregator, the privacy guardian and `himas privacy`
+ * recompute the same figures from the published ledger.
  */
 
-/** A refused charge: the message says what, where and what to do. */
-export class PatientBudgetExhaustedError extends Error {}
-
-/** sha256 of the training split's records in file order: the same patients, the same ledger. */
-export function cohortFingerprint(train: readonly CohortRecord[]): string {
-  const hash = createHash('sha256');
-  for (const record of train) hash.update(`${JSON.stringify(record)}\n`);
-  return hash.digest('hex');
+/** How many model versions a run evaluates on each test split: the final one, and each round's base when asked. */
+export function plannedEvaluations(config: Pick<TrainingConfig, 'rounds' | 'evaluateEveryRound'>): number {
+  return 1 + (config.evaluateEveryRound ? config.rounds : 0);
 }
 
-/**
- * The largest noise multiplier HIMAS will plan to squeeze a run into what is left of a budget:
- * beyond it the noise drowns any signal (it is 5–10× the z of a whole run at ε = 1), so the
- * budget counts as spent and the job refuses rather than train uselessly.
- */
-const MAX_PLANNED_NOISE_MULTIPLIER = 50;
-
-/**
- * The run's DP-SGD plan for one hospital: the noise that keeps this run within
- * `patientTargetEpsilon` AND, composed with what earlier runs on the same cohort spent, within
- * `patientBudgetEpsilon`. Deterministic in N, the settings and the earlier runs' entries, so every
- * round of a run plans the same noise.
- */
-export function patientPlan(
+/** The run's plan for one hospital; throws PrivacyPlanError (a clear reason) when it cannot fit. */
+export function planForHospital(
   config: TrainingConfig,
-  datasetSize: number,
-  earlierRuns: readonly DpEventData[] = [],
-): PatientLevelPlan {
-  const plan = planPatientLevelDp({
+  declaredTrainStays: number | undefined,
+  hospitalId: string,
+): RunPrivacyPlan {
+  if (declaredTrainStays === undefined)
+    throw new MissingDeclaredSizeError(
+      `no declared cohort size for hospital ${hospitalId}: DP-SGD plans its sampling rate, and FedAvg weighs updates, by a public number of training stays (HIMAS never counts them from the records at run time). Declare it in the run (declaredTrainStays; Terraform variable hospitals.<id>.declared_train_stays, or cohort.json locally).`,
+    );
+  return planRunPrivacy({
     targetEpsilon: config.patientTargetEpsilon,
     delta: config.delta,
-    datasetSize,
-    batchSize: config.batchSize,
-    epochsPerRound: config.localEpochs,
     rounds: config.rounds,
+    dpSgd:
+      config.patientPrivacy === 'dp-sgd'
+        ? {
+            declaredTrainStays,
+            batchSize: config.batchSize,
+            epochsPerRound: config.localEpochs,
+          }
+        : null,
+    evaluations: plannedEvaluations(config),
+    surveillanceNoiseMultiplier: config.surveillanceNoiseMultiplier,
+    surveillanceSensitivity: SURVEILLANCE_L2_SENSITIVITY,
+    treatmentNoiseMultiplier: config.treatmentNoiseMultiplier,
   });
-  if (earlierRuns.length === 0) return plan;
-  const cumulative = (z: number) =>
-    computeEpsilon(
-      composedEvent([
-        ...(earlierRuns as DpEvent[]),
-        dpSgdPrivacyEvent(plan.samplingProbability, z, plan.totalSteps),
-      ]),
-      config.delta,
-    ).epsilon;
-  if (cumulative(plan.noiseMultiplier) <= config.patientBudgetEpsilon) return plan;
-  if (!(cumulative(MAX_PLANNED_NOISE_MULTIPLIER) <= config.patientBudgetEpsilon))
-    return { ...plan, noiseMultiplier: Infinity };
-  // ε is non-increasing in z: bisect for the smallest z that keeps the lifetime budget.
-  let lo = plan.noiseMultiplier;
-  let hi = MAX_PLANNED_NOISE_MULTIPLIER;
-  // 1e-4 relative: finer z changes ε in the fifth digit and costs an accountant call per step.
-  while (hi - lo > 1e-4 * hi) {
-    const mid = (lo + hi) / 2;
-    if (cumulative(mid) <= config.patientBudgetEpsilon) hi = mid;
-    else lo = mid;
-  }
-  return {
-    ...plan,
-    noiseMultiplier: hi,
-    epsilon: computeEpsilon(dpSgdPrivacyEvent(plan.samplingProbability, hi, plan.totalSteps), config.delta)
-      .epsilon,
-  };
 }
 
-export interface PatientCharge {
-  plan: PatientLevelPlan;
-  cohortFingerprint: string;
+export class MissingDeclaredSizeError extends Error {}
+
+export function runPlan(run: RunDocument, hospitalId: string): RunPrivacyPlan {
+  return planForHospital(run.config, run.declaredTrainStays[hospitalId], hospitalId);
+}
+
+function settingsOf(config: TrainingConfig) {
+  return {
+    delta: config.delta,
+    budgetEpsilon: config.patientBudgetEpsilon,
+    targetEpsilon: config.patientTargetEpsilon,
+    waived: config.patientPrivacy === 'none',
+  };
 }
 
 /**
- * Plans this attempt, refuses if the cohort's lifetime budget would be exceeded, then writes the
- * attempt's mechanism to the hospital's ledger (and the run's public copy). Call it before the
- * training data is used; train with `plan.noiseMultiplier`.
+ * The run's reservation in the hospital's ledger (written once; refused, with no record read, when
+ * it would exceed the hospital's lifetime budget). Training without DP-SGD is an explicit waiver:
+ * its mechanism is recorded as ε = ∞, and no later run can then claim a finite guarantee.
  */
-export async function chargeTrainingAttempt(
-  deps: { blobs: BlobStore; ledger: PatientLedgerStore; clock: Clock },
-  input: {
-    config: TrainingConfig;
-    runId: string;
-    hospitalId: string;
-    round: number;
-    cohortFingerprint: string;
-    datasetSize: number;
-  },
-): Promise<PatientCharge> {
-  const { config, runId, hospitalId, round, cohortFingerprint: fingerprint } = input;
-  const entries = await deps.ledger.read(hospitalId, fingerprint);
-  const earlier = entries.filter((e) => e.runId !== runId);
-  const plan = patientPlan(
-    config,
-    input.datasetSize,
-    earlier.map((e) => e.event),
-  );
-  const event = dpSgdPrivacyEvent(plan.samplingProbability, plan.noiseMultiplier, plan.stepsPerRound);
-  const spent = ledgerEpsilon(entries, config.delta);
-  const after = ledgerEpsilon([...entries, { event } as PatientLedgerEntry], config.delta);
-  if (!Number.isFinite(plan.noiseMultiplier) || after > config.patientBudgetEpsilon) {
-    throw new PatientBudgetExhaustedError(
-      `hospital ${hospitalId} refuses to train round ${round} of run ${runId}: its patients' lifetime patient-level budget ε = ${config.patientBudgetEpsilon} (δ = ${config.delta}) would be exceeded ` +
-        `(spent ε = ${spent.toFixed(3)} over ${entries.length} training attempt(s) of ${new Set(entries.map((e) => e.runId)).size} run(s); this round would bring it to ${Number.isFinite(after) ? after.toFixed(3) : '∞'}). ` +
-        `Ledger: ${deps.ledger.describe(hospitalId, fingerprint)} (\`himas privacy ledger --hospital ${hospitalId}\`). ` +
-        `No data was used. To go on: train on new patients, or raise patientBudgetEpsilon if your privacy policy allows it.`,
-    );
-  }
-  const entry: PatientLedgerEntry = {
-    runId,
-    round,
-    attempt: randomUUID().slice(0, 8),
-    chargedAt: deps.clock.now().toISOString(),
-    event,
-    noiseMultiplier: plan.noiseMultiplier,
-    samplingProbability: plan.samplingProbability,
-    steps: plan.stepsPerRound,
-    exampleClipNorm: config.exampleClipNorm,
-  };
-  // The hospital's ledger first: a crash before the public copy over-states nothing it enforces.
-  await deps.ledger.append(hospitalId, fingerprint, entry);
-  if (earlier.length > 0) await publishEarlierRuns(deps.blobs, runId, hospitalId, earlier);
-  await putJson(deps.blobs, blobPaths.patientLedgerEntry(runId, hospitalId, round, entry.attempt), entry);
-  return { plan, cohortFingerprint: fingerprint };
+export async function reserveRunPrivacy(
+  deps: HospitalLedgerDeps,
+  signer: LedgerSigner,
+  run: RunDocument,
+): Promise<{ plan: RunPrivacyPlan; entries: SignedLedgerEntry[] }> {
+  const plan = runPlan(run, signer.hospitalId);
+  const entries = await reserveRun(deps, signer, {
+    runId: run.runId,
+    plan,
+    settings: settingsOf(run.config),
+    declaredTrainStays: run.declaredTrainStays[signer.hospitalId] ?? null,
+  });
+  return { plan, entries };
 }
 
-/** Earlier runs' spending as one round-0 entry of the run's public copy (idempotent). */
-async function publishEarlierRuns(
-  blobs: BlobStore,
+/** Charges one use of the data (the reservation covers it, or it pays again) before the data is read. */
+export async function chargeUse(
+  deps: HospitalLedgerDeps,
+  signer: LedgerSigner,
+  run: RunDocument,
+  slots: string[],
+): Promise<SignedLedgerEntry[]> {
+  return (await useSlots(deps, signer, { runId: run.runId, slots, settings: settingsOf(run.config) })).entries;
+}
+
+/** The mechanism the run reserved for a kind of use (its noise multiplier, rate and steps). */
+export function reservedMechanism(
+  entries: readonly SignedLedgerEntry[],
   runId: string,
-  hospitalId: string,
-  earlier: PatientLedgerEntry[],
-): Promise<void> {
-  const summary: PatientLedgerEntry = {
-    runId: [...new Set(earlier.map((e) => e.runId))].join(','),
-    round: 0,
-    attempt: 'earlier-runs',
-    chargedAt: earlier.at(-1)!.chargedAt,
-    event: composedEvent(earlier.map((e) => e.event as DpEvent)),
-    noiseMultiplier: earlier.at(-1)!.noiseMultiplier,
-    samplingProbability: earlier.at(-1)!.samplingProbability,
-    steps: earlier.reduce((n, e) => n + e.steps, 0),
-    exampleClipNorm: earlier.at(-1)!.exampleClipNorm,
-  };
-  await putJson(blobs, blobPaths.patientLedgerEntry(runId, hospitalId, 0, summary.attempt), summary);
+  mechanism: LedgerMechanism['mechanism'],
+): LedgerMechanism {
+  const reservation = entries.find((e) => e.entry.runId === runId && e.entry.kind === 'reservation');
+  const found = reservation?.entry.mechanisms.find((m) => m.mechanism === mechanism);
+  if (!found) throw new Error(`run ${runId} reserved no ${mechanism} mechanism in this ledger`);
+  return found;
 }
 
-/** The cohort's cumulative patient-level guarantee: every attempt of every run on these patients. */
-export async function patientGuarantee(
-  ledger: PatientLedgerStore,
-  config: TrainingConfig,
-  hospitalId: string,
-  fingerprint: string,
-): Promise<PrivacyGuarantee> {
-  const entries = await ledger.read(hospitalId, fingerprint);
-  const last = entries.at(-1);
-  const { epsilon, order } =
-    entries.length === 0
-      ? { epsilon: 0, order: null }
-      : computeEpsilon(composedEvent(entries.map((e) => e.event as DpEvent)), config.delta);
+/** The hospital's guarantee as its ledger (entries 0..last) states it. */
+export function hospitalPrivacy(
+  entries: readonly SignedLedgerEntry[],
+  runId: string,
+  settings: { delta: number; budgetEpsilon: number },
+): HospitalPrivacy {
+  if (entries.length === 0) throw new Error('an empty ledger supports no guarantee');
+  const hospitalId = entries[0].entry.hospitalId;
+  const { run, lifetime } = hospitalTotals(entries, runId, settings.delta);
+  const last = entries.at(-1)!;
+  const runMechanisms = entries.filter((e) => e.entry.runId === runId).flatMap((e) => e.entry.mechanisms);
+  const byKind = new Map(run.byMechanism.map((m) => [m.mechanism, m]));
+  return {
+    hospitalId,
+    unit: 'patient',
+    delta: settings.delta,
+    run: split(run),
+    lifetime: split(lifetime),
+    budgetEpsilon: settings.budgetEpsilon,
+    mechanisms: [...byKind.values()].map((m) => ({
+      mechanism: m.mechanism,
+      partitions: m.partitions,
+      epsilon: finite(m.epsilon),
+      noiseMultiplier: runMechanisms.find((r) => r.mechanism === m.mechanism)?.noiseMultiplier ?? 0,
+    })),
+    ledgerSequence: last.entry.sequence,
+    ledgerSha256: entrySha256(last.entry),
+  };
+}
+
+/**
+ * The patient-level guarantee a model version states: the least protected participating hospital's
+ * run total (∞ if any trained without DP-SGD), with that hospital's DP-SGD settings and lifetime ε.
+ */
+export function worstPatientGuarantee(
+  hospitals: readonly HospitalPrivacy[],
+  dpSgd: (hospitalId: string) => LedgerMechanism | undefined,
+  exampleClipNorm: number,
+): PrivacyGuarantee | null {
+  if (hospitals.length === 0) return null;
+  const worst = hospitals.reduce((a, b) => ((b.run.epsilon ?? Infinity) > (a.run.epsilon ?? Infinity) ? b : a));
+  const sgd = dpSgd(worst.hospitalId);
   return {
     unit: 'patient',
-    epsilon: Number.isFinite(epsilon) ? epsilon : null,
-    delta: config.delta,
-    order: Number.isFinite(epsilon) ? order : null,
-    noiseMultiplier: last?.noiseMultiplier ?? 0,
-    clipNorm: last?.exampleClipNorm ?? config.exampleClipNorm,
-    samplingProbability: last?.samplingProbability ?? 0,
-    steps: entries.reduce((n, e) => n + e.steps, 0),
+    epsilon: worst.run.epsilon,
+    delta: worst.delta,
+    order: null,
+    noiseMultiplier: sgd?.noiseMultiplier ?? 0,
+    clipNorm: exampleClipNorm,
+    samplingProbability: sgd?.samplingProbability ?? 0,
+    steps: (sgd?.stepsPerUse ?? 0) * (sgd?.uses ?? 0),
     accountant: 'rdp-sampled-gaussian+balle2020',
-    budgetEpsilon: config.patientBudgetEpsilon,
+    budgetEpsilon: worst.budgetEpsilon,
+    hospitalId: worst.hospitalId,
+    lifetimeEpsilon: worst.lifetime.epsilon,
+    mechanisms: worst.mechanisms.map((m) => ({ mechanism: m.mechanism, epsilon: m.epsilon })),
   };
 }
 
-/** ε at δ of a list of ledger entries composed (0 for none). */
-export function ledgerEpsilon(
-  entries: ReadonlyArray<Pick<PatientLedgerEntry, 'event'>>,
-  delta: number,
-): number {
-  if (entries.length === 0) return 0;
-  return computeEpsilon(composedEvent(entries.map((e) => e.event as DpEvent)), delta).epsilon;
+function split(totals: LedgerTotals): HospitalPrivacy['run'] {
+  return {
+    epsilon: finite(totals.epsilon),
+    train: finite(totals.partitions.train.epsilon),
+    test: finite(totals.partitions.test.epsilon),
+  };
 }
 
-/**
- * The DP events of a hospital's public ledger copy in a run for rounds up to `upToRound`,
- * including the round-0 entry of earlier runs on the same cohort (the guardian's check).
- */
-export async function patientLedgerEvents(
-  blobs: BlobStore,
-  runId: string,
-  hospitalId: string,
-  upToRound: number,
-): Promise<DpEventData[]> {
-  const events: DpEventData[] = [];
-  for (const path of await blobs.list(blobPaths.patientLedger(runId, hospitalId))) {
-    const entry = PatientLedgerEntrySchema.parse(
-      JSON.parse(Buffer.from(await blobs.get(path)).toString('utf8')),
-    );
-    if (entry.round <= upToRound) events.push(entry.event);
-  }
-  return events;
-}
-
-async function putJson(blobs: BlobStore, key: string, value: unknown): Promise<void> {
-  await blobs.put(key, Buffer.from(JSON.stringify(value)), { contentType: 'application/json' });
-}
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);

@@ -41,6 +41,9 @@ export function hospitalLevelGuarantee(
     steps: ledger.length,
     accountant: 'rdp-sampled-gaussian+balle2020',
     budgetEpsilon: config.epsilonBudget,
+    hospitalId: null,
+    lifetimeEpsilon: null,
+    mechanisms: [],
   };
 }
 
@@ -48,9 +51,15 @@ export function hospitalLevelGuarantee(
 export function describeGuarantee(g: PrivacyGuarantee): string {
   const eps = g.epsilon === null ? '∞ (no noise: no differential-privacy guarantee)' : g.epsilon.toFixed(3);
   const budget = g.budgetEpsilon === null ? '' : ` of a budget of ${g.budgetEpsilon}`;
-  const steps = g.unit === 'hospital' ? `${g.steps} round(s)` : `${g.steps} DP-SGD step(s)`;
-  const worst = g.unit === 'patient' ? ' (the least protected hospital)' : '';
-  return `${g.unit}-level ε = ${eps}${budget}${worst}, δ = ${g.delta} after ${steps} (z = ${round(g.noiseMultiplier)}, C = ${g.clipNorm}, q = ${round(g.samplingProbability)})`;
+  if (g.unit === 'patient') {
+    const who = g.hospitalId ? ` (${g.hospitalId}, the least protected hospital)` : ' (the least protected hospital)';
+    const lifetime = g.lifetimeEpsilon === null ? '' : `; its lifetime ε = ${g.lifetimeEpsilon.toFixed(3)}${budget}`;
+    const parts = g.mechanisms.length
+      ? ` over ${g.mechanisms.map((m) => `${m.mechanism} ${m.epsilon === null ? '∞' : m.epsilon.toFixed(2)}`).join(', ')}`
+      : '';
+    return `patient-level ε = ${eps} for this run, every release included${who}, δ = ${g.delta}${parts}${lifetime}`;
+  }
+  return `${g.unit}-level ε = ${eps}${budget}, δ = ${g.delta} after ${g.steps} round(s) (z = ${round(g.noiseMultiplier)}, C = ${g.clipNorm}, q = ${round(g.samplingProbability)})`;
 }
 
 const round = (value: number): string => String(Number(value.toPrecision(4)));

@@ -1,12 +1,12 @@
 import { modelVersionId, paths, RoundDocumentSchema, type RunDocument } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
-import type { DpEventData } from '../../schemas/privacy';
+import type { DpEventData, HospitalPrivacy } from '../../schemas/privacy';
 import { PRIVACY_AUDIT_TABLE, type PrivacyAuditRow } from '../../schemas/warehouse';
 import {
   checkPrivacy,
   GUARDIAN_ACTOR,
-  ledgerEpsilon,
   type GuardedRound,
+  type PatientRecomputation,
   type PrivacyGuardianDecision,
 } from '../core/agents/privacy-guardian';
 import { logs } from '../logs';
@@ -19,7 +19,8 @@ import type { ModelRegistry } from '../ports/model-registry';
 import type { Warehouse } from '../ports/warehouse';
 import { recordAudit } from './audit';
 import { decodeOrLogPoison, makeEvent, publishEvent } from './event-publishing';
-import { patientLedgerEvents } from './patient-privacy';
+import { hospitalPrivacy } from './patient-privacy';
+import { readPublishedLedger } from './published-ledgers';
 import { readRound, readRun } from './run-documents';
 import { haltRunOnce } from './run-halt';
 
@@ -69,7 +70,7 @@ export class PrivacyGuardianAgent {
       hospitals: run.hospitals,
       ledgers: {
         hospital: await this.hospitalLedgerAt(run, round),
-        patient: await this.worstPatientLedger(run, event),
+        patient: await this.patientRecomputation(run, event),
       },
       claimed: event.data.privacy,
       modelVersionId: versionId,
@@ -140,23 +141,43 @@ export class PrivacyGuardianAgent {
   }
 
   /**
-   * The patient-level claim is the weakest participant's guarantee (the aggregator states the
-   * largest ε), so it is checked against the participant ledger with the largest recomputed ε.
+   * The patient-level figures recomputed from each participant's published ledger, verified under
+   * its enrolled key, up to the entry the version was computed at (later entries, such as the final
+   * evaluation's, belong to later claims): the least protected hospital's run and lifetime totals.
    */
-  private async worstPatientLedger(
+  private async patientRecomputation(
     run: RunDocument,
     event: EventOf<'model.published'>,
-  ): Promise<DpEventData[] | undefined> {
-    const claim = event.data.privacy.find((g) => g.unit === 'patient');
-    if (!claim) return undefined;
-    let worst: { events: DpEventData[]; epsilon: number } | undefined;
+  ): Promise<PatientRecomputation | undefined> {
+    if (!event.data.privacy.some((g) => g.unit === 'patient')) return undefined;
+    const version = await this.deps.models.get(event.data.modelVersionId);
+    const unverifiable: string[] = [];
+    let worst: HospitalPrivacy | undefined;
     for (const hospitalId of event.data.participants) {
-      const events = await patientLedgerEvents(this.deps.blobs, run.runId, hospitalId, event.round);
-      if (events.length === 0) continue;
-      const epsilon = ledgerEpsilon(events, claim.delta).epsilon ?? Infinity;
-      if (!worst || epsilon > worst.epsilon) worst = { events, epsilon };
+      const ledger = await readPublishedLedger(this.deps, hospitalId);
+      if (!ledger.ok) {
+        unverifiable.push(ledger.reason);
+        continue;
+      }
+      const stated = version?.hospitalPrivacy.find((h) => h.hospitalId === hospitalId);
+      const upTo = stated ? stated.ledgerSequence + 1 : ledger.entries.length;
+      if (ledger.entries.length < upTo) {
+        unverifiable.push(`${hospitalId}'s published ledger has ${ledger.entries.length} entries, the version was computed at entry ${upTo - 1}`);
+        continue;
+      }
+      const again = hospitalPrivacy(ledger.entries.slice(0, upTo), run.runId, {
+        delta: run.config.delta,
+        budgetEpsilon: run.config.patientBudgetEpsilon,
+      });
+      if (!worst || (again.run.epsilon ?? Infinity) > (worst.run.epsilon ?? Infinity)) worst = again;
     }
-    return worst?.events;
+    return {
+      epsilon: worst?.run.epsilon ?? null,
+      lifetimeEpsilon: worst?.lifetime.epsilon ?? null,
+      budgetEpsilon: run.config.patientBudgetEpsilon,
+      waived: run.config.patientPrivacy === 'none',
+      unverifiable: worst || unverifiable.length > 0 ? unverifiable : ['no participant has a published ledger'],
+    };
   }
 
   private async guardedRound(run: RunDocument, event: EventOf<'model.published'>): Promise<GuardedRound> {

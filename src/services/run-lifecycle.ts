@@ -4,7 +4,6 @@ import {
   modelVersionId,
   paths,
   RunDocumentSchema,
-  StatisticsReceiptSchema,
   blobPaths,
   type ModelVersionDocument,
   type RoundDocument,
@@ -13,7 +12,7 @@ import {
 import { usesSecureAggregation, type TrainingConfig } from '../../schemas/training-config';
 import { chooseFixedPointScale } from '../core/secure-aggregation';
 import type { EventOf } from '../../schemas/events';
-import { mergeFeatureStatistics, preprocessorFromStatistics, type FeatureStatistics } from '../core/data';
+import { referencePreprocessor } from '../core/data';
 import { countParameters, createModel, getFlatWeights, serializeModel } from '../core/model';
 import { logs } from '../logs';
 import type { Logger } from '../logging/logger';
@@ -50,7 +49,14 @@ export class RunLifecycle {
     hospitals: string[];
     dataSource: RunDocument['dataSource'];
     outputDirectory?: string;
+    /** Each hospital's declared (public) number of training stays. */
+    declaredTrainStays: Record<string, number>;
   }): Promise<RunDocument> {
+    const undeclared = input.hospitals.filter((h) => !(input.declaredTrainStays[h] >= 1));
+    if (undeclared.length > 0)
+      throw new Error(
+        `no declared cohort size for ${undeclared.join(', ')}: every hospital declares its (public, approximate) number of training stays; HIMAS never counts them from the records`,
+      );
     const now = this.deps.clock.now().toISOString();
     const doc: RunDocument = RunDocumentSchema.parse({
       runId: input.runId,
@@ -67,6 +73,7 @@ export class RunLifecycle {
       halt: null,
       completedAt: null,
       outputDirectory: input.outputDirectory ?? null,
+      declaredTrainStays: Object.fromEntries(input.hospitals.map((h) => [h, input.declaredTrainStays[h]])),
     });
     const created = await this.deps.documents.create(paths.run(input.runId), doc);
     if (!created)
@@ -83,35 +90,16 @@ export class RunLifecycle {
     return readRound(this.deps.documents, runId, round);
   }
 
-  /** Hospitals that have not shared their feature statistics yet. */
-  async hospitalsWithoutStatistics(run: RunDocument): Promise<string[]> {
-    const shared = new Set((await this.deps.documents.list(paths.statistics(run.runId))).map((s) => s.id));
-    return run.hospitals.filter((h) => !shared.has(h));
-  }
-
   /**
-   * Version 0 of the model: random initial weights (seeded) and the preprocessor built from the
-   * merged federated statistics, so every hospital standardises with the same global statistics
-   * while no record leaves any hospital.
+   * Version 0 of the model: random initial weights (seeded) and the preprocessor built from public
+   * reference values (src/core/data/reference-statistics.ts), so every hospital standardises the
+   * same way and no hospital's records — not even their sums — enter the model.
    */
   async initializeModel(run: RunDocument): Promise<ModelVersionDocument> {
     const versionId = modelVersionId(run.runId, 0);
     const existing = await this.deps.models.get(versionId);
     if (existing) return existing;
-    const receipts = (await this.deps.documents.list(paths.statistics(run.runId))).map((s) =>
-      StatisticsReceiptSchema.parse(s.data),
-    );
-    const missing = run.hospitals.filter((h) => !receipts.some((r) => r.hospitalId === h));
-    if (missing.length > 0)
-      throw new Error(`cannot build the initial model: no feature statistics from ${missing.join(', ')}`);
-    const parts: FeatureStatistics[] = [];
-    for (const receipt of receipts) {
-      const bytes = await this.deps.blobs.get(receipt.blobPath);
-      if (createHash('sha256').update(bytes).digest('hex') !== receipt.sha256)
-        throw new Error(`statistics of ${receipt.hospitalId} fail their checksum`);
-      parts.push(JSON.parse(Buffer.from(bytes).toString('utf8')) as FeatureStatistics);
-    }
-    const preprocessor = preprocessorFromStatistics(mergeFeatureStatistics(parts));
+    const preprocessor = referencePreprocessor();
     const spec = {
       kind: run.config.model,
       inputDim: preprocessor.featureNames.length,
@@ -136,7 +124,8 @@ export class RunLifecycle {
         featureNames: preprocessor.featureNames,
         participants: [],
         privacy: run.privacy,
-        pooledMetrics: null,
+        hospitalPrivacy: [],
+        pooled: null,
         halted: false,
       };
       const registered = await this.deps.models.register(doc, { modelJson: serialized.modelJson, weights });

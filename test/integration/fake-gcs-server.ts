@@ -104,14 +104,23 @@ export class FakeGcsServer {
 
     if (method === 'POST' && parsed.pathname === uploadPrefix) {
       const type = parsed.searchParams.get('uploadType');
+      // Preconditions (https://cloud.google.com/storage/docs/request-preconditions): generation 0
+      // means "only if no live object has this name".
+      const precondition = parsed.searchParams.get('ifGenerationMatch');
+      const failsPrecondition = (name: string) =>
+        precondition !== null && (this.objects.get(name)?.generation ?? 0) !== Number(precondition);
+      const preconditionFailed = () =>
+        reply(412, { error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.' } });
       if (type === 'multipart') {
         const { meta, media } = parseMultipart(body, String(request.headers['content-type']));
         const name = String(meta.name ?? parsed.searchParams.get('name'));
+        if (failsPrecondition(name)) return preconditionFailed();
         return reply(200, this.store(name, media, meta));
       }
       if (type === 'resumable') {
         const meta = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
         const name = String(meta.name ?? parsed.searchParams.get('name'));
+        if (failsPrecondition(name)) return preconditionFailed();
         const id = randomUUID();
         this.uploads.set(id, { name, meta, chunks: [] });
         return reply(200, undefined, {

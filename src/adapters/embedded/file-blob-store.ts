@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { BlobInfo, BlobStore } from '../../ports/blob-store';
 import { NotFoundError } from '../../ports/errors';
@@ -40,6 +40,43 @@ export class FileBlobStore implements BlobStore {
       await rm(temporary, { force: true });
       throw error;
     }
+    await syncDirectory(directory);
+    return {
+      path: blobPath,
+      size: bytes.byteLength,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
+  }
+
+  /**
+   * Like put, but the whole temporary file is hard-linked into place: link() fails with EEXIST
+   * when the target exists, atomically, so two concurrent creates cannot both succeed and an
+   * existing object is never replaced.
+   */
+  async create(blobPath: string, bytes: Uint8Array, _options?: { contentType?: string }): Promise<BlobInfo | null> {
+    const target = this.resolve(blobPath);
+    const directory = path.dirname(target);
+    await mkdir(directory, { recursive: true });
+    const temporary = path.join(directory, `.${path.basename(target)}.${randomUUID()}${TEMP_SUFFIX}`);
+    let created = false;
+    try {
+      const handle = await open(temporary, 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      try {
+        await link(temporary, target);
+        created = true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    } finally {
+      await rm(temporary, { force: true });
+    }
+    if (!created) return null;
     await syncDirectory(directory);
     return {
       path: blobPath,

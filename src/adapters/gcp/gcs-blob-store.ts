@@ -44,6 +44,25 @@ export class GcsBlobStore implements BlobStore {
     return { path, size: bytes.byteLength, sha256 };
   }
 
+  /** put with the precondition ifGenerationMatch = 0: the service refuses (412) if the object exists. */
+  async create(path: string, bytes: Uint8Array, options?: { contentType?: string }): Promise<BlobInfo | null> {
+    validateBlobPath(path);
+    const sha256 = sha256Hex(bytes);
+    try {
+      await this.bucket.file(path).save(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+        resumable: false,
+        validation: 'crc32c',
+        contentType: options?.contentType ?? 'application/octet-stream',
+        metadata: { metadata: { [SHA256_METADATA_KEY]: sha256 } },
+        preconditionOpts: { ifGenerationMatch: 0 },
+      });
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code === 412) return null;
+      throw error;
+    }
+    return { path, size: bytes.byteLength, sha256 };
+  }
+
   async get(path: string): Promise<Uint8Array> {
     validateBlobPath(path);
     try {

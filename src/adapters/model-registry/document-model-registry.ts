@@ -69,7 +69,7 @@ export class DocumentModelRegistry implements ModelRegistry {
 
   async annotate(
     versionId: string,
-    patch: Partial<Pick<ModelVersionDocument, 'pooledMetrics' | 'halted'>>,
+    patch: Partial<Pick<ModelVersionDocument, 'pooled' | 'halted'>>,
   ): Promise<void> {
     await this.documents.update(paths.model(versionId), patch);
   }

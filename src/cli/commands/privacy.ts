@@ -1,30 +1,37 @@
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TrainingConfig } from '../../../schemas/training-config';
 import { CsvCohortSource } from '../../adapters/cohort/csv-cohort-source';
+import { hospitalStateDir, localHospitalLedger } from '../../adapters/ledger/local-hospital-ledger';
 import { CONFIG_FIELDS, flagName, loadTrainingConfig } from '../../config/training-config-loader';
-import { fitPreprocessor, type CohortRecord } from '../../core/data';
+import { referencePreprocessor } from '../../core/data';
 import {
   computeEpsilon,
   dpSgdPrivacyEvent,
   explainTrainingPlan,
   noiseMultiplierForEpsilon,
+  totalsWith,
+  type RunPrivacyPlan,
   type TrainingPlanExplanation,
 } from '../../core/privacy';
+import { views } from '../../services/hospital-ledger';
+import { planForHospital } from '../../services/patient-privacy';
 import { parseCommandArgs, stringFlag } from '../args';
-import { discoverHospitals } from '../cohort-files';
+import { declaredCohortSizes, discoverHospitals, roughly } from '../cohort-files';
 import type { Command } from '../main';
 import { UserError } from '../user-error';
-import { patientLedgerDir } from '../../adapters/ledger/file-patient-ledger-store';
-import { readPatientLedgers, renderPatientLedgers } from '../privacy-ledger-view';
+import { planTable } from '../privacy-plan-view';
+import { readHospitalLedgers, renderHospitalLedgers } from '../privacy-ledger-view';
+import { defaultHome } from '../run-locations';
+import { verifyModelPrivacy, renderVerification } from '../privacy-verify';
 import { generateCohortOrExplain } from './data';
 
 const CONFIG_FLAGS = Object.keys(CONFIG_FIELDS).map(flagName);
 
 const HELP = `Usage: himas privacy epsilon --noise-multiplier Z --sampling-rate Q --steps T --delta D [--orders a,b,c] [--json]
        himas privacy plan --target-epsilon E --delta D --sampling-rate Q --steps T [--json]
-       himas privacy plan [--config FILE] [--data DIR] [--target-epsilon E] [training flags] [--json]
-       himas privacy ledger [--hospital H] [--data DIR | --out RUN_DIR] [--delta D] [--json]
+       himas privacy plan [--config FILE] [--data DIR] [--home DIR] [training flags] [--json]
+       himas privacy ledger [--hospital H] [--home DIR] [--delta D] [--json]
+       himas privacy verify MODEL_DIR [--json]
 
 epsilon   ε of T steps of the Poisson-sampled Gaussian mechanism (rate Q, noise multiplier Z) at δ,
           by Rényi DP (Mironov, Talwar, Zhang 2019) and the conversion of Balle et al. 2020, over
@@ -33,15 +40,18 @@ epsilon   ε of T steps of the Poisson-sampled Gaussian mechanism (rate Q, noise
           {"epsilon": null, "order": null} because JSON has no Infinity.
 plan      with --sampling-rate and --steps: the smallest noise multiplier reaching ε ≤ E
           ({"noiseMultiplier": number, "epsilon": number} with --json).
-          Otherwise, before training: the guarantee each unit will get from the training settings
-          (--config FILE and/or the flags of \`himas train\`), and warnings when a guarantee is
-          missing or the noise would drown the signal. Patient level: DP-SGD calibrated to
-          --target-epsilon (default 1) with each hospital's own training rows, read from --data DIR
-          or from the synthetic cohort \`himas train\` would generate. Hospital level: DP-FedAvg.
-ledger    each hospital's patient-level ledger: every DP-SGD training attempt charged to its cohort
-          (run, round, attempt, mechanism, ε after it) and the cumulative ε at δ (default 1e-5).
-          Ledgers belong to a cohort (sha256 of its training split), not to a run, and live beside
-          it: DIR/privacy-ledger, or for --out RUN_DIR the cohort that run trained on.
+          Otherwise, before training: what each hospital's patients will spend in the run — every
+          mechanism (DP-SGD, evaluations, surveillance, treatment) with its noise and ε, composed per
+          split (train, test) to the run's total — and whether it fits what is left of each
+          hospital's lifetime budget in its ledger (--home DIR, default .himas). Exits 1 when a
+          hospital would refuse the run. Hospital sizes are the declared (public) ones: --data DIR's
+          cohort.json, or the synthetic cohort \`himas train\` would generate. Hospital level: DP-FedAvg.
+ledger    each hospital's privacy ledger (one per hospital, across every run and data file): every
+          reservation and use with its mechanisms, the lifetime ε after each entry, each run's
+          total and each mechanism's share (ε at δ, default 1e-5).
+verify    recomputes a model folder's privacy guarantee from the signed ledger excerpt its model.json
+          carries, offline: checks every signature and the hash chain, recomputes each hospital's
+          ε with the RDP accountant and fails (exit 1) if any stated ε is below the recomputation.
 
 Training flags: ${CONFIG_FLAGS.map((f) => `--${f}`).join('  ')}`;
 
@@ -67,7 +77,8 @@ export const privacyCommand: Command = {
     if (sub === 'epsilon') return epsilonCommand(rest);
     if (sub === 'plan') return planCommand(rest);
     if (sub === 'ledger') return ledgerCommand(rest);
-    throw new UserError(`unknown subcommand 'privacy ${sub}'; subcommands: epsilon, plan, ledger`);
+    if (sub === 'verify') return verifyCommand(rest);
+    throw new UserError(`unknown subcommand 'privacy ${sub}'; subcommands: epsilon, plan, ledger, verify`);
   },
 };
 
@@ -101,6 +112,7 @@ async function planCommand(argv: string[]): Promise<number> {
     ...NUMERIC_OPTIONS,
     config: { type: 'string' },
     data: { type: 'string' },
+    home: { type: 'string' },
   };
   for (const flag of CONFIG_FLAGS) options[flag] ??= { type: 'string' };
   const { values } = parseCommandArgs('privacy plan', argv, options);
@@ -120,6 +132,7 @@ function noiseMultiplierPlan(values: Values): number {
   if (
     values.config !== undefined ||
     values.data !== undefined ||
+    values.home !== undefined ||
     CONFIG_FLAGS.some((f) => f !== 'delta' && values[f] !== undefined)
   )
     throw new UserError(
@@ -153,46 +166,93 @@ async function trainingPlan(values: Values): Promise<number> {
     const text = stringFlag(values, flagName(field));
     if (text !== undefined) flags[field] = text;
   }
+  if (values['target-epsilon'] !== undefined)
+    flags.patientTargetEpsilon ??= String(values['target-epsilon']);
   const config = loadTrainingConfig({ flags, file: stringFlag(values, 'config'), env: process.env });
-  // The run's own setting, unless --target-epsilon asks "what if".
-  const targetText =
-    stringFlag(values, 'target-epsilon') ??
-    (config.patientPrivacy === 'dp-sgd' ? String(config.patientTargetEpsilon) : 'none');
-  const patientTargetEpsilon = /^none$/i.test(targetText)
-    ? null
-    : numberFlag({ 'target-epsilon': targetText }, 'target-epsilon', (e) => e > 0, "a number > 0 or 'none'");
-  const cohort = await trainingRows(config, stringFlag(values, 'data'));
-  const inputDim = fitPreprocessor(cohort.flatMap((h) => h.train)).featureNames.length;
-  const parameters = parameterCount(config, inputDim);
+  const declared = await declaredSizes(config, stringFlag(values, 'data'));
+  const parameters = parameterCount(config, referencePreprocessor().featureNames.length);
   const explanation = explainTrainingPlan({
     rounds: config.rounds,
     localEpochs: config.localEpochs,
     batchSize: config.batchSize,
     delta: config.delta,
     parameters,
-    hospitals: cohort.map((h) => ({ hospitalId: h.hospitalId, trainRows: h.train.length })),
-    patientTargetEpsilon,
+    hospitals: Object.entries(declared).map(([hospitalId, trainRows]) => ({ hospitalId, trainRows })),
+    patientTargetEpsilon: config.patientPrivacy === 'dp-sgd' ? config.patientTargetEpsilon : null,
     aggregation: config.aggregation,
     clipNorm: config.clipNorm,
     noiseMultiplier: config.noiseMultiplier,
     epsilonBudget: config.epsilonBudget,
   });
-  if (patientTargetEpsilon !== null && config.patientPrivacy === 'none') {
-    explanation.lines.unshift({
-      severity: 'warning',
-      unit: 'patient',
-      text: 'this configuration trains without DP-SGD (patientPrivacy none): the patient-level lines show what `--patient-privacy dp-sgd` would give',
-    });
+  const ledgers = localHospitalLedger(hospitalStateDir(path.resolve(stringFlag(values, 'home') ?? defaultHome())));
+  const hospitals = [];
+  for (const [hospitalId, declaredTrainStays] of Object.entries(declared)) {
+    let plan: RunPrivacyPlan;
+    try {
+      plan = planForHospital(config, declaredTrainStays, hospitalId);
+    } catch (error) {
+      throw new UserError(`${hospitalId}: ${(error as Error).message}`);
+    }
+    const entries = views(await ledgers.read(hospitalId));
+    const before = totalsWith(entries, [], config.delta).epsilon;
+    const after = totalsWith(entries, plan.mechanisms, config.delta).epsilon;
+    const waived = config.patientPrivacy === 'none';
+    hospitals.push({ hospitalId, declaredTrainStays, plan, lifetimeBefore: before, lifetimeAfter: after, refused: !waived && !(after <= config.patientBudgetEpsilon) });
   }
-  if (values.json) return print(JSON.stringify({ parameters, ...explanation }, null, 2));
-  return print(renderPlan(config, cohort.length, parameters, patientTargetEpsilon, explanation));
+  const refused = hospitals.filter((h) => h.refused);
+  if (values.json) {
+    const finite = (x: number) => (Number.isFinite(x) ? x : null);
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          parameters,
+          budgetEpsilon: config.patientBudgetEpsilon,
+          hospitals: hospitals.map((h) => ({
+            hospitalId: h.hospitalId,
+            declaredTrainStays: h.declaredTrainStays,
+            epsilon: finite(h.plan.epsilon),
+            partitions: { train: finite(h.plan.partitions.train.epsilon), test: finite(h.plan.partitions.test.epsilon) },
+            mechanisms: h.plan.mechanisms.map((m) => ({
+              mechanism: m.mechanism,
+              partitions: m.partitions,
+              uses: m.uses,
+              noiseMultiplier: m.noiseMultiplier,
+              samplingProbability: m.samplingProbability ?? null,
+              steps: m.stepsPerUse === undefined ? null : m.stepsPerUse * m.uses,
+              epsilon: finite(m.epsilonAlone),
+            })),
+            lifetimeBefore: finite(h.lifetimeBefore),
+            lifetimeAfter: finite(h.lifetimeAfter),
+            refused: h.refused,
+          })),
+          ...explanation,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return refused.length > 0 ? 1 : 0;
+  }
+  const out = [renderPlan(config, hospitals.length, parameters, explanation)];
+  for (const h of hospitals) {
+    out.push(`${h.hospitalId} (declared ${h.declaredTrainStays} training stays):`);
+    out.push(...planTable(h.plan));
+    out.push(
+      `    lifetime: ε = ${fmtEps(h.lifetimeBefore)} spent before, ${fmtEps(h.lifetimeAfter)} after this run, budget ${config.patientBudgetEpsilon}${h.refused ? ' — REFUSED: the hospital would refuse this run before reading a record' : ''}`,
+    );
+  }
+  if (refused.length > 0)
+    out.push(
+      `${refused.map((h) => h.hospitalId).join(', ')} cannot afford this run: lower --patient-target-epsilon, or raise --patient-budget-epsilon if your privacy policy allows it (\`himas privacy ledger\` shows what was spent).`,
+    );
+  process.stdout.write(`${out.join('\n')}\n`);
+  return refused.length > 0 ? 1 : 0;
 }
 
-/** Each hospital's training records, from --data or from the cohort `himas train` would generate. */
-async function trainingRows(
-  config: TrainingConfig,
-  data: string | undefined,
-): Promise<Array<{ hospitalId: string; train: CohortRecord[] }>> {
+const fmtEps = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '∞');
+
+/** Each hospital's declared (public) training stays: --data's cohort.json, or the cohort `himas train` would generate. */
+async function declaredSizes(config: TrainingConfig, data: string | undefined): Promise<Record<string, number>> {
   if (!data) {
     const cohort = generateCohortOrExplain({
       preset: config.preset,
@@ -200,24 +260,22 @@ async function trainingRows(
       patients: config.patients,
       seed: config.seed,
     });
-    return cohort.hospitals.map((h) => ({ hospitalId: h.hospitalId, train: h.train }));
+    return Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, roughly(h.train.length)]));
   }
   const dir = path.resolve(data);
   const all = await discoverHospitals(dir);
   if (config.hospitals !== undefined && config.hospitals > all.length)
-    throw new UserError(
-      `--hospitals ${config.hospitals} but ${dir} holds only ${all.length}: ${all.join(', ')}`,
-    );
+    throw new UserError(`--hospitals ${config.hospitals} but ${dir} holds only ${all.length}: ${all.join(', ')}`);
   const source = new CsvCohortSource(dir);
-  const out: Array<{ hospitalId: string; train: CohortRecord[] }> = [];
-  for (const hospitalId of all.slice(0, config.hospitals ?? all.length)) {
+  const hospitals = all.slice(0, config.hospitals ?? all.length);
+  const { sizes } = await declaredCohortSizes(dir, hospitals, async (h) => {
     try {
-      out.push({ hospitalId, train: await source.read(hospitalId, 'train') });
+      return (await source.read(h, 'train')).length;
     } catch (error) {
-      throw new UserError(`cannot read ${hospitalId}'s training rows in ${dir}: ${(error as Error).message}`);
+      throw new UserError(`cannot read ${h}'s training rows in ${dir}: ${(error as Error).message}`);
     }
-  }
-  return out;
+  });
+  return sizes;
 }
 
 /** Weights and biases of the dense chain createModel builds: Σ (in·out + out). */
@@ -232,7 +290,6 @@ function renderPlan(
   config: TrainingConfig,
   hospitals: number,
   parameters: number,
-  patientTargetEpsilon: number | null,
   explanation: TrainingPlanExplanation,
 ): string {
   const model = config.model === 'mlp' ? `mlp [${config.hiddenUnits.join(', ')}]` : 'logistic';
@@ -244,12 +301,11 @@ function renderPlan(
     for (const line of explanation.lines.filter((l) => l.unit === unit))
       out.push(`  ${line.severity === 'warning' ? 'warning: ' : ''}${line.text}`);
   };
-  section(
-    'patient',
-    patientTargetEpsilon === null
-      ? 'Patient level:'
-      : `Patient level (DP-SGD in each hospital job, target ε = ${patientTargetEpsilon} per hospital):`,
+  out.push(
+    `Patient level: every release of the run, per hospital, within ε = ${config.patientTargetEpsilon} (δ = ${config.delta}) and a lifetime budget of ${config.patientBudgetEpsilon}:`,
   );
+  for (const line of explanation.lines.filter((l) => l.unit === 'patient' && l.severity === 'warning'))
+    out.push(`  warning: ${line.text}`);
   section('hospital', 'Hospital level (DP-FedAvg in the aggregator):');
   return out.join('\n');
 }
@@ -257,34 +313,32 @@ function renderPlan(
 async function ledgerCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('privacy ledger', argv, {
     hospital: { type: 'string' },
-    data: { type: 'string' },
-    out: { type: 'string' },
+    home: { type: 'string' },
     delta: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return print(HELP);
   const delta = values.delta === undefined ? 1e-5 : deltaFlag(values);
-  const cohortDir = await ledgerCohortDir(stringFlag(values, 'data'), stringFlag(values, 'out'));
-  const report = await readPatientLedgers(patientLedgerDir(cohortDir), delta, stringFlag(values, 'hospital'));
+  const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
+  const report = await readHospitalLedgers(localHospitalLedger(hospitalStateDir(home)), delta, stringFlag(values, 'hospital'));
+  const wanted = stringFlag(values, 'hospital');
+  if (wanted !== undefined && report.hospitals.length === 0)
+    throw new UserError(`hospital ${wanted} has no privacy ledger in ${hospitalStateDir(home)} (\`himas privacy ledger\` lists the hospitals that have one)`);
   if (values.json) return print(JSON.stringify(report, null, 2));
-  return print(renderPatientLedgers(report));
+  return print(renderHospitalLedgers(report));
 }
 
-/** The cohort folder whose ledgers to show: --data DIR, or the cohort a run (--out RUN_DIR) used. */
-async function ledgerCohortDir(data: string | undefined, out: string | undefined): Promise<string> {
-  if (data && out) throw new UserError('give --data DIR or --out RUN_DIR, not both');
-  if (data) return path.resolve(data);
-  if (!out)
-    throw new UserError(
-      'which cohort? give --data DIR (its folder) or --out RUN_DIR (a run directory of `himas train`)',
-    );
-  try {
-    const report = JSON.parse(await readFile(path.join(path.resolve(out), 'report.json'), 'utf8'));
-    return String(report.dataSource.location);
-  } catch {
-    return path.join(path.resolve(out), 'data'); // a run still going, on its generated cohort
-  }
+async function verifyCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('privacy verify', argv, {
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, true);
+  if (values.help) return print(HELP);
+  if (positionals.length !== 1) throw new UserError('usage: himas privacy verify MODEL_DIR (a folder with model.json)');
+  const result = await verifyModelPrivacy(path.resolve(positionals[0]));
+  process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : renderVerification(result)}\n`);
+  return result.ok ? 0 : 1;
 }
 
 function print(text: string): number {

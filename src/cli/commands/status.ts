@@ -85,7 +85,7 @@ export const statusCommand: Command = {
         for (const r of rounds) {
           const version = versions.find((v) => v.versionId === r.modelVersionId);
           out.push(
-            `  ${String(r.round).padEnd(6)} ${r.status.padEnd(11)} ${String(r.participants.length).padEnd(8)} ${(r.modelVersionId ?? r.failureReason ?? '').padEnd(36)} ${fmt(version?.pooledMetrics?.auroc)}`,
+            `  ${String(r.round).padEnd(6)} ${r.status.padEnd(11)} ${String(r.participants.length).padEnd(8)} ${(r.modelVersionId ?? r.failureReason ?? '').padEnd(36)} ${fmt(version?.pooled?.metrics.auroc)}`,
           );
         }
         const latest = versions.at(-1);

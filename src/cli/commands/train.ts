@@ -23,7 +23,9 @@ import {
   roundPrivacyEvent,
 } from '../../services/privacy-guarantee';
 import { parseCommandArgs, stringFlag } from '../args';
-import { discoverHospitals, writeCohort } from '../cohort-files';
+import { declaredCohortSizes, discoverHospitals, roughly, writeCohort } from '../cohort-files';
+import { describePlan } from '../privacy-plan-view';
+import { planForHospital } from '../../services/patient-privacy';
 import { METRICS_HEADER, fmt, metricsRow } from '../format-metrics';
 import type { Command } from '../main';
 import { progressPrinter } from '../progress-printer';
@@ -135,7 +137,7 @@ export const trainCommand: Command = {
     const logger = fileLogger(path.join(outDir, 'run.log.jsonl'), 'himas-train');
     logs.backendSelected(logger, backend.backend, backend.tried.map((t) => t.backend).join(', '));
 
-    const { dataDir, hospitals } =
+    const { dataDir, hospitals, declaredTrainStays } =
       stored ?? (await prepareData(config!, stringFlag(values, 'data'), outDir, say));
     const platform: TrainingPlatform = stackState
       ? openEmulatorPlatform({ state: stackState, dataDir, logger })
@@ -146,7 +148,7 @@ export const trainCommand: Command = {
       say(
         `HIMAS run ${runId}${resume ? ' (resumed)' : ''}: ${run.hospitals.length} hospitals, ${run.config.rounds} rounds, backend ${backend.backend}`,
       );
-      for (const line of privacyPlanLines(run.config, run.hospitals.length)) say(`  ${line}`);
+      for (const line of privacyPlanLines(run.config, run.hospitals, declaredTrainStays)) say(`  ${line}`);
       say(
         `  driving the rounds with ${path.relative(process.cwd(), TRAINING_WORKFLOW)} on the local Workflows engine`,
       );
@@ -159,6 +161,7 @@ export const trainCommand: Command = {
           hospitals: run.hospitals,
           config: run.config,
           dataDir,
+          declaredTrainStays,
           outputDirectory: outDir,
           resume: Boolean(resume),
           // Pushes to the aggregate function travel through the emulator; give the last ones time.
@@ -219,7 +222,10 @@ async function prepareData(
     await checkCohortFiles(dataDir, hospitals);
     if (config.quorum !== undefined && config.quorum > hospitals.length)
       throw new UserError(`--quorum ${config.quorum} is more than the ${hospitals.length} hospitals`);
-    return { dataDir, hospitals };
+    const cohorts = new CsvCohortSource(dataDir);
+    const declared = await declaredCohortSizes(dataDir, hospitals, async (h) => (await cohorts.read(h, 'train')).length);
+    for (const note of declared.notes) say(`  ${note}`);
+    return { dataDir, hospitals, declaredTrainStays: declared.sizes };
   }
   const dataDir = path.join(outDir, 'data');
   const cohort = generateCohortOrExplain({
@@ -235,7 +241,11 @@ async function prepareData(
     say(
       `  with an injected outbreak: ${cohort.truth.outbreak.injectedStays} extra sepsis-like stays at ${cohort.truth.outbreak.hospitalId} in weeks ${cohort.truth.outbreak.startWeek}–${cohort.truth.outbreak.startWeek + cohort.truth.outbreak.weeks - 1}`,
     );
-  return { dataDir, hospitals: cohort.hospitals.map((h) => h.hospitalId) };
+  return {
+    dataDir,
+    hospitals: cohort.hospitals.map((h) => h.hospitalId),
+    declaredTrainStays: Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, roughly(h.train.length)])),
+  };
 }
 
 /**
@@ -262,6 +272,7 @@ async function storedRunData(home: string, runId: string) {
     return {
       dataDir: run.dataSource.location,
       hospitals: run.hospitals,
+      declaredTrainStays: run.declaredTrainStays,
       outputDirectory: run.outputDirectory,
     };
   });
@@ -283,6 +294,7 @@ async function storedEmulatorRunData(state: StackState, home: string, runId: str
     return {
       dataDir: run.dataSource.location,
       hospitals: run.hospitals,
+      declaredTrainStays: run.declaredTrainStays,
       outputDirectory: run.outputDirectory,
     };
   } finally {
@@ -300,12 +312,9 @@ async function writeOutputs(
 ): Promise<TrainingReport> {
   const run = (await platform.lifecycle.getRun(runId))!;
   const cohorts = new CsvCohortSource(run.dataSource.location);
-  const sizes: Record<string, { trainStays: number; testStays: number }> = {};
-  for (const h of run.hospitals)
-    sizes[h] = {
-      trainStays: (await cohorts.read(h, 'train')).length,
-      testStays: (await cohorts.read(h, 'test')).length,
-    };
+  // What the run knows publicly: the declared sizes (the exact counts never left a hospital).
+  const sizes: Record<string, { trainStays: number | null; testStays: number | null }> = {};
+  for (const h of run.hospitals) sizes[h] = { trainStays: run.declaredTrainStays[h] ?? null, testStays: null };
 
   let modelDir: string | null = null;
   const baselines: TrainingReport['baselines'] = [];
@@ -357,7 +366,7 @@ async function writeOutputs(
     }
   }
   notes.push(
-    "Pooled metrics per model version come from the hospitals' risk histograms (1000 bins); no record left any hospital.",
+    "Pooled metrics per model version come from the hospitals' noisy risk histograms (13 public bins, Gaussian noise charged to each hospital's ledger): they are estimates, with 95 % intervals of the noise; no record and no exact count left any hospital. The 'federated (exact)' baseline is the simulation's own exact scoring.",
   );
   const report = await buildTrainingReport({
     run,
@@ -374,6 +383,8 @@ async function writeOutputs(
   return report;
 }
 
+const eps = (x: number | null) => (x === null ? '∞' : x.toFixed(3));
+
 function summary(report: TrainingReport, outDir: string): string {
   const lines: string[] = [];
   lines.push('');
@@ -385,10 +396,12 @@ function summary(report: TrainingReport, outDir: string): string {
     lines.push(
       `Final model ${final.versionId}${final.directory ? ` → ${path.relative(process.cwd(), final.directory) || final.directory}` : ''}`,
     );
-    lines.push(`  ${'test split'.padEnd(24)} ${METRICS_HEADER}`);
+    lines.push(`  ${'test split (DP-noised)'.padEnd(24)} ${METRICS_HEADER}`);
     for (const h of report.hospitals)
       lines.push(metricsRow(h.hospitalId, final.quality?.perHospital[h.hospitalId]));
-    lines.push(metricsRow('pooled (histograms)', final.quality?.pooled));
+    lines.push(metricsRow('pooled (noisy histograms)', final.quality?.pooled));
+    const auroc = final.quality?.intervals?.auroc;
+    if (auroc) lines.push(`  pooled AUROC 95 % interval of the DP noise: ${fmt(auroc[0])}–${fmt(auroc[1])}`);
   }
   if (report.baselines.length > 0) {
     lines.push(
@@ -402,6 +415,10 @@ function summary(report: TrainingReport, outDir: string): string {
     }
   }
   for (const g of report.privacy) lines.push(`Privacy: ${describeGuarantee(g)}`);
+  for (const h of report.hospitalPrivacy)
+    lines.push(
+      `  ${h.hospitalId.padEnd(22)} patient-level ε = ${eps(h.run.epsilon)} this run (train split ${eps(h.run.train)}, test split ${eps(h.run.test)}), lifetime ε = ${eps(h.lifetime.epsilon)} of ${h.budgetEpsilon}, δ = ${h.delta}`,
+    );
   lines.push(
     `Report: ${path.join(path.relative(process.cwd(), outDir) || '.', 'report.html')} (and report.json)`,
   );
@@ -409,18 +426,29 @@ function summary(report: TrainingReport, outDir: string): string {
 }
 
 /** The privacy plan, per unit, before training: what the run will state when it ends. */
-function privacyPlanLines(config: TrainingConfig, hospitals: number): string[] {
+function privacyPlanLines(
+  config: TrainingConfig,
+  hospitals: string[],
+  declaredTrainStays: Record<string, number>,
+): string[] {
   const planned = hospitalLevelGuarantee(
     config,
-    Array.from({ length: config.rounds }, () => roundPrivacyEvent(config, hospitals, hospitals)),
+    Array.from({ length: config.rounds }, () => roundPrivacyEvent(config, hospitals.length, hospitals.length)),
     1,
   );
   const lines = [`privacy plan: ${describeGuarantee(planned)}`];
-  lines.push(
-    config.patientPrivacy === 'dp-sgd'
-      ? `privacy plan: patient-level DP-SGD in every hospital, target ε = ${config.patientTargetEpsilon} per hospital at δ = ${config.delta} (C_example = ${config.exampleClipNorm}), within a lifetime budget of ε = ${config.patientBudgetEpsilon} per cohort`
-      : 'privacy plan: no patient-level DP-SGD (patientPrivacy none): patients are protected only by the hospital-level guarantee above',
-  );
+  if (config.patientPrivacy === 'none')
+    lines.push(
+      'privacy plan: no patient-level DP-SGD (patientPrivacy none): ε = ∞ for every hospital\'s patients, recorded in each hospital\'s ledger; no later run on them can claim a finite guarantee',
+    );
+  for (const hospitalId of hospitals) {
+    try {
+      const plan = planForHospital(config, declaredTrainStays[hospitalId], hospitalId);
+      lines.push(`privacy plan: ${hospitalId}: ${describePlan(plan)}; lifetime budget ε = ${config.patientBudgetEpsilon}`);
+    } catch (error) {
+      throw new UserError(`privacy plan for ${hospitalId}: ${(error as Error).message}`);
+    }
+  }
   return lines;
 }
 

@@ -8,8 +8,11 @@ import { computeEpsilon, type DpEvent } from '../privacy';
  *
  * ε is recomputed from the ledger with the accountant (RDP of the sampled Gaussian, Mironov,
  * Talwar, Zhang 2019; Balle et al. 2020 conversion), never read from the aggregator's claim, then:
- *   - claim check: |ε_claimed − ε_recomputed| ≤ 1e-6 · max(1, ε_recomputed) (∞ only matches ∞),
- *     and the claim's δ, clip norm, noise multiplier, budget and steps match the run;
+ *   - claim check, hospital level: |ε_claimed − ε_recomputed| ≤ 1e-6 · max(1, ε_recomputed) (∞
+ *     only matches ∞), and the claim's δ, clip norm, noise multiplier, budget and steps match;
+ *   - claim check, patient level: the claim (the least protected hospital's run total) must not
+ *     be below what the participants' published, signed ledgers recompute to; an unverifiable
+ *     ledger is critical;
  *   - policy check: every ledger event is the mechanism the run's policy allows (noise multiplier
  *     no lower than configured), the round met its quorum and only expected hospitals took part;
  *   - budget: spent fraction ε / budget ≥ 0.8 → warning, ≥ 1 (or ε = ∞ with a budget) → halt.
@@ -36,12 +39,27 @@ export interface PrivacyGuardianInput {
   config: TrainingConfig;
   /** Enrolled hospitals of the run. */
   hospitals: readonly string[];
-  /** The run's ledger per unit: the hospital-level ledger of RunDocument; patient level if kept. */
-  ledgers: { hospital: readonly DpEventData[]; patient?: readonly DpEventData[] };
+  /**
+   * The hospital-level ledger of RunDocument, and the patient-level figures recomputed from the
+   * participants' published ledgers (the caller verifies chains and signatures).
+   */
+  ledgers: { hospital: readonly DpEventData[]; patient?: PatientRecomputation };
   /** The model.published event's guarantees. */
   claimed: readonly PrivacyGuarantee[];
   modelVersionId: string;
   round: GuardedRound;
+}
+
+export interface PatientRecomputation {
+  /** The least protected participant's run total (null = ∞). */
+  epsilon: number | null;
+  /** That hospital's lifetime total (null = ∞). */
+  lifetimeEpsilon: number | null;
+  budgetEpsilon: number;
+  /** The run trains without DP-SGD: ε = ∞ by the operator's choice, not a budget overrun. */
+  waived: boolean;
+  /** Ledgers that could not be verified (reason each): the claim then cannot be checked. */
+  unverifiable: string[];
 }
 
 export interface UnitCheck {
@@ -123,7 +141,11 @@ export function checkPrivacy(input: PrivacyGuardianInput): PrivacyGuardianDecisi
   }
 
   for (const claim of input.claimed) {
-    const ledger = input.ledgers[claim.unit];
+    if (claim.unit === 'patient') {
+      checkPatientClaim(claim, input.ledgers.patient, units, findings);
+      continue;
+    }
+    const ledger = input.ledgers.hospital;
     if (ledger === undefined) {
       findings.push({
         level: 'critical',
@@ -214,6 +236,60 @@ export function checkPrivacy(input: PrivacyGuardianInput): PrivacyGuardianDecisi
           },
     haltReason: level === 'halt' || level === 'critical' ? message : null,
   };
+}
+
+/** The patient-level claim against the recomputation from the participants' ledgers. */
+function checkPatientClaim(
+  claim: PrivacyGuarantee,
+  patient: PatientRecomputation | undefined,
+  units: UnitCheck[],
+  findings: Finding[],
+): void {
+  if (patient === undefined || patient.unverifiable.length > 0) {
+    findings.push({
+      level: 'critical',
+      code: 'ledger-unverifiable',
+      message: `a patient-level guarantee is claimed but ${patient ? patient.unverifiable.join('; ') : 'no participant ledger could be read'}`,
+    });
+    return;
+  }
+  const budgetFraction = patient.waived
+    ? null
+    : patient.lifetimeEpsilon === null
+      ? Infinity
+      : patient.lifetimeEpsilon / patient.budgetEpsilon;
+  units.push({
+    unit: 'patient',
+    claimedEpsilon: claim.epsilon,
+    recomputedEpsilon: patient.epsilon,
+    order: null,
+    delta: claim.delta,
+    budgetEpsilon: patient.budgetEpsilon,
+    budgetFraction,
+  });
+  const below =
+    patient.epsilon === null
+      ? claim.epsilon !== null
+      : claim.epsilon !== null &&
+        claim.epsilon < patient.epsilon - EPSILON_RELATIVE_TOLERANCE * Math.max(1, patient.epsilon);
+  if (below)
+    findings.push({
+      level: 'critical',
+      code: 'epsilon-mismatch',
+      message: `patient-level ε claimed ${fmt(claim.epsilon)} is below what the hospitals' ledgers give, ${fmt(patient.epsilon)}`,
+    });
+  if (budgetFraction !== null && budgetFraction >= 1)
+    findings.push({
+      level: 'halt',
+      code: 'budget-exhausted',
+      message: `patient-level lifetime ε = ${fmt(patient.lifetimeEpsilon)} of ${claim.hospitalId ?? 'a hospital'} has reached its budget ${patient.budgetEpsilon}`,
+    });
+  else if (budgetFraction !== null && budgetFraction >= WARNING_BUDGET_FRACTION)
+    findings.push({
+      level: 'warning',
+      code: 'budget-warning',
+      message: `patient-level lifetime ε = ${fmt(patient.lifetimeEpsilon)} is ${(budgetFraction * 100).toFixed(1)} % of the budget ${patient.budgetEpsilon}`,
+    });
 }
 
 function checkHospitalClaim(

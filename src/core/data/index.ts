@@ -42,6 +42,8 @@ export {
   careUnitColumn,
   fitPreprocessor,
   preprocessorFromStatistics,
+  referencePreprocessor,
   transformRecords,
 } from './preprocessing';
 export type { DesignMatrix, NumericColumn, Preprocessor } from './preprocessing';
+export { REFERENCE_SOURCE, referenceMoments } from './reference-statistics';

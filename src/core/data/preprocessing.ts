@@ -1,20 +1,24 @@
 import { z } from 'zod';
 import { PreprocessingError } from './errors';
 import { computeFeatureStatistics, type FeatureStatistics } from './feature-statistics';
+import { referenceMoments, REFERENCE_SOURCE } from './reference-statistics';
 import {
   applyTransform,
   CARE_UNITS,
+  FEATURE_TRANSFORMS,
   MISSINGNESS_INDICATOR_FEATURES,
   NUMERIC_FEATURES,
   type CareUnit,
   type CohortRecord,
   type FeatureTransform,
+  type NumericFeature,
 } from './features';
 
 /**
- * One global preprocessor built from merged federated statistics (feature-statistics.ts), applied
- * identically at every hospital and at prediction time. Fitting it on training rows only is what
- * keeps test rows from leaking into the model through means and scales.
+ * One global preprocessor applied identically at every hospital and at prediction time. A federated
+ * run builds it from public reference values (referencePreprocessor; no hospital's records enter
+ * it, so it costs no privacy budget); simulations that pool records on purpose (the central
+ * baseline) may fit it on training rows (fitPreprocessor), never on test rows.
  */
 
 export interface NumericColumn {
@@ -38,8 +42,8 @@ export interface Preprocessor {
   careUnits: CareUnit[];
   /** Standardised values are clipped to ±clipZ so one absurd entry cannot dominate a gradient. */
   clipZ: number;
-  /** Training rows the statistics came from (provenance only). */
-  trainingRows: number;
+  /** Where the centres and spreads come from (provenance, for people). */
+  source: string;
 }
 
 const CLIP_Z = 6;
@@ -67,7 +71,7 @@ export const PreprocessorSchema: z.ZodType<Preprocessor> = z
     missingnessIndicators: z.array(z.string()),
     careUnits: z.array(z.enum(CARE_UNITS)),
     clipZ: z.number().positive(),
-    trainingRows: z.number().int().nonnegative(),
+    source: z.string().min(1),
   })
   .superRefine((p, ctx) => {
     const expected = outputColumns(p);
@@ -103,6 +107,29 @@ function outputColumns(p: Pick<Preprocessor, 'numeric' | 'missingnessIndicators'
   ];
 }
 
+/** The federated runs' preprocessor: public reference centres and spreads (reference-statistics.ts). */
+export function referencePreprocessor(): Preprocessor {
+  const numeric = referenceMoments().map(
+    ({ name, mean, std }): NumericColumn => ({
+      name,
+      transform: { ...FEATURE_TRANSFORMS[name as NumericFeature] },
+      imputation: mean,
+      mean,
+      std: std > MIN_STD ? std : 1,
+    }),
+  );
+  return assemble(numeric, REFERENCE_SOURCE);
+}
+
+function assemble(numeric: NumericColumn[], source: string): Preprocessor {
+  const base = {
+    numeric,
+    missingnessIndicators: [...MISSINGNESS_INDICATOR_FEATURES],
+    careUnits: [...CARE_UNITS],
+  };
+  return { version: 1, featureNames: outputColumns(base), ...base, clipZ: CLIP_Z, source };
+}
+
 export function preprocessorFromStatistics(stats: FeatureStatistics): Preprocessor {
   if (stats.rows <= 0) throw new PreprocessingError('cannot build a preprocessor from zero training rows');
   const names = stats.features.map((f) => f.name);
@@ -124,12 +151,7 @@ export function preprocessorFromStatistics(stats: FeatureStatistics): Preprocess
       std: Number.isFinite(std) && std > MIN_STD ? std : 1,
     };
   });
-  const base = {
-    numeric,
-    missingnessIndicators: [...MISSINGNESS_INDICATOR_FEATURES],
-    careUnits: [...CARE_UNITS],
-  };
-  return { version: 1, featureNames: outputColumns(base), ...base, clipZ: CLIP_Z, trainingRows: stats.rows };
+  return assemble(numeric, `fitted on ${stats.rows} pooled training rows (simulation only)`);
 }
 
 export function fitPreprocessor(records: readonly CohortRecord[]): Preprocessor {

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DpEvent } from '../privacy/dp-event';
 import { dpSgdPrivacyEvent, poissonSamplingPlan } from '../privacy/patient-level-plan';
-import type { Random, SecureRandom } from '../random/random';
+import type { SecureRandom } from '../random/random';
+import type { BatchSchedule } from './batching';
 import { dpSgdGradientStep } from './dp-sgd-step';
 import { runTrainingLoop, type LocalTrainingResult } from './local-training';
-import { poissonBatches } from './poisson-batches';
+import { poissonSample } from './poisson-batches';
 import { type TrainingData, assertInputWidth, validateTrainingData } from './training-data';
 
 export interface DpSgdTrainingOptions {
@@ -18,15 +19,25 @@ export interface DpSgdTrainingOptions {
   exampleClipNorm: number;
   /** z: calibrate it before training with planPatientLevelDp. */
   noiseMultiplier: number;
-  /** Poisson sampling and dropout masks (a seeded generator is fine: sampling is not the secret). */
-  random: Random;
+  /**
+   * The public size the plan used (the hospital's declared cohort size): q = batchSize / declared
+   * and round(declared / batchSize) steps per epoch, so neither the accounting nor anything that
+   * leaves the hospital depends on the exact number of rows. Defaults to the rows (tests).
+   */
+  declaredRows?: number;
+  /**
+   * Poisson sampling and dropout masks: secure and secret. Amplification by subsampling holds only
+   * if nobody can rebuild who was sampled, so a seeded generator (whose seed is in the run config)
+   * is refused.
+   */
+  random: SecureRandom;
   /** Gaussian noise: must be secure (CryptoRandom). */
   noiseRandom: SecureRandom;
   onEpoch?: (epoch: number, loss: number) => void;
 }
 
 export interface DpSgdTrainingResult extends LocalTrainingResult {
-  /** q = B/N. */
+  /** q = B / declared rows. */
   samplingProbability: number;
   /** What this call spent: SelfComposed(PoissonSampled(q, Gaussian(z)), steps), for the ledger. */
   privacyEvent: DpEvent;
@@ -48,21 +59,23 @@ export async function trainLocallyWithDpSgd(
   validateTrainingOptions(options);
   validateTrainingData(data);
   assertInputWidth(model.inputs[0].shape, data.cols);
-  const { samplingProbability } = poissonSamplingPlan(data.rows, options.batchSize);
+  if ((options.random as { secure?: unknown } | undefined)?.secure !== true)
+    throw new TypeError(
+      'DP-SGD sampling needs a SecureRandom (node:crypto): a seeded generator would let anyone rebuild every batch and void the amplification by subsampling',
+    );
+  const declared = options.declaredRows ?? data.rows;
+  const { samplingProbability, stepsPerEpoch } = poissonSamplingPlan(declared, options.batchSize);
   const step = dpSgdGradientStep({
     exampleClipNorm: options.exampleClipNorm,
     noiseMultiplier: options.noiseMultiplier,
-    expectedBatchSize: samplingProbability * data.rows,
+    // q times the public size: the divisor must not depend on who (or how many) are in the data.
+    expectedBatchSize: samplingProbability * declared,
     noiseRandom: options.noiseRandom,
   });
-  const { epochLosses, steps, examples } = await runTrainingLoop(
-    model,
-    data,
-    options,
-    step,
-    poissonBatches,
-    'step',
-  );
+  // Every row of the real data joins each of the plan's steps with probability q.
+  const schedule: BatchSchedule = (rows, _batchSize, random) =>
+    Array.from({ length: stepsPerEpoch }, () => poissonSample(rows, samplingProbability, random));
+  const { epochLosses, steps, examples } = await runTrainingLoop(model, data, options, step, schedule, 'step');
   return {
     epochLosses,
     steps,

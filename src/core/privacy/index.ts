@@ -32,3 +32,21 @@ export type {
   TrainingPlanExplanation,
   TrainingPlanInput,
 } from './patient-level-plan';
+export { smallestNoiseMultiplier, UnreachableEpsilonError } from './calibration';
+export {
+  EVALUATION_L2_SENSITIVITY,
+  PARTITIONS,
+  PrivacyPlanError,
+  planRunPrivacy,
+} from './run-privacy-plan';
+export type {
+  MechanismKind,
+  Partition,
+  PartitionTotal,
+  PlannedMechanism,
+  RunPrivacyPlan,
+  RunPrivacyPlanInput,
+  SlotKind,
+} from './run-privacy-plan';
+export { ledgerTotals, reservationOf, slotKind, totalsWith, uncoveredCharges } from './ledger-accounting';
+export type { ChargedMechanism, LedgerEntryView, LedgerTotals } from './ledger-accounting';

@@ -1,4 +1,5 @@
 import { gaussianEvent, poissonSampledEvent, selfComposedEvent } from './dp-event';
+import { smallestNoiseMultiplier } from './calibration';
 import { computeEpsilon, DEFAULT_RDP_ORDERS } from './rdp-accountant';
 
 export interface NoiseCalibrationOptions {
@@ -15,8 +16,7 @@ const MAX_NOISE_MULTIPLIER = 1e6;
 
 /**
  * The smallest noise multiplier z for which `steps` rounds of the Poisson-sampled Gaussian reach
- * epsilon <= targetEpsilon at `delta`. Epsilon is non-increasing in z, so the answer is found by
- * bracketing (doubling / halving) and bisection; the returned z always satisfies the target.
+ * epsilon <= targetEpsilon at `delta` (smallestNoiseMultiplier: bracketing and bisection).
  */
 export function noiseMultiplierForEpsilon(options: NoiseCalibrationOptions): {
   noiseMultiplier: number;
@@ -39,41 +39,9 @@ export function noiseMultiplierForEpsilon(options: NoiseCalibrationOptions): {
       delta,
       orders,
     ).epsilon;
-
-  let hi = 1;
-  let epsilonHi = epsilonAt(hi);
-  let lo = 0;
-  if (epsilonHi > targetEpsilon) {
-    while (epsilonHi > targetEpsilon) {
-      lo = hi;
-      hi *= 2;
-      if (hi > MAX_NOISE_MULTIPLIER) {
-        throw new RangeError(
-          `no noise multiplier up to ${MAX_NOISE_MULTIPLIER} reaches epsilon ${targetEpsilon}`,
-        );
-      }
-      epsilonHi = epsilonAt(hi);
-    }
-  } else {
-    lo = hi / 2;
-    while (epsilonAt(lo) <= targetEpsilon) {
-      hi = lo;
-      lo /= 2;
-      // With q = 0 (or a target this loose) any noise at all will do.
-      if (lo < 1e-12) return { noiseMultiplier: hi, epsilon: epsilonAt(hi) };
-    }
-    epsilonHi = epsilonAt(hi);
-  }
-  // Invariant: epsilonAt(lo) > target >= epsilonAt(hi).
-  while (hi - lo > tolerance * hi) {
-    const mid = (lo + hi) / 2;
-    const epsilonMid = epsilonAt(mid);
-    if (epsilonMid <= targetEpsilon) {
-      hi = mid;
-      epsilonHi = epsilonMid;
-    } else {
-      lo = mid;
-    }
-  }
-  return { noiseMultiplier: hi, epsilon: epsilonHi };
+  return smallestNoiseMultiplier(epsilonAt, {
+    targetEpsilon,
+    tolerance,
+    maxNoiseMultiplier: MAX_NOISE_MULTIPLIER,
+  });
 }

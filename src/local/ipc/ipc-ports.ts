@@ -12,7 +12,7 @@ export type JobPorts = HospitalJobPorts;
 
 const METHODS: { [K in keyof JobPorts]: string[] } = {
   documents: ['get', 'set', 'create', 'update', 'delete', 'list'],
-  blobs: ['put', 'get', 'stat', 'list', 'delete'],
+  blobs: ['put', 'create', 'get', 'stat', 'list', 'delete'],
   events: ['publish'],
   models: ['register', 'get', 'load', 'list', 'annotate'],
 };

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { openStackPorts, stackEnvVars } from '../../config/stack-config';
 import type { Logger } from '../../logging/logger';
 import { systemClock } from '../../ports/clock';
@@ -28,7 +29,11 @@ export function openEmulatorPlatform(options: {
     jobs: new ChildProcessJobRunner(undefined, {
       logger: options.logger,
       stackEnv: stackEnvVars(config),
-      extraEnv: { HIMAS_KEYS_DIR: options.state.keysDir },
+      extraEnv: {
+        HIMAS_KEYS_DIR: options.state.keysDir,
+        // The hospitals' own ledgers sit beside their keys in the stack's folder.
+        HIMAS_HOSPITAL_STATE_DIR: path.join(path.dirname(options.state.keysDir), 'hospital-state'),
+      },
     }),
     coordinatorUrl: options.state.coordinatorUrl,
     projectId: options.state.projectId,

@@ -1,0 +1,71 @@
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  LedgerEntrySchema,
+  type LedgerEntry,
+  type LedgerExcerpt,
+  type SignedLedgerEntry,
+} from '../../schemas/privacy-ledger';
+import { importSigningPublicKey } from './update-signing';
+
+/**
+ * Signatures and the hash chain of a hospital's privacy ledger. An entry is signed over a domain
+ * prefix and its canonical JSON (object keys sorted, no white space), so the signature does not
+ * depend on how a store happened to serialise it; each entry names the SHA-256 of the previous
+ * entry's canonical JSON, so a published chain cannot lose or reorder an entry unnoticed.
+ */
+const DOMAIN = 'himas-ledger-entry-v1\n';
+
+/** JSON with object keys in sorted order at every depth (numbers and strings as JSON.stringify writes them). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function entrySha256(entry: LedgerEntry): string {
+  return createHash('sha256').update(canonicalJson(entry)).digest('hex');
+}
+
+export function signLedgerEntry(entry: LedgerEntry, privateKey: KeyObject): SignedLedgerEntry {
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new TypeError('ledger signing needs an Ed25519 key');
+  const parsed = LedgerEntrySchema.parse(entry);
+  return { entry: parsed, signature: sign(null, Buffer.from(DOMAIN + canonicalJson(parsed)), privateKey).toString('base64') };
+}
+
+export type ChainCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Verifies a chain of signed entries from entry 0: numbering, links, hospital and every signature
+ * under `signingPublicKey` (raw Ed25519, base64). Never throws on bad input: a reason comes back.
+ */
+export function verifyLedgerChain(excerpt: Pick<LedgerExcerpt, 'hospitalId' | 'signingPublicKey' | 'entries'>): ChainCheck {
+  let key: KeyObject;
+  try {
+    key = importSigningPublicKey(excerpt.signingPublicKey);
+  } catch (error) {
+    return { ok: false, reason: `the signing public key is not a raw Ed25519 key: ${(error as Error).message}` };
+  }
+  let previous: string | null = null;
+  for (const [index, signed] of excerpt.entries.entries()) {
+    const parsed = LedgerEntrySchema.safeParse(signed.entry);
+    if (!parsed.success) return { ok: false, reason: `entry ${index} is malformed: ${parsed.error.issues[0]?.message}` };
+    const entry = parsed.data;
+    if (entry.sequence !== index) return { ok: false, reason: `entry ${index} is numbered ${entry.sequence}` };
+    if (entry.hospitalId !== excerpt.hospitalId)
+      return { ok: false, reason: `entry ${index} belongs to ${entry.hospitalId}, not ${excerpt.hospitalId}` };
+    if (entry.previousSha256 !== previous)
+      return { ok: false, reason: `entry ${index} does not link to entry ${index - 1} (chain broken)` };
+    let good = false;
+    try {
+      good = verify(null, Buffer.from(DOMAIN + canonicalJson(entry)), key, Buffer.from(signed.signature, 'base64'));
+    } catch {
+      good = false;
+    }
+    if (!good) return { ok: false, reason: `entry ${index} is not signed by ${excerpt.hospitalId}'s key` };
+    previous = entrySha256(entry);
+  }
+  return { ok: true };
+}
