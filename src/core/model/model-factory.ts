@@ -17,10 +17,23 @@ export const DEFAULT_HIDDEN_UNITS: readonly number[] = [64, 32];
 export const DEFAULT_L2 = 1e-4;
 
 /**
+ * In-hospital mortality of MIMIC-IV ICU stays, 11.7 % (8,987 of 76,943, v2.0; mimic-code
+ * tableone.ipynb, ../shared/reference/CLINICAL_DATA.md §0 [V]): a public prior, the output bias
+ * starts at its logit so the initial model predicts the base rate instead of 50 %.
+ */
+export const PUBLIC_MORTALITY_PRIOR = 0.117;
+
+/**
  * Builds a sequential binary classifier with one sigmoid output. The same spec and seed always
- * give the same initial weights: each layer's Glorot-uniform initializer gets its own seed derived
- * from `seed` (tfjs initializers draw from Math.random unless seeded). Hospitals therefore start
- * from an identical global model in round 0 without shipping it.
+ * give the same initial weights: each hidden layer's Glorot-uniform initializer gets its own seed
+ * derived from `seed` (tfjs initializers draw from Math.random unless seeded). Hospitals therefore
+ * start from an identical global model in round 0 without shipping it.
+ *
+ * The output starts at the public base rate (bias = logit of PUBLIC_MORTALITY_PRIOR). A logistic
+ * model's weights start at zero: its loss is convex, so nothing needs breaking symmetry, and random
+ * starting weights are a random ranking that DP-SGD's noisy, clipped steps take most of a run to
+ * undo (measured on archetypes, 3 hospitals, 5 rounds, ε = 1: pooled AUROC 0.79 from a Glorot start
+ * with reference standardisation, 0.83 from zero weights and the base-rate bias).
  */
 export function createModel(spec: ModelSpec, seed: number): tf.LayersModel {
   validateSpec(spec);
@@ -28,14 +41,18 @@ export function createModel(spec: ModelSpec, seed: number): tf.LayersModel {
   const seeds = new SeededRandom(seed);
   const l2 = spec.l2 ?? DEFAULT_L2;
   const kernelRegularizer = l2 > 0 ? tf.regularizers.l2({ l2 }) : undefined;
+  const priorLogit = Math.log(PUBLIC_MORTALITY_PRIOR / (1 - PUBLIC_MORTALITY_PRIOR));
   const dense = (name: string, units: number, activation: 'relu' | 'sigmoid', first: boolean) =>
     tf.layers.dense({
       name,
       units,
       activation,
       inputShape: first ? [spec.inputDim] : undefined,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.fork(name).nextUint32() }),
-      biasInitializer: 'zeros',
+      kernelInitializer:
+        spec.kind === 'logistic'
+          ? tf.initializers.zeros()
+          : tf.initializers.glorotUniform({ seed: seeds.fork(name).nextUint32() }),
+      biasInitializer: activation === 'sigmoid' ? tf.initializers.constant({ value: priorLogit }) : 'zeros',
       kernelRegularizer,
     });
 
