@@ -43,11 +43,9 @@ export const PrivacyGuaranteeSchema = z.object({
    * Patient unit: the hospital whose patients are least protected (the guarantee is theirs), the
    * run's total over every mechanism it reserved or used, and that hospital's lifetime total.
    */
-  hospitalId: z.string().nullable().default(null),
-  lifetimeEpsilon: z.number().min(0).nullable().default(null),
-  mechanisms: z
-    .array(z.object({ mechanism: z.string(), epsilon: z.number().min(0).nullable() }))
-    .default([]),
+  hospitalId: z.string().nullable().optional(),
+  lifetimeEpsilon: z.number().min(0).nullable().optional(),
+  mechanisms: z.array(z.object({ mechanism: z.string(), epsilon: z.number().min(0).nullable() })).optional(),
 });
 export type PrivacyGuarantee = z.infer<typeof PrivacyGuaranteeSchema>;
 

@@ -38,10 +38,9 @@ locals {
     "himas-agent-treatment-optimization" = { topic = "updates", function = "himas-treatment-optimization" }
   }
 
-  # Firestore collection ids of schemas/documents.ts `paths` (runs/{runId}/statistics/..., models/...).
+  # Firestore collection ids of schemas/documents.ts `paths` (runs/{runId}/rounds/..., models/...).
   firestore_collections = {
     runs        = "runs"
-    statistics  = "statistics"
     rounds      = "rounds"
     updates     = "updates"
     models      = "models"
@@ -96,6 +95,7 @@ locals {
     HIMAS_TOPIC_ROUNDS    = google_pubsub_topic.topics["rounds"].name
     HIMAS_JOB_PREFIX      = local.job_prefix
     HIMAS_HOSPITALS       = join(",", sort(keys(var.hospitals)))
+    HIMAS_DECLARED_TRAIN_STAYS = jsonencode({ for id, h in var.hospitals : id => h.declared_train_stays })
     HIMAS_DATA_KIND       = "bigquery"
     HIMAS_DATA_LOCATION   = "${var.project_id}.${local.cohort_dataset_prefix}<hospital>.cohort"
   }

@@ -300,7 +300,7 @@ resource "google_service_account_iam_member" "push_token_creator" {
 }
 
 # ---------------------------------------------------------------- Storage
-# One bucket, the BlobStore of the code (HIMAS_BUCKET): runs/<run>/... (updates, statistics,
+# One bucket, the BlobStore of the code (HIMAS_BUCKET): runs/<run>/... (updates, releases,
 # strategy state; deleted after update_retention_days) and models/<version>/ (kept, versioned).
 resource "google_storage_bucket" "artifacts" {
   project                     = var.project_id
@@ -359,9 +359,9 @@ resource "google_storage_bucket_iam_member" "clinical_reads_models" {
   }
 }
 
-# The privacy guardian recomputes epsilon from the hospitals' patient-level ledgers,
-# runs/<run>/privacy/<hospital>/<round>-<attempt>.json (schemas/documents.ts blobPaths.patientLedger):
-# read-only, and only those objects.
+# The privacy guardian recomputes epsilon from the hospitals' published privacy ledgers,
+# ledgers/<hospital>/<sequence>.json (schemas/documents.ts blobPaths.ledgerMirror), read by name
+# (never listed): read-only, and only those objects.
 resource "google_storage_bucket_iam_member" "guardian_reads_ledgers" {
   bucket = google_storage_bucket.artifacts.name
   role   = "roles/storage.objectViewer"
@@ -369,8 +369,8 @@ resource "google_storage_bucket_iam_member" "guardian_reads_ledgers" {
 
   condition {
     title       = "read-privacy-ledgers"
-    description = "Only the patient-level privacy ledgers under runs/<run>/privacy/"
-    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.artifacts.name}/objects/runs/\") && resource.name.extract(\"/privacy/{hospital}/\") != \"\""
+    description = "Only the published privacy ledgers under ledgers/"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.artifacts.name}/objects/ledgers/\")"
   }
 }
 

@@ -27,19 +27,25 @@ variable "firestore_location" {
 }
 
 variable "hospitals" {
-  description = "The enrolled hospitals, keyed by hospital id (the id the code uses: lower-case letters, digits and '-', at most 18 characters so that the service account id himas-train-<id> fits in 30)."
+  description = "The enrolled hospitals, keyed by hospital id (the id the code uses: lower-case letters, digits and '-', at most 18 characters so that the service account id himas-train-<id> fits in 30). declared_train_stays is the hospital's public, approximate number of training stays (e.g. 1500): DP-SGD plans its sampling rate from it and updates are weighted by it, so the exact cohort size never leaves the hospital."
   type = map(object({
-    display_name = string
+    display_name         = string
+    declared_train_stays = number
   }))
   default = {
-    "h1-academic"  = { display_name = "Academic medical centre" }
-    "h2-cardiac"   = { display_name = "Cardiac surgery centre" }
-    "h3-community" = { display_name = "Community hospital" }
+    "h1-academic"  = { display_name = "Academic medical centre", declared_train_stays = 1500 }
+    "h2-cardiac"   = { display_name = "Cardiac surgery centre", declared_train_stays = 1200 }
+    "h3-community" = { display_name = "Community hospital", declared_train_stays = 680 }
   }
 
   validation {
     condition     = alltrue([for id in keys(var.hospitals) : can(regex("^[a-z][a-z0-9-]{0,16}[a-z0-9]$", id))])
     error_message = "Hospital ids must match ^[a-z][a-z0-9-]{0,16}[a-z0-9]$."
+  }
+
+  validation {
+    condition     = alltrue([for h in values(var.hospitals) : h.declared_train_stays >= 1 && floor(h.declared_train_stays) == h.declared_train_stays])
+    error_message = "declared_train_stays must be a whole number of stays, at least 1 (the hospital's public, approximate training-split size)."
   }
 }
 
@@ -67,7 +73,7 @@ variable "aggregator_max_instances" {
 }
 
 variable "update_retention_days" {
-  description = "Days after which update and statistics blobs (runs/...) are deleted; models are kept."
+  description = "Days after which update and release blobs (runs/...) are deleted; models and published ledgers are kept."
   type        = number
   default     = 30
 }

@@ -30,6 +30,7 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 
 export async function readHospitalLedgers(
   store: HospitalLedgerStore,
+  location: string,
   delta: number,
   hospitalId?: string,
 ): Promise<HospitalLedgersView> {
@@ -40,7 +41,7 @@ export async function readHospitalLedgers(
     if (entries.length === 0) continue;
     hospitals.push(viewOf(id, entries, delta));
   }
-  return { location: store.describe(hospitalId ?? '_').replace(/\/_\/?$/, ''), delta, hospitals };
+  return { location, delta, hospitals };
 }
 
 function viewOf(hospitalId: string, entries: SignedLedgerEntry[], delta: number): HospitalLedgersView['hospitals'][number] {

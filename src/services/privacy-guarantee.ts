@@ -41,9 +41,6 @@ export function hospitalLevelGuarantee(
     steps: ledger.length,
     accountant: 'rdp-sampled-gaussian+balle2020',
     budgetEpsilon: config.epsilonBudget,
-    hospitalId: null,
-    lifetimeEpsilon: null,
-    mechanisms: [],
   };
 }
 
@@ -53,8 +50,8 @@ export function describeGuarantee(g: PrivacyGuarantee): string {
   const budget = g.budgetEpsilon === null ? '' : ` of a budget of ${g.budgetEpsilon}`;
   if (g.unit === 'patient') {
     const who = g.hospitalId ? ` (${g.hospitalId}, the least protected hospital)` : ' (the least protected hospital)';
-    const lifetime = g.lifetimeEpsilon === null ? '' : `; its lifetime ε = ${g.lifetimeEpsilon.toFixed(3)}${budget}`;
-    const parts = g.mechanisms.length
+    const lifetime = g.lifetimeEpsilon == null ? '' : `; its lifetime ε = ${g.lifetimeEpsilon.toFixed(3)}${budget}`;
+    const parts = g.mechanisms?.length
       ? ` over ${g.mechanisms.map((m) => `${m.mechanism} ${m.epsilon === null ? '∞' : m.epsilon.toFixed(2)}`).join(', ')}`
       : '';
     return `patient-level ε = ${eps} for this run, every release included${who}, δ = ${g.delta}${parts}${lifetime}`;

@@ -29,6 +29,27 @@ export function describeBlobStoreContract(name: string, makeStore: () => Promise
       await fixture.cleanup();
     });
 
+    test('create stores only where nothing is stored: a second create returns null and changes nothing', async () => {
+      const path = `${root}/ledgers/h1/00000000.json`;
+      const first = await store.create(path, bytesOf('first'), { contentType: 'application/json' });
+      expect(first).toEqual({ path, size: 5, sha256: sha256(bytesOf('first')) });
+      expect(await store.create(path, bytesOf('second'))).toBeNull();
+      expect(new TextDecoder().decode(await store.get(path))).toBe('first');
+      await store.put(`${root}/other.bin`, bytesOf('x'));
+      expect(await store.create(`${root}/other.bin`, bytesOf('y'))).toBeNull();
+    });
+
+    test('of concurrent creates of one path exactly one succeeds', async () => {
+      const path = `${root}/ledgers/h2/00000000.json`;
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => store.create(path, bytesOf(`writer ${i}`))),
+      );
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      const winner = results.findIndex((r) => r !== null);
+      expect(new TextDecoder().decode(await store.get(path))).toBe(`writer ${winner}`);
+      expect((await store.list(`${root}/ledgers/h2/`)).length).toBe(1);
+    });
+
     test('put returns size and sha256; get returns the same bytes; stat agrees', async () => {
       const bytes = new Uint8Array([0, 1, 2, 250, 255, 128]);
       const path = `${root}/runs/r1/rounds/1/updates/h1.bin`;

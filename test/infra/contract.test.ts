@@ -82,7 +82,6 @@ describe('code ↔ Terraform contract', () => {
       'rounds',
       'runs',
       'seeds',
-      'statistics',
       'updates',
     ]);
     expect(used.jobEnv.filter((e) => e.required).map((e) => e.name)).toEqual([
@@ -171,11 +170,11 @@ describe('code ↔ Terraform contract', () => {
       );
     });
 
-    it("the privacy guardian's read of the patient ledgers", () => {
+    it("the privacy guardian's read of the published privacy ledgers", () => {
       expect(
         problemsAfter((c) => delete c.root.resources.google_storage_bucket_iam_member.guardian_reads_ledgers),
       ).toMatch(
-        /the privacy guardian cannot read the patient ledgers \(expected a condition with '\/privacy\/'/,
+        /the privacy guardian cannot read the published privacy ledgers \(expected a condition with 'objects\/ledgers\/'/,
       );
     });
 

@@ -7,7 +7,6 @@ import {
   ModelVersionDocumentSchema,
   RoundDocumentSchema,
   RunDocumentSchema,
-  StatisticsReceiptSchema,
   UpdateReceiptSchema,
 } from '../../schemas/documents';
 import {
@@ -36,7 +35,6 @@ const HOSPITAL_MODULE = 'modules/hospital';
 
 const COLLECTION_SCHEMAS: Record<string, { shape: Record<string, unknown> }> = {
   runs: RunDocumentSchema,
-  statistics: StatisticsReceiptSchema,
   rounds: RoundDocumentSchema,
   updates: UpdateReceiptSchema,
   models: ModelVersionDocumentSchema,
@@ -114,12 +112,9 @@ function envNames(value: unknown, scope: Scope, what: string, problems: string[]
   }
 }
 
-/** runs/RUN/privacy/HOSPITAL/ => '/privacy/', the part every ledger object's name contains. */
+/** ledgers/HOSPITAL/ => 'objects/ledgers/', the prefix every published ledger object's name has. */
 const privacyFragment = (used: UsedNames) =>
-  used.blob.patientLedger.slice(
-    used.blob.patientLedger.indexOf('/', used.blob.patientLedger.indexOf('/') + 1),
-    used.blob.patientLedger.lastIndexOf(used.blob.hospital),
-  );
+  `objects/${used.blob.ledgerMirror.slice(0, used.blob.ledgerMirror.indexOf(used.blob.hospital))}`;
 
 /** The key of `google_cloudfunctions2_function.functions[<index>]`: a literal or a for_each value. */
 function pushTargetKey(index: string, scope: Scope): string | undefined {
@@ -403,11 +398,11 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
       [`objects/${used.blob.update.split('/')[0]}/`, 'runs/ prefix'],
       [used.blob.update.slice(used.blob.update.lastIndexOf('/updates/')).replace(h, id), 'update'],
       [
-        used.blob.statistics.slice(used.blob.statistics.lastIndexOf('/statistics/')).replace(h, id),
-        'statistics',
+        `${used.blob.releases.slice(0, used.blob.releases.lastIndexOf(h)).replace(/^.*(\/releases\/)$/, '$1')}{hospital}/`,
+        'releases',
       ],
       [`objects/${used.blob.models.split('/')[0]}/`, 'models'],
-      [privacyFragment(used), 'privacy ledger'],
+      [`${privacyFragment(used)}${id}/`, 'published privacy ledger'],
     ];
     for (const [fragment, what] of expectations)
       if (!conditions.some((c) => c.includes(fragment)))
@@ -416,13 +411,13 @@ export function checkContract(config: TfConfig, used: UsedNames, workflow: Workf
         );
   }
 
-  // The guardian reads the patient-level ledgers (blobPaths.patientLedger), and nothing else.
+  // The guardian reads the published privacy ledgers (blobPaths.ledgerMirror), and nothing else.
   const guardianReads = Object.values(config.root.resources.google_storage_bucket_iam_member ?? {})
     .filter((b) => String(b.member).includes('"privacy-guardian"'))
     .map((b) => resolveText(block(b, 'condition')?.expression ?? '', root));
   if (!guardianReads.some((c) => c.includes(privacyFragment(used))))
     problems.push(
-      `the privacy guardian cannot read the patient ledgers (expected a condition with '${privacyFragment(used)}', from schemas/documents.ts blobPaths.patientLedger)`,
+      `the privacy guardian cannot read the published privacy ledgers (expected a condition with '${privacyFragment(used)}', from schemas/documents.ts blobPaths.ledgerMirror)`,
     );
   for (const c of guardianReads)
     if (!c.includes(privacyFragment(used)))

@@ -44,7 +44,7 @@ export interface UsedNames {
   emulatorOnlyEnv: string[];
   collections: string[];
   warehouseTables: string[];
-  blob: { update: string; statistics: string; models: string; patientLedger: string; hospital: string };
+  blob: { update: string; releases: string; models: string; ledgerMirror: string; hospital: string };
   logEvents: string[];
 }
 
@@ -204,9 +204,9 @@ export async function usedNames(): Promise<UsedNames> {
     warehouseTables: WAREHOUSE_TABLES.map((t) => t.name),
     blob: {
       update: blobPaths.update('RUN', 3, hospital),
-      statistics: blobPaths.statistics('RUN', hospital),
+      releases: blobPaths.release('RUN', hospital, 'surveillance'),
       models: blobPaths.modelPrefix('VERSION'),
-      patientLedger: blobPaths.patientLedger('RUN', hospital),
+      ledgerMirror: blobPaths.ledgerMirror(hospital),
       hospital,
     },
     logEvents: [...new Set([...loggedEvents(), ...(await jobProcessEvents()), ...INLINE_JOB_EVENTS])].sort(),

@@ -307,10 +307,9 @@ async function snapshot(documents: DocumentStore, models: ModelRegistry, runId: 
     numParameters: v.numParameters,
     participants: v.participants,
     privacy: v.privacy,
-    // Pooled from the hospitals' evaluations of the base model, which ride on their updates: a
-    // lost or doubled evaluation changes them. (The last version's come from the final
-    // evaluation jobs, which may still be in flight when the CLI exits.)
-    pooledMetrics: v.round < listed.length - 1 ? v.pooledMetrics : 'not compared',
+    // Only the final version is evaluated (noisy, from fresh randomness, and possibly still in
+    // flight when the CLI exits): earlier versions have none in either run.
+    pooled: v.round < listed.length - 1 ? v.pooled : 'not compared',
   }));
   return {
     status: run.status,

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { createStorage, GcsBlobStore } from '../../src/adapters/gcp';
 import { NotFoundError } from '../../src/ports/errors';
 import { describeBlobStoreContract } from '../contract/blob-store.contract';
-import { describePatientLedgerStoreContract } from '../contract/patient-ledger-store.contract';
-import { BlobPatientLedgerStore } from '../../src/adapters/ledger/blob-patient-ledger-store';
+import { describeHospitalLedgerStoreContract } from '../contract/hospital-ledger-store.contract';
+import { BlobHospitalLedgerStore } from '../../src/adapters/ledger/blob-hospital-ledger-store';
 import { FakeGcsServer } from './fake-gcs-server';
 
 const BUCKET = 'himas-test-blobs';
@@ -39,13 +39,23 @@ describe('GcsBlobStore against a fake Cloud Storage JSON API', () => {
   }));
 
   // The hospital's ledger in its own bucket, as the cloud job keeps it (HIMAS_LEDGER_BUCKET).
-  describePatientLedgerStoreContract('objects in Cloud Storage (fake JSON API)', async () => ({
-    open: () => new BlobPatientLedgerStore(store, `gs://${BUCKET}`),
-    plant: async (hospital, fingerprint, name, text) => {
-      await store.put(`privacy-ledger/${hospital}/${fingerprint}/${name}`, Buffer.from(text));
+  describeHospitalLedgerStoreContract('objects in Cloud Storage (fake JSON API)', async () => ({
+    open: () => new BlobHospitalLedgerStore(store, `gs://${BUCKET}`),
+    plant: async (hospital, sequence, text) => {
+      await store.put(`ledgers/${hospital}/${String(sequence).padStart(8, '0')}.json`, Buffer.from(text));
     },
     cleanup: async () => undefined,
   }));
+
+  test('create sends the precondition ifGenerationMatch=0, so Cloud Storage itself refuses a second create', async () => {
+    server.requests.length = 0;
+    expect(await store.create('ledgers/hx/00000000.json', new Uint8Array([1]))).not.toBeNull();
+    expect(await store.create('ledgers/hx/00000000.json', new Uint8Array([2]))).toBeNull();
+    const uploads = server.requests.filter((request) => request.url.startsWith('/upload/'));
+    expect(uploads.map((u) => u.status)).toEqual([200, 412]);
+    expect(uploads.every((u) => u.url.includes('ifGenerationMatch=0'))).toBe(true);
+    expect(Array.from(await store.get('ledgers/hx/00000000.json'))).toEqual([1]);
+  });
 
   const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -1,8 +1,11 @@
 import { SignedLedgerEntrySchema, type SignedLedgerEntry } from '../../../schemas/privacy-ledger';
 import type { BlobStore } from '../../ports/blob-store';
+import { NotFoundError } from '../../ports/errors';
 import type { HospitalLedgerStore } from '../../ports/hospital-ledger-store';
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Numbers probed past the first missing one, to tell a lost entry from the end. */
+const GAP_PROBES = 3;
 
 /**
  * A hospital ledger as one object per entry, `<root>/<hospital>/<sequence, 8 digits>.json`, on any
@@ -24,32 +27,54 @@ export class BlobHospitalLedgerStore implements HospitalLedgerStore {
     return `${this.location}/${this.prefix(hospitalId)}`;
   }
 
+  /**
+   * Reads entry 0, 1, 2, … by name until the first missing number, with no listing: Cloud Storage
+   * checks a list at bucket level, where per-hospital IAM conditions on object names cannot grant
+   * it, while a get of a named object can be granted to exactly one hospital's prefix. A few
+   * numbers past the end are probed too, so a lost entry in the middle is caught, not read as the end.
+   */
   async read(hospitalId: string): Promise<SignedLedgerEntry[]> {
-    const names = (await this.blobs.list(this.prefix(hospitalId))).filter((name) => name.endsWith('.json'));
     const entries: SignedLedgerEntry[] = [];
-    for (const [index, name] of names.entries()) {
-      const expected = this.entryPath(hospitalId, index);
-      // A gap means an entry was lost: a ledger that cannot be read whole cannot be enforced.
-      if (name !== expected)
+    for (let sequence = 0; ; sequence++) {
+      const bytes = await this.getOrUndefined(this.entryPath(hospitalId, sequence));
+      if (bytes === undefined) break;
+      entries.push(this.parse(hospitalId, sequence, bytes));
+    }
+    for (let ahead = 1; ahead <= GAP_PROBES; ahead++) {
+      const later = entries.length + ahead;
+      if ((await this.getOrUndefined(this.entryPath(hospitalId, later))) !== undefined)
         throw new LedgerCorruptError(
-          `privacy ledger ${this.describe(hospitalId)} has no entry ${index} (found ${name}): refusing to under-count`,
+          `privacy ledger ${this.describe(hospitalId)} has no entry ${entries.length} but has entry ${later}: an entry was lost; refusing to under-count`,
         );
-      let json: unknown;
-      try {
-        json = JSON.parse(Buffer.from(await this.blobs.get(name)).toString('utf8'));
-      } catch (error) {
-        throw new LedgerCorruptError(
-          `privacy ledger entry ${this.location}/${name} is not JSON (${(error as Error).message}); refusing to under-count`,
-        );
-      }
-      const parsed = SignedLedgerEntrySchema.safeParse(json);
-      if (!parsed.success || parsed.data.entry.sequence !== index || parsed.data.entry.hospitalId !== hospitalId)
-        throw new LedgerCorruptError(
-          `privacy ledger entry ${this.location}/${name} is malformed${parsed.success ? ' (wrong number or hospital)' : `: ${parsed.error.issues[0]?.message}`}; refusing to under-count`,
-        );
-      entries.push(parsed.data);
     }
     return entries;
+  }
+
+  private async getOrUndefined(path: string): Promise<Uint8Array | undefined> {
+    try {
+      return await this.blobs.get(path);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  private parse(hospitalId: string, sequence: number, bytes: Uint8Array): SignedLedgerEntry {
+    const name = `${this.location}/${this.entryPath(hospitalId, sequence)}`;
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch (error) {
+      throw new LedgerCorruptError(
+        `privacy ledger entry ${name} is not JSON (${(error as Error).message}); refusing to under-count`,
+      );
+    }
+    const parsed = SignedLedgerEntrySchema.safeParse(json);
+    if (!parsed.success || parsed.data.entry.sequence !== sequence || parsed.data.entry.hospitalId !== hospitalId)
+      throw new LedgerCorruptError(
+        `privacy ledger entry ${name} is malformed${parsed.success ? ' (wrong number or hospital)' : `: ${parsed.error.issues[0]?.message}`}; refusing to under-count`,
+      );
+    return parsed.data;
   }
 
   async append(hospitalId: string, signed: SignedLedgerEntry): Promise<boolean> {

@@ -321,7 +321,8 @@ async function ledgerCommand(argv: string[]): Promise<number> {
   if (values.help) return print(HELP);
   const delta = values.delta === undefined ? 1e-5 : deltaFlag(values);
   const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
-  const report = await readHospitalLedgers(localHospitalLedger(hospitalStateDir(home)), delta, stringFlag(values, 'hospital'));
+  const stateDir = hospitalStateDir(home);
+  const report = await readHospitalLedgers(localHospitalLedger(stateDir), stateDir, delta, stringFlag(values, 'hospital'));
   const wanted = stringFlag(values, 'hospital');
   if (wanted !== undefined && report.hospitals.length === 0)
     throw new UserError(`hospital ${wanted} has no privacy ledger in ${hospitalStateDir(home)} (\`himas privacy ledger\` lists the hospitals that have one)`);

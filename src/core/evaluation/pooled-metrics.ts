@@ -39,7 +39,9 @@ export function metricsFromHistogram(h: RiskHistogram): Metrics {
 /**
  * 95 % intervals of each metric under the release's DP noise: a parametric bootstrap that draws the
  * noise again (`replicates` times) on the released counts. It says how far the noise alone can move
- * a figure; sampling variation of the test split comes on top.
+ * a figure; sampling variation of the test split comes on top. Approximate: on simulated test
+ * splits of 600–3000 stays with noise SD 4–7 the nominal 95 % intervals covered the exact AUROC in
+ * 82–93 % of releases and O:E in 85–95 % (test/unit/core/evaluation/pooled-metrics.test.ts).
  */
 export function noiseIntervals(h: RiskHistogram, random: Random, replicates = 200): MetricIntervals {
   const keys = ['auroc', 'auprc', 'brier', 'observedExpectedRatio', 'calibrationSlope', 'loss'] as const;
@@ -52,6 +54,7 @@ export function noiseIntervals(h: RiskHistogram, random: Random, replicates = 20
     loss: [],
   };
   if (h.noiseStd === 0) return Object.fromEntries(keys.map((k) => [k, null])) as MetricIntervals;
+  const point = metricsFromHistogram(h);
   for (let i = 0; i < replicates; i++) {
     const m = metricsFromHistogram(resampleNoise(h, random));
     for (const key of keys) {
@@ -59,9 +62,17 @@ export function noiseIntervals(h: RiskHistogram, random: Random, replicates = 20
       if (value !== null && Number.isFinite(value)) draws[key].push(value);
     }
   }
-  const interval = (values: number[]): [number, number] | null =>
-    values.length < replicates / 2 ? null : [quantile(values, 0.025), quantile(values, 0.975)];
-  return Object.fromEntries(keys.map((k) => [k, interval(draws[k])])) as MetricIntervals;
+  // The basic (reflected) bootstrap: noise drags clamped metrics one way (AUROC towards 0.5), so a
+  // replicate sits off the release by about as much as the release sits off the truth; reflecting
+  // the replicates' quantiles around the release corrects that first-order bias (Davison &
+  // Hinkley 1997, eq. 5.6), where plain percentiles under-cover small, noisy test splits.
+  const interval = (key: (typeof keys)[number]): [number, number] | null => {
+    const values = draws[key];
+    const estimate = point[key];
+    if (estimate === null || values.length < replicates / 2) return null;
+    return [2 * estimate - quantile(values, 0.975), 2 * estimate - quantile(values, 0.025)];
+  };
+  return Object.fromEntries(keys.map((k) => [k, interval(k)])) as MetricIntervals;
 }
 
 /** Mann–Whitney AUROC with every pair in one bin counted as a tie (½). */

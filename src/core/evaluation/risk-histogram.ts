@@ -84,8 +84,8 @@ export function resampleNoise(h: RiskHistogram, random: Random): RiskHistogram {
   const draw = () => h.noiseStd * standardNormal(random);
   return {
     cuts: h.cuts,
-    positives: h.positives.map((c) => Math.max(0, c) + draw()),
-    negatives: h.negatives.map((c) => Math.max(0, c) + draw()),
+    positives: h.positives.map((c) => c + draw()),
+    negatives: h.negatives.map((c) => c + draw()),
     noiseStd: h.noiseStd,
   };
 }

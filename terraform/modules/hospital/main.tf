@@ -69,7 +69,8 @@ resource "google_storage_bucket_iam_member" "job_reads_cohort_files" {
   member = google_service_account.job.member
 }
 
-# Append-only ledger: objectCreator cannot overwrite or delete, and only under privacy-ledger/.
+# The hospital's own privacy ledger (one per hospital, across runs), append-only: objectCreator
+# cannot overwrite or delete, and only under ledgers/<hospital>/ (src/adapters/ledger).
 resource "google_storage_bucket_iam_member" "job_appends_ledger" {
   bucket = google_storage_bucket.cohort_files.name
   role   = "roles/storage.objectCreator"
@@ -77,8 +78,8 @@ resource "google_storage_bucket_iam_member" "job_appends_ledger" {
 
   condition {
     title       = "ledger-${var.hospital_id}"
-    description = "Only new objects under privacy-ledger/${var.hospital_id}/"
-    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.cohort_files.name}/objects/privacy-ledger/${var.hospital_id}/\")"
+    description = "Only new objects under ledgers/${var.hospital_id}/"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.cohort_files.name}/objects/ledgers/${var.hospital_id}/\")"
   }
 }
 
@@ -132,10 +133,10 @@ resource "google_secret_manager_secret_iam_member" "job_reads_signing_key" {
 # ---------------------------------------------------------------- blobs
 # IAM Conditions on the object name (https://cloud.google.com/iam/docs/conditions-resource-attributes
 # and https://cloud.google.com/storage/docs/access-control/iam#conditions): the job may create, read
-# and overwrite only its own update and statistics objects
-#   runs/<run>/rounds/<round>/updates/<hospital>.bin and runs/<run>/statistics/<hospital>.json
-# and its patient-level privacy ledger runs/<run>/privacy/<hospital>/<round>-<attempt>.json
-# (schemas/documents.ts blobPaths), and read the published models.
+# and overwrite only its own objects (schemas/documents.ts blobPaths)
+#   runs/<run>/rounds/<round>/updates/<hospital>.bin, runs/<run>/releases/<hospital>/...
+# and the published copy of its privacy ledger ledgers/<hospital>/<sequence>.json (read by name,
+# never listed), and read the published models.
 resource "google_storage_bucket_iam_member" "own_updates" {
   bucket = var.bucket
   role   = "roles/storage.objectUser"
@@ -143,8 +144,8 @@ resource "google_storage_bucket_iam_member" "own_updates" {
 
   condition {
     title       = "own-updates-${var.hospital_id}"
-    description = "Only ${var.hospital_id}'s update, statistics and privacy ledger objects"
-    expression  = "resource.name.startsWith(\"${local.objects}runs/\") && (resource.name.endsWith(\"/updates/${var.hospital_id}.bin\") || resource.name.endsWith(\"/statistics/${var.hospital_id}.json\") || resource.name.extract(\"/privacy/{hospital}/\") == \"${var.hospital_id}\")"
+    description = "Only ${var.hospital_id}'s update, release and published-ledger objects"
+    expression  = "(resource.name.startsWith(\"${local.objects}runs/\") && (resource.name.endsWith(\"/updates/${var.hospital_id}.bin\") || resource.name.extract(\"/releases/{hospital}/\") == \"${var.hospital_id}\")) || resource.name.startsWith(\"${local.objects}ledgers/${var.hospital_id}/\")"
   }
 }
 

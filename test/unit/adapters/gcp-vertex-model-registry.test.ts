@@ -54,7 +54,8 @@ function versionDoc(round: number): ModelVersionDocument {
       { ...guarantee, unit: 'hospital', epsilon: 48.812 },
       { ...guarantee, unit: 'patient', epsilon: null },
     ],
-    pooledMetrics: null,
+    hospitalPrivacy: [],
+    pooled: null,
     halted: false,
   };
 }

@@ -22,12 +22,14 @@ describe('the agents during a training workflow', () => {
   let dataDir: string;
   let hospitals: string[];
   let platform: EmbeddedPlatform | undefined;
+  let declaredTrainStays: Record<string, number>;
 
   beforeAll(async () => {
     await initializeBackend('auto');
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'himas-agents-data-'));
     const cohort = generateCohort({ preset: 'archetypes', hospitals: 3, patients: 600, seed: 3 });
     hospitals = cohort.hospitals.map((h) => h.hospitalId);
+    declaredTrainStays = Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, h.train.length]));
     await writeCohort(cohort, dataDir);
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -54,6 +56,7 @@ describe('the agents during a training workflow', () => {
         ...config,
       }),
       dataDir,
+      declaredTrainStays,
       resume: false,
     });
 
@@ -67,8 +70,15 @@ describe('the agents during a training workflow', () => {
       where: { runId: 'agents-audit' },
       orderBy: 'round',
     });
-    expect(rows.map((r) => [r.round, r.modelVersionId, r.unit, r.level])).toEqual(
-      [1, 2, 3].map((round) => [round, `agents-audit-r000${round}`, 'hospital', 'ok']),
+    // One row per unit: hospital level (no noise) and patient level (no DP-SGD: ε = ∞ by the
+    // operator's choice, recomputed from the hospitals' signed ledgers, not a budget overrun).
+    expect(rows.map((r) => [r.round, r.modelVersionId, r.unit, r.level]).sort()).toEqual(
+      [1, 2, 3]
+        .flatMap((round) => [
+          [round, `agents-audit-r000${round}`, 'hospital', 'ok'],
+          [round, `agents-audit-r000${round}`, 'patient', 'ok'],
+        ])
+        .sort(),
     );
     for (const row of rows) {
       expect(row).toMatchObject({ claimedEpsilon: null, recomputedEpsilon: null, findings: [] });
@@ -83,7 +93,15 @@ describe('the agents during a training workflow', () => {
     // Deterministic on purpose: a local learning rate of 1e-7 leaves the model where it started,
     // so the pooled AUROC and loss are flat and the plateau rule (window 3, at least 4 evaluated
     // versions) must fire as soon as version r0003 is evaluated, i.e. when r0004 is published.
-    const outcome = await train('agents-stall', { rounds: 12, localLearningRate: 1e-7 });
+    // Every round's model is evaluated (evaluateEveryRound), and with a generous test-split budget
+    // (ε = 50 per run) the evaluations' DP noise is small enough for a plateau to be seen as one.
+    const outcome = await train('agents-stall', {
+      rounds: 12,
+      localLearningRate: 1e-7,
+      evaluateEveryRound: true,
+      patientTargetEpsilon: 50,
+      patientBudgetEpsilon: 100,
+    });
     expect(outcome).toEqual({
       ok: true,
       result: expect.objectContaining({

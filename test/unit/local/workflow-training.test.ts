@@ -46,12 +46,14 @@ describe('the training workflow on the embedded platform', () => {
   let dataDir: string;
   let hospitals: string[];
   let platform: EmbeddedPlatform | undefined;
+  let declaredTrainStays: Record<string, number>;
 
   beforeAll(async () => {
     await initializeBackend('auto');
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'himas-wf-data-'));
     const cohort = generateCohort({ preset: 'archetypes', hospitals: 3, patients: 600, seed: 3 });
     hospitals = cohort.hospitals.map((h) => h.hospitalId);
+    declaredTrainStays = Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, h.train.length]));
     await writeCohort(cohort, dataDir);
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -66,7 +68,7 @@ describe('the training workflow on the embedded platform', () => {
   });
 
   const run = (p: EmbeddedPlatform, jobs: JobRunner, runId: string, resume = false) =>
-    runTrainingWorkflow({ ...p, jobs }, { runId, hospitals, config: CONFIG, dataDir, resume });
+    runTrainingWorkflow({ ...p, jobs }, { runId, hospitals, config: CONFIG, dataDir, declaredTrainStays, resume });
 
   it('trains every round, evaluates the final model and returns a summary', async () => {
     const p = platform!;
@@ -90,7 +92,7 @@ describe('the training workflow on the embedded platform', () => {
     await p.stack.events.idle();
     const versions = await p.models.list('wf-full');
     expect(versions.map((v) => v.round)).toEqual([0, 1, 2]);
-    expect(versions[2].pooledMetrics?.n).toBeGreaterThan(0);
+    expect(versions[2].pooled?.metrics.n).toBeGreaterThan(0);
     expect((await p.lifecycle.getRun('wf-full'))?.status).toBe('completed');
   });
 
@@ -102,6 +104,7 @@ describe('the training workflow on the embedded platform', () => {
       config: CONFIG,
       hospitals,
       dataSource: { kind: 'csv', location: dataDir },
+      declaredTrainStays,
     });
     for (const h of hospitals)
       await p.jobs.run({
@@ -138,6 +141,7 @@ describe('the training workflow on the embedded platform', () => {
       hospitals,
       config: noisy,
       dataDir,
+      declaredTrainStays,
       resume: false,
     });
     expect(outcome).toEqual({
@@ -171,7 +175,7 @@ describe('the training workflow on the embedded platform', () => {
     const config = TrainingConfigSchema.parse({ ...CONFIG, rounds: 1, quorum: 2 });
     const outcome = await runTrainingWorkflow(
       { ...p, jobs },
-      { runId: 'wf-drop', hospitals, config, dataDir, resume: false },
+      { runId: 'wf-drop', hospitals, config, dataDir, declaredTrainStays, resume: false },
     );
     expect(outcome).toEqual({
       ok: true,
@@ -195,6 +199,7 @@ describe('the training workflow on the embedded platform', () => {
       config: CONFIG,
       hospitals,
       dataSource: { kind: 'csv', location: dataDir },
+      declaredTrainStays,
     });
     const outcome = await run(p, p.jobs, 'wf-twice');
     expect(outcome.ok).toBe(false);
@@ -208,6 +213,7 @@ describe('the training workflow on the embedded platform', () => {
       config: CONFIG,
       hospitals,
       dataSource: { kind: 'csv', location: dataDir },
+      declaredTrainStays,
     });
     await p.stack.documents.update(paths.run('wf-halt'), {
       halt: { reason: 'converged', by: 'test', at: new Date().toISOString() },

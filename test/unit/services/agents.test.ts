@@ -52,6 +52,15 @@ const guardianRows = (f: RunFixture) =>
 const runDoc = async (f: RunFixture) =>
   RunDocumentSchema.parse(await f.stack.documents.get(paths.run(f.runId)));
 
+const NO_INTERVALS = {
+  auroc: null,
+  auprc: null,
+  brier: null,
+  observedExpectedRatio: null,
+  calibrationSlope: null,
+  loss: null,
+};
+
 describe('PrivacyGuardianAgent', () => {
   it('verifies a correct claim: one ok row, ε recomputed = claimed, no alert; a redelivery writes nothing more', async () => {
     fx = await setUpRun({ noiseMultiplier: 1 });
@@ -60,8 +69,13 @@ describe('PrivacyGuardianAgent', () => {
     const data = JSON.stringify(event);
     await guardian.handle({ data });
     await guardian.handle({ data });
-    const rows = await guardianRows(fx);
-    expect(rows).toHaveLength(1);
+    const all = await guardianRows(fx);
+    // One row per unit; the patient unit is ε = ∞ here (no DP-SGD), recomputed from the ledgers.
+    expect(all.map((r) => [r.unit, r.level]).sort()).toEqual([
+      ['hospital', 'ok'],
+      ['patient', 'ok'],
+    ]);
+    const rows = all.filter((r) => r.unit === 'hospital');
     expect(rows[0]).toMatchObject({ level: 'ok', unit: 'hospital', round: 1, budgetEpsilon: null });
     expect(rows[0].recomputedEpsilon).toBeCloseTo(epsilonAfterOneRound({ noiseMultiplier: 1 }), 9);
     expect(rows[0].claimedEpsilon).toBe(event.data.privacy[0].epsilon);
@@ -143,7 +157,9 @@ async function versionsWithMetrics(
     );
   }
   for (const [round, [auroc, loss]] of series.entries())
-    await f.models.annotate(modelVersionId(f.runId, round), { pooledMetrics: metrics(auroc, loss) });
+    await f.models.annotate(modelVersionId(f.runId, round), {
+      pooled: { metrics: metrics(auroc, loss), intervals: NO_INTERVALS, hospitals: f.hospitals, noiseStd: 0 },
+    });
   const last = series.length;
   return makeEvent('model.published', {
     id: `model.published:${modelVersionId(f.runId, last)}`,

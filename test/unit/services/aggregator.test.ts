@@ -1,4 +1,4 @@
-import { riskHistogram } from '../../../src/core/evaluation/risk-histogram';
+import { binRisks } from '../../../src/core/evaluation/risk-histogram';
 import { paths, UpdateReceiptSchema } from '../../../schemas/documents';
 import { metricsFromHistogram } from '../../../src/core/evaluation/pooled-metrics';
 import { mergeHistograms } from '../../../src/core/evaluation/risk-histogram';
@@ -211,13 +211,25 @@ describe('Aggregator: rejected updates', () => {
     {
       name: 'a signed weight changed in transit',
       craft: async (f, h) => {
-        const honest = await craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { numExamples: 100 });
+        const honest = await craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1));
         return craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), {
           numExamples: 10_000,
           signature: honest.event.data.signature,
         });
       },
       reason: /bad signature: signature does not match .*weight/,
+    },
+    {
+      // A signed weight other than the declared size: an exact cohort count would leak.
+      name: 'a weight that is not the declared cohort size',
+      craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { numExamples: f.declared[h] + 1 }),
+      reason: /update weight \d+ is not .*'s declared cohort size \d+/,
+    },
+    {
+      // An update whose round was never charged to the hospital's ledger: nobody paid for it.
+      name: 'an update with no ledger charge for its round',
+      craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { skipLedger: true }),
+      reason: /privacy ledger: .* charges no training for round 1/,
     },
     {
       name: 'sha256 mismatch',
@@ -251,7 +263,7 @@ describe('Aggregator: rejected updates', () => {
     {
       name: 'hospital not expected',
       hospital: 'h-intruder',
-      craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1)),
+      craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { skipLedger: true }),
       reason: /hospital h-intruder is not expected in round 1/,
     },
     {
@@ -572,10 +584,11 @@ describe('Aggregator: evaluations', () => {
     }
     const version = (await fx.models.get(fx.baseVersionId))!;
     const expected = metricsFromHistogram(mergeHistograms(parts.map((p) => p.histogram)));
-    expect(version.pooledMetrics).toEqual(expected);
-    expect(version.pooledMetrics!.n).toBe(7);
-    expect(version.pooledMetrics!.positives).toBe(3);
-    expect(version.pooledMetrics!.auroc).toBe(1);
+    expect(version.pooled!.metrics).toEqual(expected);
+    expect(version.pooled!.metrics.n).toBe(7);
+    expect(version.pooled!.metrics.positives).toBe(3);
+    expect(version.pooled!.metrics.auroc).toBe(1);
+    expect(version.pooled!.hospitals).toEqual([fx.hospitals[0], fx.hospitals[1]].sort());
     expect(await fx.stack.documents.list(paths.evaluations(fx.baseVersionId))).toHaveLength(2);
   });
 
@@ -596,11 +609,14 @@ describe('Aggregator: evaluations', () => {
         }),
       });
     await send(evaluationOf(fx.hospitals[0], fx.baseVersionId), 'good');
-    const coarser = {
+    // Finer bins than the public ones would let a label be read off a count: refused.
+    const finer = {
       ...evaluationOf(fx.hospitals[1], fx.baseVersionId),
-      histogram: riskHistogram([0, 1], [0.2, 0.7], 10),
+      histogram: binRisks([0, 1], [0.2, 0.7], [0, 0.001, 0.002, 0.5, 1]),
     };
-    await expect(send(coarser, 'coarser')).resolves.toBeUndefined();
+    await expect(send(finer, 'finer')).resolves.toBeUndefined();
+    const stranger = evaluationOf('h-stranger', fx.baseVersionId);
+    await expect(send(stranger, 'stranger')).resolves.toBeUndefined();
     const truncated = evaluationOf(fx.hospitals[2], fx.baseVersionId);
     truncated.histogram.positives = truncated.histogram.positives.slice(0, 3);
     await expect(send(truncated, 'truncated')).resolves.toBeUndefined();
@@ -608,23 +624,27 @@ describe('Aggregator: evaluations', () => {
     const reasons = await auditReasons(fx);
     expect(reasons).toEqual(
       expect.arrayContaining([
-        `histogram of 10 bins cannot be pooled with ${fx.hospitals[0]}'s 20`,
+        expect.stringMatching(/histogram cuts \[0, 0.001, 0.002, 0.5, 1\] are not the public evaluation cuts/),
         expect.stringMatching(/one count per bin/),
+        `hospital h-stranger is not in run ${fx.runId}`,
       ]),
     );
     expect(await fx.stack.documents.list(paths.evaluations(fx.baseVersionId))).toHaveLength(1);
     // A later valid evaluation still pools.
     await send(evaluationOf(fx.hospitals[1], fx.baseVersionId), 'good-2');
-    expect((await fx.models.get(fx.baseVersionId))!.pooledMetrics!.n).toBe(10);
+    expect((await fx.models.get(fx.baseVersionId))!.pooled!.metrics.n).toBe(10);
   });
 
   it("records each update's base evaluation against the base version", async () => {
     fx = await setUpRun();
     await fx.lifecycle.openRound(fx.runId, 1);
-    await fx.aggregator.handle(await craftUpdate(fx, fx.hospitals[0], deltaWithNorm(fx.numParameters, 1, 1)));
+    const baseEvaluation = evaluationOf(fx.hospitals[0], fx.baseVersionId);
+    await fx.aggregator.handle(
+      await craftUpdate(fx, fx.hospitals[0], deltaWithNorm(fx.numParameters, 1, 1), { baseEvaluation }),
+    );
     const version = (await fx.models.get(fx.baseVersionId))!;
-    expect(version.pooledMetrics).not.toBeNull();
-    expect(version.pooledMetrics!.n).toBe(5);
+    expect(version.pooled).not.toBeNull();
+    expect(version.pooled!.metrics.n).toBe(5);
   });
 });
 

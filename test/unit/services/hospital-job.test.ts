@@ -68,15 +68,29 @@ describe('runHospitalJob', () => {
     ).rejects.toThrow(`hospital ${h2} is enrolled with another signing key`);
   });
 
-  it('shares statistics once (a re-run is skipped)', async () => {
+  it('the stats job reserves the run in the hospital ledger once and, with no releases enabled, reads no record', async () => {
     fx = await setUpRun();
-    const again = await runHospitalJob(
-      { mode: 'stats', runId: fx.runId, hospitalId: fx.hospitals[0], taskAttempt: 1 },
-      jobDeps(fx),
-    );
-    expect(again).toEqual({ status: 'skipped', detail: 'statistics already shared' });
-    const receipt = (await fx.stack.documents.get(paths.statisticsReceipt(fx.runId, fx.hospitals[0])))!;
-    expect(receipt.rows).toBe(smallCohort().hospitals[0].train.length);
+    const [h1] = fx.hospitals;
+    const reads: string[] = [];
+    const cohorts = memoryCohortSource(smallCohort());
+    const counting = {
+      ...jobDeps(fx),
+      cohorts: {
+        ...cohorts,
+        read: (h: string, split: 'train' | 'test') => {
+          reads.push(`${h}:${split}`);
+          return cohorts.read(h, split);
+        },
+      },
+    };
+    const again = await runHospitalJob({ mode: 'stats', runId: fx.runId, hospitalId: h1, taskAttempt: 1 }, counting);
+    expect(again.status).toBe('done');
+    expect(again.detail).toMatch(/surveillance: not enabled.*treatment: not enabled/);
+    expect(reads).toEqual([]);
+    const entries = await fx.ledger.read(h1);
+    expect(entries.map((e) => [e.entry.kind, e.entry.runId])).toEqual([['reservation', fx.runId]]);
+    // No exact count or statistic of the records went anywhere.
+    expect(await fx.stack.blobs.list(`runs/${fx.runId}/`)).toEqual([]);
   });
 
   it('refuses to train a round that was never opened', async () => {
@@ -94,18 +108,25 @@ describe('runHospitalJob', () => {
     const [submitted] = fx.bus.ofType('update.submitted');
     expect(submitted.id).toBe(`update:${fx.runId}:1:${h1}`);
     expect(submitted.data.baseModelVersionId).toBe(fx.baseVersionId);
-    expect(submitted.data.numExamples).toBe(smallCohort().hospitals[0].train.length);
+    // The weight is the declared (public) size, not a count of the records.
+    expect(submitted.data.numExamples).toBe(fx.declared[h1]);
     expect(submitted.data.numParameters).toBe(fx.numParameters);
-    // A tiny clip norm forces clipping at the source.
-    expect(submitted.data.norm).toBeLessThanOrEqual(0.05 * (1 + 1e-6));
-    expect(submitted.data.norm).toBeGreaterThan(0.049);
+    expect(submitted.data).not.toHaveProperty('trainSeconds');
+    expect(submitted.data).not.toHaveProperty('norm');
     const bytes = await fx.stack.blobs.get(submitted.data.blobPath);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(submitted.data.sha256);
     const { encoding, values } = decodeUpdate(bytes);
     expect(encoding).toBe('float32');
     expect(values).toHaveLength(fx.numParameters);
-    expect(submitted.data.baseEvaluation.modelVersionId).toBe(fx.baseVersionId);
-    expect(submitted.data.baseEvaluation.metrics.n).toBe(smallCohort().hospitals[0].test.length);
+    // A tiny clip norm forces clipping at the source.
+    const norm = Math.hypot(...(values as Float32Array));
+    expect(norm).toBeLessThanOrEqual(0.05 * (1 + 1e-6));
+    expect(norm).toBeGreaterThan(0.049);
+    // This run evaluates only its final model, so no evaluation travels with the update.
+    expect(submitted.data.baseEvaluation).toBeNull();
+    // The round's training was charged to the hospital's ledger before it read a record.
+    const entries = await fx.ledger.read(h1);
+    expect(entries[submitted.data.ledgerSequence].entry).toMatchObject({ kind: 'use', slots: ['train:1'] });
 
     await fx.aggregator.handle({ data: JSON.stringify(submitted) });
     expect((await fx.stack.documents.get(paths.update(fx.runId, 1, h1)))!.status).toBe('accepted');
@@ -123,7 +144,19 @@ describe('runHospitalJob', () => {
     expect(await train(fx, fx.hospitals[2])).toEqual({ status: 'skipped', detail: 'round 1 is closed' });
   });
 
-  it('evaluates a model version on the test split and reports aggregates only', async () => {
+  it('with every round evaluated, the update carries a noisy evaluation charged with the round', async () => {
+    fx = await setUpRun({ evaluateEveryRound: true });
+    await fx.lifecycle.openRound(fx.runId, 1);
+    const [h1] = fx.hospitals;
+    await train(fx, h1);
+    const [submitted] = fx.bus.ofType('update.submitted');
+    expect(submitted.data.baseEvaluation?.modelVersionId).toBe(fx.baseVersionId);
+    expect(submitted.data.baseEvaluation?.histogram.noiseStd).toBeGreaterThan(1);
+    const entries = await fx.ledger.read(h1);
+    expect(entries.at(-1)!.entry.slots).toEqual(['train:1', `evaluation:${fx.baseVersionId}`]);
+  });
+
+  it('evaluates a model version on the test split and releases a noisy histogram only', async () => {
     fx = await setUpRun();
     const [h1] = fx.hospitals;
     const env = {
@@ -137,13 +170,20 @@ describe('runHospitalJob', () => {
     const [reported] = fx.bus.ofType('evaluation.reported');
     expect(reported.id).toBe(`evaluation:${fx.baseVersionId}:${h1}`);
     const testStays = smallCohort().hospitals[0].test.length;
-    expect(reported.data.metrics.n).toBe(testStays);
+    expect(reported.data).not.toHaveProperty('metrics');
     const h = reported.data.histogram;
-    expect(h.positives.reduce((a, b) => a + b, 0) + h.negatives.reduce((a, b) => a + b, 0)).toBe(testStays);
+    expect(h.cuts).toHaveLength(14);
+    // Noisy counts: real numbers whose total is near, but not exactly, the number of test stays.
+    const total = h.positives.reduce((a, b) => a + b, 0) + h.negatives.reduce((a, b) => a + b, 0);
+    expect(Number.isInteger(total)).toBe(false);
+    expect(Math.abs(total - testStays)).toBeLessThan(8 * h.noiseStd * Math.sqrt(26));
+    expect(reported.data.privacy.noiseMultiplier).toBe(h.noiseStd);
     expect(JSON.stringify(reported)).not.toContain('stay_id');
 
     await fx.aggregator.handle({ data: JSON.stringify(reported) });
-    expect((await fx.models.get(fx.baseVersionId))!.pooledMetrics!.n).toBe(testStays);
+    const pooled = (await fx.models.get(fx.baseVersionId))!.pooled!;
+    expect(pooled.hospitals).toEqual([h1]);
+    expect(pooled.intervals.auroc).not.toBeNull();
     expect(await runHospitalJob(env, jobDeps(fx))).toEqual({
       status: 'skipped',
       detail: `${fx.baseVersionId} already evaluated`,

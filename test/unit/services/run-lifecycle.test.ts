@@ -1,9 +1,11 @@
 import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
-import { FilePatientLedgerStore } from '../../../src/adapters/ledger/file-patient-ledger-store';
+import { hospitalStateDir, localHospitalLedger } from '../../../src/adapters/ledger/local-hospital-ledger';
+import { referencePreprocessor } from '../../../src/core/data';
+import { loadHimasModel } from '../../../src/services/model-artifacts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { blobPaths, paths } from '../../../schemas/documents';
+import { paths } from '../../../schemas/documents';
 import { TrainingConfigSchema } from '../../../schemas/training-config';
 import { openEmbeddedStack, type EmbeddedStack } from '../../../src/adapters/embedded';
 import { DocumentModelRegistry } from '../../../src/adapters/model-registry/document-model-registry';
@@ -55,7 +57,7 @@ async function open(): Promise<Ctx> {
     clock,
     logger: silentLogger,
     keys: new FileHospitalKeyStore(path.join(home, 'keys')),
-    ledger: new FilePatientLedgerStore(path.join(home, 'privacy-ledger')),
+    ledger: localHospitalLedger(hospitalStateDir(home)),
   };
   ctx = {
     home,
@@ -85,6 +87,7 @@ async function createRun(c: Ctx, runId = 'life-1', config = {}) {
     config: TrainingConfigSchema.parse({ ...SMALL_CONFIG, ...config }),
     hospitals: c.hospitals,
     dataSource: { kind: 'csv', location: '/data' },
+    declaredTrainStays: Object.fromEntries(c.hospitals.map((h) => [h, 150])),
   });
 }
 
@@ -115,50 +118,46 @@ describe('RunLifecycle.createRun', () => {
   });
 });
 
+describe('RunLifecycle.createRun: declared cohort sizes', () => {
+  it('refuses a run that does not declare every hospital\'s (public) cohort size', async () => {
+    const c = await open();
+    await expect(
+      c.lifecycle.createRun({
+        runId: 'life-undeclared',
+        config: TrainingConfigSchema.parse(SMALL_CONFIG),
+        hospitals: c.hospitals,
+        dataSource: { kind: 'csv', location: '/data' },
+        declaredTrainStays: { [c.hospitals[0]]: 150 },
+      }),
+    ).rejects.toThrow(new RegExp(`no declared cohort size for ${c.hospitals[1]}, ${c.hospitals[2]}`));
+    expect(await c.lifecycle.getRun('life-undeclared')).toBeUndefined();
+  });
+});
+
 describe('RunLifecycle.initializeModel', () => {
-  it('fails clearly when a hospital has not shared its statistics', async () => {
+  it('builds version r0000 once from public reference values, reading nothing from any hospital', async () => {
     const c = await open();
     const run = await createRun(c);
-    const [h1, h2, h3] = c.hospitals;
-    await c.shareStatistics(run.runId, h1);
-    await c.shareStatistics(run.runId, h2);
-    expect(await c.lifecycle.hospitalsWithoutStatistics(run)).toEqual([h3]);
-    await expect(c.lifecycle.initializeModel(run)).rejects.toThrow(
-      `cannot build the initial model: no feature statistics from ${h3}`,
-    );
-    expect(await c.models.list(run.runId)).toHaveLength(0);
-  });
-
-  it('refuses statistics whose blob fails its checksum', async () => {
-    const c = await open();
-    const run = await createRun(c);
-    for (const h of c.hospitals) await c.shareStatistics(run.runId, h);
-    await c.stack.blobs.put(
-      blobPaths.statistics(run.runId, c.hospitals[1]),
-      Buffer.from('{"tampered":true}'),
-    );
-    await expect(c.lifecycle.initializeModel(run)).rejects.toThrow(
-      `statistics of ${c.hospitals[1]} fail their checksum`,
-    );
-  });
-
-  it('builds version r0000 once; a second call returns the stored version', async () => {
-    const c = await open();
-    const run = await createRun(c);
-    for (const h of c.hospitals) await c.shareStatistics(run.runId, h);
-    expect(await c.lifecycle.hospitalsWithoutStatistics(run)).toEqual([]);
     const first = await c.lifecycle.initializeModel(run);
     expect(first).toMatchObject({
       versionId: 'life-1-r0000',
       round: 0,
       parentVersionId: null,
       participants: [],
-      pooledMetrics: null,
+      pooled: null,
       halted: false,
     });
     expect(first.modelSpec).toEqual({ kind: 'mlp', inputDim: first.featureNames.length, hiddenUnits: [8] });
     const { artifacts } = await c.models.load(first.versionId);
     expect(artifacts.weights.byteLength).toBe(first.numParameters * 4);
+    const { preprocessor, model } = await loadHimasModel(artifacts);
+    model.dispose();
+    // The preprocessor is the public reference, byte for byte: no hospital statistic entered it.
+    expect(preprocessor).toEqual(referencePreprocessor());
+    expect(JSON.stringify(artifacts.modelJson)).not.toMatch(/trainingRows/);
+    // No job ran and nothing was read: not a single event or ledger entry exists.
+    expect(c.bus.published).toHaveLength(0);
+    expect(await c.stack.blobs.list('ledgers/')).toEqual([]);
 
     c.clock.advance(60_000);
     const second = await c.lifecycle.initializeModel(run);

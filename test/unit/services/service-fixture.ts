@@ -1,5 +1,8 @@
 import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
-import { FilePatientLedgerStore } from '../../../src/adapters/ledger/file-patient-ledger-store';
+import type { BlobHospitalLedgerStore } from '../../../src/adapters/ledger/blob-hospital-ledger-store';
+import { hospitalStateDir, localHospitalLedger } from '../../../src/adapters/ledger/local-hospital-ledger';
+import { chargeUse } from '../../../src/services/patient-privacy';
+import { BlobHospitalLedgerStore as MirrorStore } from '../../../src/adapters/ledger/blob-hospital-ledger-store';
 import { importPrivateKeyPem } from '../../../src/runtime/secure-aggregation-crypto';
 import { signUpdate } from '../../../src/runtime/update-signing';
 import { createHash } from 'node:crypto';
@@ -14,7 +17,7 @@ import { openEmbeddedStack, type EmbeddedStack } from '../../../src/adapters/emb
 import { DocumentModelRegistry } from '../../../src/adapters/model-registry/document-model-registry';
 import { encodeUpdate } from '../../../src/core/codec/update-codec';
 import { generateCohort, type SyntheticCohort } from '../../../src/core/data';
-import { riskHistogram } from '../../../src/core/evaluation/risk-histogram';
+import { binRisks } from '../../../src/core/evaluation/risk-histogram';
 import { silentLogger } from '../../../src/logging/logger';
 import type { Clock } from '../../../src/ports/clock';
 import type { CohortSource } from '../../../src/ports/cohort-source';
@@ -106,8 +109,10 @@ export interface RunFixture {
   numParameters: number;
   /** The hospitals' own key store (what the jobs sign with). */
   keys: FileHospitalKeyStore;
-  /** The hospitals' own patient-level ledgers. */
-  ledger: FilePatientLedgerStore;
+  /** The hospitals' own privacy ledgers. */
+  ledger: BlobHospitalLedgerStore;
+  /** Each hospital's declared (public) training stays. */
+  declared: Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -152,14 +157,16 @@ export async function setUpRun(
   const cohort = smallCohort();
   const hospitals = cohort.hospitals.map((h) => h.hospitalId);
   const runId = options.runId ?? 'run-test';
+  const declared = Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, h.train.length]));
   await lifecycle.createRun({
     runId,
     config: TrainingConfigSchema.parse({ ...SMALL_CONFIG, ...config }),
     hospitals,
     dataSource: { kind: 'csv', location: 'memory' },
+    declaredTrainStays: declared,
   });
   const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
-  const ledger = new FilePatientLedgerStore(path.join(home, 'privacy-ledger'));
+  const ledger = localHospitalLedger(hospitalStateDir(home));
   const jobDeps = {
     ...ports,
     cohorts: memoryCohortSource(cohort),
@@ -191,6 +198,7 @@ export async function setUpRun(
     numParameters: base.numParameters,
     keys,
     ledger,
+    declared,
     close: async () => {
       await stack.close();
       rmSync(home, { recursive: true, force: true });
@@ -205,22 +213,11 @@ export function evaluationOf(
   labels: number[] = [0, 1, 0, 1, 0],
   risks: number[] = [0.1, 0.8, 0.3, 0.6, 0.2],
 ): HospitalEvaluation {
-  const positives = labels.filter((y) => y === 1).length;
   return {
     hospitalId,
     modelVersionId: versionId,
-    metrics: {
-      n: labels.length,
-      positives,
-      auroc: null,
-      auprc: null,
-      brier: null,
-      observedExpectedRatio: null,
-      calibrationSlope: null,
-      calibrationIntercept: null,
-      loss: null,
-    },
-    histogram: riskHistogram(labels, risks, 20),
+    histogram: binRisks(labels, risks),
+    privacy: { unit: 'patient', noiseMultiplier: 4, l2Sensitivity: 1, epsilon: 1, delta: 1e-5 },
   };
 }
 
@@ -238,6 +235,10 @@ export interface CraftOptions {
   signature?: string;
   /** The masking the event declares (a masked int32 update); default none. */
   masking?: EventOf<'update.submitted'>['data']['masking'];
+  /** Do not charge the hospital's ledger for the round (an update nobody paid for). */
+  skipLedger?: boolean;
+  /** Send this evaluation of the base model (default none: the run does not evaluate every round). */
+  baseEvaluation?: HospitalEvaluation | null;
 }
 
 /** Stores an update blob as a hospital job would and returns the `update.submitted` delivery. */
@@ -253,8 +254,14 @@ export async function craftUpdate(
   if (!options.skipBlob) await fx.stack.blobs.put(blobPath, bytes);
   const roundDoc = await fx.lifecycle.getRound(fx.runId, round);
   const baseModelVersionId = options.baseModelVersionId ?? roundDoc?.baseModelVersionId ?? fx.baseVersionId;
-  const numExamples = options.numExamples ?? 100;
+  const numExamples = options.numExamples ?? fx.declared[hospitalId] ?? 100;
   const key = await fx.keys.signingKey(hospitalId);
+  // As the job does: the round's training is charged to the hospital's ledger (and published)
+  // before an update exists.
+  const run = (await fx.lifecycle.getRun(fx.runId))!;
+  const signer = { hospitalId, privateKey: importPrivateKeyPem(key.privateKeyPem), publicKey: key.publicKey };
+  const ledgerDeps = { ledger: fx.ledger, mirror: new MirrorStore(fx.stack.blobs, 'shared'), clock: fx.clock };
+  const entries = options.skipLedger ? await fx.ledger.read(hospitalId) : await chargeUse(ledgerDeps, signer, run, [`train:${round}`]);
   const signature =
     options.signature ??
     signUpdate(
@@ -272,14 +279,12 @@ export async function craftUpdate(
       blobPath,
       sha256: options.sha256 ?? createHash('sha256').update(bytes).digest('hex'),
       numExamples,
-      norm: 0,
-      patientPrivacy: null,
       signature,
       masking: options.masking ?? null,
       numParameters: Math.max(1, values.length),
       trainLoss: 0.4,
-      trainSeconds: 1,
-      baseEvaluation: evaluationOf(hospitalId, baseModelVersionId),
+      baseEvaluation: options.baseEvaluation ?? null,
+      ledgerSequence: Math.max(0, entries.length - 1),
     },
   });
   return { data: JSON.stringify(event), event };

@@ -197,7 +197,8 @@ describe('DocumentModelRegistry', () => {
     featureNames: ['a', 'b'],
     participants: [],
     privacy: [],
-    pooledMetrics: null,
+    hospitalPrivacy: [],
+    pooled: null,
     halted: false,
   });
 

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { blobPaths } from '../../../schemas/documents';
 import { TOPICS, type EventOf, type HimasEvent } from '../../../schemas/events';
 import { TrainingConfigSchema } from '../../../schemas/training-config';
 import { SURVEILLANCE_ALERTS_TABLE, TREATMENT_ESTIMATES_TABLE } from '../../../schemas/warehouse';
@@ -11,7 +10,7 @@ import { silentLogger } from '../../../src/logging/logger';
 import { systemClock } from '../../../src/ports/clock';
 import type { CohortSource } from '../../../src/ports/cohort-source';
 import { CryptoRandom } from '../../../src/runtime/crypto-random';
-import { releaseLedgerEpsilon, shareAggregates } from '../../../src/services/hospital-aggregates';
+import { shareAggregates } from '../../../src/services/hospital-aggregates';
 import { RunLifecycle } from '../../../src/services/run-lifecycle';
 import { DocumentModelRegistry } from '../../../src/adapters/model-registry/document-model-registry';
 import { SurveillanceAgent } from '../../../src/services/surveillance-agent';
@@ -20,9 +19,10 @@ import { TreatmentAgent } from '../../../src/services/treatment-agent';
 jest.setTimeout(60_000);
 
 /** Hospitals' releases through the real code, published on a bus that records them. */
-function cohortSource(cohort: SyntheticCohort): CohortSource {
+function cohortSource(cohort: SyntheticCohort, reads: string[]): CohortSource {
   return {
     read: async (hospitalId, split) => {
+      reads.push(hospitalId);
       const h = cohort.hospitals.find((x) => x.hospitalId === hospitalId)!;
       return withEncounters(h[split], h.encounters);
     },
@@ -46,6 +46,13 @@ describe('hospital aggregate releases and the surveillance and treatment agents'
   const ofType = <T extends HimasEvent['type']>(type: T) =>
     published.filter((e) => e.type === type) as EventOf<T>[];
   const runId = 'agents-run';
+  /** Each hospital's charges, in order: every one must come before its data is read. */
+  const charges: string[] = [];
+  const reads: string[] = [];
+  const charge = (hospitalId: string) => async () => {
+    charges.push(hospitalId);
+    expect(reads.filter((h) => h === hospitalId)).toHaveLength(0);
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'himas-st-agents-'));
@@ -57,23 +64,29 @@ describe('hospital aggregate releases and the surveillance and treatment agents'
     const hospitals = cohort.hospitals.map((h) => h.hospitalId);
     const models = new DocumentModelRegistry(stack.documents, stack.blobs);
     const lifecycle = new RunLifecycle({ ...stack, models, clock: systemClock, logger: silentLogger });
-    const config = TrainingConfigSchema.parse({ rounds: 1 });
+    // The releases are off by default; here they are on, with the noise the agents were measured at.
+    const config = TrainingConfigSchema.parse({
+      rounds: 1,
+      surveillanceNoiseMultiplier: 1,
+      treatmentNoiseMultiplier: 1,
+    });
     const run = await lifecycle.createRun({
       runId,
       config,
       hospitals,
       dataSource: { kind: 'csv', location: 'memory' },
+      declaredTrainStays: Object.fromEntries(hospitals.map((h) => [h, 1000])),
     });
     const deps = {
-      cohorts: cohortSource(cohort),
+      cohorts: cohortSource(cohort, reads),
       blobs: stack.blobs,
       events,
       clock: systemClock,
       random: new CryptoRandom(),
     };
-    for (const h of hospitals) await shareAggregates(runId, h, run, deps);
-    // A re-run re-sends the stored release: same numbers, no new noise, no new ledger entry.
-    await shareAggregates(runId, 'h1-academic', run, deps);
+    for (const h of hospitals) await shareAggregates(runId, h, run, deps, charge(h));
+    // A re-run re-sends the stored release: same numbers, no new noise, nothing read, no new charge.
+    await shareAggregates(runId, 'h1-academic', run, deps, charge('h1-academic'));
   });
 
   afterAll(async () => {
@@ -101,7 +114,7 @@ describe('hospital aggregate releases and the surveillance and treatment agents'
     expect(reports[0].id).toBe(`surveillance:${runId}:h1-academic`);
     expect(reports[0].data.counts).toHaveLength(104);
     expect(reports[0].data.privacy).toMatchObject({
-      unit: 'stay',
+      unit: 'patient',
       noiseStd: 2,
       l2Sensitivity: 2,
       delta: 1e-5,
@@ -112,10 +125,9 @@ describe('hospital aggregate releases and the surveillance and treatment agents'
     expect(tables).toHaveLength(4);
     expect(tables[0].data.tables).toHaveLength(10);
     expect(tables[0].data.privacy).toMatchObject({ noiseStd: 1, l2Sensitivity: 1 });
-    expect(await stack.blobs.list(blobPaths.releaseLedger(runId, 'h1-academic'))).toHaveLength(2);
-    const composed = await releaseLedgerEpsilon(stack.blobs, runId, 'h1-academic', 1e-5);
-    expect(composed!).toBeGreaterThan(reports[0].data.privacy.epsilon!);
-    expect(composed!).toBeGreaterThan(tables[0].data.privacy.epsilon!);
+    // One charge per hospital, before its first read; the re-send read nothing and charged nothing.
+    expect(charges).toEqual(['h1-academic', 'h2-cardiac', 'h3-community']);
+    expect(reads.filter((h) => h === 'h1-academic')).toHaveLength(2); // train + test, once
   });
 
   it('surveillance waits for every hospital, then alerts once per alarm at the outbreak hospital', async () => {
