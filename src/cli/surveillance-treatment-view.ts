@@ -14,7 +14,7 @@ import type { Warehouse } from '../ports/warehouse';
 export interface SurveillanceTreatmentView {
   surveillance: {
     hospitalsReported: string[];
-    /** Stay-level ε per hospital of both releases together (surveillance then treatment), at δ. */
+    /** Patient-level ε per hospital of both releases alone (surveillance then treatment), at δ; the ledger holds the run total. */
     releaseEpsilon: { hospitalId: string; epsilon: number | null; delta: number }[];
     alerts: SurveillanceAlertRow[];
   };
@@ -61,7 +61,11 @@ export function formatSurveillanceTreatment(view: SurveillanceTreatmentView, run
     '',
     `Disease surveillance (CUSUM h = ${run.config.surveillanceThreshold} on DP-noised weekly counts; ${surveillance.hospitalsReported.length}/${n} hospitals reported):`,
   );
-  if (surveillance.hospitalsReported.length < n) out.push('  waiting for every hospital: no detection yet');
+  if (run.config.surveillanceNoiseMultiplier === null)
+    out.push(
+      '  not enabled in this run: at the default budget the weekly counts would need noise that hides any outbreak; turn it on with --surveillance-noise-multiplier Z and a patient-level target that pays for it (`himas privacy plan` shows the cost)',
+    );
+  else if (surveillance.hospitalsReported.length < n) out.push('  waiting for every hospital: no detection yet');
   else if (surveillance.alerts.length === 0) out.push('  no alerts');
   for (const a of surveillance.alerts)
     out.push(
@@ -69,13 +73,15 @@ export function formatSurveillanceTreatment(view: SurveillanceTreatmentView, run
     );
   for (const e of surveillance.releaseEpsilon)
     out.push(
-      `  privacy: ${e.hospitalId} released counts and tables at stay-level ε = ${e.epsilon === null ? '∞' : e.epsilon.toFixed(2)}, δ = ${e.delta} (both releases composed)`,
+      `  privacy: ${e.hospitalId}'s counts and tables cost patient-level ε = ${e.epsilon === null ? '∞' : e.epsilon.toFixed(2)}, δ = ${e.delta} by themselves (both composed), inside its run total (\`himas privacy ledger --hospital ${e.hospitalId}\`)`,
     );
   out.push(
     '',
     `Treatment optimization (day-1 vasopressors vs in-hospital mortality; ${treatment.hospitalsReported.length}/${n} hospitals reported):`,
   );
-  if (treatment.estimates.length === 0) out.push('  no estimate yet');
+  if (run.config.treatmentNoiseMultiplier === null)
+    out.push('  not enabled in this run: turn it on with --treatment-noise-multiplier Z and a patient-level target that pays for it');
+  else if (treatment.estimates.length === 0) out.push('  no estimate yet');
   else out.push(`  ${'hospital'.padEnd(14)} ${'adjusted OR'.padEnd(12)} ${'95 % CI'.padEnd(13)} crude OR`);
   for (const e of treatment.estimates)
     out.push(

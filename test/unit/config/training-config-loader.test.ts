@@ -101,7 +101,7 @@ describe('loadTrainingConfig', () => {
 
   it('rejects a per-run patient target above the lifetime budget, naming both', () => {
     expect(errorOf({ flags: { patientTargetEpsilon: '8' } }).message).toMatch(
-      /patientTargetEpsilon' = 8 \(from --patient-target-epsilon\): a run's patient-level target ε 8 exceeds the cohort's lifetime budget patientBudgetEpsilon 3/,
+      /patientTargetEpsilon' = 8 \(from --patient-target-epsilon\): a run's patient-level target ε 8 exceeds each hospital's lifetime budget patientBudgetEpsilon 3/,
     );
     expect(
       loadTrainingConfig({ flags: { patientTargetEpsilon: '8', patientBudgetEpsilon: '8' } })

@@ -79,10 +79,17 @@ describe('ClinicalSupportAgent', () => {
     expect(answer.body.model).toEqual({ versionId: `${fx.runId}-r0001`, runId: fx.runId, round: 1 });
     expect(clinical.currentVersionId).toBe(`${fx.runId}-r0001`);
     const privacy = answer.body.privacy as { unit: string; epsilon: number; delta: number }[];
-    expect(privacy).toEqual([expect.objectContaining({ unit: 'hospital', delta: 1e-5, steps: 1 })]);
+    expect(privacy).toEqual([
+      expect.objectContaining({ unit: 'hospital', delta: 1e-5, steps: 1 }),
+      // No DP-SGD in this fixture: the patient-level guarantee is stated, and it is ∞.
+      expect.objectContaining({ unit: 'patient', epsilon: null }),
+    ]);
     expect(privacy[0].epsilon).toBeGreaterThan(0);
     expect(privacy[0].epsilon).toBeLessThan(budget);
-    expect(answer.body.privacyStatements).toEqual([expect.stringMatching(/^hospital-level ε = \d/)]);
+    expect(answer.body.privacyStatements).toEqual([
+      expect.stringMatching(/^hospital-level ε = \d/),
+      expect.stringMatching(/^patient-level ε = ∞/),
+    ]);
     const risk = answer.body.risk as number;
     expect(risk).toBeGreaterThan(0);
     expect(risk).toBeLessThan(1);

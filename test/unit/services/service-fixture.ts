@@ -113,7 +113,7 @@ export interface RunFixture {
   ledger: BlobHospitalLedgerStore;
   /** Each hospital's declared (public) training stays. */
   declared: Record<string, number>;
-  close(): Promise<void>;
+  close(options?: { keepHome?: boolean }): Promise<void>;
 }
 
 export const SMALL_CONFIG: TrainingConfigInput = {
@@ -136,9 +136,20 @@ export const SMALL_CONFIG: TrainingConfigInput = {
  */
 export async function setUpRun(
   config: TrainingConfigInput = {},
-  options: { runId?: string; leaseSeconds?: number } = {},
+  options: {
+    runId?: string;
+    leaseSeconds?: number;
+    /** Where the hospitals' keys live (share one to compare runs signed by the same keys). */
+    keysDir?: string;
+    /** The hospitals' data (default smallCohort()). */
+    cohort?: SyntheticCohort;
+    /** A store folder to reuse (an earlier fixture's, closed with keepHome). */
+    home?: string;
+    /** Public cohort sizes (default: each hospital's training rows). */
+    declaredTrainStays?: Record<string, number>;
+  } = {},
 ): Promise<RunFixture> {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'himas-services-'));
+  const home = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'himas-services-'));
   const stack = await openEmbeddedStack(home);
   const bus = recordingBus(stack.events);
   const models = new DocumentModelRegistry(stack.documents, stack.blobs);
@@ -154,10 +165,11 @@ export async function setUpRun(
   };
   const aggregator = new Aggregator({ ...aggregatorDeps, instanceId: 'aggregator-a' });
   const otherAggregator = new Aggregator({ ...aggregatorDeps, instanceId: 'aggregator-b' });
-  const cohort = smallCohort();
+  const cohort = options.cohort ?? smallCohort();
   const hospitals = cohort.hospitals.map((h) => h.hospitalId);
   const runId = options.runId ?? 'run-test';
-  const declared = Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, h.train.length]));
+  const declared =
+    options.declaredTrainStays ?? Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, h.train.length]));
   await lifecycle.createRun({
     runId,
     config: TrainingConfigSchema.parse({ ...SMALL_CONFIG, ...config }),
@@ -165,7 +177,7 @@ export async function setUpRun(
     dataSource: { kind: 'csv', location: 'memory' },
     declaredTrainStays: declared,
   });
-  const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
+  const keys = new FileHospitalKeyStore(options.keysDir ?? path.join(home, 'keys'));
   const ledger = localHospitalLedger(hospitalStateDir(home));
   const jobDeps = {
     ...ports,
@@ -175,8 +187,14 @@ export async function setUpRun(
     keys,
     ledger,
   };
-  for (const hospitalId of hospitals) {
-    await runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps);
+  try {
+    for (const hospitalId of hospitals)
+      await runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps);
+  } catch (error) {
+    // A hospital refused the run (its budget): release the store before the test sees the error.
+    await stack.close();
+    if (!options.home) rmSync(home, { recursive: true, force: true });
+    throw error;
   }
   const run = (await lifecycle.getRun(runId))!;
   const base = await lifecycle.initializeModel(run);
@@ -199,9 +217,9 @@ export async function setUpRun(
     keys,
     ledger,
     declared,
-    close: async () => {
+    close: async (closing?: { keepHome?: boolean }) => {
       await stack.close();
-      rmSync(home, { recursive: true, force: true });
+      if (!closing?.keepHome) rmSync(home, { recursive: true, force: true });
     },
   };
 }
