@@ -183,7 +183,7 @@ async function releaseOnce(
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-/** One line for the log: what each release did and its ε (stay-level). */
+/** One line for the log: what each release did and its ε (patient-level, this release alone). */
 export function describeAggregates(outcomes: readonly AggregateOutcome[]): string {
   return outcomes
     .map((o) =>

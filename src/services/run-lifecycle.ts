@@ -37,8 +37,8 @@ export interface RunLifecycleDeps {
 
 /**
  * The coordinator's steps of a run, each idempotent, so a crashed driver (the local one or the
- * Cloud Workflows execution) can run them again: create the run, build the initial model from the
- * hospitals' federated statistics, open rounds, signal deadlines, finish.
+ * Cloud Workflows execution) can run them again: create the run, build the initial model (public
+ * reference preprocessing), open rounds, signal deadlines, finish.
  */
 export class RunLifecycle {
   constructor(private readonly deps: RunLifecycleDeps) {}

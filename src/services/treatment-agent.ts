@@ -105,7 +105,7 @@ export class TreatmentAgent {
       adjustment: report.adjustment,
       caveats: [
         ...report.caveats,
-        `Each hospital's cells carry Gaussian noise of SD ${shared[0].noiseStd} (stay-level DP); the intervals do not include that noise's variance.`,
+        `Each hospital's cells carry Gaussian noise of SD ${shared[0].noiseStd} (patient-level DP); the intervals do not include that noise's variance.`,
       ],
       summary: report.summary,
       time: at,

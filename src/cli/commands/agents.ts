@@ -80,7 +80,9 @@ export const agentsCommand: Command = {
       }
       out.push(
         '',
-        'Orchestrator (pooled metrics lag one version: hospitals evaluate a version in the next round):',
+        run.config.evaluateEveryRound
+          ? "Orchestrator (pooled metrics come from the hospitals' DP-noised evaluations and lag one version; each is an estimate, see the report's intervals):"
+          : 'Orchestrator (this run evaluates only its final model, to save test-split budget: no per-round metrics; `--evaluate-every-round` buys them):',
       );
       if (progress.length === 0) out.push('  no progress recorded');
       else

@@ -25,6 +25,8 @@ import {
 import { parseCommandArgs, stringFlag } from '../args';
 import { declaredCohortSizes, discoverHospitals, roughly, writeCohort } from '../cohort-files';
 import { describePlan } from '../privacy-plan-view';
+import { budgetRefusals, describeRefusal } from '../budget-precheck';
+import { hospitalStateDir, localHospitalLedger } from '../../adapters/ledger/local-hospital-ledger';
 import { planForHospital } from '../../services/patient-privacy';
 import { METRICS_HEADER, fmt, metricsRow } from '../format-metrics';
 import type { Command } from '../main';
@@ -43,8 +45,9 @@ const HELP = `Usage: himas train [--data DIR] [--rounds R] [--hospitals N] [--se
        himas train --resume RUN_ID [--stack embedded|emulators]
 
 Runs federated training of the ICU-mortality model on the embedded stack: each hospital trains on
-its own records in its own process; only clipped updates travel; the aggregation function combines
-them with DP-FedAvg into a new model version each round. Without --data it generates the default
+its own records in its own process; what leaves it (DP-SGD updates, noisy evaluations) is charged
+to its own privacy ledger first; the aggregation function combines the updates with DP-FedAvg into
+a new model version each round. Without --data it generates the default
 synthetic cohort (3 hospitals).
 
   --data DIR          folder with <hospital>.train.csv and <hospital>.test.csv (himas data generate)
@@ -63,8 +66,8 @@ Training settings (also HIMAS_<NAME> environment variables, or fields of --confi
   ${CONFIG_FLAGS.map((f) => `--${f}`).join('  ')}
   e.g. --rounds 5 --local-epochs 2 --batch-size 64 --clip-norm 2 --noise-multiplier 0 --quorum 2
 
-Patient-level DP-SGD is on by default (--patient-privacy dp-sgd, ε = 1 per hospital per run, at
-most --patient-budget-epsilon 3 over all runs on the same cohort). Recipe settings you leave unset
+Patient-level DP-SGD is on by default (--patient-privacy dp-sgd): every release of a run fits in
+ε = 1 per hospital (δ = 1e-5), at most --patient-budget-epsilon 3 over all runs on a hospital. Recipe settings you leave unset
 follow the privacy mode:
   dp-sgd: ${recipeText(DP_SGD_RECIPE)}
   none:   ${recipeText(NON_PRIVATE_RECIPE)}`;
@@ -139,6 +142,15 @@ export const trainCommand: Command = {
 
     const { dataDir, hospitals, declaredTrainStays } =
       stored ?? (await prepareData(config!, stringFlag(values, 'data'), outDir, say));
+    if (!resume) {
+      // The hospitals' jobs refuse a run their budget cannot pay for; say so before starting one.
+      const stateDir = stackState
+        ? path.join(path.dirname(stackState.keysDir), 'hospital-state')
+        : hospitalStateDir(home);
+      const refusals = await budgetRefusals(config!, hospitals, declaredTrainStays, localHospitalLedger(stateDir));
+      if (refusals.length > 0)
+        throw new UserError(refusals.map((r) => describeRefusal(r, config!, hospitalStateDir(home))).join('\n'));
+    }
     const platform: TrainingPlatform = stackState
       ? openEmulatorPlatform({ state: stackState, dataDir, logger })
       : await openEmbeddedPlatform({ home, dataDir, logger, jobs: jobRunner });
@@ -183,8 +195,11 @@ export const trainCommand: Command = {
         const where = outcome.location
           ? ` at step '${outcome.location.step}' (${outcome.location.subworkflow})`
           : '';
+        const cause = describeWorkflowError(outcome.error);
+        // A hospital that refused for its privacy budget will refuse again: resuming cannot help.
+        const refused = /refuses (run|to read its data)/.test(cause);
         throw new Error(
-          `the training workflow failed${where}: ${describeWorkflowError(outcome.error)}; continue with \`himas train --resume ${runId}\``,
+          `the training workflow failed${where}: ${cause}${refused ? '' : `; continue with \`himas train --resume ${runId}\``}`,
         );
       }
       await platform.stack.events.idle();

@@ -1,11 +1,12 @@
-import type { PrivacyGuarantee } from '../../../schemas/privacy';
+import type { HospitalPrivacy, PrivacyGuarantee } from '../../../schemas/privacy';
 import { formatDelta, formatEpsilon, formatFixed, formatInteger, MISSING } from './format';
 import { markup, type SafeHtml } from './html-escape';
 
 const UNIT_MEANING: Record<PrivacyGuarantee['unit'], string> = {
   hospital:
     "Hospital level: bounds what the released models reveal about any one hospital's whole participation.",
-  patient: 'Patient level: bounds what the released models reveal about any one ICU stay.',
+  patient:
+    "Patient level: bounds what everything the run released — model updates, evaluations, the agents' releases — reveals about any one patient of the least protected hospital.",
 };
 
 /** The guarantee as one sentence: the ∞ statement is worded exactly, and never as a target. */
@@ -69,7 +70,32 @@ function renderGuarantee(g: PrivacyGuarantee): SafeHtml {
   </div>`;
 }
 
-export function renderPrivacySection(guarantees: readonly PrivacyGuarantee[]): SafeHtml {
+const eps = (x: number | null) => (x === null ? '∞' : formatEpsilon(x));
+
+/** Each hospital's run and lifetime totals and each mechanism's share, as its ledger states them. */
+function renderHospitalPrivacy(hospitals: readonly HospitalPrivacy[]): SafeHtml {
+  if (hospitals.length === 0) return markup``;
+  const rows = hospitals.map(
+    (h) => markup`<tr>
+      <th scope="row">${h.hospitalId}</th>
+      <td>${eps(h.run.epsilon)}</td>
+      <td>${eps(h.run.train)}</td>
+      <td>${eps(h.run.test)}</td>
+      <td>${h.mechanisms.map((m) => `${m.mechanism} ${eps(m.epsilon)}`).join(', ')}</td>
+      <td>${eps(h.lifetime.epsilon)} of ${formatFixed(h.budgetEpsilon)}</td>
+    </tr>`,
+  );
+  return markup`<table class="hospital-privacy">
+    <caption>Patient-level ε per hospital at δ = ${formatDelta(hospitals[0].delta)}, recomputed from each hospital's signed ledger (each mechanism alone; the splits compose them with the RDP accountant; a hospital's guarantee is its worse split)</caption>
+    <thead><tr><th scope="col">hospital</th><th scope="col">this run</th><th scope="col">train split</th><th scope="col">test split</th><th scope="col">by mechanism</th><th scope="col">lifetime</th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>`;
+}
+
+export function renderPrivacySection(
+  guarantees: readonly PrivacyGuarantee[],
+  hospitals: readonly HospitalPrivacy[] = [],
+): SafeHtml {
   const body =
     guarantees.length === 0
       ? markup`<div class="guarantee no-guarantee">
@@ -79,5 +105,6 @@ export function renderPrivacySection(guarantees: readonly PrivacyGuarantee[]): S
   return markup`<section id="privacy">
     <h2>Privacy guarantee</h2>
     <div class="guarantees">${body}</div>
+    ${renderHospitalPrivacy(hospitals)}
   </section>`;
 }

@@ -26,7 +26,7 @@ export function renderReportHtml(report: TrainingReport): string {
 <body>
 <main>
 ${renderHeader(report)}
-${renderPrivacySection(report.privacy)}
+${renderPrivacySection(report.privacy, report.hospitalPrivacy)}
 <section id="charts">
 <h2>Training, round by round</h2>
 ${renderReportCharts(report)}

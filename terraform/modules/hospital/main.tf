@@ -13,8 +13,8 @@ locals {
     HIMAS_HOSPITAL_ID = var.hospital_id
     HIMAS_DATA_DIR    = local.cohort_mount
     HIMAS_KEYS_DIR    = local.keys_mount
-    # The hospital's patient-level ledger (src/adapters/ledger/blob-patient-ledger-store.ts): objects
-    # under privacy-ledger/ in its own cohort bucket, which the job may create but never delete.
+    # The hospital's privacy ledger (src/adapters/ledger/blob-hospital-ledger-store.ts): objects
+    # under ledgers/<hospital>/ in its own cohort bucket, which the job may create but never delete.
     HIMAS_LEDGER_BUCKET = google_storage_bucket.cohort_files.name
   }
   objects = "projects/_/buckets/${var.bucket}/objects/"

@@ -227,3 +227,54 @@ describe('OrchestratorAgent', () => {
     expect(decision?.plateau.reason).toMatch(/version\(s\), at least 4 needed/);
   });
 });
+
+/**
+ * Attacks on the patient-level claim (privacy issue: "the privacy guardian recomputes totals from
+ * the ledgers' own entries and halts when a claim is below the recomputation"). The fixture's
+ * hospitals run DP-SGD's accounting (a reservation and a use per round in their signed ledgers).
+ */
+describe('PrivacyGuardianAgent against patient-level claims', () => {
+  jest.setTimeout(120_000);
+  it('halts (critical) a version whose patient-level claim is below what the signed ledgers give', async () => {
+    fx = await setUpRun({ patientPrivacy: 'dp-sgd' });
+    const honest = await closeRoundOne(fx);
+    const claim = honest.data.privacy.find((g) => g.unit === 'patient')!;
+    expect(claim.epsilon).toBeGreaterThan(0.99);
+    const lowered = {
+      ...honest,
+      data: {
+        ...honest.data,
+        privacy: honest.data.privacy.map((g) => (g.unit === 'patient' ? { ...g, epsilon: 0.2 } : g)),
+      },
+    };
+    const { guardian } = agentsOf(fx);
+    const decision = await guardian.check(lowered);
+    expect(decision?.level).toBe('critical');
+    expect(decision?.findings.map((f) => f.code)).toContain('epsilon-mismatch');
+    expect(decision?.message).toMatch(/patient-level ε claimed 0\.2000 is below what the hospitals' ledgers give, 1\.0000/);
+    expect((await runDoc(fx)).halt?.by).toBe('agent:privacy-guardian');
+  });
+
+  it('accepts the honest claim, recomputed from the ledgers exactly', async () => {
+    fx = await setUpRun({ patientPrivacy: 'dp-sgd' });
+    const honest = await closeRoundOne(fx);
+    const decision = await agentsOf(fx).guardian.check(honest);
+    const patient = decision!.units.find((u) => u.unit === 'patient')!;
+    expect(decision!.level).toBe('ok');
+    expect(patient.recomputedEpsilon).toBeCloseTo(patient.claimedEpsilon!, 9);
+  });
+
+  it('halts (critical) when a published ledger entry was altered: the chain does not verify', async () => {
+    fx = await setUpRun({ patientPrivacy: 'dp-sgd' });
+    const honest = await closeRoundOne(fx);
+    const h1 = fx.hospitals[0];
+    const name = `ledgers/${h1}/00000000.json`;
+    const stored = JSON.parse(Buffer.from(await fx.stack.blobs.get(name)).toString('utf8'));
+    stored.entry.mechanisms[0].noiseMultiplier *= 10; // "we added more noise than we did"
+    await fx.stack.blobs.put(name, Buffer.from(JSON.stringify(stored)));
+    const decision = await agentsOf(fx).guardian.check(honest);
+    expect(decision?.level).toBe('critical');
+    expect(decision?.findings.map((f) => f.code)).toContain('ledger-unverifiable');
+    expect(decision?.message).toMatch(new RegExp(`entry 0 is not signed by ${h1}'s key`));
+  });
+});
