@@ -45,7 +45,8 @@ export function renderFinalModelSection(report: TrainingReport): SafeHtml {
   const where = markup`<p class="muted">
     Version
     <code>${final.versionId}</code>${final.directory ? markup`, saved in <code>${final.directory}</code>` : ''}.
-    Each hospital's own held-out test split.
+    Each hospital's own held-out test split, as its DP-noised evaluation release reports it: every
+    figure is an estimate (counts carry Gaussian noise; n and positives are noisy too).
   </p>`;
   if (!final.quality)
     return markup`<section id="final-model">
@@ -73,7 +74,18 @@ export function renderFinalModelSection(report: TrainingReport): SafeHtml {
         </tbody>
       </table>
     </div>
+    ${noiseIntervalsNote(final.quality)}
   </section>`;
+}
+
+/** The pooled figures' approximate 95 % intervals under the DP noise, when the quality came from releases. */
+function noiseIntervalsNote(quality: ModelQuality): SafeHtml {
+  const iv = quality.intervals;
+  if (!iv) return markup``;
+  const range = (r: [number, number] | null) => (r ? `${formatFixed(r[0])}–${formatFixed(r[1])}` : MISSING);
+  return markup`<p class="muted">Pooled, approximate 95 % intervals of the DP noise: AUROC ${range(iv.auroc)},
+    AUPRC ${range(iv.auprc)}, Brier ${range(iv.brier)}, O:E ${range(iv.observedExpectedRatio)},
+    calibration slope ${range(iv.calibrationSlope)}. The sampling variation of the test splits comes on top.</p>`;
 }
 
 export function renderBaselinesSection(report: TrainingReport): SafeHtml {
