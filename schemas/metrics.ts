@@ -30,9 +30,12 @@ export const RiskHistogramSchema = z
   .refine((h) => h.positives.length === h.cuts.length - 1 && h.negatives.length === h.cuts.length - 1, {
     message: 'positives and negatives must each have one count per bin (cuts.length - 1)',
   })
-  .refine((h) => h.cuts[0] === 0 && h.cuts.at(-1) === 1 && h.cuts.every((c, i) => i === 0 || c > h.cuts[i - 1]), {
-    message: 'cuts must rise strictly from 0 to 1',
-  });
+  .refine(
+    (h) => h.cuts[0] === 0 && h.cuts.at(-1) === 1 && h.cuts.every((c, i) => i === 0 || c > h.cuts[i - 1]),
+    {
+      message: 'cuts must rise strictly from 0 to 1',
+    },
+  );
 export type RiskHistogram = z.infer<typeof RiskHistogramSchema>;
 
 /** 95 % intervals of pooled metrics under the releases' DP noise (null when not computable). */

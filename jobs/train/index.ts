@@ -85,7 +85,11 @@ function openHospitalLedger(env: NodeJS.ProcessEnv, stack: StackConfig): Hospita
     const projectId = stack.stack === 'local-ipc' ? undefined : stack.projectId;
     if (!projectId)
       throw new Error('HIMAS_LEDGER_BUCKET needs the project of a gcp or emulators stack (HIMAS_PROJECT)');
-    return new BlobHospitalLedgerStore(new GcsBlobStore(createStorage(projectId), bucket), `gs://${bucket}`, 'ledgers');
+    return new BlobHospitalLedgerStore(
+      new GcsBlobStore(createStorage(projectId), bucket),
+      `gs://${bucket}`,
+      'ledgers',
+    );
   }
   const stateDir = env.HIMAS_HOSPITAL_STATE_DIR?.trim();
   if (stateDir) return localHospitalLedger(stateDir);

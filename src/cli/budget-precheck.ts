@@ -50,7 +50,10 @@ function largestFittingTarget(
 ): number | null {
   const fits = (target: number) => {
     try {
-      return costOf(planForHospital({ ...config, patientTargetEpsilon: target }, declared, hospitalId)) <= config.patientBudgetEpsilon;
+      return (
+        costOf(planForHospital({ ...config, patientTargetEpsilon: target }, declared, hospitalId)) <=
+        config.patientBudgetEpsilon
+      );
     } catch {
       return false;
     }

@@ -63,7 +63,8 @@ export async function declaredCohortSizes(
   const counted: string[] = [];
   for (const hospitalId of hospitals) {
     const declared = manifest.hospitals?.find((h) => h.hospitalId === hospitalId)?.declaredTrainStays;
-    if (typeof declared === 'number' && Number.isInteger(declared) && declared >= 1) sizes[hospitalId] = declared;
+    if (typeof declared === 'number' && Number.isInteger(declared) && declared >= 1)
+      sizes[hospitalId] = declared;
     else {
       sizes[hospitalId] = roughly(await countTrainRows(hospitalId));
       counted.push(`${hospitalId} ≈ ${sizes[hospitalId]}`);

@@ -44,7 +44,11 @@ export async function readHospitalLedgers(
   return { location, delta, hospitals };
 }
 
-function viewOf(hospitalId: string, entries: SignedLedgerEntry[], delta: number): HospitalLedgersView['hospitals'][number] {
+function viewOf(
+  hospitalId: string,
+  entries: SignedLedgerEntry[],
+  delta: number,
+): HospitalLedgersView['hospitals'][number] {
   const runIds = [...new Set(entries.map((e) => e.entry.runId))];
   const { lifetime } = hospitalTotals(entries, runIds[0], delta);
   return {
@@ -65,7 +69,9 @@ function viewOf(hospitalId: string, entries: SignedLedgerEntry[], delta: number)
         uses: m.uses,
         noiseMultiplier: m.noiseMultiplier,
       })),
-      epsilonAfter: finiteOrNull(hospitalTotals(entries.slice(0, i + 1), entry.runId, delta).lifetime.epsilon),
+      epsilonAfter: finiteOrNull(
+        hospitalTotals(entries.slice(0, i + 1), entry.runId, delta).lifetime.epsilon,
+      ),
     })),
   };
 }
@@ -82,15 +88,22 @@ export function renderHospitalLedgers(view: HospitalLedgersView): string {
   if (view.hospitals.length === 0)
     return `No privacy ledger in ${view.location}: no hospital has reserved a run there yet (\`himas train\` makes one per hospital).`;
   const eps = (x: number | null) => (x === null ? '∞' : x.toFixed(3));
-  const lines = [`Privacy ledgers in ${view.location} (patient-level ε at δ = ${view.delta}; each hospital's worse split):`];
+  const lines = [
+    `Privacy ledgers in ${view.location} (patient-level ε at δ = ${view.delta}; each hospital's worse split):`,
+  ];
   for (const h of view.hospitals) {
     lines.push('');
     lines.push(
       `${h.hospitalId}: lifetime ε = ${eps(h.lifetime.epsilon)} of a budget of ${h.budgetEpsilon ?? '?'} (train split ${eps(h.lifetime.train)}, test split ${eps(h.lifetime.test)}) over ${h.runs.length} run(s), ${h.entries.length} entries`,
     );
-    lines.push(`  by mechanism (each alone): ${h.byMechanism.map((m) => `${m.mechanism} ${eps(m.epsilon)}`).join(', ')}`);
-    for (const r of h.runs) lines.push(`  run ${r.runId}: ε = ${eps(r.epsilon)} (train ${eps(r.train)}, test ${eps(r.test)})`);
-    lines.push(`  ${'#'.padStart(4)} ${'kind'.padEnd(11)} ${'run'.padEnd(28)} ${'what'.padEnd(44)} lifetime ε after`);
+    lines.push(
+      `  by mechanism (each alone): ${h.byMechanism.map((m) => `${m.mechanism} ${eps(m.epsilon)}`).join(', ')}`,
+    );
+    for (const r of h.runs)
+      lines.push(`  run ${r.runId}: ε = ${eps(r.epsilon)} (train ${eps(r.train)}, test ${eps(r.test)})`);
+    lines.push(
+      `  ${'#'.padStart(4)} ${'kind'.padEnd(11)} ${'run'.padEnd(28)} ${'what'.padEnd(44)} lifetime ε after`,
+    );
     for (const e of h.entries) {
       const what =
         e.kind === 'reservation'

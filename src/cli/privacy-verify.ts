@@ -48,7 +48,9 @@ export async function verifyModelPrivacy(modelDirectory: string): Promise<Verifi
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new UserError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UserError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   const himas = (json as { userDefinedMetadata?: { himas?: unknown } })?.userDefinedMetadata?.himas;
   const parsed = Metadata.safeParse(himas);
@@ -73,14 +75,20 @@ export async function verifyModelPrivacy(modelDirectory: string): Promise<Verifi
   result.runId = meta.runId;
   const patient = meta.privacy.find((g) => g.unit === 'patient');
   result.statedPatientEpsilon = patient?.epsilon ?? null;
-  if (meta.privacyLedgers.length === 0) result.problems.push('the version carries no ledger excerpt: its patient-level guarantee cannot be recomputed');
+  if (meta.privacyLedgers.length === 0)
+    result.problems.push(
+      'the version carries no ledger excerpt: its patient-level guarantee cannot be recomputed',
+    );
   let worst = 0;
   for (const excerpt of meta.privacyLedgers) {
     const stated = meta.hospitalPrivacy.find((h) => h.hospitalId === excerpt.hospitalId) ?? null;
     const check = verifyLedgerChain(excerpt);
     const row: VerificationResult['hospitals'][number] = {
       hospitalId: excerpt.hospitalId,
-      keyFingerprint: createHash('sha256').update(Buffer.from(excerpt.signingPublicKey, 'base64')).digest('hex').slice(0, 16),
+      keyFingerprint: createHash('sha256')
+        .update(Buffer.from(excerpt.signingPublicKey, 'base64'))
+        .digest('hex')
+        .slice(0, 16),
       entries: excerpt.entries.length,
       chain: check.ok ? 'verified' : check.reason,
       stated: stated && { run: stated.run.epsilon, lifetime: stated.lifetime.epsilon },
@@ -97,10 +105,14 @@ export async function verifyModelPrivacy(modelDirectory: string): Promise<Verifi
       continue;
     }
     const last = excerpt.entries.at(-1)!.entry;
-    const again = hospitalPrivacy(excerpt.entries, meta.runId, { delta: last.delta, budgetEpsilon: last.budgetEpsilon });
+    const again = hospitalPrivacy(excerpt.entries, meta.runId, {
+      delta: last.delta,
+      budgetEpsilon: last.budgetEpsilon,
+    });
     row.recomputed = { run: again.run.epsilon, lifetime: again.lifetime.epsilon };
     worst = Math.max(worst, again.run.epsilon ?? Infinity);
-    if (!stated) result.problems.push(`${excerpt.hospitalId}: the version states no guarantee for this hospital`);
+    if (!stated)
+      result.problems.push(`${excerpt.hospitalId}: the version states no guarantee for this hospital`);
     else compare(result.problems, excerpt.hospitalId, stated, again);
   }
   for (const h of meta.hospitalPrivacy)
@@ -109,7 +121,10 @@ export async function verifyModelPrivacy(modelDirectory: string): Promise<Verifi
   result.recomputedPatientEpsilon = Number.isFinite(worst) ? worst : null;
   if (meta.privacyLedgers.length > 0) {
     const stated = patient?.epsilon ?? null;
-    if (stated !== null && (result.recomputedPatientEpsilon === null || stated < result.recomputedPatientEpsilon - 1e-9))
+    if (
+      stated !== null &&
+      (result.recomputedPatientEpsilon === null || stated < result.recomputedPatientEpsilon - 1e-9)
+    )
       result.problems.push(
         `the version states patient-level ε = ${stated.toFixed(4)}, its ledgers recompute to ${fmt(result.recomputedPatientEpsilon)}: the claim is too low`,
       );
@@ -118,11 +133,18 @@ export async function verifyModelPrivacy(modelDirectory: string): Promise<Verifi
   return result;
 }
 
-function compare(problems: string[], hospitalId: string, stated: HospitalPrivacy, again: HospitalPrivacy): void {
+function compare(
+  problems: string[],
+  hospitalId: string,
+  stated: HospitalPrivacy,
+  again: HospitalPrivacy,
+): void {
   const below = (claim: number | null, truth: number | null) =>
     truth === null ? claim !== null : claim !== null && claim < truth - 1e-9;
   if (below(stated.run.epsilon, again.run.epsilon))
-    problems.push(`${hospitalId}: states ε = ${fmt(stated.run.epsilon)} for the run, its ledger recomputes ${fmt(again.run.epsilon)}`);
+    problems.push(
+      `${hospitalId}: states ε = ${fmt(stated.run.epsilon)} for the run, its ledger recomputes ${fmt(again.run.epsilon)}`,
+    );
   if (below(stated.lifetime.epsilon, again.lifetime.epsilon))
     problems.push(
       `${hospitalId}: states lifetime ε = ${fmt(stated.lifetime.epsilon)}, its ledger recomputes ${fmt(again.lifetime.epsilon)}`,

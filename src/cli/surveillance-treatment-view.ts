@@ -65,7 +65,8 @@ export function formatSurveillanceTreatment(view: SurveillanceTreatmentView, run
     out.push(
       '  not enabled in this run: at the default budget the weekly counts would need noise that hides any outbreak; turn it on with --surveillance-noise-multiplier Z and a patient-level target that pays for it (`himas privacy plan` shows the cost)',
     );
-  else if (surveillance.hospitalsReported.length < n) out.push('  waiting for every hospital: no detection yet');
+  else if (surveillance.hospitalsReported.length < n)
+    out.push('  waiting for every hospital: no detection yet');
   else if (surveillance.alerts.length === 0) out.push('  no alerts');
   for (const a of surveillance.alerts)
     out.push(
@@ -80,7 +81,9 @@ export function formatSurveillanceTreatment(view: SurveillanceTreatmentView, run
     `Treatment optimization (day-1 vasopressors vs in-hospital mortality; ${treatment.hospitalsReported.length}/${n} hospitals reported):`,
   );
   if (run.config.treatmentNoiseMultiplier === null)
-    out.push('  not enabled in this run: turn it on with --treatment-noise-multiplier Z and a patient-level target that pays for it');
+    out.push(
+      '  not enabled in this run: turn it on with --treatment-noise-multiplier Z and a patient-level target that pays for it',
+    );
   else if (treatment.estimates.length === 0) out.push('  no estimate yet');
   else out.push(`  ${'hospital'.padEnd(14)} ${'adjusted OR'.padEnd(12)} ${'95 % CI'.padEnd(13)} crude OR`);
   for (const e of treatment.estimates)

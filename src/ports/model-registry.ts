@@ -25,8 +25,5 @@ export interface ModelRegistry {
   /** Versions of a run, oldest first. */
   list(runId: string): Promise<ModelVersionDocument[]>;
   /** Merges fields into a version document (pooled metrics, the halted flag). */
-  annotate(
-    versionId: string,
-    patch: Partial<Pick<ModelVersionDocument, 'pooled' | 'halted'>>,
-  ): Promise<void>;
+  annotate(versionId: string, patch: Partial<Pick<ModelVersionDocument, 'pooled' | 'halted'>>): Promise<void>;
 }

@@ -32,7 +32,10 @@ export function entrySha256(entry: LedgerEntry): string {
 export function signLedgerEntry(entry: LedgerEntry, privateKey: KeyObject): SignedLedgerEntry {
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new TypeError('ledger signing needs an Ed25519 key');
   const parsed = LedgerEntrySchema.parse(entry);
-  return { entry: parsed, signature: sign(null, Buffer.from(DOMAIN + canonicalJson(parsed)), privateKey).toString('base64') };
+  return {
+    entry: parsed,
+    signature: sign(null, Buffer.from(DOMAIN + canonicalJson(parsed)), privateKey).toString('base64'),
+  };
 }
 
 export type ChainCheck = { ok: true } | { ok: false; reason: string };
@@ -41,26 +44,41 @@ export type ChainCheck = { ok: true } | { ok: false; reason: string };
  * Verifies a chain of signed entries from entry 0: numbering, links, hospital and every signature
  * under `signingPublicKey` (raw Ed25519, base64). Never throws on bad input: a reason comes back.
  */
-export function verifyLedgerChain(excerpt: Pick<LedgerExcerpt, 'hospitalId' | 'signingPublicKey' | 'entries'>): ChainCheck {
+export function verifyLedgerChain(
+  excerpt: Pick<LedgerExcerpt, 'hospitalId' | 'signingPublicKey' | 'entries'>,
+): ChainCheck {
   let key: KeyObject;
   try {
     key = importSigningPublicKey(excerpt.signingPublicKey);
   } catch (error) {
-    return { ok: false, reason: `the signing public key is not a raw Ed25519 key: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: `the signing public key is not a raw Ed25519 key: ${(error as Error).message}`,
+    };
   }
   let previous: string | null = null;
   for (const [index, signed] of excerpt.entries.entries()) {
     const parsed = LedgerEntrySchema.safeParse(signed.entry);
-    if (!parsed.success) return { ok: false, reason: `entry ${index} is malformed: ${parsed.error.issues[0]?.message}` };
+    if (!parsed.success)
+      return { ok: false, reason: `entry ${index} is malformed: ${parsed.error.issues[0]?.message}` };
     const entry = parsed.data;
-    if (entry.sequence !== index) return { ok: false, reason: `entry ${index} is numbered ${entry.sequence}` };
+    if (entry.sequence !== index)
+      return { ok: false, reason: `entry ${index} is numbered ${entry.sequence}` };
     if (entry.hospitalId !== excerpt.hospitalId)
-      return { ok: false, reason: `entry ${index} belongs to ${entry.hospitalId}, not ${excerpt.hospitalId}` };
+      return {
+        ok: false,
+        reason: `entry ${index} belongs to ${entry.hospitalId}, not ${excerpt.hospitalId}`,
+      };
     if (entry.previousSha256 !== previous)
       return { ok: false, reason: `entry ${index} does not link to entry ${index - 1} (chain broken)` };
     let good = false;
     try {
-      good = verify(null, Buffer.from(DOMAIN + canonicalJson(entry)), key, Buffer.from(signed.signature, 'base64'));
+      good = verify(
+        null,
+        Buffer.from(DOMAIN + canonicalJson(entry)),
+        key,
+        Buffer.from(signed.signature, 'base64'),
+      );
     } catch {
       good = false;
     }

@@ -13,7 +13,7 @@ import {
   type UpdateReceipt,
 } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
-import { HospitalEvaluationSchema, type HospitalEvaluation } from '../../schemas/metrics';
+import { HospitalEvaluationSchema } from '../../schemas/metrics';
 import { decodeUpdate, UpdateFormatError } from '../core/codec/update-codec';
 import { EVALUATION_RISK_CUTS, sameCuts } from '../core/evaluation/risk-histogram';
 import { pooledQuality } from './evaluation-pooling';
@@ -426,7 +426,11 @@ export class Aggregator {
     }
     const worst = worstPatientGuarantee(
       patient.hospitals,
-      (h) => patient.ledgers.find((l) => l.hospitalId === h)?.entries.find((e) => e.entry.runId === runId && e.entry.kind === 'reservation')?.entry.mechanisms.find((m) => m.mechanism === 'dp-sgd'),
+      (h) =>
+        patient.ledgers
+          .find((l) => l.hospitalId === h)
+          ?.entries.find((e) => e.entry.runId === runId && e.entry.kind === 'reservation')
+          ?.entry.mechanisms.find((m) => m.mechanism === 'dp-sgd'),
       config.exampleClipNorm,
     );
     const guarantees = worst ? [guarantee, worst] : [guarantee];

@@ -13,7 +13,10 @@ import { SeededRandom } from '../core/random/seeded-random';
 export function pooledQuality(versionId: string, evaluations: readonly HospitalEvaluation[]): PooledQuality {
   const hospitals = evaluations.map((e) => e.hospitalId).sort();
   const merged = mergeHistograms(evaluations.map((e) => e.histogram));
-  const seed = createHash('sha256').update(`${versionId}:${hospitals.join(',')}`).digest().readUInt32BE(0);
+  const seed = createHash('sha256')
+    .update(`${versionId}:${hospitals.join(',')}`)
+    .digest()
+    .readUInt32BE(0);
   return {
     metrics: metricsFromHistogram(merged),
     intervals: noiseIntervals(merged, new SeededRandom(seed)),

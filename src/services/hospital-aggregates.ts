@@ -65,75 +65,77 @@ export async function shareAggregates(
   const treatmentZ = config.treatmentNoiseMultiplier;
 
   if (surveillanceZ === null) outcomes.push({ kind: 'surveillance', status: 'not enabled', epsilon: null });
-  else outcomes.push(
-    await releaseOnce(runId, hospitalId, 'surveillance', deps, {
-      noiseMultiplier: surveillanceZ,
-      l2Sensitivity: L2_SENSITIVITY,
-      build: async () => {
-        const stays = await allStays();
-        if (!stays.some((r) => r.admittime !== undefined)) return null;
-        const exact = weeklyCounts(
-          hospitalId,
-          stays,
-          config.surveillancePeriodStart,
-          config.surveillanceWeeks,
-        );
-        const { release, noiseStd } = releaseWeeklyCounts(exact, surveillanceZ, deps.random);
-        return (privacy) =>
-          makeEvent('surveillance.reported', {
-            id: `surveillance:${runId}:${hospitalId}`,
-            runId,
-            round: 0,
-            time: deps.clock.now(),
-            data: {
-              hospitalId,
-              periodStart: release.periodStart,
-              signals: [...release.signals],
-              counts: release.counts.map((row) => row.map(round3)),
-              privacy: { ...privacy, noiseStd },
-            },
-          });
-      },
-      delta: config.delta,
-    }),
-  );
+  else
+    outcomes.push(
+      await releaseOnce(runId, hospitalId, 'surveillance', deps, {
+        noiseMultiplier: surveillanceZ,
+        l2Sensitivity: L2_SENSITIVITY,
+        build: async () => {
+          const stays = await allStays();
+          if (!stays.some((r) => r.admittime !== undefined)) return null;
+          const exact = weeklyCounts(
+            hospitalId,
+            stays,
+            config.surveillancePeriodStart,
+            config.surveillanceWeeks,
+          );
+          const { release, noiseStd } = releaseWeeklyCounts(exact, surveillanceZ, deps.random);
+          return (privacy) =>
+            makeEvent('surveillance.reported', {
+              id: `surveillance:${runId}:${hospitalId}`,
+              runId,
+              round: 0,
+              time: deps.clock.now(),
+              data: {
+                hospitalId,
+                periodStart: release.periodStart,
+                signals: [...release.signals],
+                counts: release.counts.map((row) => row.map(round3)),
+                privacy: { ...privacy, noiseStd },
+              },
+            });
+        },
+        delta: config.delta,
+      }),
+    );
   if (treatmentZ === null) outcomes.push({ kind: 'treatment', status: 'not enabled', epsilon: null });
-  else outcomes.push(
-    await releaseOnce(runId, hospitalId, 'treatment', deps, {
-      noiseMultiplier: treatmentZ,
-      l2Sensitivity: 1,
-      build: async () => {
-        const stays = await allStays();
-        if (!stays.some((r) => r.vasopressor_day1 !== undefined)) return null;
-        const exact = tablesWithCuts(hospitalId, stays, REFERENCE_SEVERITY_CUTS);
-        const { tables } = noisyTables(exact, treatmentZ, deps.random, {
-          clampAtZero: false,
-        });
-        return (privacy) =>
-          makeEvent('treatment.reported', {
-            id: `treatment:${runId}:${hospitalId}`,
-            runId,
-            round: 0,
-            time: deps.clock.now(),
-            data: {
-              hospitalId,
-              treatment: 'vasopressor_day1',
-              outcome: 'label_inhospital_mortality',
-              stratumCuts: [...REFERENCE_SEVERITY_CUTS],
-              tables: tables.tables.map((t) => ({
-                stratum: t.stratum,
-                a: round3(t.a),
-                b: round3(t.b),
-                c: round3(t.c),
-                d: round3(t.d),
-              })),
-              privacy: { ...privacy, noiseStd: treatmentZ },
-            },
+  else
+    outcomes.push(
+      await releaseOnce(runId, hospitalId, 'treatment', deps, {
+        noiseMultiplier: treatmentZ,
+        l2Sensitivity: 1,
+        build: async () => {
+          const stays = await allStays();
+          if (!stays.some((r) => r.vasopressor_day1 !== undefined)) return null;
+          const exact = tablesWithCuts(hospitalId, stays, REFERENCE_SEVERITY_CUTS);
+          const { tables } = noisyTables(exact, treatmentZ, deps.random, {
+            clampAtZero: false,
           });
-      },
-      delta: config.delta,
-    }),
-  );
+          return (privacy) =>
+            makeEvent('treatment.reported', {
+              id: `treatment:${runId}:${hospitalId}`,
+              runId,
+              round: 0,
+              time: deps.clock.now(),
+              data: {
+                hospitalId,
+                treatment: 'vasopressor_day1',
+                outcome: 'label_inhospital_mortality',
+                stratumCuts: [...REFERENCE_SEVERITY_CUTS],
+                tables: tables.tables.map((t) => ({
+                  stratum: t.stratum,
+                  a: round3(t.a),
+                  b: round3(t.b),
+                  c: round3(t.c),
+                  d: round3(t.d),
+                })),
+                privacy: { ...privacy, noiseStd: treatmentZ },
+              },
+            });
+        },
+        delta: config.delta,
+      }),
+    );
   return outcomes;
 }
 

@@ -144,7 +144,10 @@ async function evaluateVersion(
         data: evaluation,
       }),
     );
-    return { status: 'done', detail: `noisy evaluation of ${versionId} released (noise SD ${evaluation.histogram.noiseStd.toFixed(2)} per count)` };
+    return {
+      status: 'done',
+      detail: `noisy evaluation of ${versionId} released (noise SD ${evaluation.histogram.noiseStd.toFixed(2)} per count)`,
+    };
   } finally {
     model.dispose();
   }
@@ -165,9 +168,14 @@ async function evaluationRelease(
   const stored = blobPaths.release(env.runId, env.hospitalId, `evaluation-${target.versionId}`);
   if (await deps.blobs.stat(stored)) {
     if (alsoCharge.length > 0) await chargeUse(privacy.deps, privacy.signer, run, alsoCharge);
-    return HospitalEvaluationSchema.parse(JSON.parse(Buffer.from(await deps.blobs.get(stored)).toString('utf8')));
+    return HospitalEvaluationSchema.parse(
+      JSON.parse(Buffer.from(await deps.blobs.get(stored)).toString('utf8')),
+    );
   }
-  const entries = await chargeUse(privacy.deps, privacy.signer, run, [...alsoCharge, `evaluation:${target.versionId}`]);
+  const entries = await chargeUse(privacy.deps, privacy.signer, run, [
+    ...alsoCharge,
+    `evaluation:${target.versionId}`,
+  ]);
   const mechanism = reservedMechanism(entries, env.runId, 'evaluation');
   const test = transformRecords(target.preprocessor, await deps.cohorts.read(env.hospitalId, 'test'));
   const evaluation = hospitalEvaluation(target.model, test, {
@@ -216,7 +224,11 @@ async function trainRound(
     const entries = await privacy.deps.ledger.read(env.hospitalId);
     const train = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'train'));
     const global = getFlatWeights(model);
-    const common = { epochs: config.localEpochs, batchSize: config.batchSize, learningRate: config.localLearningRate };
+    const common = {
+      epochs: config.localEpochs,
+      batchSize: config.batchSize,
+      learningRate: config.localLearningRate,
+    };
     let result;
     if (config.patientPrivacy === 'dp-sgd') {
       const sgd = reservedMechanism(entries, env.runId, 'dp-sgd');

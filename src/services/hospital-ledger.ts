@@ -183,7 +183,11 @@ async function readReconciled(deps: HospitalLedgerDeps, signer: LedgerSigner): P
       );
   }
   if (published.length > own.length) {
-    const check = verifyLedgerChain({ hospitalId: signer.hospitalId, signingPublicKey: signer.publicKey, entries: published });
+    const check = verifyLedgerChain({
+      hospitalId: signer.hospitalId,
+      signingPublicKey: signer.publicKey,
+      entries: published,
+    });
     if (!check.ok)
       throw new LedgerDivergedError(
         `hospital ${signer.hospitalId}'s published ledger has ${published.length} entries, its own ${own.length}, and the published ones do not verify (${check.reason}); nothing was charged`,
@@ -196,11 +200,18 @@ async function readReconciled(deps: HospitalLedgerDeps, signer: LedgerSigner): P
 }
 
 /** Copies the entries the mirror lacks; a different entry already there is a divergence. */
-async function publish(deps: HospitalLedgerDeps, signer: LedgerSigner, entries: SignedLedgerEntry[]): Promise<void> {
+async function publish(
+  deps: HospitalLedgerDeps,
+  signer: LedgerSigner,
+  entries: SignedLedgerEntry[],
+): Promise<void> {
   const published = await deps.mirror.read(signer.hospitalId);
   for (const signed of entries.slice(published.length)) {
     if (await deps.mirror.append(signer.hospitalId, signed)) continue;
-    const [existing] = (await deps.mirror.read(signer.hospitalId)).slice(signed.entry.sequence, signed.entry.sequence + 1);
+    const [existing] = (await deps.mirror.read(signer.hospitalId)).slice(
+      signed.entry.sequence,
+      signed.entry.sequence + 1,
+    );
     if (!existing || entrySha256(existing.entry) !== entrySha256(signed.entry))
       throw new LedgerDivergedError(
         `hospital ${signer.hospitalId}'s published ledger already has a different entry ${signed.entry.sequence}`,

@@ -5,7 +5,13 @@ import type { TrainingConfig } from '../../schemas/training-config';
 import { L2_SENSITIVITY as SURVEILLANCE_L2_SENSITIVITY } from '../core/agents/surveillance-counts';
 import { planRunPrivacy, type LedgerTotals, type RunPrivacyPlan } from '../core/privacy';
 import { entrySha256 } from '../runtime/ledger-signing';
-import { hospitalTotals, reserveRun, useSlots, type HospitalLedgerDeps, type LedgerSigner } from './hospital-ledger';
+import {
+  hospitalTotals,
+  reserveRun,
+  useSlots,
+  type HospitalLedgerDeps,
+  type LedgerSigner,
+} from './hospital-ledger';
 
 /**
  * Patient-level privacy of one hospital in one run: the run's plan (public inputs only: the
@@ -91,7 +97,8 @@ export async function chargeUse(
   run: RunDocument,
   slots: string[],
 ): Promise<SignedLedgerEntry[]> {
-  return (await useSlots(deps, signer, { runId: run.runId, slots, settings: settingsOf(run.config) })).entries;
+  return (await useSlots(deps, signer, { runId: run.runId, slots, settings: settingsOf(run.config) }))
+    .entries;
 }
 
 /** The mechanism the run reserved for a kind of use (its noise multiplier, rate and steps). */
@@ -146,7 +153,9 @@ export function worstPatientGuarantee(
   exampleClipNorm: number,
 ): PrivacyGuarantee | null {
   if (hospitals.length === 0) return null;
-  const worst = hospitals.reduce((a, b) => ((b.run.epsilon ?? Infinity) > (a.run.epsilon ?? Infinity) ? b : a));
+  const worst = hospitals.reduce((a, b) =>
+    (b.run.epsilon ?? Infinity) > (a.run.epsilon ?? Infinity) ? b : a,
+  );
   const sgd = dpSgd(worst.hospitalId);
   return {
     unit: 'patient',

@@ -49,8 +49,11 @@ export function describeGuarantee(g: PrivacyGuarantee): string {
   const eps = g.epsilon === null ? '∞ (no noise: no differential-privacy guarantee)' : g.epsilon.toFixed(3);
   const budget = g.budgetEpsilon === null ? '' : ` of a budget of ${g.budgetEpsilon}`;
   if (g.unit === 'patient') {
-    const who = g.hospitalId ? ` (${g.hospitalId}, the least protected hospital)` : ' (the least protected hospital)';
-    const lifetime = g.lifetimeEpsilon == null ? '' : `; its lifetime ε = ${g.lifetimeEpsilon.toFixed(3)}${budget}`;
+    const who = g.hospitalId
+      ? ` (${g.hospitalId}, the least protected hospital)`
+      : ' (the least protected hospital)';
+    const lifetime =
+      g.lifetimeEpsilon == null ? '' : `; its lifetime ε = ${g.lifetimeEpsilon.toFixed(3)}${budget}`;
     const parts = g.mechanisms?.length
       ? ` over ${g.mechanisms.map((m) => `${m.mechanism} ${m.epsilon === null ? '∞' : m.epsilon.toFixed(2)}`).join(', ')}`
       : '';

@@ -162,7 +162,9 @@ export class PrivacyGuardianAgent {
       const stated = version?.hospitalPrivacy.find((h) => h.hospitalId === hospitalId);
       const upTo = stated ? stated.ledgerSequence + 1 : ledger.entries.length;
       if (ledger.entries.length < upTo) {
-        unverifiable.push(`${hospitalId}'s published ledger has ${ledger.entries.length} entries, the version was computed at entry ${upTo - 1}`);
+        unverifiable.push(
+          `${hospitalId}'s published ledger has ${ledger.entries.length} entries, the version was computed at entry ${upTo - 1}`,
+        );
         continue;
       }
       const again = hospitalPrivacy(ledger.entries.slice(0, upTo), run.runId, {
@@ -176,7 +178,8 @@ export class PrivacyGuardianAgent {
       lifetimeEpsilon: worst?.lifetime.epsilon ?? null,
       budgetEpsilon: run.config.patientBudgetEpsilon,
       waived: run.config.patientPrivacy === 'none',
-      unverifiable: worst || unverifiable.length > 0 ? unverifiable : ['no participant has a published ledger'],
+      unverifiable:
+        worst || unverifiable.length > 0 ? unverifiable : ['no participant has a published ledger'],
     };
   }
 

@@ -22,27 +22,45 @@ export async function readPublishedLedger(
 ): Promise<PublishedLedger> {
   const enrolment = HospitalEnrolmentSchema.safeParse(await deps.documents.get(paths.hospital(hospitalId)));
   if (!enrolment.success)
-    return { ok: false, hospitalId, reason: `hospital ${hospitalId} is not enrolled: no key to verify its ledger` };
+    return {
+      ok: false,
+      hospitalId,
+      reason: `hospital ${hospitalId} is not enrolled: no key to verify its ledger`,
+    };
   let entries: SignedLedgerEntry[];
   try {
-    entries = await new BlobHospitalLedgerStore(deps.blobs, 'the shared store', blobPaths.ledgerMirrorRoot).read(hospitalId);
+    entries = await new BlobHospitalLedgerStore(
+      deps.blobs,
+      'the shared store',
+      blobPaths.ledgerMirrorRoot,
+    ).read(hospitalId);
   } catch (error) {
     if (error instanceof LedgerCorruptError) return { ok: false, hospitalId, reason: error.message };
     throw error;
   }
   const signingPublicKey = enrolment.data.signingPublicKey;
   const check = verifyLedgerChain({ hospitalId, signingPublicKey, entries });
-  if (!check.ok) return { ok: false, hospitalId, reason: `published privacy ledger of ${hospitalId}: ${check.reason}` };
+  if (!check.ok)
+    return { ok: false, hospitalId, reason: `published privacy ledger of ${hospitalId}: ${check.reason}` };
   return { ok: true, hospitalId, signingPublicKey, entries };
 }
 
 /** Whether entries 0..upTo charge `slot` of `runId` (a use entry naming it), i.e. the data use was paid for. */
-export function chargedFor(entries: readonly SignedLedgerEntry[], runId: string, slot: string, upTo: number): boolean {
+export function chargedFor(
+  entries: readonly SignedLedgerEntry[],
+  runId: string,
+  slot: string,
+  upTo: number,
+): boolean {
   return entries
     .slice(0, upTo + 1)
     .some((e) => e.entry.runId === runId && e.entry.kind === 'use' && e.entry.slots.includes(slot));
 }
 
 export function excerptOf(ledger: Extract<PublishedLedger, { ok: true }>): LedgerExcerpt {
-  return { hospitalId: ledger.hospitalId, signingPublicKey: ledger.signingPublicKey, entries: ledger.entries };
+  return {
+    hospitalId: ledger.hospitalId,
+    signingPublicKey: ledger.signingPublicKey,
+    entries: ledger.entries,
+  };
 }

@@ -21,7 +21,12 @@ export interface HospitalLedgerFixture {
 
 const key: KeyObject = generateKeyPairSync('ed25519').privateKey;
 
-export function ledgerEntry(hospitalId: string, sequence: number, previous: LedgerEntry | null, runId = 'run-a'): LedgerEntry {
+export function ledgerEntry(
+  hospitalId: string,
+  sequence: number,
+  previous: LedgerEntry | null,
+  runId = 'run-a',
+): LedgerEntry {
   const event = dpSgdPrivacyEvent(0.1, 2, 10);
   return {
     version: 1,
@@ -106,7 +111,9 @@ export function describeHospitalLedgerStoreContract(
       await fixture.open().append(hospital, signLedgerEntry(e0, key));
       const e1 = ledgerEntry(hospital, 1, e0);
       await fixture.open().append(hospital, signLedgerEntry(ledgerEntry(hospital, 2, e1), key));
-      await expect(fixture.open().read(hospital)).rejects.toThrow(/no entry 1 but has entry 2.*refusing to under-count/);
+      await expect(fixture.open().read(hospital)).rejects.toThrow(
+        /no entry 1 but has entry 2.*refusing to under-count/,
+      );
     });
 
     test('a malformed entry stops enforcement instead of being skipped', async () => {

@@ -27,7 +27,9 @@ describe('himas train (embedded stack, end to end)', () => {
   it('shows progress for every round and ends with a summary', () => {
     for (let round = 1; round <= 5; round++) expect(trainResult.stderr).toContain(`round ${round}/5 closed`);
     // Before training: each hospital's whole plan, every release of the run within ε = 1.
-    expect(trainResult.stderr).toMatch(/privacy plan: h1-academic: patient-level ε = 1\.000 this run .*DP-SGD z = .* 1 noisy evaluation/);
+    expect(trainResult.stderr).toMatch(
+      /privacy plan: h1-academic: patient-level ε = 1\.000 this run .*DP-SGD z = .* 1 noisy evaluation/,
+    );
     // The deployable workflow drives the run, and its own steps show in the progress.
     expect(trainResult.stderr).toMatch(/federated-training\.yaml on the local Workflows engine/);
     expect(trainResult.stderr).toMatch(/workflow: workflow\.run-started/);
@@ -35,9 +37,15 @@ describe('himas train (embedded stack, end to end)', () => {
     expect(trainResult.stdout).toMatch(/pooled \(noisy histograms\)/);
     expect(trainResult.stdout).toMatch(/pooled AUROC 95 % interval of the DP noise: 0\.\d{3}–[01]\.\d{3}/);
     expect(trainResult.stdout).toMatch(/Privacy: hospital-level ε = ∞/);
-    expect(trainResult.stdout).toMatch(/Privacy: patient-level ε = (0\.9\d*|1\.000) for this run, every release included/);
+    expect(trainResult.stdout).toMatch(
+      /Privacy: patient-level ε = (0\.9\d*|1\.000) for this run, every release included/,
+    );
     for (const h of ['h1-academic', 'h2-cardiac', 'h3-community'])
-      expect(trainResult.stdout).toMatch(new RegExp(`${h}\\s+patient-level ε = (0\\.9\\d*|1\\.000) this run .* lifetime ε = (0\\.9\\d*|1\\.000) of 3`));
+      expect(trainResult.stdout).toMatch(
+        new RegExp(
+          `${h}\\s+patient-level ε = (0\\.9\\d*|1\\.000) this run .* lifetime ε = (0\\.9\\d*|1\\.000) of 3`,
+        ),
+      );
     expect(trainResult.stdout).toMatch(/non-private federated pooled AUROC 0\.\d{3}/);
   });
 
@@ -111,13 +119,16 @@ describe('himas train (embedded stack, end to end)', () => {
 
     // A claim lowered after the fact: the ledger recomputes more than it says.
     const lowered = structuredClone(model);
-    lowered.userDefinedMetadata.himas.privacy.find((g: { unit: string }) => g.unit === 'patient').epsilon = 0.1;
+    lowered.userDefinedMetadata.himas.privacy.find((g: { unit: string }) => g.unit === 'patient').epsilon =
+      0.1;
     cpSync(path.join(cwd, 'out', 'model'), path.join(cwd, 'lowered'), { recursive: true });
     writeFileSync(path.join(cwd, 'lowered', 'model.json'), JSON.stringify(lowered));
     const caught = himas(['privacy', 'verify', 'lowered'], { cwd });
     expect(caught.status).toBe(1);
     expect(caught.stdout).toMatch(/^NOT VERIFIED/);
-    expect(caught.stdout).toMatch(/states patient-level ε = 0\.1000, its ledgers recompute to 1\.0000: the claim is too low/);
+    expect(caught.stdout).toMatch(
+      /states patient-level ε = 0\.1000, its ledgers recompute to 1\.0000: the claim is too low/,
+    );
 
     // An entry made cheaper (more noise on paper) breaks its signature.
     const forged = structuredClone(model);

@@ -110,7 +110,9 @@ export class FakeGcsServer {
       const failsPrecondition = (name: string) =>
         precondition !== null && (this.objects.get(name)?.generation ?? 0) !== Number(precondition);
       const preconditionFailed = () =>
-        reply(412, { error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.' } });
+        reply(412, {
+          error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.' },
+        });
       if (type === 'multipart') {
         const { meta, media } = parseMultipart(body, String(request.headers['content-type']));
         const name = String(meta.name ?? parsed.searchParams.get('name'));

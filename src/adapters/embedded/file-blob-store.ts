@@ -53,7 +53,11 @@ export class FileBlobStore implements BlobStore {
    * when the target exists, atomically, so two concurrent creates cannot both succeed and an
    * existing object is never replaced.
    */
-  async create(blobPath: string, bytes: Uint8Array, _options?: { contentType?: string }): Promise<BlobInfo | null> {
+  async create(
+    blobPath: string,
+    bytes: Uint8Array,
+    _options?: { contentType?: string },
+  ): Promise<BlobInfo | null> {
     const target = this.resolve(blobPath);
     const directory = path.dirname(target);
     await mkdir(directory, { recursive: true });

@@ -45,7 +45,11 @@ export class GcsBlobStore implements BlobStore {
   }
 
   /** put with the precondition ifGenerationMatch = 0: the service refuses (412) if the object exists. */
-  async create(path: string, bytes: Uint8Array, options?: { contentType?: string }): Promise<BlobInfo | null> {
+  async create(
+    path: string,
+    bytes: Uint8Array,
+    options?: { contentType?: string },
+  ): Promise<BlobInfo | null> {
     validateBlobPath(path);
     const sha256 = sha256Hex(bytes);
     try {

@@ -70,7 +70,11 @@ export class BlobHospitalLedgerStore implements HospitalLedgerStore {
       );
     }
     const parsed = SignedLedgerEntrySchema.safeParse(json);
-    if (!parsed.success || parsed.data.entry.sequence !== sequence || parsed.data.entry.hospitalId !== hospitalId)
+    if (
+      !parsed.success ||
+      parsed.data.entry.sequence !== sequence ||
+      parsed.data.entry.hospitalId !== hospitalId
+    )
       throw new LedgerCorruptError(
         `privacy ledger entry ${name} is malformed${parsed.success ? ' (wrong number or hospital)' : `: ${parsed.error.issues[0]?.message}`}; refusing to under-count`,
       );

@@ -166,8 +166,7 @@ async function trainingPlan(values: Values): Promise<number> {
     const text = stringFlag(values, flagName(field));
     if (text !== undefined) flags[field] = text;
   }
-  if (values['target-epsilon'] !== undefined)
-    flags.patientTargetEpsilon ??= String(values['target-epsilon']);
+  if (values['target-epsilon'] !== undefined) flags.patientTargetEpsilon ??= String(values['target-epsilon']);
   const config = loadTrainingConfig({ flags, file: stringFlag(values, 'config'), env: process.env });
   const declared = await declaredSizes(config, stringFlag(values, 'data'));
   const parameters = parameterCount(config, referencePreprocessor().featureNames.length);
@@ -184,7 +183,9 @@ async function trainingPlan(values: Values): Promise<number> {
     noiseMultiplier: config.noiseMultiplier,
     epsilonBudget: config.epsilonBudget,
   });
-  const ledgers = localHospitalLedger(hospitalStateDir(path.resolve(stringFlag(values, 'home') ?? defaultHome())));
+  const ledgers = localHospitalLedger(
+    hospitalStateDir(path.resolve(stringFlag(values, 'home') ?? defaultHome())),
+  );
   const hospitals = [];
   for (const [hospitalId, declaredTrainStays] of Object.entries(declared)) {
     let plan: RunPrivacyPlan;
@@ -197,7 +198,14 @@ async function trainingPlan(values: Values): Promise<number> {
     const before = totalsWith(entries, [], config.delta).epsilon;
     const after = totalsWith(entries, plan.mechanisms, config.delta).epsilon;
     const waived = config.patientPrivacy === 'none';
-    hospitals.push({ hospitalId, declaredTrainStays, plan, lifetimeBefore: before, lifetimeAfter: after, refused: !waived && !(after <= config.patientBudgetEpsilon) });
+    hospitals.push({
+      hospitalId,
+      declaredTrainStays,
+      plan,
+      lifetimeBefore: before,
+      lifetimeAfter: after,
+      refused: !waived && !(after <= config.patientBudgetEpsilon),
+    });
   }
   const refused = hospitals.filter((h) => h.refused);
   if (values.json) {
@@ -211,7 +219,10 @@ async function trainingPlan(values: Values): Promise<number> {
             hospitalId: h.hospitalId,
             declaredTrainStays: h.declaredTrainStays,
             epsilon: finite(h.plan.epsilon),
-            partitions: { train: finite(h.plan.partitions.train.epsilon), test: finite(h.plan.partitions.test.epsilon) },
+            partitions: {
+              train: finite(h.plan.partitions.train.epsilon),
+              test: finite(h.plan.partitions.test.epsilon),
+            },
             mechanisms: h.plan.mechanisms.map((m) => ({
               mechanism: m.mechanism,
               partitions: m.partitions,
@@ -252,7 +263,10 @@ async function trainingPlan(values: Values): Promise<number> {
 const fmtEps = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '∞');
 
 /** Each hospital's declared (public) training stays: --data's cohort.json, or the cohort `himas train` would generate. */
-async function declaredSizes(config: TrainingConfig, data: string | undefined): Promise<Record<string, number>> {
+async function declaredSizes(
+  config: TrainingConfig,
+  data: string | undefined,
+): Promise<Record<string, number>> {
   if (!data) {
     const cohort = generateCohortOrExplain({
       preset: config.preset,
@@ -265,7 +279,9 @@ async function declaredSizes(config: TrainingConfig, data: string | undefined): 
   const dir = path.resolve(data);
   const all = await discoverHospitals(dir);
   if (config.hospitals !== undefined && config.hospitals > all.length)
-    throw new UserError(`--hospitals ${config.hospitals} but ${dir} holds only ${all.length}: ${all.join(', ')}`);
+    throw new UserError(
+      `--hospitals ${config.hospitals} but ${dir} holds only ${all.length}: ${all.join(', ')}`,
+    );
   const source = new CsvCohortSource(dir);
   const hospitals = all.slice(0, config.hospitals ?? all.length);
   const { sizes } = await declaredCohortSizes(dir, hospitals, async (h) => {
@@ -322,21 +338,34 @@ async function ledgerCommand(argv: string[]): Promise<number> {
   const delta = values.delta === undefined ? 1e-5 : deltaFlag(values);
   const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
   const stateDir = hospitalStateDir(home);
-  const report = await readHospitalLedgers(localHospitalLedger(stateDir), stateDir, delta, stringFlag(values, 'hospital'));
+  const report = await readHospitalLedgers(
+    localHospitalLedger(stateDir),
+    stateDir,
+    delta,
+    stringFlag(values, 'hospital'),
+  );
   const wanted = stringFlag(values, 'hospital');
   if (wanted !== undefined && report.hospitals.length === 0)
-    throw new UserError(`hospital ${wanted} has no privacy ledger in ${hospitalStateDir(home)} (\`himas privacy ledger\` lists the hospitals that have one)`);
+    throw new UserError(
+      `hospital ${wanted} has no privacy ledger in ${hospitalStateDir(home)} (\`himas privacy ledger\` lists the hospitals that have one)`,
+    );
   if (values.json) return print(JSON.stringify(report, null, 2));
   return print(renderHospitalLedgers(report));
 }
 
 async function verifyCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('privacy verify', argv, {
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  }, true);
+  const { values, positionals } = parseCommandArgs(
+    'privacy verify',
+    argv,
+    {
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
   if (values.help) return print(HELP);
-  if (positionals.length !== 1) throw new UserError('usage: himas privacy verify MODEL_DIR (a folder with model.json)');
+  if (positionals.length !== 1)
+    throw new UserError('usage: himas privacy verify MODEL_DIR (a folder with model.json)');
   const result = await verifyModelPrivacy(path.resolve(positionals[0]));
   process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : renderVerification(result)}\n`);
   return result.ok ? 0 : 1;

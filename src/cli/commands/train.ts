@@ -147,9 +147,16 @@ export const trainCommand: Command = {
       const stateDir = stackState
         ? path.join(path.dirname(stackState.keysDir), 'hospital-state')
         : hospitalStateDir(home);
-      const refusals = await budgetRefusals(config!, hospitals, declaredTrainStays, localHospitalLedger(stateDir));
+      const refusals = await budgetRefusals(
+        config!,
+        hospitals,
+        declaredTrainStays,
+        localHospitalLedger(stateDir),
+      );
       if (refusals.length > 0)
-        throw new UserError(refusals.map((r) => describeRefusal(r, config!, hospitalStateDir(home))).join('\n'));
+        throw new UserError(
+          refusals.map((r) => describeRefusal(r, config!, hospitalStateDir(home))).join('\n'),
+        );
     }
     const platform: TrainingPlatform = stackState
       ? openEmulatorPlatform({ state: stackState, dataDir, logger })
@@ -238,7 +245,11 @@ async function prepareData(
     if (config.quorum !== undefined && config.quorum > hospitals.length)
       throw new UserError(`--quorum ${config.quorum} is more than the ${hospitals.length} hospitals`);
     const cohorts = new CsvCohortSource(dataDir);
-    const declared = await declaredCohortSizes(dataDir, hospitals, async (h) => (await cohorts.read(h, 'train')).length);
+    const declared = await declaredCohortSizes(
+      dataDir,
+      hospitals,
+      async (h) => (await cohorts.read(h, 'train')).length,
+    );
     for (const note of declared.notes) say(`  ${note}`);
     return { dataDir, hospitals, declaredTrainStays: declared.sizes };
   }
@@ -259,7 +270,9 @@ async function prepareData(
   return {
     dataDir,
     hospitals: cohort.hospitals.map((h) => h.hospitalId),
-    declaredTrainStays: Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, roughly(h.train.length)])),
+    declaredTrainStays: Object.fromEntries(
+      cohort.hospitals.map((h) => [h.hospitalId, roughly(h.train.length)]),
+    ),
   };
 }
 
@@ -329,7 +342,8 @@ async function writeOutputs(
   const cohorts = new CsvCohortSource(run.dataSource.location);
   // What the run knows publicly: the declared sizes (the exact counts never left a hospital).
   const sizes: Record<string, { trainStays: number | null; testStays: number | null }> = {};
-  for (const h of run.hospitals) sizes[h] = { trainStays: run.declaredTrainStays[h] ?? null, testStays: null };
+  for (const h of run.hospitals)
+    sizes[h] = { trainStays: run.declaredTrainStays[h] ?? null, testStays: null };
 
   let modelDir: string | null = null;
   const baselines: TrainingReport['baselines'] = [];
@@ -448,18 +462,22 @@ function privacyPlanLines(
 ): string[] {
   const planned = hospitalLevelGuarantee(
     config,
-    Array.from({ length: config.rounds }, () => roundPrivacyEvent(config, hospitals.length, hospitals.length)),
+    Array.from({ length: config.rounds }, () =>
+      roundPrivacyEvent(config, hospitals.length, hospitals.length),
+    ),
     1,
   );
   const lines = [`privacy plan: ${describeGuarantee(planned)}`];
   if (config.patientPrivacy === 'none')
     lines.push(
-      'privacy plan: no patient-level DP-SGD (patientPrivacy none): ε = ∞ for every hospital\'s patients, recorded in each hospital\'s ledger; no later run on them can claim a finite guarantee',
+      "privacy plan: no patient-level DP-SGD (patientPrivacy none): ε = ∞ for every hospital's patients, recorded in each hospital's ledger; no later run on them can claim a finite guarantee",
     );
   for (const hospitalId of hospitals) {
     try {
       const plan = planForHospital(config, declaredTrainStays[hospitalId], hospitalId);
-      lines.push(`privacy plan: ${hospitalId}: ${describePlan(plan)}; lifetime budget ε = ${config.patientBudgetEpsilon}`);
+      lines.push(
+        `privacy plan: ${hospitalId}: ${describePlan(plan)}; lifetime budget ε = ${config.patientBudgetEpsilon}`,
+      );
     } catch (error) {
       throw new UserError(`privacy plan for ${hospitalId}: ${(error as Error).message}`);
     }

@@ -109,15 +109,13 @@ function outputColumns(p: Pick<Preprocessor, 'numeric' | 'missingnessIndicators'
 
 /** The federated runs' preprocessor: public reference centres and spreads (reference-statistics.ts). */
 export function referencePreprocessor(): Preprocessor {
-  const numeric = referenceMoments().map(
-    ({ name, mean, std }): NumericColumn => ({
-      name,
-      transform: { ...FEATURE_TRANSFORMS[name as NumericFeature] },
-      imputation: mean,
-      mean,
-      std: std > MIN_STD ? std : 1,
-    }),
-  );
+  const numeric = referenceMoments().map(({ name, mean, std }): NumericColumn => ({
+    name,
+    transform: { ...FEATURE_TRANSFORMS[name as NumericFeature] },
+    imputation: mean,
+    mean,
+    std: std > MIN_STD ? std : 1,
+  }));
   return assemble(numeric, REFERENCE_SOURCE);
 }
 

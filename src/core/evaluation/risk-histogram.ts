@@ -70,7 +70,9 @@ export function mergeHistograms(parts: readonly RiskHistogram[]): RiskHistogram 
   let variance = 0;
   for (const part of parts) {
     if (!sameCuts(part.cuts, first.cuts))
-      throw new Error(`cannot merge histograms with cuts [${part.cuts.join(', ')}] and [${first.cuts.join(', ')}]`);
+      throw new Error(
+        `cannot merge histograms with cuts [${part.cuts.join(', ')}] and [${first.cuts.join(', ')}]`,
+      );
     part.positives.forEach((c, b) => (merged.positives[b] += c));
     part.negatives.forEach((c, b) => (merged.negatives[b] += c));
     variance += part.noiseStd * part.noiseStd;
@@ -107,8 +109,12 @@ function binOf(p: number, cuts: readonly number[]): number {
 
 function assertCuts(cuts: readonly number[]): void {
   const ok =
-    cuts.length >= 3 && cuts[0] === 0 && cuts.at(-1) === 1 && cuts.every((c, i) => i === 0 || c > cuts[i - 1]);
-  if (!ok) throw new RangeError(`risk cuts must rise from 0 to 1 with at least 2 bins, got [${cuts.join(', ')}]`);
+    cuts.length >= 3 &&
+    cuts[0] === 0 &&
+    cuts.at(-1) === 1 &&
+    cuts.every((c, i) => i === 0 || c > cuts[i - 1]);
+  if (!ok)
+    throw new RangeError(`risk cuts must rise from 0 to 1 with at least 2 bins, got [${cuts.join(', ')}]`);
 }
 
 /** Box–Muller on the generator's doubles (post-processing only: never privacy noise). */

@@ -75,7 +75,14 @@ export async function trainLocallyWithDpSgd(
   // Every row of the real data joins each of the plan's steps with probability q.
   const schedule: BatchSchedule = (rows, _batchSize, random) =>
     Array.from({ length: stepsPerEpoch }, () => poissonSample(rows, samplingProbability, random));
-  const { epochLosses, steps, examples } = await runTrainingLoop(model, data, options, step, schedule, 'step');
+  const { epochLosses, steps, examples } = await runTrainingLoop(
+    model,
+    data,
+    options,
+    step,
+    schedule,
+    'step',
+  );
   return {
     epochLosses,
     steps,

@@ -33,12 +33,7 @@ export type {
   TrainingPlanInput,
 } from './patient-level-plan';
 export { smallestNoiseMultiplier, UnreachableEpsilonError } from './calibration';
-export {
-  EVALUATION_L2_SENSITIVITY,
-  PARTITIONS,
-  PrivacyPlanError,
-  planRunPrivacy,
-} from './run-privacy-plan';
+export { EVALUATION_L2_SENSITIVITY, PARTITIONS, PrivacyPlanError, planRunPrivacy } from './run-privacy-plan';
 export type {
   MechanismKind,
   Partition,

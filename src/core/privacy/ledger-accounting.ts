@@ -1,6 +1,12 @@
 import { composedEvent, type DpEvent } from './dp-event';
 import { computeEpsilon } from './rdp-accountant';
-import { PARTITIONS, type MechanismKind, type Partition, type PartitionTotal, type SlotKind } from './run-privacy-plan';
+import {
+  PARTITIONS,
+  type MechanismKind,
+  type Partition,
+  type PartitionTotal,
+  type SlotKind,
+} from './run-privacy-plan';
 
 /**
  * Accounting over a hospital's privacy ledger (pure; the entries come from the hospital's own store).
@@ -90,7 +96,10 @@ function composeAll(events: DpEvent[], delta: number): PartitionTotal {
 }
 
 /** The run's reservation, if it has one (a run reserves once; the first one counts). */
-export function reservationOf(entries: readonly LedgerEntryView[], runId: string): LedgerEntryView | undefined {
+export function reservationOf(
+  entries: readonly LedgerEntryView[],
+  runId: string,
+): LedgerEntryView | undefined {
   return entries.find((e) => e.runId === runId && e.kind === 'reservation');
 }
 
@@ -113,7 +122,8 @@ export function uncoveredCharges(
   for (const slot of slots) {
     const kind = slotKind(slot);
     const planned = reservation.mechanisms.filter((m) => m.slot === kind);
-    if (planned.length === 0) throw new RangeError(`run ${runId} planned no ${kind} use, so '${slot}' cannot be priced`);
+    if (planned.length === 0)
+      throw new RangeError(`run ${runId} planned no ${kind} use, so '${slot}' cannot be priced`);
     if (!covered(slot, kind, planned[0].uses, taken))
       for (const m of planned) charges.push({ ...m, uses: 1, event: m.perUse });
     taken.push(slot);

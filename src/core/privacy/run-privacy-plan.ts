@@ -109,7 +109,17 @@ export function planRunPrivacy(input: RunPrivacyPlanInput): RunPrivacyPlan {
     l2Sensitivity: number,
   ) => {
     if (noiseMultiplier === null) return;
-    mechanisms.push(single(mechanism, ['train', 'test'], 'stats', 1, gaussianEvent(noiseMultiplier), noiseMultiplier, l2Sensitivity));
+    mechanisms.push(
+      single(
+        mechanism,
+        ['train', 'test'],
+        'stats',
+        1,
+        gaussianEvent(noiseMultiplier),
+        noiseMultiplier,
+        l2Sensitivity,
+      ),
+    );
   };
   fixed('surveillance', input.surveillanceNoiseMultiplier, input.surveillanceSensitivity);
   fixed('treatment', input.treatmentNoiseMultiplier, 1);

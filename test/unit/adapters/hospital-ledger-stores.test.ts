@@ -12,7 +12,10 @@ describeHospitalLedgerStoreContract("a hospital's local state folder", async () 
   return {
     open: () => localHospitalLedger(dir),
     plant: async (hospital, sequence, text) =>
-      void (await blobs.put(`ledgers/${hospital}/${String(sequence).padStart(8, '0')}.json`, Buffer.from(text))),
+      void (await blobs.put(
+        `ledgers/${hospital}/${String(sequence).padStart(8, '0')}.json`,
+        Buffer.from(text),
+      )),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });
@@ -23,7 +26,10 @@ describeHospitalLedgerStoreContract('the published mirror in a shared blob store
   return {
     open: () => new BlobHospitalLedgerStore(new FileBlobStore(dir), 'the shared store'),
     plant: async (hospital, sequence, text) =>
-      void (await blobs.put(`ledgers/${hospital}/${String(sequence).padStart(8, '0')}.json`, Buffer.from(text))),
+      void (await blobs.put(
+        `ledgers/${hospital}/${String(sequence).padStart(8, '0')}.json`,
+        Buffer.from(text),
+      )),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });

@@ -216,13 +216,31 @@ describe('himas privacy plan', () => {
       expect(h.refused).toBe(false);
     }
     const withReleases = json(
-      run('plan', '--rounds', '2', '--surveillance-noise-multiplier', '20', '--treatment-noise-multiplier', '20', '--json', '--home', emptyHome),
+      run(
+        'plan',
+        '--rounds',
+        '2',
+        '--surveillance-noise-multiplier',
+        '20',
+        '--treatment-noise-multiplier',
+        '20',
+        '--json',
+        '--home',
+        emptyHome,
+      ),
     );
     const first = (withReleases.hospitals as typeof hospitals)[0];
-    expect(first.mechanisms.map((m) => m.mechanism).sort()).toEqual(['dp-sgd', 'evaluation', 'surveillance', 'treatment']);
+    expect(first.mechanisms.map((m) => m.mechanism).sort()).toEqual([
+      'dp-sgd',
+      'evaluation',
+      'surveillance',
+      'treatment',
+    ]);
     // Still one run total within the target: DP-SGD and the evaluation get more noise to pay for them.
     expect(first.epsilon).toBeLessThanOrEqual(1);
-    const withoutDpSgd = json(run('plan', '--rounds', '2', '--patient-privacy', 'none', '--json', '--home', emptyHome));
+    const withoutDpSgd = json(
+      run('plan', '--rounds', '2', '--patient-privacy', 'none', '--json', '--home', emptyHome),
+    );
     expect((withoutDpSgd.hospitals as typeof hospitals)[0].epsilon).toBeNull(); // ε = ∞, said as null
     expectOneLineError(
       run('plan', '--target-epsilon', '1', '--delta', '1e-5', '--steps', '10'),
@@ -250,7 +268,11 @@ describe('himas privacy ledger and a plan against it', () => {
     const key = new FileHospitalKeyStore(path.join(home, 'keys'));
     for (const hospitalId of ['h1-academic', 'h2-cardiac']) {
       const signing = await key.signingKey(hospitalId);
-      const signer = { hospitalId, privateKey: importPrivateKeyPem(signing.privateKeyPem), publicKey: signing.publicKey };
+      const signer = {
+        hospitalId,
+        privateKey: importPrivateKeyPem(signing.privateKeyPem),
+        publicKey: signing.publicKey,
+      };
       for (const runId of hospitalId === 'h1-academic' ? ['run-1', 'run-2', 'run-3'] : ['run-1']) {
         const run = { runId, config, declaredTrainStays: { [hospitalId]: 1500 } } as unknown as RunDocument;
         await reserveRunPrivacy(deps, signer, run);
@@ -290,17 +312,26 @@ describe('himas privacy ledger and a plan against it', () => {
     const result = run('ledger', '--home', home, '--hospital', 'h1-academic', '--delta', '1e-6');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/ε at δ = 0\.000001/);
-    expect(result.stdout).toMatch(/h1-academic: lifetime ε = \d\.\d{3} of a budget of 3 .* over 3 run\(s\), 6 entries/);
+    expect(result.stdout).toMatch(
+      /h1-academic: lifetime ε = \d\.\d{3} of a budget of 3 .* over 3 run\(s\), 6 entries/,
+    );
     expect(result.stdout).toMatch(/\s+4 reservation run-3\s+dp-sgd×2 evaluation×1\s+\d\.\d{3}/);
     expect(result.stdout).not.toContain('h2-cardiac');
-    expectOneLineError(run('ledger', '--home', home, '--hospital', 'h9'), /hospital h9 has no privacy ledger in .*hospital-state/);
-    expect(run('ledger', '--home', emptyHome).stdout).toMatch(/No privacy ledger in .*: no hospital has reserved a run/);
+    expectOneLineError(
+      run('ledger', '--home', home, '--hospital', 'h9'),
+      /hospital h9 has no privacy ledger in .*hospital-state/,
+    );
+    expect(run('ledger', '--home', emptyHome).stdout).toMatch(
+      /No privacy ledger in .*: no hospital has reserved a run/,
+    );
   });
 
-  it("refuses, before training, a plan that would take a hospital past its lifetime budget (exit 1)", () => {
+  it('refuses, before training, a plan that would take a hospital past its lifetime budget (exit 1)', () => {
     const result = run('plan', '--rounds', '2', '--home', home, '--patient-budget-epsilon', '1.9');
     expect(result.status).toBe(1);
-    expect(result.stdout).toMatch(/h1-academic .*\n(.*\n)*\s+lifetime: ε = 1\.\d{3} spent before, \d\.\d{3} after this run, budget 1\.9 — REFUSED/);
+    expect(result.stdout).toMatch(
+      /h1-academic .*\n(.*\n)*\s+lifetime: ε = 1\.\d{3} spent before, \d\.\d{3} after this run, budget 1\.9 — REFUSED/,
+    );
     expect(result.stdout).toMatch(/h1-academic cannot afford this run: lower --patient-target-epsilon/);
   });
 });

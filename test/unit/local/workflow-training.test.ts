@@ -68,7 +68,10 @@ describe('the training workflow on the embedded platform', () => {
   });
 
   const run = (p: EmbeddedPlatform, jobs: JobRunner, runId: string, resume = false) =>
-    runTrainingWorkflow({ ...p, jobs }, { runId, hospitals, config: CONFIG, dataDir, declaredTrainStays, resume });
+    runTrainingWorkflow(
+      { ...p, jobs },
+      { runId, hospitals, config: CONFIG, dataDir, declaredTrainStays, resume },
+    );
 
   it('trains every round, evaluates the final model and returns a summary', async () => {
     const p = platform!;

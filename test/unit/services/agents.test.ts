@@ -251,7 +251,9 @@ describe('PrivacyGuardianAgent against patient-level claims', () => {
     const decision = await guardian.check(lowered);
     expect(decision?.level).toBe('critical');
     expect(decision?.findings.map((f) => f.code)).toContain('epsilon-mismatch');
-    expect(decision?.message).toMatch(/patient-level ε claimed 0\.2000 is below what the hospitals' ledgers give, 1\.0000/);
+    expect(decision?.message).toMatch(
+      /patient-level ε claimed 0\.2000 is below what the hospitals' ledgers give, 1\.0000/,
+    );
     expect((await runDoc(fx)).halt?.by).toBe('agent:privacy-guardian');
   });
 

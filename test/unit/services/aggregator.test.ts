@@ -222,7 +222,8 @@ describe('Aggregator: rejected updates', () => {
     {
       // A signed weight other than the declared size: an exact cohort count would leak.
       name: 'a weight that is not the declared cohort size',
-      craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { numExamples: f.declared[h] + 1 }),
+      craft: (f, h) =>
+        craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { numExamples: f.declared[h] + 1 }),
       reason: /update weight \d+ is not .*'s declared cohort size \d+/,
     },
     {
@@ -624,7 +625,9 @@ describe('Aggregator: evaluations', () => {
     const reasons = await auditReasons(fx);
     expect(reasons).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/histogram cuts \[0, 0.001, 0.002, 0.5, 1\] are not the public evaluation cuts/),
+        expect.stringMatching(
+          /histogram cuts \[0, 0.001, 0.002, 0.5, 1\] are not the public evaluation cuts/,
+        ),
         expect.stringMatching(/one count per bin/),
         `hospital h-stranger is not in run ${fx.runId}`,
       ]),

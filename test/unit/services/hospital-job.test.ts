@@ -83,7 +83,10 @@ describe('runHospitalJob', () => {
         },
       },
     };
-    const again = await runHospitalJob({ mode: 'stats', runId: fx.runId, hospitalId: h1, taskAttempt: 1 }, counting);
+    const again = await runHospitalJob(
+      { mode: 'stats', runId: fx.runId, hospitalId: h1, taskAttempt: 1 },
+      counting,
+    );
     expect(again.status).toBe('done');
     expect(again.detail).toMatch(/surveillance: not enabled.*treatment: not enabled/);
     expect(reads).toEqual([]);

@@ -1,7 +1,12 @@
 import type { HospitalPrivacy } from '../../../schemas/privacy';
 import type { LedgerMechanism } from '../../../schemas/privacy-ledger';
 import { TrainingConfigSchema } from '../../../schemas/training-config';
-import { computeEpsilon, gaussianEvent, poissonSampledEvent, selfComposedEvent } from '../../../src/core/privacy';
+import {
+  computeEpsilon,
+  gaussianEvent,
+  poissonSampledEvent,
+  selfComposedEvent,
+} from '../../../src/core/privacy';
 import {
   MissingDeclaredSizeError,
   planForHospital,
@@ -35,18 +40,28 @@ const sgd = (z: number): LedgerMechanism => ({
 });
 
 describe("a model version's patient-level guarantee", () => {
-  it('is the least protected hospital\'s run total when their ε differ, with that hospital\'s settings', () => {
+  it("is the least protected hospital's run total when their ε differ, with that hospital's settings", () => {
     const g = worstPatientGuarantee(
       [hospital('h1', 0.6, 1.2), hospital('h2', 0.95, 2.1), hospital('h3', 0.8, 0.8)],
       (h) => sgd(h === 'h2' ? 7 : 5),
       1,
     )!;
-    expect(g).toMatchObject({ unit: 'patient', epsilon: 0.95, hospitalId: 'h2', lifetimeEpsilon: 2.1, noiseMultiplier: 7 });
+    expect(g).toMatchObject({
+      unit: 'patient',
+      epsilon: 0.95,
+      hospitalId: 'h2',
+      lifetimeEpsilon: 2.1,
+      noiseMultiplier: 7,
+    });
     expect(g.steps).toBe(240);
   });
 
   it('is ∞ (null) as soon as one participant trained without DP-SGD', () => {
-    const g = worstPatientGuarantee([hospital('h1', 0.6, 0.6), hospital('h2', null, null), hospital('h3', 0.9, 0.9)], () => undefined, 1)!;
+    const g = worstPatientGuarantee(
+      [hospital('h1', 0.6, 0.6), hospital('h2', null, null), hospital('h3', 0.9, 0.9)],
+      () => undefined,
+      1,
+    )!;
     expect(g.epsilon).toBeNull();
     expect(g.hospitalId).toBe('h2');
   });
@@ -59,7 +74,7 @@ describe("a model version's patient-level guarantee", () => {
 describe("a run's plan for one hospital", () => {
   const config = TrainingConfigSchema.parse({ rounds: 5 });
 
-  it('needs the hospital\'s declared (public) cohort size: never a count of its records', () => {
+  it("needs the hospital's declared (public) cohort size: never a count of its records", () => {
     expect(() => planForHospital(config, undefined, 'h1')).toThrow(MissingDeclaredSizeError);
     expect(() => planForHospital(config, undefined, 'h1')).toThrow(/no declared cohort size for hospital h1/);
   });
@@ -82,29 +97,47 @@ describe("a run's plan for one hospital", () => {
   it('charges the releases to both splits and shrinks DP-SGD and the evaluation to pay for them', () => {
     const alone = planForHospital(config, 1500, 'h1');
     const withReleases = planForHospital(
-      TrainingConfigSchema.parse({ rounds: 5, surveillanceNoiseMultiplier: 20, treatmentNoiseMultiplier: 20 }),
+      TrainingConfigSchema.parse({
+        rounds: 5,
+        surveillanceNoiseMultiplier: 20,
+        treatmentNoiseMultiplier: 20,
+      }),
       1500,
       'h1',
     );
-    const z = (p: typeof alone, kind: string) => p.mechanisms.find((m) => m.mechanism === kind)!.noiseMultiplier;
+    const z = (p: typeof alone, kind: string) =>
+      p.mechanisms.find((m) => m.mechanism === kind)!.noiseMultiplier;
     expect(z(withReleases, 'dp-sgd')).toBeGreaterThan(z(alone, 'dp-sgd'));
     expect(z(withReleases, 'evaluation')).toBeGreaterThan(z(alone, 'evaluation'));
     expect(withReleases.epsilon).toBeLessThanOrEqual(1);
     for (const kind of ['surveillance', 'treatment'])
-      expect(withReleases.mechanisms.find((m) => m.mechanism === kind)!.partitions).toEqual(['train', 'test']);
+      expect(withReleases.mechanisms.find((m) => m.mechanism === kind)!.partitions).toEqual([
+        'train',
+        'test',
+      ]);
   });
 
   it('evaluates every round only when asked, splitting the test budget over more releases', () => {
     expect(plannedEvaluations({ rounds: 5, evaluateEveryRound: false })).toBe(1);
     expect(plannedEvaluations({ rounds: 5, evaluateEveryRound: true })).toBe(6);
-    const every = planForHospital(TrainingConfigSchema.parse({ rounds: 5, evaluateEveryRound: true }), 1500, 'h1');
+    const every = planForHospital(
+      TrainingConfigSchema.parse({ rounds: 5, evaluateEveryRound: true }),
+      1500,
+      'h1',
+    );
     const evaluation = every.mechanisms.find((m) => m.mechanism === 'evaluation')!;
     expect(evaluation.uses).toBe(6);
-    expect(evaluation.noiseMultiplier).toBeGreaterThan(planForHospital(config, 1500, 'h1').mechanisms[1].noiseMultiplier * 2);
+    expect(evaluation.noiseMultiplier).toBeGreaterThan(
+      planForHospital(config, 1500, 'h1').mechanisms[1].noiseMultiplier * 2,
+    );
   });
 
   it('states ε = ∞ for training without DP-SGD', () => {
-    const plan = planForHospital(TrainingConfigSchema.parse({ rounds: 2, patientPrivacy: 'none' }), 1500, 'h1');
+    const plan = planForHospital(
+      TrainingConfigSchema.parse({ rounds: 2, patientPrivacy: 'none' }),
+      1500,
+      'h1',
+    );
     expect(plan.mechanisms[0].mechanism).toBe('unprotected-training');
     expect(plan.epsilon).toBe(Infinity);
     expect(plan.partitions.test.epsilon).toBeLessThanOrEqual(1); // test-split patients keep theirs
@@ -116,7 +149,10 @@ describe('the accountant never rounds a guarantee down to nothing', () => {
     const single = computeEpsilon(gaussianEvent(1000), 1e-5).epsilon;
     expect(single).toBeGreaterThan(0);
     expect(single).toBeLessThan(0.01);
-    const sampled = computeEpsilon(selfComposedEvent(poissonSampledEvent(0.01, gaussianEvent(1000)), 100), 1e-5).epsilon;
+    const sampled = computeEpsilon(
+      selfComposedEvent(poissonSampledEvent(0.01, gaussianEvent(1000)), 100),
+      1e-5,
+    ).epsilon;
     expect(sampled).toBeGreaterThan(0);
   });
 });

@@ -16,8 +16,18 @@ import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-k
 import { BlobHospitalLedgerStore } from '../../../src/adapters/ledger/blob-hospital-ledger-store';
 import { hospitalStateDir, localHospitalLedger } from '../../../src/adapters/ledger/local-hospital-ledger';
 import { writeCohort } from '../../../src/cli/cohort-files';
-import { generateCohort, referencePreprocessor, transformRecords, type SyntheticCohort } from '../../../src/core/data';
-import { createModel, getFlatWeights, initializeBackend, trainLocallyWithDpSgd } from '../../../src/core/model';
+import {
+  generateCohort,
+  referencePreprocessor,
+  transformRecords,
+  type SyntheticCohort,
+} from '../../../src/core/data';
+import {
+  createModel,
+  getFlatWeights,
+  initializeBackend,
+  trainLocallyWithDpSgd,
+} from '../../../src/core/model';
 import { silentLogger } from '../../../src/logging/logger';
 import { systemClock } from '../../../src/ports/clock';
 import type { CohortSource } from '../../../src/ports/cohort-source';
@@ -34,11 +44,13 @@ beforeAll(async () => {
   await initializeBackend('auto');
 });
 
-const cohortA = (): SyntheticCohort => generateCohort({ preset: 'archetypes', hospitals: 3, patients: 600, seed: 7 });
+const cohortA = (): SyntheticCohort =>
+  generateCohort({ preset: 'archetypes', hospitals: 3, patients: 600, seed: 7 });
 
 /** A cohort that differs from `cohortA` in one patient of h1's training split (added at the end). */
 function withOneMorePatient(base: SyntheticCohort): SyntheticCohort {
-  const donor = generateCohort({ preset: 'archetypes', hospitals: 3, patients: 600, seed: 99 }).hospitals[0].train[0];
+  const donor = generateCohort({ preset: 'archetypes', hospitals: 3, patients: 600, seed: 99 }).hospitals[0]
+    .train[0];
   return {
     ...base,
     hospitals: base.hospitals.map((h, i) =>
@@ -50,7 +62,8 @@ function withOneMorePatient(base: SyntheticCohort): SyntheticCohort {
 /** Flattens JSON to path → value for a leaf-by-leaf comparison. */
 function leaves(value: unknown, prefix = '', out = new Map<string, unknown>()): Map<string, unknown> {
   if (value !== null && typeof value === 'object')
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) leaves(v, prefix ? `${prefix}.${k}` : k, out);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      leaves(v, prefix ? `${prefix}.${k}` : k, out);
   else out.set(prefix, value);
   return out;
 }
@@ -64,7 +77,13 @@ async function whatLeaves(cohort: SyntheticCohort, keysDir: string): Promise<Map
   // The declared sizes are public constants: the same whether or not one patient is added.
   const declaredTrainStays = Object.fromEntries(cohortA().hospitals.map((h) => [h.hospitalId, 150]));
   const fx = await setUpRun(
-    { patientPrivacy: 'dp-sgd', rounds: 1, secureAggregation: true, aggregation: 'dp-fedavg', model: 'logistic' },
+    {
+      patientPrivacy: 'dp-sgd',
+      rounds: 1,
+      secureAggregation: true,
+      aggregation: 'dp-fedavg',
+      model: 'logistic',
+    },
     { keysDir, cohort, declaredTrainStays },
   );
   try {
@@ -72,18 +91,25 @@ async function whatLeaves(cohort: SyntheticCohort, keysDir: string): Promise<Map
     const deps = jobDeps(fx, memoryCohortSource(cohort));
     for (const hospitalId of fx.hospitals)
       await runHospitalJob({ mode: 'train', runId: fx.runId, hospitalId, round: 1, taskAttempt: 0 }, deps);
-    for (const e of fx.bus.ofType('update.submitted')) await fx.aggregator.handle({ data: JSON.stringify(e) });
+    for (const e of fx.bus.ofType('update.submitted'))
+      await fx.aggregator.handle({ data: JSON.stringify(e) });
     const version = (await fx.lifecycle.getRun(fx.runId))!.latestModelVersionId!;
     for (const hospitalId of fx.hospitals)
-      await runHospitalJob({ mode: 'evaluate', runId: fx.runId, hospitalId, modelVersionId: version, taskAttempt: 0 }, deps);
+      await runHospitalJob(
+        { mode: 'evaluate', runId: fx.runId, hospitalId, modelVersionId: version, taskAttempt: 0 },
+        deps,
+      );
     const sent: Record<string, unknown> = {};
-    for (const { event } of fx.bus.published.filter((p) => ['update.submitted', 'evaluation.reported'].includes(p.event.type)))
+    for (const { event } of fx.bus.published.filter((p) =>
+      ['update.submitted', 'evaluation.reported'].includes(p.event.type),
+    ))
       sent[(event as HimasEvent).id] = (event as HimasEvent).data;
     for (const name of await fx.stack.blobs.list('ledgers/'))
       sent[name] = JSON.parse(Buffer.from(await fx.stack.blobs.get(name)).toString('utf8'));
     const model = await fx.models.load(version);
-    sent.preprocessor = (model.artifacts.modelJson as { userDefinedMetadata: { himas: { preprocessor: unknown } } })
-      .userDefinedMetadata.himas.preprocessor;
+    sent.preprocessor = (
+      model.artifacts.modelJson as { userDefinedMetadata: { himas: { preprocessor: unknown } } }
+    ).userDefinedMetadata.himas.preprocessor;
     return leaves(sent);
   } finally {
     await fx.close();
@@ -178,11 +204,21 @@ describe('attack (d): a fresh budget from a reordered, copied or thinned copy of
       let reads = 0;
       const runOn = async (dir: string, runId: string) => {
         const csv = new CsvCohortSource(dir);
-        const counting: CohortSource = { ...csv, read: (h, split) => ((reads += 1), csv.read(h, split)), describe: () => csv.describe() };
-        const fx = await setUpRun({ patientPrivacy: 'dp-sgd', rounds: 1, patientBudgetEpsilon: budget }, { runId, home, cohort });
+        const counting: CohortSource = {
+          ...csv,
+          read: (h, split) => ((reads += 1), csv.read(h, split)),
+          describe: () => csv.describe(),
+        };
+        const fx = await setUpRun(
+          { patientPrivacy: 'dp-sgd', rounds: 1, patientBudgetEpsilon: budget },
+          { runId, home, cohort },
+        );
         try {
           await fx.lifecycle.openRound(runId, 1);
-          return await runHospitalJob({ mode: 'train', runId, hospitalId: h1, round: 1, taskAttempt: 0 }, jobDeps(fx, counting));
+          return await runHospitalJob(
+            { mode: 'train', runId, hospitalId: h1, round: 1, taskAttempt: 0 },
+            jobDeps(fx, counting),
+          );
         } finally {
           await fx.close({ keepHome: true });
         }
@@ -210,26 +246,42 @@ describe('attack (d): a fresh budget from a reordered, copied or thinned copy of
     }
   });
 
-  it('deleting the hospital\'s own ledger gives no budget back: it is restored from the signed published copy', async () => {
+  it("deleting the hospital's own ledger gives no budget back: it is restored from the signed published copy", async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'himas-attack-reset-'));
     try {
       const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
       const signing = await keys.signingKey('h1');
-      const signer = { hospitalId: 'h1', privateKey: importPrivateKeyPem(signing.privateKeyPem), publicKey: signing.publicKey };
+      const signer = {
+        hospitalId: 'h1',
+        privateKey: importPrivateKeyPem(signing.privateKeyPem),
+        publicKey: signing.publicKey,
+      };
       const mirror = new BlobHospitalLedgerStore(new FileBlobStore(path.join(home, 'blobs')), 'shared');
-      const deps = () => ({ ledger: localHospitalLedger(hospitalStateDir(home)), mirror, clock: manualClock() });
+      const deps = () => ({
+        ledger: localHospitalLedger(hospitalStateDir(home)),
+        mirror,
+        clock: manualClock(),
+      });
       const config = TrainingConfigSchema.parse({ rounds: 2, patientBudgetEpsilon: 1.3 });
-      const run = (runId: string) => ({ runId, config, declaredTrainStays: { h1: 1500 } }) as unknown as RunDocument;
+      const run = (runId: string) =>
+        ({ runId, config, declaredTrainStays: { h1: 1500 } }) as unknown as RunDocument;
       await reserveRunPrivacy(deps(), signer, run('run-1'));
       rmSync(hospitalStateDir(home), { recursive: true, force: true }); // "start a fresh ledger"
-      await expect(reserveRunPrivacy(deps(), signer, run('run-2'))).rejects.toBeInstanceOf(PatientBudgetExhaustedError);
+      await expect(reserveRunPrivacy(deps(), signer, run('run-2'))).rejects.toBeInstanceOf(
+        PatientBudgetExhaustedError,
+      );
       expect((await deps().ledger.read('h1')).map((e) => e.entry.runId)).toEqual(['run-1']);
 
       // A different chain put in its place (signed with the same key) is caught as a divergence.
       rmSync(hospitalStateDir(home), { recursive: true, force: true });
-      const other = new BlobHospitalLedgerStore(new FileBlobStore(path.join(home, 'other-blobs')), 'elsewhere');
+      const other = new BlobHospitalLedgerStore(
+        new FileBlobStore(path.join(home, 'other-blobs')),
+        'elsewhere',
+      );
       await reserveRunPrivacy({ ...deps(), mirror: other }, signer, run('run-x'));
-      await expect(reserveRunPrivacy(deps(), signer, run('run-3'))).rejects.toBeInstanceOf(LedgerDivergedError);
+      await expect(reserveRunPrivacy(deps(), signer, run('run-3'))).rejects.toBeInstanceOf(
+        LedgerDivergedError,
+      );
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -242,7 +294,11 @@ describe('attack (e): two concurrent runs on one hospital, each alone within bud
     try {
       const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
       const signing = await keys.signingKey('h1');
-      const signer = { hospitalId: 'h1', privateKey: importPrivateKeyPem(signing.privateKeyPem), publicKey: signing.publicKey };
+      const signer = {
+        hospitalId: 'h1',
+        privateKey: importPrivateKeyPem(signing.privateKeyPem),
+        publicKey: signing.publicKey,
+      };
       const config = TrainingConfigSchema.parse({ rounds: 2, patientBudgetEpsilon: 1.2 });
       const deps = {
         ledger: localHospitalLedger(hospitalStateDir(home)),
@@ -250,7 +306,11 @@ describe('attack (e): two concurrent runs on one hospital, each alone within bud
         clock: systemClock,
       };
       const attempts = ['run-a', 'run-b', 'run-c', 'run-d'].map((runId) =>
-        reserveRunPrivacy(deps, signer, { runId, config, declaredTrainStays: { h1: 1500 } } as unknown as RunDocument),
+        reserveRunPrivacy(deps, signer, {
+          runId,
+          config,
+          declaredTrainStays: { h1: 1500 },
+        } as unknown as RunDocument),
       );
       const outcomes = await Promise.allSettled(attempts);
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
@@ -267,14 +327,25 @@ describe('attack (e): two concurrent runs on one hospital, each alone within bud
 
 describe('a retried round is charged again (the data was read twice)', () => {
   it('charges the second use of train:1 with one more round of DP-SGD and refuses it once the budget is gone', async () => {
-    const fx = await setUpRun({ patientPrivacy: 'dp-sgd', rounds: 1, patientTargetEpsilon: 1, patientBudgetEpsilon: 1.05 });
+    const fx = await setUpRun({
+      patientPrivacy: 'dp-sgd',
+      rounds: 1,
+      patientTargetEpsilon: 1,
+      patientBudgetEpsilon: 1.05,
+    });
     try {
       await fx.lifecycle.openRound(fx.runId, 1);
       const [h1] = fx.hospitals;
       const deps = jobDeps(fx, memoryCohortSource(cohortA()));
-      await runHospitalJob({ mode: 'train', runId: fx.runId, hospitalId: h1, round: 1, taskAttempt: 0 }, deps);
+      await runHospitalJob(
+        { mode: 'train', runId: fx.runId, hospitalId: h1, round: 1, taskAttempt: 0 },
+        deps,
+      );
       // The job died before the aggregator saw its update: the retry trains (and reads) again.
-      const retry = runHospitalJob({ mode: 'train', runId: fx.runId, hospitalId: h1, round: 1, taskAttempt: 1 }, deps);
+      const retry = runHospitalJob(
+        { mode: 'train', runId: fx.runId, hospitalId: h1, round: 1, taskAttempt: 1 },
+        deps,
+      );
       await expect(retry).rejects.toThrow(/refuses to read its data for train:1 .*a retry pays again/);
       const entries = await fx.ledger.read(h1);
       expect(entries.map((e) => [e.entry.kind, e.entry.slots.join(','), e.entry.mechanisms.length])).toEqual([

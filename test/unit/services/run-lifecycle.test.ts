@@ -119,7 +119,7 @@ describe('RunLifecycle.createRun', () => {
 });
 
 describe('RunLifecycle.createRun: declared cohort sizes', () => {
-  it('refuses a run that does not declare every hospital\'s (public) cohort size', async () => {
+  it("refuses a run that does not declare every hospital's (public) cohort size", async () => {
     const c = await open();
     await expect(
       c.lifecycle.createRun({

@@ -169,7 +169,8 @@ export async function setUpRun(
   const hospitals = cohort.hospitals.map((h) => h.hospitalId);
   const runId = options.runId ?? 'run-test';
   const declared =
-    options.declaredTrainStays ?? Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, h.train.length]));
+    options.declaredTrainStays ??
+    Object.fromEntries(cohort.hospitals.map((h) => [h.hospitalId, h.train.length]));
   await lifecycle.createRun({
     runId,
     config: TrainingConfigSchema.parse({ ...SMALL_CONFIG, ...config }),
@@ -278,8 +279,14 @@ export async function craftUpdate(
   // before an update exists.
   const run = (await fx.lifecycle.getRun(fx.runId))!;
   const signer = { hospitalId, privateKey: importPrivateKeyPem(key.privateKeyPem), publicKey: key.publicKey };
-  const ledgerDeps = { ledger: fx.ledger, mirror: new MirrorStore(fx.stack.blobs, 'shared'), clock: fx.clock };
-  const entries = options.skipLedger ? await fx.ledger.read(hospitalId) : await chargeUse(ledgerDeps, signer, run, [`train:${round}`]);
+  const ledgerDeps = {
+    ledger: fx.ledger,
+    mirror: new MirrorStore(fx.stack.blobs, 'shared'),
+    clock: fx.clock,
+  };
+  const entries = options.skipLedger
+    ? await fx.ledger.read(hospitalId)
+    : await chargeUse(ledgerDeps, signer, run, [`train:${round}`]);
   const signature =
     options.signature ??
     signUpdate(

@@ -44,7 +44,10 @@ describe('pooled metrics from the public-bin risk histogram vs exact metrics (no
   it('counts every stay once in the bin of its risk, for arbitrary labels and risks (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 1, maxLength: 300 }),
+        fc.array(fc.tuple(fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true })), {
+          minLength: 1,
+          maxLength: 300,
+        }),
         (rows) => {
           const labels = rows.map(([y]) => (y ? 1 : 0));
           const risks = rows.map(([, p]) => p);
@@ -52,7 +55,9 @@ describe('pooled metrics from the public-bin risk histogram vs exact metrics (no
           expect(h.positives.reduce((a, b) => a + b, 0)).toBe(labels.filter((y) => y === 1).length);
           expect(h.negatives.reduce((a, b) => a + b, 0)).toBe(labels.filter((y) => y === 0).length);
           rows.forEach(([, p]) => {
-            const bin = h.cuts.findIndex((c, b) => p >= c && (p < h.cuts[b + 1] || (b === h.cuts.length - 2 && p <= 1)));
+            const bin = h.cuts.findIndex(
+              (c, b) => p >= c && (p < h.cuts[b + 1] || (b === h.cuts.length - 2 && p <= 1)),
+            );
             expect(bin).toBeGreaterThanOrEqual(0);
           });
           const m = metricsFromHistogram(h);
@@ -66,7 +71,10 @@ describe('pooled metrics from the public-bin risk histogram vs exact metrics (no
   it('merging adds counts and combines noise as the root sum of squares; other cuts cannot merge', () => {
     const a = binRisks([1, 0], [0.2, 0.05]);
     const b = binRisks([0, 0, 1], [0.6, 0.01, 0.95]);
-    const merged = mergeHistograms([{ ...a, noiseStd: 3 }, { ...b, noiseStd: 4 }]);
+    const merged = mergeHistograms([
+      { ...a, noiseStd: 3 },
+      { ...b, noiseStd: 4 },
+    ]);
     expect(merged.noiseStd).toBeCloseTo(5, 12);
     expect(merged.positives.reduce((x, y) => x + y, 0)).toBe(2);
     expect(merged.negatives.reduce((x, y) => x + y, 0)).toBe(3);
@@ -81,7 +89,7 @@ describe('pooled metrics from the public-bin risk histogram vs exact metrics (no
 
 describe('the evaluation release is the Gaussian mechanism on every count', () => {
   it('adds noise of the stated SD to every count (empirical SD within 5 %), from a secure source only', () => {
-    const exact = binRisks(...Object.values(sample(9, 500)) as [Float64Array, Float64Array]);
+    const exact = binRisks(...(Object.values(sample(9, 500)) as [Float64Array, Float64Array]));
     const noiseStd = 4;
     const draws: number[] = [];
     for (let i = 0; i < 400; i++) {
@@ -129,12 +137,12 @@ describe('the evaluation release is the Gaussian mechanism on every count', () =
  * must be right no more often than the DP bound allows: for a label change (two counts move by 1,
  * L2 = √2) under Gaussian noise of SD σ, the optimal success is Φ(√2 / (2σ)).
  */
-describe('attack: reading a test stay\'s label off released evaluations', () => {
+describe("attack: reading a test stay's label off released evaluations", () => {
   const cdf = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
 
   it('is at chance level within the Gaussian bound (σ = 4: success ≤ Φ(0.18) ≈ 0.57, measured over 4000 trials)', () => {
     const sigma = 4;
-    const others = binRisks(...Object.values(sample(21, 224)) as [Float64Array, Float64Array]);
+    const others = binRisks(...(Object.values(sample(21, 224)) as [Float64Array, Float64Array]));
     const targetBin = 4;
     let correct = 0;
     const trials = 4000;
@@ -150,7 +158,8 @@ describe('attack: reading a test stay\'s label off released evaluations', () => 
       // The attacker knows every other stay (the strongest adversary): the optimal statistic is
       // the difference of the two counts' excesses over what the other stays put there.
       const score =
-        released.positives[targetBin] - others.positives[targetBin] -
+        released.positives[targetBin] -
+        others.positives[targetBin] -
         (released.negatives[targetBin] - others.negatives[targetBin]);
       if (score > 0 === died) correct++;
     }
@@ -162,11 +171,15 @@ describe('attack: reading a test stay\'s label off released evaluations', () => 
   });
 
   it('the same attacker on an exact release is always right (the attack is real)', () => {
-    const others = binRisks(...Object.values(sample(22, 224)) as [Float64Array, Float64Array]);
+    const others = binRisks(...(Object.values(sample(22, 224)) as [Float64Array, Float64Array]));
     for (const died of [true, false]) {
-      const exact = binRisks([...Array(1)].map(() => (died ? 1 : 0)), [0.06]);
+      const exact = binRisks(
+        [...Array(1)].map(() => (died ? 1 : 0)),
+        [0.06],
+      );
       const combined = mergeHistograms([others, exact]);
-      const score = combined.positives[4] - others.positives[4] - (combined.negatives[4] - others.negatives[4]);
+      const score =
+        combined.positives[4] - others.positives[4] - (combined.negatives[4] - others.negatives[4]);
       expect(score > 0).toBe(died);
     }
   });
@@ -177,11 +190,16 @@ function erf(x: number): number {
   const sign = Math.sign(x);
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
   const y =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-x * x);
   return sign * y;
 }
 
 // The cut points are public and fixed: a change here changes what hospitals release.
 test('the public evaluation cuts are the documented 13 bins', () => {
-  expect(EVALUATION_RISK_CUTS).toEqual([0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1]);
+  expect(EVALUATION_RISK_CUTS).toEqual([
+    0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1,
+  ]);
 });

@@ -191,38 +191,47 @@ describe('dpSgdGradientStep', () => {
   // The guard that bounds each patient's influence: with norms above C the applied gradient must be
   // the brute-force clipped sum ÷ q·N. Removing the clip (or clipping the mean instead of each
   // example) changes the result by far more than the tolerance.
-  it.each(SPECS)('with z = 0 and C below most per-example norms, applies Σ min(1, C/‖∇ℓᵢ‖)∇ℓᵢ ÷ qN for %s', (_, spec) => {
-    const model = createModel({ ...spec, l2: 0 }, 8);
-    const { x, y } = batch(24);
-    const perExample = bruteForceGradients(model, x, y);
-    const norms = perExample.map(norm);
-    const clipNorm = [...norms].sort((a, b) => a - b)[5]; // 18 of 24 examples exceed C
-    expect(norms.filter((g) => g > clipNorm * 1.05).length).toBeGreaterThanOrEqual(15);
-    const expectedBatchSize = 30;
-    const expected = variablesOf(model).map((v, k) => {
-      const sum = new Float64Array(v.size);
-      perExample.forEach((g, i) => {
-        const c = Math.min(1, clipNorm / norms[i]);
-        for (let j = 0; j < sum.length; j++) sum[j] += (c * g[k][j]) / expectedBatchSize;
+  it.each(SPECS)(
+    'with z = 0 and C below most per-example norms, applies Σ min(1, C/‖∇ℓᵢ‖)∇ℓᵢ ÷ qN for %s',
+    (_, spec) => {
+      const model = createModel({ ...spec, l2: 0 }, 8);
+      const { x, y } = batch(24);
+      const perExample = bruteForceGradients(model, x, y);
+      const norms = perExample.map(norm);
+      const clipNorm = [...norms].sort((a, b) => a - b)[5]; // 18 of 24 examples exceed C
+      expect(norms.filter((g) => g > clipNorm * 1.05).length).toBeGreaterThanOrEqual(15);
+      const expectedBatchSize = 30;
+      const expected = variablesOf(model).map((v, k) => {
+        const sum = new Float64Array(v.size);
+        perExample.forEach((g, i) => {
+          const c = Math.min(1, clipNorm / norms[i]);
+          for (let j = 0; j < sum.length; j++) sum[j] += (c * g[k][j]) / expectedBatchSize;
+        });
+        return sum;
       });
-      return sum;
-    });
-    const unclipped = variablesOf(model).map((v, k) => {
-      const sum = new Float64Array(v.size);
-      perExample.forEach((g) => g[k].forEach((value, j) => (sum[j] += value / expectedBatchSize)));
-      return sum;
-    });
-    const step = dpSgdGradientStep({ exampleClipNorm: clipNorm, noiseMultiplier: 0, expectedBatchSize, noiseRandom: new CryptoRandom() });
-    const applied = appliedGradient(model, step, x, y);
-    const distance = (a: Float64Array[], b: Float64Array[]) => norm(a.map((part, k) => part.map((value, j) => value - b[k][j])));
-    expect(distance(applied, expected)).toBeLessThan(1e-4 * norm(expected) + 1e-7);
-    // The clip really bites: without it the gradient would be far away.
-    expect(distance(unclipped, expected)).toBeGreaterThan(0.2 * norm(expected));
-    // Each example contributes at most C / qN: the applied norm is bounded by 24·C/30.
-    expect(norm(applied)).toBeLessThanOrEqual((24 * clipNorm) / expectedBatchSize + 1e-6);
-    tf.dispose([x, y]);
-    model.dispose();
-  });
+      const unclipped = variablesOf(model).map((v, k) => {
+        const sum = new Float64Array(v.size);
+        perExample.forEach((g) => g[k].forEach((value, j) => (sum[j] += value / expectedBatchSize)));
+        return sum;
+      });
+      const step = dpSgdGradientStep({
+        exampleClipNorm: clipNorm,
+        noiseMultiplier: 0,
+        expectedBatchSize,
+        noiseRandom: new CryptoRandom(),
+      });
+      const applied = appliedGradient(model, step, x, y);
+      const distance = (a: Float64Array[], b: Float64Array[]) =>
+        norm(a.map((part, k) => part.map((value, j) => value - b[k][j])));
+      expect(distance(applied, expected)).toBeLessThan(1e-4 * norm(expected) + 1e-7);
+      // The clip really bites: without it the gradient would be far away.
+      expect(distance(unclipped, expected)).toBeGreaterThan(0.2 * norm(expected));
+      // Each example contributes at most C / qN: the applied norm is bounded by 24·C/30.
+      expect(norm(applied)).toBeLessThanOrEqual((24 * clipNorm) / expectedBatchSize + 1e-6);
+      tf.dispose([x, y]);
+      model.dispose();
+    },
+  );
 
   it('adds N(0, (z·C)²) per coordinate from the secure source, divided by the expected batch (empty batch: noise only)', () => {
     const model = createModel({ kind: 'mlp', inputDim: COLS, hiddenUnits: [64, 32], l2: 0 }, 6);

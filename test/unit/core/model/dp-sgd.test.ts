@@ -162,7 +162,10 @@ describe('trainLocallyWithDpSgd', () => {
     // Attack (privacy issue, finding 1): a seeded sampler lets anyone with the run's seed rebuild
     // every Poisson batch, which voids the amplification by subsampling; it is refused.
     await expect(
-      trainLocallyWithDpSgd(model, train, { ...options, random: new SeededRandom(42) as unknown as CryptoRandom }),
+      trainLocallyWithDpSgd(model, train, {
+        ...options,
+        random: new SeededRandom(42) as unknown as CryptoRandom,
+      }),
     ).rejects.toThrow(/sampling needs a SecureRandom/);
     await expect(trainLocallyWithDpSgd(model, train, { ...options, batchSize: 0 })).rejects.toThrow(
       /batchSize/,
