@@ -67,11 +67,20 @@ const MAX_APPEND_ATTEMPTS = 20;
 export async function reserveRun(
   deps: HospitalLedgerDeps,
   signer: LedgerSigner,
-  input: { runId: string; plan: RunPrivacyPlan; settings: ChargeSettings; declaredTrainStays: number | null },
+  input: {
+    runId: string;
+    /** The run's plan, computed only if the run has no reservation yet. */
+    plan: () => RunPrivacyPlan;
+    settings: ChargeSettings;
+    declaredTrainStays: number | null;
+  },
 ): Promise<SignedLedgerEntry[]> {
-  const mechanisms = input.plan.mechanisms.map(toLedgerMechanism);
+  let plan: RunPrivacyPlan | undefined;
   return appendChecked(deps, signer, input.settings, (entries) => {
     if (reservationOf(views(entries), input.runId)) return null;
+    plan ??= input.plan();
+    const mechanisms = plan.mechanisms.map(toLedgerMechanism);
+    const planned = plan;
     return {
       runId: input.runId,
       kind: 'reservation',
@@ -79,7 +88,7 @@ export async function reserveRun(
       mechanisms,
       declaredTrainStays: input.declaredTrainStays,
       refusal: (totals, spent) =>
-        `hospital ${signer.hospitalId} refuses run ${input.runId} before reading any record: its patients' lifetime budget ε = ${input.settings.budgetEpsilon} (δ = ${input.settings.delta}) would be exceeded (${describeSpend(spent, entries)}; this run's plan of ε = ${fmt(input.plan.epsilon)} would bring it to ${fmt(totals.epsilon)}). `,
+        `hospital ${signer.hospitalId} refuses run ${input.runId} before reading any record: its patients' lifetime budget ε = ${input.settings.budgetEpsilon} (δ = ${input.settings.delta}) would be exceeded (${describeSpend(spent, entries)}; this run's plan of ε = ${fmt(planned.epsilon)} would bring it to ${fmt(totals.epsilon)}). `,
     };
   });
 }

@@ -79,15 +79,15 @@ export async function reserveRunPrivacy(
   deps: HospitalLedgerDeps,
   signer: LedgerSigner,
   run: RunDocument,
-): Promise<{ plan: RunPrivacyPlan; entries: SignedLedgerEntry[] }> {
-  const plan = runPlan(run, signer.hospitalId);
+): Promise<{ entries: SignedLedgerEntry[] }> {
   const entries = await reserveRun(deps, signer, {
     runId: run.runId,
-    plan,
+    // Planned only when the run has no reservation yet: later jobs of the run reuse it.
+    plan: () => runPlan(run, signer.hospitalId),
     settings: settingsOf(run.config),
     declaredTrainStays: run.declaredTrainStays[signer.hospitalId] ?? null,
   });
-  return { plan, entries };
+  return { entries };
 }
 
 /** Charges one use of the data (the reservation covers it, or it pays again) before the data is read. */

@@ -3,13 +3,17 @@
  * sums (Mironov, Talwar, Zhang 2019, Sec. 3.2-3.3) neither overflow nor underflow. Zero is -Infinity.
  */
 
+// Bound once: in a sandboxed context (jest's vm) every `Math.x` lookup goes through the global
+// object, which made the accountant's inner loops about 15× slower there.
+const { exp, expm1, log, log1p, max, min } = Math;
+
 /** log(exp(logX) + exp(logY)). */
 export function logAdd(logX: number, logY: number): number {
-  const a = Math.min(logX, logY);
-  const b = Math.max(logX, logY);
+  const a = min(logX, logY);
+  const b = max(logX, logY);
   if (a === -Infinity) return b;
   // exp(a) + exp(b) = (exp(a - b) + 1) * exp(b), with a - b <= 0 so nothing overflows.
-  return Math.log1p(Math.exp(a - b)) + b;
+  return log1p(exp(a - b)) + b;
 }
 
 /** log(exp(logX) - exp(logY)); the difference must be non-negative. */
@@ -21,5 +25,5 @@ export function logSub(logX: number, logY: number): number {
   // subtrahend is negligible.
   const diff = logX - logY;
   if (diff > 700) return logX;
-  return Math.log(Math.expm1(diff)) + logY;
+  return log(expm1(diff)) + logY;
 }

@@ -25,11 +25,11 @@ export function computeRdp(event: DpEvent, orders: readonly number[] = DEFAULT_R
     case 'no-op':
       return orders.map(() => 0);
     case 'gaussian':
-      return orders.map((order) => rdpOfSampledGaussian(1, event.noiseMultiplier, order));
+      return sampledGaussianCurve(1, event.noiseMultiplier, orders);
     case 'poisson-sampled': {
       const noiseMultiplier = effectiveNoiseMultiplier(event.event);
       if (noiseMultiplier === Infinity) return orders.map(() => 0);
-      return orders.map((order) => rdpOfSampledGaussian(event.samplingProbability, noiseMultiplier, order));
+      return sampledGaussianCurve(event.samplingProbability, noiseMultiplier, orders);
     }
     case 'self-composed': {
       if (!Number.isInteger(event.count) || event.count < 0) {
@@ -48,6 +48,26 @@ export function computeRdp(event: DpEvent, orders: readonly number[] = DEFAULT_R
       return total;
     }
   }
+}
+
+/**
+ * The RDP curve of one sampled Gaussian, memoised: ledgers and plans recompute the same few
+ * mechanisms (every job recomposes its hospital's entries; every calibration step retries one z),
+ * and the fractional-order series are the accountant's whole cost. A pure function of its
+ * arguments, so a cached curve is the curve; the cache is bounded.
+ */
+const CURVE_CACHE_LIMIT = 4096;
+const curveCache = new Map<string, readonly number[]>();
+
+function sampledGaussianCurve(q: number, noiseMultiplier: number, orders: readonly number[]): number[] {
+  const key = `${q}|${noiseMultiplier}|${orders === DEFAULT_RDP_ORDERS ? 'default' : orders.join(',')}`;
+  let curve = curveCache.get(key);
+  if (!curve) {
+    curve = orders.map((order) => rdpOfSampledGaussian(q, noiseMultiplier, order));
+    if (curveCache.size >= CURVE_CACHE_LIMIT) curveCache.delete(curveCache.keys().next().value!);
+    curveCache.set(key, curve);
+  }
+  return [...curve];
 }
 
 /**

@@ -1,6 +1,9 @@
 import { logAdd, logSub } from './log-space';
 import { logBinomial, logErfc } from './special-functions';
 
+// Bound once: in a sandboxed context (jest's vm) each `Math.x` lookup is slow (log-space.ts).
+const { abs, ceil, floor, log, log1p, max, min } = Math;
+
 /**
  * Rényi DP of the Poisson-sampled Gaussian mechanism (SGM) under add-or-remove-one adjacency:
  * Mironov, Talwar, Zhang 2019, "Rényi Differential Privacy of the Sampled Gaussian Mechanism"
@@ -32,8 +35,8 @@ export function rdpOfSampledGaussian(q: number, noiseMultiplier: number, order: 
  * A_alpha = sum_{i=0}^{alpha} C(alpha, i) (1-q)^(alpha-i) q^i exp((i^2 - i) / (2 sigma^2)).
  */
 function logAInteger(q: number, sigma: number, alpha: number): number {
-  const logQ = Math.log(q);
-  const log1mQ = Math.log1p(-q);
+  const logQ = log(q);
+  const log1mQ = log1p(-q);
   const twoSigma2 = 2 * sigma * sigma;
   let logA = -Infinity;
   for (let i = 0; i <= alpha; i++) {
@@ -53,10 +56,10 @@ const MAX_FRACTIONAL_TERMS = 1000;
  * the looser all-positive bound.
  */
 function logAFractional(q: number, sigma: number, alpha: number): number {
-  const logQ = Math.log(q);
-  const log1mQ = Math.log1p(-q);
+  const logQ = log(q);
+  const log1mQ = log1p(-q);
   const sigma2 = sigma * sigma;
-  const z0 = sigma2 * Math.log(1 / q - 1) + 0.5;
+  const z0 = sigma2 * log(1 / q - 1) + 0.5;
   const erfcScale = Math.SQRT2 * sigma;
   let logA0 = -Infinity;
   let logA1 = -Infinity;
@@ -75,13 +78,13 @@ function logAFractional(q: number, sigma: number, alpha: number): number {
     if (i > 0) {
       const factor = (alpha - (i - 1)) / i;
       if (factor < 0) coefSign = -coefSign;
-      logCoef += Math.log(Math.abs(factor));
+      logCoef += log(abs(factor));
     }
     const j = alpha - i;
     const logT0 = logCoef + i * logQ + j * log1mQ;
     const logT1 = logCoef + j * logQ + i * log1mQ;
-    const logE0 = Math.log(0.5) + logErfc((i - z0) / erfcScale);
-    const logE1 = Math.log(0.5) + logErfc((z0 - j) / erfcScale);
+    const logE0 = log(0.5) + logErfc((i - z0) / erfcScale);
+    const logE1 = log(0.5) + logErfc((z0 - j) / erfcScale);
     const logS0 = logT0 + (i * i - i) / (2 * sigma2) + logE0;
     const logS1 = logT1 + (j * j - j) / (2 * sigma2) + logE1;
     logBound0 = logAdd(logBound0, logS0);
@@ -100,11 +103,11 @@ function logAFractional(q: number, sigma: number, alpha: number): number {
     // is alternating with decreasing terms, so (Leibniz) the truncation error is at most the next
     // term and every partial sum ending on a positive term is an upper bound on A_alpha.
     const total = signedSumFailed ? logAdd(logBound0, logBound1) : logAdd(logA0, logA1);
-    const largest = Math.max(logS0, logS1);
+    const largest = max(logS0, logS1);
     const alternatingAndShrinking = i > alpha + 1 && logS0 < lastS0 && logS1 < lastS1;
     // Stop below e^-30 outright (dp_accounting's original rule) or relative to the total (its newer one).
     if (largest < -30 || (alternatingAndShrinking && largest < total - 30)) {
-      return signedSumFailed ? Math.min(total, logAInterpolated(q, sigma, alpha)) : total;
+      return signedSumFailed ? min(total, logAInterpolated(q, sigma, alpha)) : total;
     }
     if (!alternatingAndShrinking) upperBoundAfterPositiveTerm = Infinity;
     else if (coefSign > 0 && !signedSumFailed) upperBoundAfterPositiveTerm = total;
@@ -116,12 +119,12 @@ function logAFractional(q: number, sigma: number, alpha: number): number {
   // (error below the last term, about 1000^-(alpha+2) relative), else the chord between the
   // neighbouring integer orders, valid because log A_alpha is convex in alpha (it is the cumulant
   // generating function of the privacy loss) and log A_1 = 0.
-  return Math.min(upperBoundAfterPositiveTerm, logAInterpolated(q, sigma, alpha));
+  return min(upperBoundAfterPositiveTerm, logAInterpolated(q, sigma, alpha));
 }
 
 function logAInterpolated(q: number, sigma: number, alpha: number): number {
-  const lo = Math.floor(alpha);
-  const hi = Math.ceil(alpha);
+  const lo = floor(alpha);
+  const hi = ceil(alpha);
   const t = alpha - lo;
   const logALo = lo === 1 ? 0 : logAInteger(q, sigma, lo);
   return (1 - t) * logALo + t * logAInteger(q, sigma, hi);

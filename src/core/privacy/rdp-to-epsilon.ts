@@ -1,3 +1,5 @@
+// Bound once: in a sandboxed context (jest's vm) each `Math.x` lookup is slow (log-space.ts).
+const { expm1, log, log1p, max } = Math;
 /**
  * Conversion from RDP curves to (epsilon, delta)-DP.
  *
@@ -35,17 +37,17 @@ export function epsilonFromRdp(
       bestOrder = orders[i];
     }
   }
-  return { epsilon: Math.max(0, best), order: bestOrder };
+  return { epsilon: max(0, best), order: bestOrder };
 }
 
 function epsilonAtOrder(alpha: number, r: number, delta: number): number {
   // KL bound: delta >= sqrt(1 - exp(-KL)) already gives epsilon = 0, and RDP at any order >= 1
   // upper-bounds KL (Renyi divergence is non-decreasing in the order).
-  if (delta * delta + Math.expm1(-r) > 0) return 0;
+  if (delta * delta + expm1(-r) > 0) return 0;
   if (r === Infinity) return Infinity;
   // Order infinity is pure DP: the conversion's correction terms vanish in the limit.
   if (alpha === Infinity) return r;
   // The bound is numerically unstable as alpha -> 1 and useless there anyway (dp_accounting uses 1.01).
   if (alpha <= 1.01) return Infinity;
-  return r + Math.log1p(-1 / alpha) - Math.log(delta * alpha) / (alpha - 1);
+  return r + log1p(-1 / alpha) - log(delta * alpha) / (alpha - 1);
 }

@@ -1,3 +1,5 @@
+// Bound once: in a sandboxed context (jest's vm) each `Math.x` lookup is slow (log-space.ts).
+const { abs, exp, log, log1p, sqrt } = Math;
 /**
  * Special functions the sampled-Gaussian accountant needs, to double precision: log n!, log C(n, k)
  * for integer n, and log erfc(x) that stays accurate far into the tail (where erfc underflows).
@@ -10,7 +12,7 @@ export function logFactorial(n: number): number {
   if (!Number.isInteger(n) || n < 0)
     throw new RangeError(`logFactorial needs a non-negative integer, got ${n}`);
   for (let k = logFactorialTable.length; k <= n; k++)
-    logFactorialTable.push(logFactorialTable[k - 1] + Math.log(k));
+    logFactorialTable.push(logFactorialTable[k - 1] + log(k));
   return logFactorialTable[n];
 }
 
@@ -19,8 +21,8 @@ export function logBinomial(n: number, k: number): number {
   return logFactorial(n) - logFactorial(k) - logFactorial(n - k);
 }
 
-const LOG_SQRT_PI = 0.5 * Math.log(Math.PI);
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+const LOG_SQRT_PI = 0.5 * log(Math.PI);
+const TWO_OVER_SQRT_PI = 2 / sqrt(Math.PI);
 
 /**
  * erf(x) for 0 <= x < 2 by the all-positive series
@@ -36,7 +38,7 @@ function erfSeries(x: number): number {
     sum += term;
     if (term < sum * 1e-17) break;
   }
-  return TWO_OVER_SQRT_PI * Math.exp(-x * x) * sum;
+  return TWO_OVER_SQRT_PI * exp(-x * x) * sum;
 }
 
 /**
@@ -58,9 +60,9 @@ function logScaledErfcContinuedFraction(x: number): number {
     d = 1 / d;
     const step = c * d;
     f *= step;
-    if (Math.abs(step - 1) < 1e-16) break;
+    if (abs(step - 1) < 1e-16) break;
   }
-  return -Math.log(f);
+  return -log(f);
 }
 
 /** log(erfc(x)) for any finite x, accurate where erfc(x) itself would underflow to 0. */
@@ -69,13 +71,13 @@ export function logErfc(x: number): number {
   if (x === Infinity) return -Infinity;
   if (x < 0) {
     // erfc(x) = 2 - erfc(-x), which lies in (1, 2]: no precision issue.
-    return Math.log(2 - Math.exp(logErfc(-x)));
+    return log(2 - exp(logErfc(-x)));
   }
-  if (x < 2) return Math.log1p(-erfSeries(x));
+  if (x < 2) return log1p(-erfSeries(x));
   return -x * x - LOG_SQRT_PI + logScaledErfcContinuedFraction(x);
 }
 
 /** The standard normal CDF, Phi(x) = erfc(-x / sqrt 2) / 2. */
 export function standardNormalCdf(x: number): number {
-  return 0.5 * Math.exp(logErfc(-x / Math.SQRT2));
+  return 0.5 * exp(logErfc(-x / Math.SQRT2));
 }

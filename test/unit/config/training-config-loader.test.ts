@@ -107,10 +107,10 @@ describe('loadTrainingConfig', () => {
       loadTrainingConfig({ flags: { patientTargetEpsilon: '8', patientBudgetEpsilon: '8' } })
         .patientBudgetEpsilon,
     ).toBe(8);
-    expect(
-      loadTrainingConfig({ flags: { patientTargetEpsilon: '8', patientPrivacy: 'none' } })
-        .patientTargetEpsilon,
-    ).toBe(8);
+    // Without DP-SGD the target still bounds the run's other releases (the test split's evaluations).
+    expect(errorOf({ flags: { patientTargetEpsilon: '8', patientPrivacy: 'none' } }).message).toMatch(
+      /exceeds each hospital's lifetime budget/,
+    );
   });
 
   it('names flags and env vars after the fields', () => {

@@ -144,7 +144,7 @@ describe('the agents during a training workflow', () => {
     expect(written[0]).toMatch(/Run summary:\n {2}Run agents-stall: halted/);
     const json = JSON.parse(written[1]) as { runId: string; privacyAudit: unknown[]; progress: unknown[] };
     expect(json.runId).toBe('agents-stall');
-    expect(json.privacyAudit).toHaveLength(stoppedAt);
+    expect(json.privacyAudit).toHaveLength(2 * stoppedAt); // hospital and patient level, each version
     expect(json.progress).toHaveLength(stoppedAt);
   });
 });
