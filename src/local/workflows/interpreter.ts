@@ -1,6 +1,6 @@
 import type { WorkflowClock } from './clock';
 import type { RawValue, Step, StepBody, SubworkflowDef, WorkflowDefinition } from './definition';
-import { CallableError, raiseError, WorkflowRaise, type StepLocation } from './errors';
+import { CallableError, LocalEnvironmentError, raiseError, WorkflowRaise, type StepLocation } from './errors';
 import { evaluateExpr } from './expression/evaluator';
 import { compileExpression, compileTarget, expressionSource } from './expression/cache';
 import { NORMAL, type Completion, type Frame, type Runner } from './runtime';
@@ -129,7 +129,7 @@ export class Interpreter implements Runner {
     try {
       return await this.executeBody(step, step.name, scope, frame);
     } catch (e) {
-      if (e instanceof WorkflowRaise && !e.location) e.location = location;
+      if ((e instanceof WorkflowRaise || e instanceof LocalEnvironmentError) && !e.location) e.location = location;
       throw e;
     }
   }
@@ -155,9 +155,14 @@ export class Interpreter implements Runner {
     }
     if (body.call !== undefined) {
       const named = new Map<string, WfValue>();
-      for (const [k, raw] of Object.entries(body.args ?? {}))
-        named.set(k, await this.evaluate(raw, scope, frame));
-      const result = await this.callStep(body.call, named, stepName, frame);
+      let positional: WfValue[] | undefined;
+      if (Array.isArray(body.args)) {
+        positional = [];
+        for (const raw of body.args) positional.push(await this.evaluate(raw, scope, frame));
+      } else
+        for (const [k, raw] of Object.entries(body.args ?? {}))
+          named.set(k, await this.evaluate(raw, scope, frame));
+      const result = await this.callStep(body.call, named, stepName, frame, positional);
       if (body.result) scope.set(body.result, cloneValue(result));
     }
     let c: Completion = NORMAL;
@@ -270,16 +275,22 @@ export class Interpreter implements Runner {
     raiseError('KeyError', `function '${name}' is not defined`);
   }
 
-  /** A `call` step: named `args`; subworkflows, bound callables, then the standard library. */
+  /**
+   * A `call` step: named `args` (or a positional list); subworkflows, bound callables, then the
+   * standard library.
+   */
   private async callStep(
     name: string,
     named: Map<string, WfValue>,
     step: string,
     frame: Frame,
+    positional?: WfValue[],
   ): Promise<WfValue> {
     const sub = this.definition.subworkflows.get(name);
-    if (sub) return this.invoke(sub, [], named, frame.depth + 1);
-    const callable = this.options.callables[name];
+    if (sub) return this.invoke(sub, positional ?? [], named, frame.depth + 1);
+    const callable = this.options.callables[name] as Callable | undefined;
+    if (callable && positional)
+      raiseError('TypeError', `${name}: pass its arguments by name (args: {url: ...}), not as a list`);
     if (callable) {
       const context: CallableContext = {
         name,
@@ -292,26 +303,30 @@ export class Interpreter implements Runner {
         return fromJs(await callable(toJs(new Map(named)) as Record<string, unknown>, context));
       } catch (e) {
         if (e instanceof CallableError) throw new WorkflowRaise(fromJs(e.error));
-        if (e instanceof WorkflowRaise) throw e;
+        if (e instanceof WorkflowRaise || e instanceof LocalEnvironmentError) throw e;
         raiseError('SystemError', `${name} failed: ${(e as Error).message}`);
       }
     }
     const fn = STDLIB_FUNCTIONS.get(name);
+    if (fn && positional) {
+      if (positional.length > fn.params.length)
+        raiseError('TypeError', `${name} takes at most ${fn.params.length} arguments, got ${positional.length}`);
+      positional.forEach((v, i) => named.set(fn.params[i], v));
+    }
     if (fn) {
-      const positional: (WfValue | undefined)[] = fn.params.map((p) => named.get(p));
+      const ordered: (WfValue | undefined)[] = fn.params.map((p) => named.get(p));
       for (const k of named.keys())
         if (!fn.params.includes(k)) raiseError('TypeError', `${name} has no argument '${k}'`);
       for (let i = 0; i < fn.required; i++)
-        if (positional[i] === undefined)
+        if (ordered[i] === undefined)
           raiseError('TypeError', `${name} is missing the argument '${fn.params[i]}'`);
-      while (positional.length && positional[positional.length - 1] === undefined) positional.pop();
-      return fn.fn(positional, this.options.stdlib);
+      while (ordered.length && ordered[ordered.length - 1] === undefined) ordered.pop();
+      return fn.fn(ordered, this.options.stdlib);
     }
-    raiseError(
-      'SystemError',
-      name.includes('.')
-        ? `no callable is bound for '${name}' (bind it in the engine's callables)`
-        : `'${name}' is not a subworkflow or a function`,
-    );
+    if (name.includes('.'))
+      throw new LocalEnvironmentError(
+        `'${name}' has no local binding: the engine runs the standard library and the callables its caller binds (see src/local/workflows/README.md)`,
+      );
+    raiseError('SystemError', `'${name}' is not a subworkflow or a function`);
   }
 }

@@ -1,3 +1,4 @@
+import type { CallbackEndpoints } from '../callbacks';
 import type { WorkflowClock } from '../clock';
 import type { WfValue } from '../values';
 
@@ -7,6 +8,8 @@ export interface StdlibContext {
   env: Record<string, string | undefined>;
   log(entry: { severity: string; message: WfValue }): void;
   randomUuid(): string;
+  /** The execution's callback endpoints, served on loopback from the first one created. */
+  callbacks(): CallbackEndpoints;
 }
 
 /**
