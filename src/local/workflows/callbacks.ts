@@ -50,7 +50,10 @@ export class CallbackEndpoints {
       const timer = setTimeout(() => {
         endpoint.waiters = endpoint.waiters.filter((w) => w !== deliver);
         try {
-          raiseError('TimeoutError', `events.await_callback: no callback received within ${timeoutSeconds} s at ${url}`);
+          raiseError(
+            'TimeoutError',
+            `events.await_callback: no callback received within ${timeoutSeconds} s at ${url}`,
+          );
         } catch (e) {
           reject(e);
         }

@@ -6,7 +6,9 @@ import { STDLIB_FUNCTIONS } from './stdlib';
  * library (connectors, http.*), each with the first step calling it, so a caller can tell before
  * running what it would have to bind.
  */
-export function calledCallables(def: WorkflowDefinition): Map<string, { subworkflow: string; step: string; line?: number }> {
+export function calledCallables(
+  def: WorkflowDefinition,
+): Map<string, { subworkflow: string; step: string; line?: number }> {
   const out = new Map<string, { subworkflow: string; step: string; line?: number }>();
   const visit = (body: StepBody, subworkflow: string, step: string, line?: number): void => {
     const name = body.call;

@@ -42,7 +42,11 @@ function target(rawUrl: unknown, options: LocalHttpOptions): URL {
   return url;
 }
 
-async function request(args: Record<string, unknown>, method: string, options: LocalHttpOptions): Promise<unknown> {
+async function request(
+  args: Record<string, unknown>,
+  method: string,
+  options: LocalHttpOptions,
+): Promise<unknown> {
   const url = target(args.url, options);
   const query = args.query as Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(query ?? {}))
@@ -56,7 +60,8 @@ async function request(args: Record<string, unknown>, method: string, options: L
     else if (typeof args.body === 'string') body = args.body;
     else {
       body = JSON.stringify(args.body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
-      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+        headers['content-type'] = 'application/json';
     }
   }
   const timeoutSeconds = typeof args.timeout === 'number' ? args.timeout : 1800;

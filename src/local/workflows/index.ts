@@ -58,8 +58,7 @@ export interface WorkflowEngineOptions {
  * host, an unbound connector): the workflow is not at fault and did not see the error.
  */
 export type WorkflowOutcome =
-  | { ok: true; result: unknown }
-  | { ok: false; error: unknown; location?: StepLocation; local?: true };
+  { ok: true; result: unknown } | { ok: false; error: unknown; location?: StepLocation; local?: true };
 
 /** Parses a workflow and runs the deploy-time checks; throws WorkflowSyntaxError on any problem. */
 export function loadWorkflow(source: string, file = '<workflow>'): WorkflowDefinition {
@@ -95,8 +94,7 @@ export async function executeWorkflow(
       env,
       log: (entry) => log({ severity: entry.severity, message: toJs(entry.message as WfValue) }),
       randomUuid: options.randomUuid ?? randomUUID,
-      callbacks: () =>
-        (callbacks ??= new CallbackEndpoints(callbackBasePath(env), () => clock.now())),
+      callbacks: () => (callbacks ??= new CallbackEndpoints(callbackBasePath(env), () => clock.now())),
     },
   });
   try {
@@ -107,7 +105,8 @@ export async function executeWorkflow(
       return {
         ok: false,
         error: {
-          message: 'the workflow returned bytes, which an execution result cannot hold; return base64.encode(...) or text.decode(...) instead',
+          message:
+            'the workflow returned bytes, which an execution result cannot hold; return base64.encode(...) or text.decode(...) instead',
           tags: ['TypeError'],
         },
       };
@@ -115,7 +114,12 @@ export async function executeWorkflow(
   } catch (e) {
     if (e instanceof WorkflowRaise) return { ok: false, error: toJs(e.value), location: e.location };
     if (e instanceof LocalEnvironmentError)
-      return { ok: false, error: { message: e.message, tags: ['LocalEnvironmentError'] }, location: e.location, local: true };
+      return {
+        ok: false,
+        error: { message: e.message, tags: ['LocalEnvironmentError'] },
+        location: e.location,
+        local: true,
+      };
     throw e;
   } finally {
     await callbacks?.close();

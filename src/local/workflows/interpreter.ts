@@ -2,10 +2,12 @@ import type { WorkflowClock } from './clock';
 import type { RawValue, Step, StepBody, SubworkflowDef, WorkflowDefinition } from './definition';
 import { CallableError, LocalEnvironmentError, raiseError, WorkflowRaise, type StepLocation } from './errors';
 import { evaluateExpr } from './expression/evaluator';
-import { compileExpression, compileTarget, expressionSource } from './expression/cache';
+import { evaluateRaw } from './expression/raw-values';
+import { compileExpression, compileTarget } from './expression/cache';
 import { NORMAL, type Completion, type Frame, type Runner } from './runtime';
 import { Scope } from './scope';
 import { STDLIB_CONSTANTS, STDLIB_FUNCTIONS, type StdlibContext } from './stdlib';
+import { bindCallArguments } from './stdlib/registry';
 import { assignPath } from './steps/assign';
 import { executeFor } from './steps/for-loop';
 import { executeParallel } from './steps/parallel';
@@ -129,7 +131,8 @@ export class Interpreter implements Runner {
     try {
       return await this.executeBody(step, step.name, scope, frame);
     } catch (e) {
-      if ((e instanceof WorkflowRaise || e instanceof LocalEnvironmentError) && !e.location) e.location = location;
+      if ((e instanceof WorkflowRaise || e instanceof LocalEnvironmentError) && !e.location)
+        e.location = location;
       throw e;
     }
   }
@@ -212,27 +215,7 @@ export class Interpreter implements Runner {
 
   /** Evaluates a raw definition value: `${...}` strings are expressions; maps may have `${...}` keys. */
   async evaluate(raw: RawValue | undefined, scope: Scope, frame: Frame): Promise<WfValue> {
-    if (raw === undefined || raw === null) return null;
-    if (typeof raw === 'string') {
-      const source = expressionSource(raw);
-      return source === undefined ? raw : this.evalExpr(compileExpression(source), scope, frame);
-    }
-    if (Array.isArray(raw)) {
-      const out: WfValue[] = [];
-      for (const x of raw) out.push(await this.evaluate(x, scope, frame));
-      return out;
-    }
-    if (typeof raw === 'object') {
-      const out = new Map<string, WfValue>();
-      for (const [k, x] of Object.entries(raw)) {
-        const key = expressionSource(k) === undefined ? k : await this.evaluate(k, scope, frame);
-        if (typeof key !== 'string')
-          raiseError('TypeError', `map keys must be strings, got ${typeName(key)}`);
-        out.set(key, await this.evaluate(x, scope, frame));
-      }
-      return out;
-    }
-    return raw;
+    return evaluateRaw(raw, (source) => this.evalExpr(compileExpression(source), scope, frame));
   }
 
   private evalExpr(expr: ReturnType<typeof compileExpression>, scope: Scope, frame: Frame): Promise<WfValue> {
@@ -308,21 +291,7 @@ export class Interpreter implements Runner {
       }
     }
     const fn = STDLIB_FUNCTIONS.get(name);
-    if (fn && positional) {
-      if (positional.length > fn.params.length)
-        raiseError('TypeError', `${name} takes at most ${fn.params.length} arguments, got ${positional.length}`);
-      positional.forEach((v, i) => named.set(fn.params[i], v));
-    }
-    if (fn) {
-      const ordered: (WfValue | undefined)[] = fn.params.map((p) => named.get(p));
-      for (const k of named.keys())
-        if (!fn.params.includes(k)) raiseError('TypeError', `${name} has no argument '${k}'`);
-      for (let i = 0; i < fn.required; i++)
-        if (ordered[i] === undefined)
-          raiseError('TypeError', `${name} is missing the argument '${fn.params[i]}'`);
-      while (ordered.length && ordered[ordered.length - 1] === undefined) ordered.pop();
-      return fn.fn(ordered, this.options.stdlib);
-    }
+    if (fn) return fn.fn(bindCallArguments(fn, named, positional), this.options.stdlib);
     if (name.includes('.'))
       throw new LocalEnvironmentError(
         `'${name}' has no local binding: the engine runs the standard library and the callables its caller binds (see src/local/workflows/README.md)`,

@@ -29,7 +29,12 @@ export interface ParsedSource {
 
 export function parseWorkflowSource(source: string, file: string): ParsedSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(quoteFlowExpressions(source), { lineCounter, intAsBigInt: true, uniqueKeys: true, prettyErrors: true });
+  const doc = parseDocument(quoteFlowExpressions(source), {
+    lineCounter,
+    intAsBigInt: true,
+    uniqueKeys: true,
+    prettyErrors: true,
+  });
   const issues: ValidationIssue[] = [];
   for (const e of doc.errors.slice(0, 3))
     issues.push({ file, line: e.linePos?.[0].line, message: `invalid YAML: ${e.message.split('\n')[0]}` });

@@ -26,7 +26,10 @@ const EXPRESSION = { type: 'string', pattern: '^\\$\\{.+\\}$' };
 export function relaxSchema(schema: SchemaNode): SchemaNode {
   const defs = schema.definitions as Record<string, SchemaNode>;
   const retry = (defs.retry.oneOf as SchemaNode[])[0];
-  const backoff = (retry.properties as Record<string, SchemaNode>).backoff.properties as Record<string, SchemaNode>;
+  const backoff = (retry.properties as Record<string, SchemaNode>).backoff.properties as Record<
+    string,
+    SchemaNode
+  >;
   for (const k of ['initial_delay', 'max_delay', 'multiplier'])
     backoff[k] = { anyOf: [{ type: 'number', minimum: 0 }, EXPRESSION], description: backoff[k].description };
   defs.args = { anyOf: [defs.args, { type: 'array' }] };

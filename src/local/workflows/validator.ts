@@ -147,12 +147,20 @@ class Checker {
       const known = this.def.subworkflows.has(b.call) || STDLIB_FUNCTIONS.has(b.call) || b.call.includes('.');
       if (!known)
         this.issue(`call: '${b.call}' is not a subworkflow of this workflow or a known function`, step, line);
-      else if (STDLIB_MODULE_CALL.test(b.call) && !STDLIB_FUNCTIONS.has(b.call) && !this.def.subworkflows.has(b.call))
+      else if (
+        STDLIB_MODULE_CALL.test(b.call) &&
+        !STDLIB_FUNCTIONS.has(b.call) &&
+        !this.def.subworkflows.has(b.call)
+      )
         this.issue(`call: '${b.call}' is not in the standard library`, step, line);
       const target = this.def.subworkflows.get(b.call);
       if (target && Array.isArray(b.args)) {
         if (b.args.length > target.params.length)
-          this.issue(`call: '${b.call}' takes ${target.params.length} argument(s), got ${b.args.length}`, step, line);
+          this.issue(
+            `call: '${b.call}' takes ${target.params.length} argument(s), got ${b.args.length}`,
+            step,
+            line,
+          );
         for (const p of target.params.slice(b.args.length))
           if (!p.hasDefault) this.issue(`call: missing argument '${p.name}' for '${b.call}'`, step, line);
       } else if (target) {
@@ -166,7 +174,11 @@ class Checker {
       }
       const fn = STDLIB_FUNCTIONS.get(b.call);
       if (fn && Array.isArray(b.args) && b.args.length > fn.params.length)
-        this.issue(`call: ${b.call} takes at most ${fn.params.length} arguments, got ${b.args.length}`, step, line);
+        this.issue(
+          `call: ${b.call} takes at most ${fn.params.length} arguments, got ${b.args.length}`,
+          step,
+          line,
+        );
       for (const v of Object.values(b.args ?? {})) this.value(v, step, line);
       if (b.result) writes(b.result, 'result variable');
     }

@@ -56,7 +56,8 @@ export const collectionFunctions = defineFunctions({
   'map.merge_nested': [
     ['first', 'second'],
     2,
-    ([a, b]) => mergeNested(needMap(a, 'map.merge_nested', 'first'), needMap(b, 'map.merge_nested', 'second')),
+    ([a, b]) =>
+      mergeNested(needMap(a, 'map.merge_nested', 'first'), needMap(b, 'map.merge_nested', 'second')),
   ],
   'list.concat': [
     ['objs', 'val'],

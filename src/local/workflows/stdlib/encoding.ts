@@ -14,18 +14,23 @@ export const encodingFunctions = defineFunctions({
     ['data', 'indent'],
     1,
     ([v, indent]) =>
-      new WfBytes(Buffer.from(toJsonText(v ?? null, 'json.encode', jsonIndent(indent, 'json.encode')), 'utf8')),
+      new WfBytes(
+        Buffer.from(toJsonText(v ?? null, 'json.encode', jsonIndent(indent, 'json.encode')), 'utf8'),
+      ),
   ],
   'json.encode_to_string': [
     ['data', 'indent'],
     1,
-    ([v, indent]) => toJsonText(v ?? null, 'json.encode_to_string', jsonIndent(indent, 'json.encode_to_string')),
+    ([v, indent]) =>
+      toJsonText(v ?? null, 'json.encode_to_string', jsonIndent(indent, 'json.encode_to_string')),
   ],
   'json.decode': [
     ['data'],
     1,
     ([d]) =>
-      parseJsonText(d instanceof WfBytes ? Buffer.from(d.data).toString('utf8') : needString(d, 'json.decode', 'data')),
+      parseJsonText(
+        d instanceof WfBytes ? Buffer.from(d.data).toString('utf8') : needString(d, 'json.decode', 'data'),
+      ),
   ],
   'base64.encode': [
     ['data', 'padding'],

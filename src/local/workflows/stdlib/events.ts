@@ -17,9 +17,15 @@ export const eventFunctions = defineFunctions({
     async ([m], ctx): Promise<WfValue> => {
       const method = m ?? 'POST';
       if (typeof method !== 'string')
-        raiseError('TypeError', `events.create_callback_endpoint: http_callback_method must be a string, got ${typeName(method)}`);
+        raiseError(
+          'TypeError',
+          `events.create_callback_endpoint: http_callback_method must be a string, got ${typeName(method)}`,
+        );
       if (!CALLBACK_METHODS.includes(method))
-        raiseError('ValueError', `events.create_callback_endpoint: http_callback_method must be one of ${CALLBACK_METHODS.join(', ')}`);
+        raiseError(
+          'ValueError',
+          `events.create_callback_endpoint: http_callback_method must be one of ${CALLBACK_METHODS.join(', ')}`,
+        );
       return new Map([['url', await ctx.callbacks().create(method)]]);
     },
     true,
@@ -30,10 +36,18 @@ export const eventFunctions = defineFunctions({
     async ([cb, timeout], ctx) => {
       const url = cb !== undefined && isMap(cb) ? cb.get('url') : undefined;
       if (typeof url !== 'string')
-        raiseError('TypeError', 'events.await_callback: callback must be the map events.create_callback_endpoint returned');
+        raiseError(
+          'TypeError',
+          'events.await_callback: callback must be the map events.create_callback_endpoint returned',
+        );
       if (timeout !== undefined && timeout !== null && (!isNumber(timeout) || Number(timeout) < 0))
-        raiseError('TypeError', `events.await_callback: timeout must be a non-negative number, got ${typeName(timeout)}`);
-      return ctx.callbacks().await(url, timeout === undefined || timeout === null ? DEFAULT_TIMEOUT_SECONDS : Number(timeout));
+        raiseError(
+          'TypeError',
+          `events.await_callback: timeout must be a non-negative number, got ${typeName(timeout)}`,
+        );
+      return ctx
+        .callbacks()
+        .await(url, timeout === undefined || timeout === null ? DEFAULT_TIMEOUT_SECONDS : Number(timeout));
     },
     true,
   ],

@@ -22,7 +22,10 @@ function algorithm(v: Parameters<typeof needString>[0], fn: string): string {
   const name = needString(v, fn, 'algorithm');
   const node = ALGORITHMS[name];
   if (!node)
-    raiseError('ValueError', `${fn}: unsupported algorithm '${name}'; use one of ${Object.keys(ALGORITHMS).join(', ')}`);
+    raiseError(
+      'ValueError',
+      `${fn}: unsupported algorithm '${name}'; use one of ${Object.keys(ALGORITHMS).join(', ')}`,
+    );
   return node;
 }
 

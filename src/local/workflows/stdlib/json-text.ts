@@ -41,7 +41,8 @@ export function jsonIndent(v: WfValue | undefined, fn: string): JsonIndent | und
   const field = (name: string, dflt: string): string => {
     const x = v.get(name);
     if (x === undefined || x === null) return dflt;
-    if (typeof x !== 'string') raiseError('TypeError', `${fn}: indent.${name} must be a string, got ${typeName(x)}`);
+    if (typeof x !== 'string')
+      raiseError('TypeError', `${fn}: indent.${name} must be a string, got ${typeName(x)}`);
     return x;
   };
   for (const k of v.keys())
@@ -68,7 +69,9 @@ export function toJsonText(v: WfValue, fn: string, indent?: JsonIndent): string 
     let items: string[];
     if (Array.isArray(x)) items = x.map((y) => newline(depth + 1) + write(y, depth + 1));
     else if (isMap(x))
-      items = [...x].map(([k, y]) => `${newline(depth + 1)}${JSON.stringify(k)}:${indent ? ' ' : ''}${write(y, depth + 1)}`);
+      items = [...x].map(
+        ([k, y]) => `${newline(depth + 1)}${JSON.stringify(k)}:${indent ? ' ' : ''}${write(y, depth + 1)}`,
+      );
     else raiseError('ValueError', `${fn}: a ${typeName(x)} cannot be JSON-encoded`);
     const [open, close] = Array.isArray(x) ? ['[', ']'] : ['{', '}'];
     return items.length ? `${open}${items.join(',')}${newline(depth)}${close}` : `${open}${close}`;

@@ -49,7 +49,9 @@ export const regexFunctions = defineFunctions({
     2,
     ([s, r]) => {
       const source = needString(s, 'text.match_regex', 'source');
-      return compile(needString(r, 'text.match_regex', 'regexp'), 'text.match_regex').matcher(source).find();
+      return compile(needString(r, 'text.match_regex', 'regexp'), 'text.match_regex')
+        .matcher(source)
+        .find();
     },
   ],
   'text.find_all_regex': [
@@ -75,7 +77,11 @@ export const regexFunctions = defineFunctions({
       const repl = needString(p, 'text.replace_all_regex', 'repl');
       let out = '';
       let at = 0;
-      for (const x of matches(source, needString(r, 'text.replace_all_regex', 'regexp'), 'text.replace_all_regex')) {
+      for (const x of matches(
+        source,
+        needString(r, 'text.replace_all_regex', 'regexp'),
+        'text.replace_all_regex',
+      )) {
         out += source.slice(at, x.start) + repl;
         at = x.end;
       }

@@ -24,7 +24,11 @@ const ONE_YEAR_SECONDS = 31_536_000;
 const loggable = (v: WfValue): boolean => !(v instanceof WfBytes || v instanceof WfFunctionRef);
 
 /** sys.log takes exactly one of data, text and json (a null one counts as not given). */
-function logPayload(data: WfValue | undefined, text: WfValue | undefined, json: WfValue | undefined): WfValue {
+function logPayload(
+  data: WfValue | undefined,
+  text: WfValue | undefined,
+  json: WfValue | undefined,
+): WfValue {
   const given = [data, text, json].filter((v) => v !== undefined && v !== null);
   if (given.length !== 1)
     raiseError(
@@ -57,7 +61,10 @@ export const systemFunctions = defineFunctions({
       const message = logPayload(data, text, json);
       const level = severity ?? 'DEFAULT';
       if (typeof level !== 'string' || !LOG_SEVERITIES.includes(level))
-        raiseError('TypeError', `sys.log: severity must be one of ${LOG_SEVERITIES.join(', ')}, got ${JSON.stringify(level)}`);
+        raiseError(
+          'TypeError',
+          `sys.log: severity must be one of ${LOG_SEVERITIES.join(', ')}, got ${JSON.stringify(level)}`,
+        );
       ctx.log({ severity: level, message });
       return null;
     },
@@ -70,7 +77,10 @@ export const systemFunctions = defineFunctions({
       if (seconds === undefined || !isNumber(seconds))
         raiseError('TypeError', `sys.sleep: seconds must be a number, got ${typeName(seconds ?? null)}`);
       if (Number(seconds) < 0 || Number(seconds) > ONE_YEAR_SECONDS)
-        raiseError('ValueError', `sys.sleep: seconds must be between 0 and ${ONE_YEAR_SECONDS} (one year), got ${seconds}`);
+        raiseError(
+          'ValueError',
+          `sys.sleep: seconds must be between 0 and ${ONE_YEAR_SECONDS} (one year), got ${seconds}`,
+        );
       await ctx.clock.sleep(Number(seconds));
       return null;
     },

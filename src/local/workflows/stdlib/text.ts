@@ -31,7 +31,10 @@ function percentDecode(source: string): string {
     if (c === '%') {
       const hex = source.slice(i + 1, i + 3);
       if (!/^[0-9A-Fa-f]{2}$/.test(hex))
-        raiseError('ValueError', `text.url_decode: '%' at offset ${i} is not followed by two hexadecimal digits`);
+        raiseError(
+          'ValueError',
+          `text.url_decode: '%' at offset ${i} is not followed by two hexadecimal digits`,
+        );
       bytes.push(parseInt(hex, 16));
       i += 2;
     } else if (c === '+') bytes.push(0x20);
@@ -102,7 +105,11 @@ export const textFunctions = defineFunctions({
       return out;
     },
   ],
-  'text.url_encode': [['source'], 1, ([s]) => percentEncode(needString(s, 'text.url_encode', 'source'), false)],
+  'text.url_encode': [
+    ['source'],
+    1,
+    ([s]) => percentEncode(needString(s, 'text.url_encode', 'source'), false),
+  ],
   'text.url_encode_plus': [
     ['source'],
     1,

@@ -28,13 +28,17 @@ function checkTimeZone(tz: string): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
   } catch {
-    raiseError('ValueError', `time.format: unknown time zone '${tz}' (use a tz database name such as Europe/Paris)`);
+    raiseError(
+      'ValueError',
+      `time.format: unknown time zone '${tz}' (use a tz database name such as Europe/Paris)`,
+    );
   }
   return tz;
 }
 
 export function formatTimestamp(seconds: bigint | number, tz = 'UTC'): string {
-  const micros = typeof seconds === 'bigint' ? seconds * 1_000_000n : BigInt(Math.round(seconds * MICROS_PER_SECOND));
+  const micros =
+    typeof seconds === 'bigint' ? seconds * 1_000_000n : BigInt(Math.round(seconds * MICROS_PER_SECOND));
   const wholeMs = Number(micros / 1000n - (micros % 1000n < 0n ? 1n : 0n));
   const fraction = Number(((micros % 1_000_000n) + 1_000_000n) % 1_000_000n);
   const offset = offsetMinutes(wholeMs, tz);
@@ -43,15 +47,22 @@ export function formatTimestamp(seconds: bigint | number, tz = 'UTC'): string {
   const date = `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}`;
   const time = `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`;
   const sign = offset < 0 ? '-' : '+';
-  const zone = offset === 0 ? 'Z' : `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  const zone =
+    offset === 0 ? 'Z' : `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
   return `${date}T${time}.${pad(fraction, 6)}${zone}`;
 }
 
 /** RFC 3339 section 5.6 date-time to seconds since the epoch (microsecond precision). */
 export function parseTimestamp(text: string, fn: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/.exec(text);
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/.exec(
+      text,
+    );
   const bad = (): never =>
-    raiseError('ValueError', `${fn}: '${text}' is not an RFC 3339 timestamp such as 2024-05-08T12:01:00.000000Z`);
+    raiseError(
+      'ValueError',
+      `${fn}: '${text}' is not an RFC 3339 timestamp such as 2024-05-08T12:01:00.000000Z`,
+    );
   if (!m) bad();
   const [y, mo, d, h, mi, s] = m!.slice(1, 7).map(Number);
   const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();

@@ -13,7 +13,10 @@ describe('Cloud Workflows conformance suite', () => {
     for (const f of files) {
       const c = readCase(path.join(CONFORMANCE_DIR, f));
       expect([f, 'expect' in c || c.expectError !== undefined]).toEqual([f, true]);
-      expect([f, c.doc]).toEqual([f, expect.stringMatching(/^https:\/\/cloud\.google\.com\/workflows\/docs\//)]);
+      expect([f, c.doc]).toEqual([
+        f,
+        expect.stringMatching(/^https:\/\/cloud\.google\.com\/workflows\/docs\//),
+      ]);
     }
   });
 
