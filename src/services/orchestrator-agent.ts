@@ -88,7 +88,7 @@ export class OrchestratorAgent {
     let halted = false;
     if (plateau.converged && run.halt === null) {
       halted = await haltRunOnce(this.deps.documents, runId, {
-        reason: `converged: ${plateau.reason}`,
+        reason: `${plateau.trend === 'worsening' ? 'stopped' : 'converged'}: ${plateau.reason}`,
         by: ORCHESTRATOR_ACTOR,
         at,
       });
