@@ -5,7 +5,12 @@ import {
   UpdateReceiptSchema,
   type RunDocument,
 } from '../../schemas/documents';
-import { TrainingReportSchema, type ModelQuality, type TrainingReport } from '../../schemas/report';
+import {
+  TrainingReportSchema,
+  type ModelQuality,
+  type RunOutcome,
+  type TrainingReport,
+} from '../../schemas/report';
 import type { DocumentStore } from '../ports/document-store';
 import type { ModelRegistry } from '../ports/model-registry';
 import { hospitalLevelGuarantee } from '../services/privacy-guarantee';
@@ -21,6 +26,8 @@ export async function buildTrainingReport(input: {
   models: ModelRegistry;
   backend: string;
   hospitalSizes: Record<string, { trainStays: number | null; testStays: number | null }>;
+  /** What the run produced; only its servable version becomes `finalModel`. */
+  outcome: RunOutcome;
   finalModelDirectory: string | null;
   baselines: TrainingReport['baselines'];
   notes: string[];
@@ -63,7 +70,7 @@ export async function buildTrainingReport(input: {
       quality: await versionQuality(documents, version.versionId, version.pooledMetrics),
     });
   }
-  const last = versions.at(-1);
+  const served = versions.find((v) => v.versionId === input.outcome.modelVersionId);
   const report: TrainingReport = {
     runId: run.runId,
     status: run.status,
@@ -82,9 +89,10 @@ export async function buildTrainingReport(input: {
       testStays: input.hospitalSizes[hospitalId]?.testStays ?? null,
     })),
     rounds,
+    outcome: input.outcome,
     versions,
-    finalModel: last
-      ? { versionId: last.versionId, quality: last.quality, directory: input.finalModelDirectory }
+    finalModel: served
+      ? { versionId: served.versionId, quality: served.quality, directory: input.finalModelDirectory }
       : null,
     privacy: run.privacy,
     baselines: input.baselines,

@@ -88,43 +88,52 @@ export function checkPlateau(
   }
   const lossFlat = lossImprovement === null || lossImprovement < rule.minLossImprovement;
   const aurocFlat = aurocImprovement === null || aurocImprovement < rule.minAurocImprovement;
-  const worse =
+  const windowWorse =
     (lossImprovement !== null && lossImprovement < -rule.minLossImprovement) ||
-    (aurocImprovement !== null && aurocImprovement < -rule.minAurocImprovement) ||
-    worsenedTwice(
-      sorted.map((v) => v.loss),
-      1,
-      rule.minLossImprovement,
-    ) ||
-    worsenedTwice(
-      sorted.map((v) => v.auroc),
-      -1,
-      rule.minAurocImprovement,
-    );
+    (aurocImprovement !== null && aurocImprovement < -rule.minAurocImprovement);
+  const lossTail = worsenedTwice(
+    sorted.map((v) => v.loss),
+    1,
+    rule.minLossImprovement,
+  );
+  const aurocTail = worsenedTwice(
+    sorted.map((v) => v.auroc),
+    -1,
+    rule.minAurocImprovement,
+  );
   const parts = [
-    lossImprovement === null ? null : change('loss', -lossImprovement, rule.minLossImprovement),
-    aurocImprovement === null ? null : change('AUROC', aurocImprovement, rule.minAurocImprovement),
+    lossImprovement === null
+      ? null
+      : `${change('loss', -lossImprovement, rule.minLossImprovement)}${lossTail ? `, but rose in each of the last two versions (${lossTail})` : ''}`,
+    aurocImprovement === null
+      ? null
+      : `${change('AUROC', aurocImprovement, rule.minAurocImprovement)}${aurocTail ? `, but fell in each of the last two versions (${aurocTail})` : ''}`,
   ].filter((p): p is string => p !== null);
   const converged = lossFlat && aurocFlat;
+  const worse = windowWorse || lossTail !== null || aurocTail !== null;
   const trend = worse ? 'worsening' : converged ? 'plateau' : 'improving';
-  const words = { improving: 'still improving', plateau: 'plateau', worsening: 'getting worse' }[trend];
+  const words = windowWorse
+    ? 'getting worse'
+    : { improving: 'still improving', plateau: 'plateau', worsening: 'no longer improving' }[trend];
   return {
     converged,
     trend,
     lossImprovement,
     aurocImprovement,
-    reason: `${words} over the last ${rule.window} versions (rounds ${recent[0].round}–${recent[recent.length - 1].round}): ${parts.join(', ')}`,
+    reason: `${words} over the last ${rule.window} versions (rounds ${recent[0].round}–${recent[recent.length - 1].round}): ${parts.join('; ')}`,
   };
 }
 
 /**
- * Whether the metric moved the wrong way in each of the last two versions, by more than twice the
- * improvement threshold in all (so DP noise around a plateau is not called worsening) (`worse` = +1: higher is worse, as for loss; −1: lower is worse, as for AUROC).
+ * `0.2990 → 0.3066` when the metric moved the wrong way in each of the last two versions, by more
+ * than twice the improvement threshold in all (so DP noise around a plateau is not called
+ * worsening), else null. `worse` = +1: higher is worse (loss); −1: lower is worse (AUROC).
  */
-function worsenedTwice(values: readonly (number | null)[], worse: 1 | -1, threshold: number): boolean {
+function worsenedTwice(values: readonly (number | null)[], worse: 1 | -1, threshold: number): string | null {
   const [a, b, c] = values.slice(-3);
-  if (a == null || b == null || c == null) return false;
-  return worse * (b - a) > 0 && worse * (c - b) > 0 && worse * (c - a) > 2 * threshold;
+  if (a == null || b == null || c == null) return null;
+  const twice = worse * (b - a) > 0 && worse * (c - b) > 0 && worse * (c - a) > 2 * threshold;
+  return twice ? `${a.toFixed(4)} → ${c.toFixed(4)}` : null;
 }
 
 /**

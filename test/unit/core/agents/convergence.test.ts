@@ -29,9 +29,11 @@ describe('checkPlateau', () => {
     const diverging = versions([0.726, 0.7, 1.2, 1.648], [0.337, 0.4, 0.45, 0.5]);
     const decision = checkPlateau(diverging);
     expect(decision.trend).toBe('worsening');
-    expect(decision.reason).toMatch(/^getting worse over the last 3 versions/);
-    expect(decision.reason).toMatch(/loss fell 0\.0260.*AUROC rose 0\.1630/);
-    expect(decision.reason).not.toMatch(/improving|improved -/);
+    expect(decision.reason).toMatch(/^no longer improving over the last 3 versions/);
+    expect(decision.reason).toMatch(
+      /loss fell 0\.0260 .*, but rose in each of the last two versions \(0\.7000 → 1\.6480\); AUROC rose 0\.1630/,
+    );
+    expect(decision.reason).not.toMatch(/still improving|improved -/);
     // The window's best loss is the same while it kept rising: still 'getting worse'.
     expect(checkPlateau(versions([0.726, 1.648, 1.648, 1.648], [0.337, 0.5, 0.5, 0.5])).reason).toMatch(
       /^getting worse .*loss rose 0\.9220/,
