@@ -71,6 +71,20 @@ export function makeFolder(dir: string, what: string): void {
   }
 }
 
+/** Before any work: the folder of an output file the user named exists and is writable. */
+export function checkOutputFile(file: string, what: string): void {
+  const folder = path.dirname(path.resolve(file));
+  if (!existsSync(folder))
+    throw new UserError(`cannot write ${what} ${file}: the folder ${folder} does not exist`);
+  if (!statSync(folder).isDirectory())
+    throw new UserError(`cannot write ${what} ${file}: ${folder} is a file, not a folder`);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    throw new UserError(`cannot write ${what} ${file}: ${describeFsError(error)}`);
+  }
+}
+
 /**
  * Writes an output file the user named. Its folder must exist (we do not guess folders into being
  * from a typo): a missing one is named.
@@ -80,9 +94,7 @@ export async function writeOutputFile(
   content: string | Uint8Array,
   what: string,
 ): Promise<void> {
-  const folder = path.dirname(path.resolve(file));
-  if (!existsSync(folder))
-    throw new UserError(`cannot write ${what} ${file}: the folder ${folder} does not exist`);
+  checkOutputFile(file, what);
   try {
     await writeFile(file, content);
   } catch (error) {

@@ -4,7 +4,7 @@ import { parseCommandArgs, stringFlag } from '../args';
 import type { Command } from '../main';
 import { defaultHome } from '../run-locations';
 import { parseStoreKind, withStoreReader } from '../store-reader';
-import { writeOutputFile } from '../output-paths';
+import { checkOutputFile, writeOutputFile } from '../output-paths';
 import { didYouMean } from '../suggest';
 import { UserError } from '../user-error';
 
@@ -33,6 +33,8 @@ export const auditCommand: Command = {
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
     const runId = stringFlag(values, 'run');
     const action = stringFlag(values, 'action');
+    const out = stringFlag(values, 'out');
+    if (out !== undefined) checkOutputFile(out, 'the audit log');
     const { records, runExists } = await withStoreReader(
       home,
       parseStoreKind(stringFlag(values, 'stack')),
@@ -60,7 +62,6 @@ export const auditCommand: Command = {
       (r) => (runId === undefined || r.runId === runId) && (action === undefined || r.action === action),
     );
     const lines = selected.map((r) => `${JSON.stringify(r)}\n`).join('');
-    const out = stringFlag(values, 'out');
     if (out === undefined) {
       process.stdout.write(lines);
       return 0;

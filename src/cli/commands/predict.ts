@@ -9,7 +9,7 @@ import type { Command } from '../main';
 import { UserError } from '../user-error';
 import { defaultHome } from '../run-locations';
 import { predictOneStay, refuseIfHalted } from './predict-stay';
-import { writeOutputFile } from '../output-paths';
+import { checkOutputFile, writeOutputFile } from '../output-paths';
 
 const HELP = `Usage: himas predict --model DIR --input CSV --out CSV
        himas predict --model DIR --stay JSON_FILE|- [--json]
@@ -68,6 +68,7 @@ export const predictCommand: Command = {
     if (missing.length > 0)
       throw new UserError(`missing ${missing.join(', ')}; see \`himas predict --help\``);
 
+    checkOutputFile(out!, 'the scores');
     const { modelJson, weights } = await readModelFolder(modelDir!);
     if (!existsSync(input!)) throw new UserError(`input file ${input} does not exist`);
     let records;
