@@ -1,7 +1,18 @@
 import { closestName, didYouMean } from '../../../src/cli/suggest';
 
 describe('did you mean', () => {
-  const commands = ['data', 'train', 'predict', 'status', 'agents', 'audit', 'stack', 'workflows', 'privacy', 'bench'];
+  const commands = [
+    'data',
+    'train',
+    'predict',
+    'status',
+    'agents',
+    'audit',
+    'stack',
+    'workflows',
+    'privacy',
+    'bench',
+  ];
 
   it('finds a swapped, dropped or doubled letter', () => {
     expect(closestName('trian', commands)).toBe('train');
