@@ -50,6 +50,23 @@ export const BaselineSchema = z.object({
   quality: ModelQualitySchema,
 });
 
+/**
+ * What the run produced (src/core/agents/run-verdict.ts): only a `succeeded` run has a model to
+ * serve, and only that model is the report's `finalModel`.
+ */
+export const RunOutcomeSchema = z.object({
+  kind: z.enum(['succeeded', 'halted', 'failed', 'diverged', 'running']),
+  /** One line: why the run ended this way. */
+  reason: z.string(),
+  /** The servable version presented as the run's model; null unless the run succeeded. */
+  modelVersionId: z.string().nullable(),
+  /** The last trained version when it is not served because it is worse than the initial model. */
+  divergedVersionId: z.string().nullable(),
+  /** The divergence check of the model against the initial one (null when no version was trained). */
+  divergence: z.object({ diverged: z.boolean(), judged: z.boolean(), reason: z.string() }).nullable(),
+});
+export type RunOutcome = z.infer<typeof RunOutcomeSchema>;
+
 export const TrainingReportSchema = z.object({
   runId: z.string(),
   status: z.enum(['running', 'completed', 'failed', 'halted']),
@@ -68,8 +85,10 @@ export const TrainingReportSchema = z.object({
     }),
   ),
   rounds: z.array(RoundReportSchema),
+  outcome: RunOutcomeSchema,
   /** v0 (initial) … final, each with the hospitals' evaluations. */
   versions: z.array(VersionQualitySchema),
+  /** The servable model (outcome.modelVersionId); null when the run left none to serve. */
   finalModel: z
     .object({
       versionId: z.string(),

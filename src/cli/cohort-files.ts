@@ -15,7 +15,9 @@ export async function writeCohort(cohort: SyntheticCohort, dir: string): Promise
     await writeFile(cohortFile(dir, hospital.hospitalId, 'test'), csv(hospital.test));
   }
   const manifest = {
-    generator: 'himas synthetic cohort (shared/reference/CLINICAL_DATA.md section 5)',
+    // Cite only what the repository holds: a reader of cohort.json can open it.
+    generator:
+      'himas synthetic cohort, calibrated to published MIMIC-IV and eICU statistics (src/core/data/README.md, src/core/data/feature-model.ts)',
     preset: cohort.preset,
     seed: cohort.seed,
     hospitals: cohort.hospitals.map((h) => ({

@@ -1,4 +1,6 @@
 import packageJson from '../../package.json';
+import { exitCode, exitCodeLines } from './exit-codes';
+import { didYouMean } from './suggest';
 import { UserError } from './user-error';
 import { agentsCommand } from './commands/agents';
 import { auditCommand } from './commands/audit';
@@ -38,7 +40,10 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
-Run \`himas <command> --help\` for a command's flags.`;
+Run \`himas <command> --help\` for a command's flags.
+
+Exit codes:
+${exitCodeLines().join('\n')}`;
 
 /** Runs the CLI and returns the exit code. Bad input is one line on stderr; bugs keep their stack. */
 export async function main(argv: string[]): Promise<number> {
@@ -54,7 +59,9 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   try {
     if (!command)
-      throw new UserError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+      throw new UserError(
+        `unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}; commands: ${Object.keys(COMMANDS).join(', ')}`,
+      );
     return await command.run(rest);
   } catch (error) {
     if (error instanceof UserError) {
@@ -62,6 +69,10 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode;
     }
     const e = error as Error;
+    if (e.name === 'StoreInUseError') {
+      process.stderr.write(`himas: error: ${e.message}; wait for it to finish, or pass --home DIR\n`);
+      return exitCode('busy');
+    }
     process.stderr.write(`himas: ${e.message}\n`);
     if (process.env.HIMAS_DEBUG) process.stderr.write(`${e.stack}\n`);
     else process.stderr.write('(set HIMAS_DEBUG=1 to see where it happened)\n');

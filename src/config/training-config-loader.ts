@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { TrainingConfigSchema, type TrainingConfig } from '../../schemas/training-config';
+import { closestName } from '../cli/suggest';
 import { UserError } from '../cli/user-error';
 
 /**
@@ -95,7 +96,7 @@ export function loadTrainingConfig(input: LoadConfigInput): TrainingConfig {
   }
   for (const [field, text] of Object.entries(input.flags ?? {})) {
     if (text === undefined) continue;
-    if (!(field in CONFIG_FIELDS)) throw new UserError(`unknown config field '${field}'`);
+    if (!(field in CONFIG_FIELDS)) throw new UserError(`unknown config field ${withSuggestion(field)}`);
     put(field, parseText(field, text, `--${flagName(field)}`), {
       source: 'flag',
       origin: `--${flagName(field)}`,
@@ -131,10 +132,16 @@ function readConfigFile(file: string): Record<string, unknown> {
   const unknown = Object.keys(value).filter((key) => !(key in CONFIG_FIELDS));
   if (unknown.length > 0) {
     throw new UserError(
-      `config file ${file}: unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')}; allowed: ${Object.keys(CONFIG_FIELDS).join(', ')}`,
+      `config file ${file}: unknown field(s) ${unknown.map(withSuggestion).join(', ')}; allowed: ${Object.keys(CONFIG_FIELDS).join(', ')}`,
     );
   }
   return value as Record<string, unknown>;
+}
+
+/** `'local_epochs' (did you mean 'localEpochs'?)`, or just the quoted key when nothing is close. */
+function withSuggestion(key: string): string {
+  const near = closestName(key, Object.keys(CONFIG_FIELDS));
+  return near === undefined ? `'${key}'` : `'${key}' (did you mean '${near}'?)`;
 }
 
 /** Turns flag/env text into the field's type; the schema then checks ranges. */
@@ -176,7 +183,7 @@ function describeConfigIssues(
   const lines = error.issues.map((issue) => {
     const field = String(issue.path[0] ?? '');
     if (issue.code === 'unrecognized_keys') {
-      return `unknown config field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      return `unknown config field(s) ${issue.keys.map(withSuggestion).join(', ')}`;
     }
     const origin = provenance[field];
     const where = origin ? ` (from ${origin.origin})` : '';

@@ -5,7 +5,12 @@ import {
   UpdateReceiptSchema,
   type RunDocument,
 } from '../../schemas/documents';
-import { TrainingReportSchema, type ModelQuality, type TrainingReport } from '../../schemas/report';
+import {
+  TrainingReportSchema,
+  type ModelQuality,
+  type RunOutcome,
+  type TrainingReport,
+} from '../../schemas/report';
 import type { PooledQuality } from '../../schemas/metrics';
 import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
 import type { DocumentStore } from '../ports/document-store';
@@ -23,6 +28,8 @@ export async function buildTrainingReport(input: {
   models: ModelRegistry;
   backend: string;
   hospitalSizes: Record<string, { trainStays: number | null; testStays: number | null }>;
+  /** What the run produced; only its servable version becomes `finalModel`. */
+  outcome: RunOutcome;
   finalModelDirectory: string | null;
   baselines: TrainingReport['baselines'];
   notes: string[];
@@ -64,8 +71,9 @@ export async function buildTrainingReport(input: {
       quality: await versionQuality(documents, version.versionId, version.pooled),
     });
   }
-  const last = versions.at(-1);
-  const finalVersion = last ? await models.get(last.versionId) : undefined;
+  const served = versions.find((v) => v.versionId === input.outcome.modelVersionId);
+  // The privacy figures of the served version, else of the last one the run made.
+  const stating = await models.get(served?.versionId ?? versions.at(-1)?.versionId ?? '');
   const report: TrainingReport = {
     runId: run.runId,
     status: run.status,
@@ -84,12 +92,13 @@ export async function buildTrainingReport(input: {
       testStays: input.hospitalSizes[hospitalId]?.testStays ?? null,
     })),
     rounds,
+    outcome: input.outcome,
     versions,
-    finalModel: last
-      ? { versionId: last.versionId, quality: last.quality, directory: input.finalModelDirectory }
+    finalModel: served
+      ? { versionId: served.versionId, quality: served.quality, directory: input.finalModelDirectory }
       : null,
     privacy: run.privacy,
-    hospitalPrivacy: finalVersion?.hospitalPrivacy ?? [],
+    hospitalPrivacy: stating?.hospitalPrivacy ?? [],
     baselines: input.baselines,
     notes: input.notes,
   };

@@ -52,3 +52,26 @@ export function fileLogger(file: string, component?: string): Logger & { close()
     close: () => closeSync(fd),
   };
 }
+
+/**
+ * A file logger whose file is opened only by `open()`: entries written before are kept and
+ * written then. `himas train` hands it to the platform before it knows its inputs are good, and
+ * creates the run folder (and this file) only once they are, so a refused command writes nothing.
+ */
+export function deferredFileLogger(
+  file: string,
+  component?: string,
+): Logger & { open(): void; close(): void } {
+  let target: (Logger & { close(): void }) | undefined;
+  const pending: LogEntry[] = [];
+  return {
+    // A kept entry keeps the time it was written at.
+    write: (entry) =>
+      target ? target.write(entry) : void pending.push({ time: new Date().toISOString(), ...entry }),
+    open() {
+      target ??= fileLogger(file, component);
+      for (const entry of pending.splice(0)) target.write(entry);
+    },
+    close: () => target?.close(),
+  };
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HospitalIdSchema, RunIdSchema } from '../../schemas/events';
 import { TrainingConfigSchema } from '../../schemas/training-config';
-import { paths, type RoundDocument, type RunDocument } from '../../schemas/documents';
+import { modelVersionId, paths, type RoundDocument, type RunDocument } from '../../schemas/documents';
 import type { RunLifecycle } from './run-lifecycle';
 
 /**
@@ -67,7 +67,7 @@ export class Coordinator {
     if (method === 'POST' && parts.length === 3 && parts[2] === 'finish') {
       const { status } = FinishBody.parse(body ?? {});
       const run = await this.mustGetRun(runId);
-      const final = status ?? (run.halt ? 'halted' : 'completed');
+      const final = status ?? finalStatus(run);
       await this.lifecycle.finishRun(runId, final);
       return ok(summary(await this.mustGetRun(runId)));
     }
@@ -173,4 +173,16 @@ function summary(run: RunDocument): Record<string, unknown> {
     halted: run.halt !== null,
     haltReason: run.halt?.reason ?? null,
   };
+}
+
+/**
+ * How a run that the workflow finished ended: halted when something set its halt flag, failed when
+ * no round closed (every version after the initial, untrained one comes from a closed round), else
+ * completed. A run that trained nothing is not "completed".
+ */
+function finalStatus(run: RunDocument): 'completed' | 'failed' | 'halted' {
+  if (run.halt) return 'halted';
+  const trained =
+    run.latestModelVersionId !== null && run.latestModelVersionId !== modelVersionId(run.runId, 0);
+  return trained ? 'completed' : 'failed';
 }

@@ -63,51 +63,19 @@ export class OrchestratorAgent {
     const run = await readRun(this.deps.documents, runId);
     if (!run) return null;
 
-    const versions = (await this.deps.models.list(runId)).filter((v) => v.round <= round);
-    const history: VersionMetrics[] = versions
-      .filter((v) => v.pooled !== null)
-      .map((v) => ({
-        round: v.round,
-        modelVersionId: v.versionId,
-        auroc: v.pooled?.metrics.auroc ?? null,
-        loss: v.pooled?.metrics.loss ?? null,
-      }));
-    const plateau = checkPlateau(history, this.rule);
-    const attendance = checkAttendance(await this.roundRecords(runId, round));
-    const latest = history.at(-1);
-    const evaluations = latest
-      ? (await this.deps.documents.list(paths.evaluations(latest.modelVersionId))).map((s) =>
-          HospitalEvaluationSchema.parse(s.data),
-        )
-      : [];
-    const hospitalMetrics = run.hospitals.map((hospitalId) => {
-      const e = evaluations.find((x) => x.hospitalId === hospitalId);
-      // From the hospital's own noisy release (post-processing): noisier than the pooled figure.
-      const m = e ? metricsFromHistogram(e.histogram) : null;
-      return { hospitalId, auroc: m?.auroc ?? null, loss: m?.loss ?? null };
-    });
-
+    const assessed = await assessRun(this.deps, run, round, this.rule);
+    const { plateau, attendance, hospitalMetrics, latest } = assessed;
     const at = this.deps.clock.now().toISOString();
     let halted = false;
     if (plateau.converged && run.halt === null) {
       halted = await haltRunOnce(this.deps.documents, runId, {
-        reason: `converged: ${plateau.reason}`,
+        reason: `${plateau.trend === 'worsening' ? 'stopped' : 'converged'}: ${plateau.reason}`,
         by: ORCHESTRATOR_ACTOR,
         at,
       });
     }
     const current = halted ? await readRun(this.deps.documents, runId) : run;
-    const summary = writeRunSummary({
-      runId,
-      status: statusOf(current ?? run),
-      plannedRounds: run.config.rounds,
-      history,
-      hospitalMetrics,
-      attendance,
-      plateau,
-      privacy: event.data.privacy,
-      halt: current?.halt ?? null,
-    });
+    const summary = summaryOf(current ?? run, assessed, event.data.privacy);
     const row: RunProgressRow = {
       runId,
       round,
@@ -132,25 +100,106 @@ export class OrchestratorAgent {
     await this.deps.warehouse.insert(RUN_PROGRESS_TABLE, [row]);
     return { row, plateau, halted };
   }
+}
 
-  private async roundRecords(runId: string, upToRound: number): Promise<RoundRecord[]> {
-    const rounds = (await this.deps.documents.list(paths.rounds(runId)))
-      .map((s) => RoundDocumentSchema.parse(s.data))
-      .filter((r) => r.round <= upToRound && (r.status === 'closed' || r.status === 'failed'));
-    const records: RoundRecord[] = [];
-    for (const r of rounds) {
-      const receipts = (await this.deps.documents.list(paths.updates(runId, r.round))).map((s) =>
-        UpdateReceiptSchema.parse(s.data),
-      );
-      records.push({
-        round: r.round,
-        expectedHospitals: r.expectedHospitals,
-        participants: r.participants,
-        receipts: receipts.map(({ hospitalId, status }) => ({ hospitalId, status })),
-      });
-    }
-    return records;
+/**
+ * What the orchestrator knows of a run up to `round` (default: every round), read-only: the
+ * pooled metrics per version, the plateau decision, attendance and the latest version's
+ * per-hospital metrics. `track` records it when a version is published; `himas agents` asks it
+ * afresh, so a finished run is described as finished, with its final evaluation.
+ */
+export async function assessRun(
+  deps: Pick<AgentDeps, 'documents' | 'models'>,
+  run: RunDocument,
+  round = Number.MAX_SAFE_INTEGER,
+  rule: PlateauRule = DEFAULT_PLATEAU_RULE,
+): Promise<RunAssessment> {
+  const versions = (await deps.models.list(run.runId)).filter((v) => v.round <= round);
+  const history: VersionMetrics[] = versions
+    .filter((v) => v.pooled !== null)
+    .map((v) => ({
+      round: v.round,
+      modelVersionId: v.versionId,
+      auroc: v.pooled?.metrics.auroc ?? null,
+      loss: v.pooled?.metrics.loss ?? null,
+    }));
+  const plateau = checkPlateau(history, rule);
+  const attendance = checkAttendance(await roundRecords(deps.documents, run.runId, round));
+  const latest = history.at(-1);
+  const evaluations = latest
+    ? (await deps.documents.list(paths.evaluations(latest.modelVersionId))).map((s) =>
+        HospitalEvaluationSchema.parse(s.data),
+      )
+    : [];
+  const hospitalMetrics = run.hospitals.map((hospitalId) => {
+    const e = evaluations.find((x) => x.hospitalId === hospitalId);
+    // From the hospital's own noisy release (post-processing): noisier than the pooled figure.
+    const m = e ? metricsFromHistogram(e.histogram) : null;
+    return { hospitalId, auroc: m?.auroc ?? null, loss: m?.loss ?? null };
+  });
+  return {
+    history,
+    plateau,
+    attendance,
+    hospitalMetrics,
+    latest,
+    privacy: versions.at(-1)?.privacy ?? run.privacy,
+  };
+}
+
+/** The run summary as of now (the template writer over `assessRun`), for a finished run too. */
+export async function currentRunSummary(
+  deps: Pick<AgentDeps, 'documents' | 'models'>,
+  run: RunDocument,
+): Promise<{ summary: string; plateau: PlateauDecision }> {
+  const assessed = await assessRun(deps, run);
+  return { summary: summaryOf(run, assessed, assessed.privacy), plateau: assessed.plateau };
+}
+
+async function roundRecords(
+  documents: AgentDeps['documents'],
+  runId: string,
+  upToRound: number,
+): Promise<RoundRecord[]> {
+  const rounds = (await documents.list(paths.rounds(runId)))
+    .map((s) => RoundDocumentSchema.parse(s.data))
+    .filter((r) => r.round <= upToRound && (r.status === 'closed' || r.status === 'failed'));
+  const records: RoundRecord[] = [];
+  for (const r of rounds) {
+    const receipts = (await documents.list(paths.updates(runId, r.round))).map((s) =>
+      UpdateReceiptSchema.parse(s.data),
+    );
+    records.push({
+      round: r.round,
+      expectedHospitals: r.expectedHospitals,
+      participants: r.participants,
+      receipts: receipts.map(({ hospitalId, status }) => ({ hospitalId, status })),
+    });
   }
+  return records;
+}
+
+export interface RunAssessment {
+  history: VersionMetrics[];
+  plateau: PlateauDecision;
+  attendance: ReturnType<typeof checkAttendance>;
+  hospitalMetrics: { hospitalId: string; auroc: number | null; loss: number | null }[];
+  latest: VersionMetrics | undefined;
+  privacy: RunDocument['privacy'];
+}
+
+function summaryOf(run: RunDocument, a: RunAssessment, privacy: RunDocument['privacy']): string {
+  return writeRunSummary({
+    runId: run.runId,
+    status: statusOf(run),
+    plannedRounds: run.config.rounds,
+    history: a.history,
+    hospitalMetrics: a.hospitalMetrics,
+    attendance: a.attendance,
+    plateau: a.plateau,
+    privacy,
+    halt: run.halt,
+  });
 }
 
 /** The run as the summary should call it: a run with a halt flag is halted even before the driver stops. */

@@ -175,7 +175,7 @@ describe('himas train (embedded stack, end to end)', () => {
   it('reports what the run did from the store', () => {
     const list = himas(['status'], { cwd });
     expect(list.status).toBe(0);
-    expect(list.stdout).toMatch(/e2e-run\s+completed\s+5\/5/);
+    expect(list.stdout).toMatch(/e2e-run\s+completed\s+succeeded\s+5\/5/);
     const one = himas(['status', 'e2e-run', '--json'], { cwd });
     const parsed = JSON.parse(one.stdout);
     expect(parsed.rounds).toHaveLength(5);

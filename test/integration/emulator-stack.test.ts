@@ -105,7 +105,7 @@ describeWithEmulators('himas train --stack emulators (real emulators, end to end
   it('himas status --stack emulators reads them back', () => {
     const list = himas(['status', '--stack', 'emulators'], { cwd });
     expect(list.status).toBe(0);
-    expect(list.stdout).toMatch(/emu-run\s+completed\s+2\/2/);
+    expect(list.stdout).toMatch(/emu-run\s+completed\s+succeeded\s+2\/2/);
     const one = himas(['status', 'emu-run', '--stack', 'emulators', '--json'], { cwd });
     expect(one.status).toBe(0);
     const shown = JSON.parse(one.stdout) as { rounds: unknown[]; versions: unknown[] };

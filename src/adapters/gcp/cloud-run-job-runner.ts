@@ -1,5 +1,5 @@
 import type { JobRequest, JobResult, JobRunner } from '../../ports/job-runner';
-import { grpcCodeOf } from './grpc-status';
+import { GrpcStatus, googleErrorMessage, grpcCodeOf } from './grpc-status';
 
 /**
  * JobRunner on the Cloud Run Admin API v2 (`JobsClient.runJob`): what the workflow's
@@ -69,9 +69,6 @@ export class CloudRunJobError extends Error {
     this.name = 'CloudRunJobError';
   }
 }
-
-const NOT_FOUND = 5;
-const PERMISSION_DENIED = 7;
 
 export class CloudRunJobRunner implements JobRunner {
   constructor(
@@ -163,12 +160,12 @@ function summarise(
 
 function explainStartError(error: unknown, jobName: string, path: string): Error {
   const code = grpcCodeOf(error);
-  const detail = (error as Error).message ?? String(error);
-  if (code === NOT_FOUND)
+  const detail = googleErrorMessage(error);
+  if (code === GrpcStatus.NOT_FOUND)
     return new CloudRunJobError(
       `Cloud Run job ${jobName} does not exist (${path}); Terraform creates one job per hospital named himas-train-<hospital> in HIMAS_REGION: ${detail}`,
     );
-  if (code === PERMISSION_DENIED)
+  if (code === GrpcStatus.PERMISSION_DENIED)
     return new CloudRunJobError(
       `not allowed to run Cloud Run job ${jobName} with overrides (${path}): the caller's service account needs run.jobs.runWithOverrides on the job (roles/run.developer, or roles/run.invoker with overrides allowed): ${detail}`,
     );

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ModelVersionDocument } from '../../../schemas/documents';
 import type { ModelArtifacts, ModelRegistry } from '../../ports/model-registry';
-import { GrpcStatus, grpcCodeOf } from './grpc-status';
+import { GrpcStatus, googleErrorMessage, grpcCodeOf } from './grpc-status';
 import { retryWithBackoff, type RetryPolicy } from './retry-with-backoff';
 
 /**
@@ -75,7 +75,7 @@ export class VertexUploadError extends Error {
     cause: unknown,
   ) {
     super(
-      `model version ${versionIds.join(', ')} is stored (Firestore and Cloud Storage) but its upload to the Vertex AI Model Registry failed: ${(cause as Error).message ?? String(cause)}; the run's next registered version (or syncRun) retries the upload`,
+      `model version ${versionIds.join(', ')} is stored (Firestore and Cloud Storage) but its upload to the Vertex AI Model Registry failed: ${googleErrorMessage(cause)}; the run's next registered version (or syncRun) retries the upload`,
     );
     this.name = 'VertexUploadError';
   }

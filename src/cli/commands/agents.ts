@@ -7,6 +7,8 @@ import { parseStoreKind, withStoreReader } from '../store-reader';
 import { fmt } from '../format-metrics';
 import type { Command } from '../main';
 import { defaultHome } from '../run-locations';
+import { currentRunSummary, ORCHESTRATOR_ACTOR } from '../../services/orchestrator-agent';
+import { readRunVerdict } from '../../services/run-verdict';
 import { UserError } from '../user-error';
 
 const HELP = `Usage: himas agents [RUN_ID] [--home DIR] [--stack embedded|emulators] [--json]
@@ -65,7 +67,14 @@ export const agentsCommand: Command = {
         };
         return print(JSON.stringify(result, null, 2));
       }
-      const out: string[] = [`Run ${runId}: ${run.status}${run.halt ? ` (halted by ${run.halt.by})` : ''}`];
+      // The summary and verdict as of now (with the final evaluation), not as of the last
+      // model.published: a finished run is described as finished.
+      const now = await currentRunSummary(store, run);
+      const outcome =
+        run.status === 'running' ? null : await readRunVerdict(store.documents, store.models, run);
+      const out: string[] = [
+        `Run ${runId}: ${run.status}${run.halt ? ` (halted by ${run.halt.by})` : ''}, round ${run.currentRound} of ${run.config.rounds}${outcome ? `; outcome: ${outcome.kind}: ${outcome.reason}` : ''}`,
+      ];
       out.push('', 'Privacy guardian (ε recomputed from the ledger vs the aggregator’s claim):');
       if (audit.length === 0) out.push('  no checks recorded (agents run during `himas train`)');
       else
@@ -94,15 +103,17 @@ export const agentsCommand: Command = {
           `  ${String(p.round).padEnd(6)} ${fmt(p.pooledAuroc).padEnd(7)} ${fmt(p.pooledLoss).padEnd(7)} ${(p.converged ? 'yes' : 'no').padEnd(10)} ${p.lateHospitals.join(', ') || '-'}`,
         );
       }
-      const verdict = progress.find((p) => p.converged);
+      // The orchestrator's stop (if it stopped the run), else the plateau rule over every version now.
+      const stop = progress.find((p) => p.converged);
+      const stopped = run.halt?.by === ORCHESTRATOR_ACTOR && run.halt.reason.startsWith('stopped: ');
       out.push(
-        `  verdict: ${verdict ? `converged at ${verdict.modelVersionId}` : latest ? 'not converged' : 'none yet'}`,
+        `  verdict: ${stop ? `${stopped ? 'stopped (not converged)' : 'converged'} at ${stop.modelVersionId}` : latest ? now.plateau.reason : 'none yet'}`,
       );
       if (latest)
         out.push(
           '',
-          'Run summary:',
-          ...latest.summary
+          `Run summary (${run.status === 'running' ? 'so far' : 'now that the run has ended'}):`,
+          ...now.summary
             .trimEnd()
             .split('\n')
             .map((l) => `  ${l}`),

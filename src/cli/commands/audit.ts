@@ -1,11 +1,11 @@
-import { createWriteStream } from 'node:fs';
 import * as path from 'node:path';
-import { once } from 'node:events';
 import { AuditRecordSchema, paths, type AuditRecord } from '../../../schemas/documents';
 import { parseCommandArgs, stringFlag } from '../args';
 import type { Command } from '../main';
 import { defaultHome } from '../run-locations';
 import { parseStoreKind, withStoreReader } from '../store-reader';
+import { checkOutputFile, writeOutputFile } from '../output-paths';
+import { didYouMean } from '../suggest';
 import { UserError } from '../user-error';
 
 const HELP = `Usage: himas audit [--run RUN_ID] [--action ACTION] [--home DIR] [--stack embedded|emulators] [--out FILE]
@@ -33,11 +33,13 @@ export const auditCommand: Command = {
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
     const runId = stringFlag(values, 'run');
     const action = stringFlag(values, 'action');
-    const records = await withStoreReader(
+    const out = stringFlag(values, 'out');
+    if (out !== undefined) checkOutputFile(out, 'the audit log');
+    const { records, runExists } = await withStoreReader(
       home,
       parseStoreKind(stringFlag(values, 'stack')),
-      async ({ documents }) =>
-        (await documents.list(paths.audits())).map((snapshot) => {
+      async ({ documents }) => ({
+        records: (await documents.list(paths.audits())).map((snapshot) => {
           const parsed = AuditRecordSchema.safeParse(snapshot.data);
           if (!parsed.success)
             throw new UserError(
@@ -45,19 +47,26 @@ export const auditCommand: Command = {
             );
           return parsed.data;
         }),
+        runExists: runId !== undefined && (await documents.get(paths.run(runId))) !== undefined,
+      }),
     );
+    // A filter that names nothing is a typo, not an empty log: say so rather than print nothing.
+    if (runId !== undefined && !runExists && !records.some((r) => r.runId === runId))
+      throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs`);
+    const actions = [...new Set(records.map((r) => r.action))].sort();
+    if (action !== undefined && !actions.includes(action))
+      throw new UserError(
+        `no audit record has action '${action}'${didYouMean(action, actions)}; the log holds: ${actions.join(', ') || 'no records yet'}`,
+      );
     const selected = orderedForExport(records).filter(
       (r) => (runId === undefined || r.runId === runId) && (action === undefined || r.action === action),
     );
     const lines = selected.map((r) => `${JSON.stringify(r)}\n`).join('');
-    const out = stringFlag(values, 'out');
     if (out === undefined) {
       process.stdout.write(lines);
       return 0;
     }
-    const stream = createWriteStream(out, { flags: 'w' });
-    stream.end(lines);
-    await once(stream, 'finish');
+    await writeOutputFile(out, lines, 'the audit log');
     process.stderr.write(
       `${selected.length} audit record${selected.length === 1 ? '' : 's'} written to ${out}\n`,
     );

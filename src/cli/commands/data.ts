@@ -5,6 +5,7 @@ import { intFlag, parseCommandArgs, stringFlag } from '../args';
 import { writeCohort } from '../cohort-files';
 import { parseOutbreakSpec } from '../outbreak-spec';
 import type { Command } from '../main';
+import { checkWritableFolder, explainWriteError } from '../output-paths';
 import { UserError } from '../user-error';
 
 const HELP = `Usage: himas data generate [--preset NAME] [--hospitals N] [--patients M] [--seed S]
@@ -46,6 +47,7 @@ export const dataCommand: Command = {
     }
     const out = stringFlag(values, 'out');
     if (!out) throw new UserError('--out DIR is required: the folder to write the CSV files to');
+    checkWritableFolder(out, 'the cohort folder');
     const preset = stringFlag(values, 'preset') ?? 'archetypes';
     if (!(PRESETS as readonly string[]).includes(preset))
       throw new UserError(`--preset '${preset}' is not one of ${PRESETS.join(', ')}`);
@@ -58,7 +60,11 @@ export const dataCommand: Command = {
         ? {}
         : { outbreak: parseOutbreakSpec(stringFlag(values, 'outbreak')!) }),
     });
-    await writeCohort(cohort, out);
+    try {
+      await writeCohort(cohort, out);
+    } catch (error) {
+      throw explainWriteError(error, 'the cohort folder', out);
+    }
     const rows = cohort.hospitals.map((h) => {
       const deaths = [...h.train, ...h.test].filter((r) => r.label_inhospital_mortality === 1).length;
       const total = h.train.length + h.test.length;

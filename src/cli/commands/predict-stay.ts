@@ -110,7 +110,7 @@ async function fromFolder(dir: string, home: string, body: unknown): Promise<Ass
  * A folder is a copy: when the local store knows its version, the privacy guardian's verdict there
  * applies to it too. Without a store (a folder copied elsewhere) there is nothing to consult.
  */
-async function refuseIfHalted(home: string, metadata: HimasModelMetadata, dir: string): Promise<void> {
+export async function refuseIfHalted(home: string, metadata: HimasModelMetadata, dir: string): Promise<void> {
   const { runId, versionId } = metadata;
   if (!runId || !versionId || !existsSync(path.join(home, 'himas.duckdb'))) return;
   await withExistingStore(home, async (platform) => {

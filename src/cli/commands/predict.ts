@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseCohortCsv, transformRecords } from '../../core/data';
 import { initializeBackend, predictProbabilities } from '../../core/model';
@@ -8,7 +8,8 @@ import { parseCommandArgs, stringFlag } from '../args';
 import type { Command } from '../main';
 import { UserError } from '../user-error';
 import { defaultHome } from '../run-locations';
-import { predictOneStay } from './predict-stay';
+import { predictOneStay, refuseIfHalted } from './predict-stay';
+import { checkOutputFile, writeOutputFile } from '../output-paths';
 
 const HELP = `Usage: himas predict --model DIR --input CSV --out CSV
        himas predict --model DIR --stay JSON_FILE|- [--json]
@@ -23,7 +24,8 @@ object with first_careunit and the feature columns (null or absent = not measure
 stdin (-). Prints risk, risk band, implausible values (flagged and treated as missing), the top
 contributing features (gradient × input on the logit), the model version, its privacy guarantee and
 a narrative citing guideline passages. --run serves the run's newest version the privacy guardian
-did not halt, from the store; --model refuses a folder whose version the store knows as halted.`;
+did not halt, from the store. Both ways, --model refuses a folder whose version the store (--home)
+knows as halted by the privacy guardian.`;
 
 export const predictCommand: Command = {
   summary: 'score ICU stays with a trained model (himas predict)',
@@ -44,23 +46,29 @@ export const predictCommand: Command = {
     }
     const modelDir = stringFlag(values, 'model');
     const stay = stringFlag(values, 'stay');
-    if (stay !== undefined || stringFlag(values, 'run') !== undefined) {
-      return predictOneStay({
-        stay,
-        modelDir,
-        runId: stringFlag(values, 'run'),
-        home: path.resolve(stringFlag(values, 'home') ?? defaultHome()),
-        json: values.json === true,
-      });
-    }
+    const runId = stringFlag(values, 'run');
     const input = stringFlag(values, 'input');
     const out = stringFlag(values, 'out');
+    const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
+    const batch = input !== undefined || out !== undefined;
+    if (stay !== undefined && batch)
+      throw new UserError(
+        '--stay scores one stay and --input/--out score a CSV file: pass one or the other; see `himas predict --help`',
+      );
+    if (runId !== undefined && batch)
+      throw new UserError(
+        "--run serves one stay (--stay); to score a CSV, pass the run folder's model: --model runs/<run id>/model",
+      );
+    if (stay !== undefined || runId !== undefined) {
+      return predictOneStay({ stay, modelDir, runId, home, json: values.json === true });
+    }
     const missing = [!modelDir && '--model DIR', !input && '--input CSV', !out && '--out CSV'].filter(
       Boolean,
     );
     if (missing.length > 0)
       throw new UserError(`missing ${missing.join(', ')}; see \`himas predict --help\``);
 
+    checkOutputFile(out!, 'the scores');
     const { modelJson, weights } = await readModelFolder(modelDir!);
     if (!existsSync(input!)) throw new UserError(`input file ${input} does not exist`);
     let records;
@@ -82,13 +90,15 @@ export const predictCommand: Command = {
       );
     }
     try {
+      // The same verdict as for one stay: a version the store knows as halted is never served.
+      await refuseIfHalted(home, loaded.metadata, modelDir!);
       const design = transformRecords(loaded.preprocessor, records);
       const risks = predictProbabilities(loaded.model, design.features, design.rows, design.cols);
       const lines = [
         'stay_id,risk',
         ...records.map((r, i) => `${csvCell(r.stay_id)},${risks[i].toFixed(6)}`),
       ];
-      await writeFile(out!, `${lines.join('\n')}\n`);
+      await writeOutputFile(out!, `${lines.join('\n')}\n`, 'the scores');
       process.stderr.write(
         `Scored ${records.length} stays with ${loaded.metadata.versionId ?? 'the model'} → ${out}\n`,
       );

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { paths, RoundDocumentSchema, RunDocumentSchema } from '../../../schemas/documents';
 import { parseStoreKind, withStoreReader } from '../store-reader';
 import { describeGuarantee } from '../../services/privacy-guarantee';
+import { readRunVerdict } from '../../services/run-verdict';
 import { parseCommandArgs, stringFlag } from '../args';
 import { fmt } from '../format-metrics';
 import type { Command } from '../main';
@@ -10,8 +11,9 @@ import { UserError } from '../user-error';
 
 const HELP = `Usage: himas status [RUN_ID] [--home DIR] [--stack embedded|emulators] [--json]
 
-Without RUN_ID: every run in the store. With RUN_ID: what that run did, round by round, read from
-the store (the run, round and model-version documents). --stack emulators reads the Firestore
+Without RUN_ID: every run in the store, oldest first, with its outcome (succeeded only when it
+left a servable model). With RUN_ID: how that run ended and what it did, round by round, read
+from the store (the run, round and model-version documents). --stack emulators reads the Firestore
 emulator of the stack recorded in <home>/stack.json instead of the embedded store.`;
 
 export const statusCommand: Command = {
@@ -41,13 +43,23 @@ export const statusCommand: Command = {
       async ({ documents, models }) => {
         const out: string[] = [];
         if (positionals.length === 0) {
-          const runs = (await documents.list(paths.runs())).map((s) => RunDocumentSchema.parse(s.data));
+          // Oldest first, by when they were created (run ids need not sort by time).
+          const runs = (await documents.list(paths.runs()))
+            .map((s) => RunDocumentSchema.parse(s.data))
+            .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.runId.localeCompare(b.runId));
+          const outcomes = new Map<string, string>();
+          for (const r of runs)
+            outcomes.set(
+              r.runId,
+              r.status === 'running' ? 'running' : (await readRunVerdict(documents, models, r)).kind,
+            );
           if (values.json)
             return print(
               JSON.stringify(
                 runs.map(({ runId, status, currentRound, config, createdAt }) => ({
                   runId,
                   status,
+                  outcome: outcomes.get(runId),
                   currentRound,
                   rounds: config.rounds,
                   createdAt,
@@ -57,10 +69,12 @@ export const statusCommand: Command = {
               ),
             );
           if (runs.length === 0) return print(`no runs in ${home}`);
-          out.push(`${'run'.padEnd(30)} ${'status'.padEnd(10)} ${'rounds'.padEnd(8)} created`);
+          out.push(
+            `${'run'.padEnd(30)} ${'status'.padEnd(10)} ${'outcome'.padEnd(10)} ${'rounds'.padEnd(8)} created`,
+          );
           for (const r of runs)
             out.push(
-              `${r.runId.padEnd(30)} ${r.status.padEnd(10)} ${`${r.currentRound}/${r.config.rounds}`.padEnd(8)} ${r.createdAt}`,
+              `${r.runId.padEnd(30)} ${r.status.padEnd(10)} ${outcomes.get(r.runId)!.padEnd(10)} ${`${r.currentRound}/${r.config.rounds}`.padEnd(8)} ${r.createdAt}`,
             );
           return print(out.join('\n'));
         }
@@ -78,6 +92,10 @@ export const statusCommand: Command = {
         );
         out.push(`  hospitals: ${run.hospitals.join(', ')}`);
         out.push(`  data: ${run.dataSource.kind} ${run.dataSource.location}`);
+        if (run.status !== 'running') {
+          const verdict = await readRunVerdict(documents, models, run);
+          out.push(`  outcome: ${verdict.kind}: ${verdict.reason}`);
+        }
         for (const g of run.privacy) out.push(`  privacy: ${describeGuarantee(g)}`);
         out.push(
           `  ${'round'.padEnd(6)} ${'status'.padEnd(11)} ${'updates'.padEnd(8)} ${'model version'.padEnd(36)} pooled AUROC`,

@@ -16,13 +16,20 @@ export function guaranteeClaim(g: PrivacyGuarantee): string {
   return `ε = ${formatEpsilon(g.epsilon)}, δ = ${formatDelta(g.delta)}`;
 }
 
-function renderGuarantee(g: PrivacyGuarantee): SafeHtml {
+/**
+ * A guarantee over zero released versions (no round closed) is ε = 0 of nothing: shown greyed and
+ * said so, never as a green box that reads like a private model.
+ */
+function renderGuarantee(g: PrivacyGuarantee, modelServed: boolean): SafeHtml {
   const none = g.epsilon === null;
+  const nothingReleased = g.unit === 'hospital' && g.steps === 0;
   const overBudget = g.epsilon !== null && g.budgetEpsilon !== null && g.epsilon > g.budgetEpsilon;
   const stepsLabel = g.unit === 'hospital' ? 'Rounds accounted' : 'Steps accounted';
-  return markup`<div class="guarantee ${none ? 'no-guarantee' : 'has-guarantee'}">
+  const style = nothingReleased ? 'no-release' : none ? 'no-guarantee' : 'has-guarantee';
+  return markup`<div class="guarantee ${style}">
     <h3>${g.unit === 'hospital' ? 'Hospital-level' : 'Patient-level'} guarantee</h3>
-    <p class="claim">${guaranteeClaim(g)}</p>
+    <p class="claim">${nothingReleased ? 'No model version was released: nothing to guarantee (0 rounds accounted)' : guaranteeClaim(g)}</p>
+    ${!modelServed && !nothingReleased ? markup`<p class="meaning">The run left no model to serve; this is the guarantee of the versions it did release.</p>` : ''}
     <p class="meaning">${UNIT_MEANING[g.unit]}</p>
     ${overBudget ? markup`<p class="over-budget">ε exceeds the budget of ${formatFixed(g.budgetEpsilon)}.</p>` : ''}
     <dl class="facts">
@@ -94,6 +101,7 @@ function renderHospitalPrivacy(hospitals: readonly HospitalPrivacy[]): SafeHtml 
 
 export function renderPrivacySection(
   guarantees: readonly PrivacyGuarantee[],
+  modelServed = true,
   hospitals: readonly HospitalPrivacy[] = [],
 ): SafeHtml {
   const body =
@@ -101,7 +109,7 @@ export function renderPrivacySection(
       ? markup`<div class="guarantee no-guarantee">
           <p class="claim">No privacy guarantee was recorded for this run: treat it as ε = ∞.</p>
         </div>`
-      : guarantees.map(renderGuarantee);
+      : guarantees.map((g) => renderGuarantee(g, modelServed));
   return markup`<section id="privacy">
     <h2>Privacy guarantee</h2>
     <div class="guarantees">${body}</div>

@@ -40,7 +40,7 @@ export function renderFinalModelSection(report: TrainingReport): SafeHtml {
   if (!final)
     return markup`<section id="final-model">
       ${heading}
-      <p class="muted">This run produced no final model.</p>
+      <p class="muted">This run left no model to serve: ${report.outcome.reason}.${report.outcome.divergedVersionId ? ` Its last version, ${report.outcome.divergedVersionId}, is in the versions above and is not served.` : ''}</p>
     </section>`;
   const where = markup`<p class="muted">
     Version

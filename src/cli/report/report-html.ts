@@ -20,13 +20,13 @@ export function renderReportHtml(report: TrainingReport): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="referrer" content="no-referrer">
-<title>HIMAS run ${report.runId} — ${report.status}</title>
+<title>HIMAS run ${report.runId} — ${OUTCOME_TITLE[report.outcome.kind]}</title>
 <style>${trustedHtml(REPORT_CSS)}</style>
 </head>
 <body>
 <main>
 ${renderHeader(report)}
-${renderPrivacySection(report.privacy, report.hospitalPrivacy)}
+${renderPrivacySection(report.privacy, report.outcome.kind === 'succeeded', report.hospitalPrivacy)}
 <section id="charts">
 <h2>Training, round by round</h2>
 ${renderReportCharts(report)}
@@ -41,6 +41,25 @@ ${renderNotesSection(report)}
 </body>
 </html>
 `.value;
+}
+
+const OUTCOME_TITLE: Record<TrainingReport['outcome']['kind'], string> = {
+  succeeded: 'succeeded',
+  halted: 'halted, no model to serve',
+  failed: 'failed, no model to serve',
+  diverged: 'diverged, no model to serve',
+  running: 'not finished',
+};
+
+/**
+ * The verdict first: a run that left no model to serve says so in a red box before anything else,
+ * so no table further down can be read as its final model.
+ */
+function renderOutcome(report: TrainingReport): SafeHtml {
+  const { outcome } = report;
+  if (outcome.kind === 'succeeded')
+    return markup`<p class="outcome outcome-succeeded"><strong>Succeeded:</strong> ${outcome.reason}.</p>`;
+  return markup`<p class="outcome outcome-${outcome.kind}"><strong>No model to serve — ${OUTCOME_TITLE[outcome.kind]}:</strong> ${outcome.reason}.</p>`;
 }
 
 function fact(label: string, value: HtmlValue): SafeHtml {
@@ -68,7 +87,7 @@ function renderHeader(report: TrainingReport): SafeHtml {
       hospital${report.hospitals.length === 1 ? '' : 's'}, ${report.rounds.length}
       round${report.rounds.length === 1 ? '' : 's'}
     </p>
-    ${report.haltReason ? markup`<p class="halt"><strong>Halted:</strong> ${report.haltReason}</p>` : ''}
+    ${renderOutcome(report)}
     <dl class="run-facts">
       ${fact('Status', markup`<span class="badge badge-${report.status}">${report.status}</span>`)}
       ${fact('Backend', report.backend)} ${fact('Wall time', formatDuration(report.wallSeconds))}

@@ -13,7 +13,10 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 .muted { color: var(--muted); }
 .nowrap { white-space: nowrap; }
 .subtitle { margin: 0 0 16px; color: var(--muted); }
-.halt { border-left: 4px solid #b45309; background: #fffbeb; padding: 8px 14px; margin: 12px 0; }
+.outcome { border-left: 6px solid; padding: 10px 14px; margin: 12px 0; }
+.outcome-succeeded { border-color: #15803d; background: #f0fdf4; }
+.outcome-halted, .outcome-failed, .outcome-diverged, .outcome-running { border-color: #b91c1c; background: #fef2f2; }
+.guarantee.no-release { border-left-color: #9ca3af; background: #f9fafb; }
 .run-facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 10px 24px; margin: 16px 0; }
 .run-facts div { min-width: 0; }
 .run-facts dt { font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); }

@@ -36,7 +36,15 @@ export const DEFAULT_PLATEAU_RULE: PlateauRule = {
 };
 
 export interface PlateauDecision {
+  /** No metric improved by its threshold over the window (a run that got worse has stopped improving too). */
   converged: boolean;
+  /**
+   * worsening: a metric got worse by more than its threshold over the window, or in each of the
+   * last two versions (by more than twice it) (whatever the other did: a diverging run is neither converged nor
+   * improving); plateau: none moved by more than its threshold; improving: one improved by at
+   * least its threshold and none got worse.
+   */
+  trend: 'improving' | 'plateau' | 'worsening' | null;
   /** Improvements over the window, null when not computable. */
   lossImprovement: number | null;
   aurocImprovement: number | null;
@@ -52,6 +60,7 @@ export function checkPlateau(
   if (n < Math.max(rule.minVersions, rule.window + 1)) {
     return {
       converged: false,
+      trend: null,
       lossImprovement: null,
       aurocImprovement: null,
       reason: `${n} version(s), at least ${Math.max(rule.minVersions, rule.window + 1)} needed`,
@@ -69,25 +78,73 @@ export function checkPlateau(
   const lossImprovement = improvement((v) => v.loss, -1);
   const aurocImprovement = improvement((v) => v.auroc, 1);
   if (lossImprovement === null && aurocImprovement === null) {
-    return { converged: false, lossImprovement, aurocImprovement, reason: 'no pooled metrics in the window' };
+    return {
+      converged: false,
+      trend: null,
+      lossImprovement,
+      aurocImprovement,
+      reason: 'no pooled metrics in the window',
+    };
   }
   const lossFlat = lossImprovement === null || lossImprovement < rule.minLossImprovement;
   const aurocFlat = aurocImprovement === null || aurocImprovement < rule.minAurocImprovement;
+  const windowWorse =
+    (lossImprovement !== null && lossImprovement < -rule.minLossImprovement) ||
+    (aurocImprovement !== null && aurocImprovement < -rule.minAurocImprovement);
+  const lossTail = worsenedTwice(
+    sorted.map((v) => v.loss),
+    1,
+    rule.minLossImprovement,
+  );
+  const aurocTail = worsenedTwice(
+    sorted.map((v) => v.auroc),
+    -1,
+    rule.minAurocImprovement,
+  );
   const parts = [
     lossImprovement === null
       ? null
-      : `loss improved ${lossImprovement.toFixed(4)} (threshold ${rule.minLossImprovement})`,
+      : `${change('loss', -lossImprovement, rule.minLossImprovement)}${lossTail ? `, but rose in each of the last two versions (${lossTail})` : ''}`,
     aurocImprovement === null
       ? null
-      : `AUROC improved ${aurocImprovement.toFixed(4)} (threshold ${rule.minAurocImprovement})`,
+      : `${change('AUROC', aurocImprovement, rule.minAurocImprovement)}${aurocTail ? `, but fell in each of the last two versions (${aurocTail})` : ''}`,
   ].filter((p): p is string => p !== null);
   const converged = lossFlat && aurocFlat;
+  const worse = windowWorse || lossTail !== null || aurocTail !== null;
+  const trend = worse ? 'worsening' : converged ? 'plateau' : 'improving';
+  const words = windowWorse
+    ? 'getting worse'
+    : { improving: 'still improving', plateau: 'plateau', worsening: 'no longer improving' }[trend];
   return {
     converged,
+    trend,
     lossImprovement,
     aurocImprovement,
-    reason: `${converged ? 'plateau' : 'still improving'} over the last ${rule.window} versions (rounds ${recent[0].round}–${recent[recent.length - 1].round}): ${parts.join(', ')}`,
+    reason: `${words} over the last ${rule.window} versions (rounds ${recent[0].round}–${recent[recent.length - 1].round}): ${parts.join('; ')}`,
   };
+}
+
+/**
+ * `0.2990 → 0.3066` when the metric moved the wrong way in each of the last two versions, by more
+ * than twice the improvement threshold in all (so DP noise around a plateau is not called
+ * worsening), else null. `worse` = +1: higher is worse (loss); −1: lower is worse (AUROC).
+ */
+function worsenedTwice(values: readonly (number | null)[], worse: 1 | -1, threshold: number): string | null {
+  const [a, b, c] = values.slice(-3);
+  if (a == null || b == null || c == null) return null;
+  const twice = worse * (b - a) > 0 && worse * (c - b) > 0 && worse * (c - a) > 2 * threshold;
+  return twice ? `${a.toFixed(4)} → ${c.toFixed(4)}` : null;
+}
+
+/**
+ * `loss fell 0.0123 (improvement threshold 0.001)`, `loss rose 0.9215 (...)`: the direction in
+ * words, never a negative improvement. `delta` is the change of the metric's best value in the
+ * window from where the window started.
+ */
+function change(metric: string, delta: number, threshold: number): string {
+  const direction = delta > 0 ? 'rose' : delta < 0 ? 'fell' : 'did not change';
+  const amount = delta === 0 ? '' : ` ${Math.abs(delta).toFixed(4)}`;
+  return `${metric} ${direction}${amount} (improvement threshold ${threshold})`;
 }
 
 /** What happened to one expected hospital in one round. */

@@ -87,7 +87,7 @@ const functionsFrameworkCli = () =>
 const FUNCTION_START_TIMEOUT_MS = 90_000;
 
 export const stackStatePath = (home: string) => path.join(home, 'stack.json');
-const stackFolder = (home: string) => path.join(home, 'stack');
+export const stackFolder = (home: string) => path.join(home, 'stack');
 
 export function readStackState(home: string): StackState | undefined {
   const file = stackStatePath(home);

@@ -28,7 +28,8 @@ export interface SubworkflowDef {
 export interface StepBody {
   assign?: { target: string; value: RawValue }[];
   call?: string;
-  args?: RawMap;
+  /** Named arguments, or a list of positional ones (matched to the parameters in order). */
+  args?: RawMap | RawValue[];
   result?: string;
   for?: ForDef;
   parallel?: ParallelDef;

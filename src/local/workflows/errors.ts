@@ -87,6 +87,20 @@ export function describeErrorValue(value: WfValue): string {
   return String(value);
 }
 
+/**
+ * What the local engine cannot do here, as opposed to a workflow error: a call to a host that is
+ * not loopback, a connector no one bound. It ends the execution at once (no retry policy or
+ * `except` sees it, since in the cloud the call would have gone through) with a message saying
+ * what to do instead.
+ */
+export class LocalEnvironmentError extends Error {
+  location?: StepLocation;
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalEnvironmentError';
+  }
+}
+
 /** A deploy-time problem found by the parser or the validator. */
 export interface ValidationIssue {
   file: string;

@@ -1,11 +1,13 @@
 import type { WorkflowClock } from './clock';
 import type { RawValue, Step, StepBody, SubworkflowDef, WorkflowDefinition } from './definition';
-import { CallableError, raiseError, WorkflowRaise, type StepLocation } from './errors';
+import { CallableError, LocalEnvironmentError, raiseError, WorkflowRaise, type StepLocation } from './errors';
 import { evaluateExpr } from './expression/evaluator';
-import { compileExpression, compileTarget, expressionSource } from './expression/cache';
+import { evaluateRaw } from './expression/raw-values';
+import { compileExpression, compileTarget } from './expression/cache';
 import { NORMAL, type Completion, type Frame, type Runner } from './runtime';
 import { Scope } from './scope';
 import { STDLIB_CONSTANTS, STDLIB_FUNCTIONS, type StdlibContext } from './stdlib';
+import { bindCallArguments } from './stdlib/registry';
 import { assignPath } from './steps/assign';
 import { executeFor } from './steps/for-loop';
 import { executeParallel } from './steps/parallel';
@@ -129,7 +131,8 @@ export class Interpreter implements Runner {
     try {
       return await this.executeBody(step, step.name, scope, frame);
     } catch (e) {
-      if (e instanceof WorkflowRaise && !e.location) e.location = location;
+      if ((e instanceof WorkflowRaise || e instanceof LocalEnvironmentError) && !e.location)
+        e.location = location;
       throw e;
     }
   }
@@ -155,9 +158,14 @@ export class Interpreter implements Runner {
     }
     if (body.call !== undefined) {
       const named = new Map<string, WfValue>();
-      for (const [k, raw] of Object.entries(body.args ?? {}))
-        named.set(k, await this.evaluate(raw, scope, frame));
-      const result = await this.callStep(body.call, named, stepName, frame);
+      let positional: WfValue[] | undefined;
+      if (Array.isArray(body.args)) {
+        positional = [];
+        for (const raw of body.args) positional.push(await this.evaluate(raw, scope, frame));
+      } else
+        for (const [k, raw] of Object.entries(body.args ?? {}))
+          named.set(k, await this.evaluate(raw, scope, frame));
+      const result = await this.callStep(body.call, named, stepName, frame, positional);
       if (body.result) scope.set(body.result, cloneValue(result));
     }
     let c: Completion = NORMAL;
@@ -207,27 +215,7 @@ export class Interpreter implements Runner {
 
   /** Evaluates a raw definition value: `${...}` strings are expressions; maps may have `${...}` keys. */
   async evaluate(raw: RawValue | undefined, scope: Scope, frame: Frame): Promise<WfValue> {
-    if (raw === undefined || raw === null) return null;
-    if (typeof raw === 'string') {
-      const source = expressionSource(raw);
-      return source === undefined ? raw : this.evalExpr(compileExpression(source), scope, frame);
-    }
-    if (Array.isArray(raw)) {
-      const out: WfValue[] = [];
-      for (const x of raw) out.push(await this.evaluate(x, scope, frame));
-      return out;
-    }
-    if (typeof raw === 'object') {
-      const out = new Map<string, WfValue>();
-      for (const [k, x] of Object.entries(raw)) {
-        const key = expressionSource(k) === undefined ? k : await this.evaluate(k, scope, frame);
-        if (typeof key !== 'string')
-          raiseError('TypeError', `map keys must be strings, got ${typeName(key)}`);
-        out.set(key, await this.evaluate(x, scope, frame));
-      }
-      return out;
-    }
-    return raw;
+    return evaluateRaw(raw, (source) => this.evalExpr(compileExpression(source), scope, frame));
   }
 
   private evalExpr(expr: ReturnType<typeof compileExpression>, scope: Scope, frame: Frame): Promise<WfValue> {
@@ -270,16 +258,22 @@ export class Interpreter implements Runner {
     raiseError('KeyError', `function '${name}' is not defined`);
   }
 
-  /** A `call` step: named `args`; subworkflows, bound callables, then the standard library. */
+  /**
+   * A `call` step: named `args` (or a positional list); subworkflows, bound callables, then the
+   * standard library.
+   */
   private async callStep(
     name: string,
     named: Map<string, WfValue>,
     step: string,
     frame: Frame,
+    positional?: WfValue[],
   ): Promise<WfValue> {
     const sub = this.definition.subworkflows.get(name);
-    if (sub) return this.invoke(sub, [], named, frame.depth + 1);
-    const callable = this.options.callables[name];
+    if (sub) return this.invoke(sub, positional ?? [], named, frame.depth + 1);
+    const callable = this.options.callables[name] as Callable | undefined;
+    if (callable && positional)
+      raiseError('TypeError', `${name}: pass its arguments by name (args: {url: ...}), not as a list`);
     if (callable) {
       const context: CallableContext = {
         name,
@@ -292,26 +286,16 @@ export class Interpreter implements Runner {
         return fromJs(await callable(toJs(new Map(named)) as Record<string, unknown>, context));
       } catch (e) {
         if (e instanceof CallableError) throw new WorkflowRaise(fromJs(e.error));
-        if (e instanceof WorkflowRaise) throw e;
+        if (e instanceof WorkflowRaise || e instanceof LocalEnvironmentError) throw e;
         raiseError('SystemError', `${name} failed: ${(e as Error).message}`);
       }
     }
     const fn = STDLIB_FUNCTIONS.get(name);
-    if (fn) {
-      const positional: (WfValue | undefined)[] = fn.params.map((p) => named.get(p));
-      for (const k of named.keys())
-        if (!fn.params.includes(k)) raiseError('TypeError', `${name} has no argument '${k}'`);
-      for (let i = 0; i < fn.required; i++)
-        if (positional[i] === undefined)
-          raiseError('TypeError', `${name} is missing the argument '${fn.params[i]}'`);
-      while (positional.length && positional[positional.length - 1] === undefined) positional.pop();
-      return fn.fn(positional, this.options.stdlib);
-    }
-    raiseError(
-      'SystemError',
-      name.includes('.')
-        ? `no callable is bound for '${name}' (bind it in the engine's callables)`
-        : `'${name}' is not a subworkflow or a function`,
-    );
+    if (fn) return fn.fn(bindCallArguments(fn, named, positional), this.options.stdlib);
+    if (name.includes('.'))
+      throw new LocalEnvironmentError(
+        `'${name}' has no local binding: the engine runs the standard library and the callables its caller binds (see src/local/workflows/README.md)`,
+      );
+    raiseError('SystemError', `'${name}' is not a subworkflow or a function`);
   }
 }

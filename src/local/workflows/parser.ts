@@ -13,6 +13,7 @@ import {
   type WorkflowDefinition,
 } from './definition';
 import { WorkflowSyntaxError, type ValidationIssue } from './errors';
+import { quoteFlowExpressions } from './flow-expressions';
 
 /**
  * Parses a workflow file (YAML or JSON; JSON is read as YAML 1.2) into a definition, keeping the
@@ -28,7 +29,12 @@ export interface ParsedSource {
 
 export function parseWorkflowSource(source: string, file: string): ParsedSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, intAsBigInt: true, uniqueKeys: true, prettyErrors: true });
+  const doc = parseDocument(quoteFlowExpressions(source), {
+    lineCounter,
+    intAsBigInt: true,
+    uniqueKeys: true,
+    prettyErrors: true,
+  });
   const issues: ValidationIssue[] = [];
   for (const e of doc.errors.slice(0, 3))
     issues.push({ file, line: e.linePos?.[0].line, message: `invalid YAML: ${e.message.split('\n')[0]}` });
@@ -187,7 +193,9 @@ class DefinitionBuilder {
       if (typeof raw.call !== 'string') this.issue("'call' must name a function or subworkflow", line, step);
       else out.call = raw.call;
       if (raw.args !== undefined) {
-        if (!isRawMap(raw.args)) this.issue("'args' must be a map", line, step);
+        // The docs also pass arguments positionally: `args: [${myVar}, "ERROR"]` (stdlib/sys/log).
+        if (!isRawMap(raw.args) && !Array.isArray(raw.args))
+          this.issue("'args' must be a map of named arguments or a list of positional ones", line, step);
         else out.args = raw.args;
       }
       if (raw.result !== undefined) {

@@ -11,11 +11,38 @@ import type { ValidationIssue } from './errors';
 const SCHEMA_PATH = path.resolve(__dirname, '../../../schemas/reference/cloud-workflows.schema.json');
 let compiled: ValidateFunction | undefined;
 
+type SchemaNode = Record<string, unknown>;
+const EXPRESSION = { type: 'string', pattern: '^\\$\\{.+\\}$' };
+
+/**
+ * Where the vendored schema is stricter than Cloud Workflows (so `validate` would reject what
+ * `run` and `gcloud workflows deploy` accept), it is relaxed here, at load time, leaving the
+ * vendored file as published:
+ * - backoff `initial_delay`, `max_delay` and `multiplier` are numbers, not only integers (the
+ *   documented default multiplier is 1.25: https://cloud.google.com/workflows/docs/reference/stdlib/retry/default_backoff);
+ * - `args` may be a list of positional arguments (https://cloud.google.com/workflows/docs/reference/stdlib/sys/log);
+ * - `range` items may be expressions (`range: [${a}, ${b}]`, https://cloud.google.com/workflows/docs/reference/syntax/iteration).
+ */
+export function relaxSchema(schema: SchemaNode): SchemaNode {
+  const defs = schema.definitions as Record<string, SchemaNode>;
+  const retry = (defs.retry.oneOf as SchemaNode[])[0];
+  const backoff = (retry.properties as Record<string, SchemaNode>).backoff.properties as Record<
+    string,
+    SchemaNode
+  >;
+  for (const k of ['initial_delay', 'max_delay', 'multiplier'])
+    backoff[k] = { anyOf: [{ type: 'number', minimum: 0 }, EXPRESSION], description: backoff[k].description };
+  defs.args = { anyOf: [defs.args, { type: 'array' }] };
+  const range = ((defs.for.properties as Record<string, SchemaNode>).range.anyOf as SchemaNode[])[0];
+  range.items = { anyOf: [{ type: 'number' }, EXPRESSION] };
+  return schema;
+}
+
 function validator(): ValidateFunction {
   if (!compiled) {
     // `format: uri` is informational here (URLs are usually expressions): formats are not enforced.
     const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-    compiled = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA_PATH, 'utf8')));
+    compiled = ajv.compile(relaxSchema(JSON.parse(fs.readFileSync(SCHEMA_PATH, 'utf8')) as SchemaNode));
   }
   return compiled;
 }

@@ -17,6 +17,9 @@ import { STDLIB_CONSTANTS, STDLIB_FUNCTIONS } from './stdlib';
  * - inside `parallel`, only `shared` variables of the parent scope are assigned
  *   (https://cloud.google.com/workflows/docs/reference/syntax/parallel-steps, "Shared variables").
  */
+/** Names in the standard library's own modules (http.* is bound by the caller, so not listed). */
+const STDLIB_MODULE_CALL = /^(sys|text|json|base64|math|map|list|time|uuid|retry|hash|events)\./;
+
 export function checkDefinition(def: WorkflowDefinition): ValidationIssue[] {
   return new Checker(def).run();
 }
@@ -144,15 +147,38 @@ class Checker {
       const known = this.def.subworkflows.has(b.call) || STDLIB_FUNCTIONS.has(b.call) || b.call.includes('.');
       if (!known)
         this.issue(`call: '${b.call}' is not a subworkflow of this workflow or a known function`, step, line);
+      else if (
+        STDLIB_MODULE_CALL.test(b.call) &&
+        !STDLIB_FUNCTIONS.has(b.call) &&
+        !this.def.subworkflows.has(b.call)
+      )
+        this.issue(`call: '${b.call}' is not in the standard library`, step, line);
       const target = this.def.subworkflows.get(b.call);
-      if (target) {
-        for (const k of Object.keys(b.args ?? {}))
+      if (target && Array.isArray(b.args)) {
+        if (b.args.length > target.params.length)
+          this.issue(
+            `call: '${b.call}' takes ${target.params.length} argument(s), got ${b.args.length}`,
+            step,
+            line,
+          );
+        for (const p of target.params.slice(b.args.length))
+          if (!p.hasDefault) this.issue(`call: missing argument '${p.name}' for '${b.call}'`, step, line);
+      } else if (target) {
+        const args = (b.args ?? {}) as Record<string, unknown>;
+        for (const k of Object.keys(args))
           if (!target.params.some((p) => p.name === k))
             this.issue(`call: '${b.call}' has no parameter '${k}'`, step, line);
         for (const p of target.params)
-          if (!p.hasDefault && !(p.name in (b.args ?? {})))
+          if (!p.hasDefault && !(p.name in args))
             this.issue(`call: missing argument '${p.name}' for '${b.call}'`, step, line);
       }
+      const fn = STDLIB_FUNCTIONS.get(b.call);
+      if (fn && Array.isArray(b.args) && b.args.length > fn.params.length)
+        this.issue(
+          `call: ${b.call} takes at most ${fn.params.length} arguments, got ${b.args.length}`,
+          step,
+          line,
+        );
       for (const v of Object.values(b.args ?? {})) this.value(v, step, line);
       if (b.result) writes(b.result, 'result variable');
     }
@@ -234,7 +260,7 @@ class Checker {
           if (
             name !== undefined &&
             name.includes('.') &&
-            /^(sys|text|json|base64|math|map|list|time|uuid|retry)\./.test(name) &&
+            STDLIB_MODULE_CALL.test(name) &&
             !STDLIB_FUNCTIONS.has(name)
           )
             this.issue(`expression calls '${name}', which is not in the standard library`, step, line);

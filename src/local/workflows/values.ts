@@ -76,9 +76,12 @@ export function fromJs(v: unknown): WfValue {
   return String(v);
 }
 
-/** Converts a workflow value to plain JavaScript: integers become numbers, maps objects, bytes Buffers. */
+/**
+ * Converts a workflow value to plain JavaScript: integers become numbers (a `bigint` beyond 2^53,
+ * so no digit is lost), maps objects, bytes Buffers.
+ */
 export function toJs(v: WfValue): unknown {
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (v instanceof WfBytes) return Buffer.from(v.data);
   if (v instanceof WfFunctionRef) return `<function ${v.name}>`;
   if (Array.isArray(v)) return v.map(toJs);

@@ -27,6 +27,10 @@ function wireRow(stayId: string, overrides: Record<string, string | null> = {}):
   });
 }
 
+// There is no GCE metadata server here: without this, google-auth-library probes for one while
+// looking for credentials and each failed probe prints a MetadataLookupWarning.
+process.env.METADATA_SERVER_DETECTION = 'none';
+
 describe('BigQueryCohortSource against a fake BigQuery REST API', () => {
   let server: FakeBigQueryServer;
   let source: BigQueryCohortSource;

@@ -34,6 +34,10 @@ const auditRow = (runId: string, unit: 'hospital' | 'patient' = 'hospital'): Pri
   time: '2026-01-02T03:04:05.678Z',
 });
 
+// There is no GCE metadata server here: without this, google-auth-library probes for one while
+// looking for credentials and each failed probe prints a MetadataLookupWarning.
+process.env.METADATA_SERVER_DETECTION = 'none';
+
 describe('BigQueryWarehouse against a fake BigQuery REST API', () => {
   let server: FakeBigQueryServer;
   let warehouse: BigQueryWarehouse;

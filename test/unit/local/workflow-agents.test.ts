@@ -141,7 +141,7 @@ describe('the agents during a training workflow', () => {
     }
     expect(written[0]).toMatch(/Run agents-stall: .*halted by agent:orchestrator/);
     expect(written[0]).toContain(`verdict: converged at agents-stall-r${String(stoppedAt).padStart(4, '0')}`);
-    expect(written[0]).toMatch(/Run summary:\n {2}Run agents-stall: halted/);
+    expect(written[0]).toMatch(/Run summary \(now that the run has ended\):\n {2}Run agents-stall: halted/);
     const json = JSON.parse(written[1]) as { runId: string; privacyAudit: unknown[]; progress: unknown[] };
     expect(json.runId).toBe('agents-stall');
     expect(json.privacyAudit).toHaveLength(2 * stoppedAt); // hospital and patient level, each version

@@ -195,6 +195,34 @@ describe('the training workflow on the embedded platform', () => {
     // Generous: on a loaded shared machine one workflow run takes 30-130 s under jest, masked or not.
   }, 300_000);
 
+  it('finishes a run in which no round closed as failed, not completed', async () => {
+    const p = platform!;
+    // Every hospital's training job fails: round 1 closes with no update, nothing is trained.
+    const jobs: JobRunner = {
+      run: (request) =>
+        request.env.HIMAS_JOB_MODE === 'train'
+          ? Promise.resolve({
+              executionId: 'refused',
+              jobName: request.jobName,
+              status: 'failed',
+              attempts: 1,
+              error: 'refuses to train',
+              durationSeconds: 0,
+            })
+          : p.jobs.run(request),
+    };
+    const config = TrainingConfigSchema.parse({ ...CONFIG, rounds: 1 });
+    const outcome = await runTrainingWorkflow(
+      { ...p, jobs },
+      { runId: 'wf-none', hospitals, config, dataDir, declaredTrainStays, resume: false },
+    );
+    expect(outcome).toEqual({
+      ok: true,
+      result: expect.objectContaining({ status: 'failed', rounds: [{ round: 1, status: 'failed' }] }),
+    });
+    expect((await p.lifecycle.getRun('wf-none'))?.status).toBe('failed');
+  });
+
   it('refuses a fresh run with an existing id, naming resume', async () => {
     const p = platform!;
     await p.lifecycle.createRun({

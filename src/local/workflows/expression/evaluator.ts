@@ -33,7 +33,13 @@ export async function evaluateExpr(e: Expr, env: EvalEnv): Promise<WfValue> {
       if (qualified !== undefined) {
         const v = env.resolveName(qualified);
         if (v !== undefined) return v;
-        raiseError('KeyError', `'${qualified}' is neither a variable nor a known function`);
+        // `retry.default_backoff.multiplier`: a key of a named constant.
+        const parts = qualified.split('.');
+        const constantPrefix = parts
+          .slice(0, -1)
+          .some((_, i) => env.resolveName(parts.slice(0, i + 1).join('.')) !== undefined);
+        if (!constantPrefix)
+          raiseError('KeyError', `'${qualified}' is neither a variable nor a known function`);
       }
       const obj = await evaluateExpr(e.object, env);
       if (!isMap(obj)) raiseError('TypeError', `cannot read property '${e.property}' of ${typeName(obj)}`);

@@ -1,16 +1,19 @@
 import { raiseError } from '../errors';
 import { cloneValue, isMap, typeName, type WfMap, type WfValue } from '../values';
+import { needList, needMap } from './arguments';
 import { defineFunctions } from './registry';
 
-/** map.* and list.* (https://cloud.google.com/workflows/docs/reference/stdlib/map/get, .../list/concat). */
-function needMap(v: WfValue | undefined, fn: string): WfMap {
-  if (v === undefined || !isMap(v))
-    raiseError('TypeError', `${fn}: expected a map, got ${typeName(v ?? null)}`);
-  return v;
-}
-function needList(v: WfValue | undefined, fn: string): WfValue[] {
-  if (!Array.isArray(v)) raiseError('TypeError', `${fn}: expected a list, got ${typeName(v ?? null)}`);
-  return v;
+/**
+ * map.* and list.* (https://cloud.google.com/workflows/docs/reference/stdlib/map/get, .../map/merge,
+ * .../map/merge_nested, .../list/concat, .../list/prepend).
+ */
+function mergeNested(first: WfMap, second: WfMap): WfMap {
+  const out = cloneValue(first) as WfMap;
+  for (const [k, v] of second) {
+    const mine = out.get(k);
+    out.set(k, mine !== undefined && isMap(mine) && isMap(v) ? mergeNested(mine, v) : cloneValue(v));
+  }
+  return out;
 }
 
 export const collectionFunctions = defineFunctions({
@@ -48,6 +51,13 @@ export const collectionFunctions = defineFunctions({
         ...(cloneValue(needMap(a, 'map.merge')) as WfMap),
         ...(cloneValue(needMap(b, 'map.merge')) as WfMap),
       ]),
+  ],
+  // Nested maps are merged key by key; any other value from the second map replaces the first's.
+  'map.merge_nested': [
+    ['first', 'second'],
+    2,
+    ([a, b]) =>
+      mergeNested(needMap(a, 'map.merge_nested', 'first'), needMap(b, 'map.merge_nested', 'second')),
   ],
   'list.concat': [
     ['objs', 'val'],

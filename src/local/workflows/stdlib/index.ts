@@ -2,10 +2,15 @@ import type { WfValue } from '../values';
 import { collectionFunctions } from './collections';
 import { conversionFunctions } from './conversions';
 import { encodingFunctions } from './encoding';
+import { eventFunctions } from './events';
+import { hashFunctions } from './hash';
 import { mathFunctions } from './math';
+import { regexFunctions } from './regex';
 import type { StdlibFunction } from './registry';
 import { retryConstants, retryFunctions } from './retry-policies';
 import { systemFunctions } from './system';
+import { textFunctions } from './text';
+import { timeFunctions } from './time';
 
 export type { StdlibContext, StdlibFunction } from './registry';
 
@@ -15,8 +20,13 @@ export const STDLIB_FUNCTIONS: ReadonlyMap<string, StdlibFunction> = new Map(
     ...conversionFunctions,
     ...collectionFunctions,
     ...encodingFunctions,
+    ...textFunctions,
+    ...regexFunctions,
+    ...hashFunctions,
     ...mathFunctions,
     ...systemFunctions,
+    ...timeFunctions,
+    ...eventFunctions,
     ...retryFunctions,
   ].map((f) => [f.name, f]),
 );

@@ -138,6 +138,17 @@ export function buildReport(options: FixtureOptions = {}): TrainingReport {
       testStays: i === 2 ? null : testStays[i],
     })),
     rounds,
+    outcome: {
+      kind: 'succeeded',
+      reason: `${closedRounds.length} of ${roundCount} rounds closed; the model is v${lastClosed}`,
+      modelVersionId: `v${lastClosed}`,
+      divergedVersionId: null,
+      divergence: {
+        diverged: false,
+        judged: true,
+        reason: 'no worse than the initial model on pooled loss and AUROC',
+      },
+    },
     versions,
     finalModel: {
       versionId: `v${lastClosed}`,

@@ -28,7 +28,7 @@ describe('renderReportHtml', () => {
       /<html lang="en">[\s\S]*<head>[\s\S]*<\/head>[\s\S]*<body>[\s\S]*<\/body>\s*<\/html>\s*$/,
     );
     expect(page).toContain('<meta charset="utf-8">');
-    expect(page).toMatch(/<title>HIMAS run run-2026-11-27T18-40-12-8f3a — completed<\/title>/);
+    expect(page).toMatch(/<title>HIMAS run run-2026-11-27T18-40-12-8f3a — succeeded<\/title>/);
     for (const tag of ['svg', 'table', 'section', 'dl', 'figure']) {
       expect(count(page, new RegExp(`<${tag}[\\s>]`, 'g'))).toBe(count(page, new RegExp(`</${tag}>`, 'g')));
     }
@@ -139,6 +139,13 @@ describe('renderReportHtml', () => {
       wallSeconds: null,
       rounds: [],
       versions: [{ versionId: 'v0', round: 0, quality: null }],
+      outcome: {
+        kind: 'running',
+        reason: 'run r has not finished',
+        modelVersionId: null,
+        divergedVersionId: null,
+        divergence: null,
+      },
       finalModel: null,
       privacy: [],
       baselines: [],
@@ -146,20 +153,64 @@ describe('renderReportHtml', () => {
     });
     const html = renderReportHtml(empty);
     expect(html).toContain('No round has started.');
-    expect(html).toContain('This run produced no final model.');
+    expect(html).toContain('This run left no model to serve: run r has not finished.');
     expect(html).toContain('No privacy guarantee was recorded for this run');
     expect(count(html, /No data/g)).toBe(3);
   });
 
-  it('shows the halt reason of a halted run', () => {
+  it('says first that a halted run left no model to serve, and shows no green guarantee for it', () => {
+    const base = buildReport();
     const halted = TrainingReportSchema.parse({
-      ...buildReport(),
+      ...base,
       status: 'halted',
       haltReason: 'ε budget <4> reached',
+      outcome: {
+        kind: 'halted',
+        reason: 'halted by aggregator before any model was trained within its limits: ε budget <4> reached',
+        modelVersionId: null,
+        divergedVersionId: null,
+        divergence: null,
+      },
+      finalModel: null,
+      privacy: base.privacy.map((g) => (g.unit === 'hospital' ? { ...g, epsilon: 0, steps: 0 } : g)),
     });
     const html = renderReportHtml(halted);
     expect(html).toContain('badge-halted');
-    expect(html).toContain('<strong>Halted:</strong> ε budget &lt;4&gt; reached');
+    expect(html).toMatch(/<title>HIMAS run \S+ — halted, no model to serve<\/title>/);
+    expect(html).toContain(
+      '<strong>No model to serve — halted, no model to serve:</strong> halted by aggregator before any model was trained within its limits: ε budget &lt;4&gt; reached.',
+    );
+    // The outcome comes before the privacy section and the tables.
+    expect(html.indexOf('class="outcome outcome-halted"')).toBeLessThan(html.indexOf('id="privacy"'));
+    expect(html).toContain('No model version was released: nothing to guarantee (0 rounds accounted)');
+    expect(html).toMatch(/class="guarantee no-release"/);
+    expect(html).not.toMatch(/<p class="claim">ε = 0\.000/);
+    expect(html).toContain('This run left no model to serve');
+  });
+
+  it('shows a diverged run as diverged, with no final model', () => {
+    const diverged = TrainingReportSchema.parse({
+      ...buildReport(),
+      outcome: {
+        kind: 'diverged',
+        reason:
+          'training diverged: v4 is worse than the initial model (pooled loss rose from 0.726 (initial model) to 1.648)',
+        modelVersionId: null,
+        divergedVersionId: 'v4',
+        divergence: {
+          diverged: true,
+          judged: true,
+          reason: 'pooled loss rose from 0.726 (initial model) to 1.648',
+        },
+      },
+      finalModel: null,
+    });
+    const html = renderReportHtml(diverged);
+    expect(html).toContain('class="outcome outcome-diverged"');
+    expect(html).toContain('Its last version, v4, is in the versions above and is not served.');
+    expect(html).toContain(
+      'The run left no model to serve; this is the guarantee of the versions it did release.',
+    );
   });
 
   it('puts the DP-SGD model next to the non-private federated baseline and states the difference', () => {

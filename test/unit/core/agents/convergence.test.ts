@@ -24,6 +24,30 @@ describe('checkPlateau', () => {
     expect(checkPlateau(aurocRising).converged).toBe(false);
   });
 
+  it('never calls a window in which loss rose "still improving" (a diverging run)', () => {
+    // Loss rose two versions running while AUROC crept up: the run is getting worse, not improving.
+    const diverging = versions([0.726, 0.7, 1.2, 1.648], [0.337, 0.4, 0.45, 0.5]);
+    const decision = checkPlateau(diverging);
+    expect(decision.trend).toBe('worsening');
+    expect(decision.reason).toMatch(/^no longer improving over the last 3 versions/);
+    expect(decision.reason).toMatch(
+      /loss fell 0\.0260 .*, but rose in each of the last two versions \(0\.7000 → 1\.6480\); AUROC rose 0\.1630/,
+    );
+    expect(decision.reason).not.toMatch(/still improving|improved -/);
+    // The window's best loss is the same while it kept rising: still 'getting worse'.
+    expect(checkPlateau(versions([0.726, 1.648, 1.648, 1.648], [0.337, 0.5, 0.5, 0.5])).reason).toMatch(
+      /^getting worse .*loss rose 0\.9220/,
+    );
+    // Both metrics flat-or-worse: no improvement, so the rule stops the run, but not as "converged".
+    const worse = checkPlateau(versions([0.3, 0.35, 0.4, 0.5], [0.8, 0.78, 0.75, 0.7]));
+    expect(worse.converged).toBe(true);
+    expect(worse.trend).toBe('worsening');
+    expect(worse.reason).toMatch(/loss rose 0\.0500.*AUROC fell 0\.0200/);
+    expect(checkPlateau(versions([0.5, 0.4, 0.35, 0.33], [0.7, 0.78, 0.8, 0.82])).reason).toMatch(
+      /^still improving .*loss fell 0\.1700.*AUROC rose 0\.1200/,
+    );
+  });
+
   it('needs enough versions and some metric', () => {
     expect(checkPlateau(versions([0.3, 0.3, 0.3], [0.8, 0.8, 0.8])).reason).toMatch(/at least 4 needed/);
     const none = versions([0, 0, 0, 0], [0, 0, 0, 0]).map((v) => ({ ...v, loss: null, auroc: null }));

@@ -10,6 +10,7 @@ import {
 
 /**
  * Runs one conformance workflow. Its header comments say what to expect:
+ *   # doc: <the Cloud Workflows page that documents the behaviour>
  *   # expect: <JSON result>        or   # expect-error: <tag>
  *   # data: <JSON runtime argument>      # env: KEY=VALUE
  */
@@ -19,6 +20,7 @@ export interface ConformanceCase {
   file: string;
   expect?: unknown;
   expectError?: string;
+  doc?: string;
   data?: unknown;
   env: Record<string, string>;
 }
@@ -27,9 +29,10 @@ export function readCase(file: string): ConformanceCase {
   const source = fs.readFileSync(file, 'utf8');
   const c: ConformanceCase = { file, env: {} };
   for (const line of source.split('\n')) {
-    const m = /^#\s*(expect|expect-error|data|env):\s*(.*)$/.exec(line);
+    const m = /^#\s*(expect|expect-error|data|env|doc):\s*(.*)$/.exec(line);
     if (!m) continue;
-    if (m[1] === 'expect') c.expect = JSON.parse(m[2]);
+    if (m[1] === 'doc') c.doc = m[2].trim();
+    else if (m[1] === 'expect') c.expect = JSON.parse(m[2]);
     else if (m[1] === 'expect-error') c.expectError = m[2].trim();
     else if (m[1] === 'data') c.data = JSON.parse(m[2]);
     else {

@@ -8,11 +8,15 @@ const files = fs
   .sort();
 
 describe('Cloud Workflows conformance suite', () => {
-  it('has at least 60 workflows, each with an expectation', () => {
+  it('has at least 60 workflows, each with an expectation and the doc page it follows', () => {
     expect(files.length).toBeGreaterThanOrEqual(60);
     for (const f of files) {
       const c = readCase(path.join(CONFORMANCE_DIR, f));
       expect([f, 'expect' in c || c.expectError !== undefined]).toEqual([f, true]);
+      expect([f, c.doc]).toEqual([
+        f,
+        expect.stringMatching(/^https:\/\/cloud\.google\.com\/workflows\/docs\//),
+      ]);
     }
   });
 

@@ -5,6 +5,23 @@ import { loadWorkflow, validateWorkflowSource, WorkflowSyntaxError } from '../..
 const messages = (source: string) => validateWorkflowSource(source, 'wf.yaml').map((i) => ({ ...i }));
 
 describe('workflow validation', () => {
+  // validate must accept what run accepts: every conformance workflow (positional args, ${} in
+  // flow collections, fractional backoff...) validates against the schema and the deploy checks.
+  it('accepts every workflow of the conformance suite', () => {
+    const dir = path.join(__dirname, 'conformance');
+    const rejected = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((f) => validateWorkflowSource(fs.readFileSync(path.join(dir, f), 'utf8'), f));
+    expect(rejected).toEqual([]);
+  });
+
+  it('still rejects a call to a standard-library module function that does not exist', () => {
+    expect(messages('- a:\n    call: text.nope\n    args: {source: x}\n')[0].message).toMatch(
+      /'text\.nope' is not in the standard library/,
+    );
+  });
+
   it('reports bad YAML with the file and line', () => {
     const issues = messages('main:\n  steps:\n    - a:\n        assign: [\n');
     expect(issues[0]).toMatchObject({ file: 'wf.yaml', line: 5 });

@@ -1,0 +1,117 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { TrainingReport } from '../../schemas/report';
+import { CsvCohortSource } from '../adapters/cohort/csv-cohort-source';
+import type { RunVerdict } from '../core/agents/run-verdict';
+import { computeSimulationBaselines, privacyCostBaseline } from '../local/simulation-baselines';
+import { buildTrainingReport } from '../local/training-report';
+import type { TrainingPlatform } from '../local/workflow-training';
+import { loadHimasModel } from '../services/model-artifacts';
+import { fmt } from './format-metrics';
+import { explainWriteError } from './output-paths';
+import { renderReportHtml } from './report/report-html';
+
+/**
+ * What a finished run leaves in its folder: report.json and report.html always, and `model/` only
+ * when the run has a model to serve (the verdict's version, which is not always the newest: a
+ * version the privacy guardian halted never is). A halted, failed or diverged run leaves no
+ * `model/`, and a stale one from an earlier attempt in the same folder is removed, so nothing
+ * there can be mistaken for its final model.
+ */
+export async function writeRunOutputs(
+  platform: TrainingPlatform,
+  runId: string,
+  outDir: string,
+  backend: string,
+  verdict: RunVerdict,
+  say: (line: string) => void,
+): Promise<TrainingReport> {
+  const run = (await platform.lifecycle.getRun(runId))!;
+  const cohorts = new CsvCohortSource(run.dataSource.location);
+  const sizes: Record<string, { trainStays: number; testStays: number }> = {};
+  for (const h of run.hospitals)
+    sizes[h] = {
+      trainStays: (await cohorts.read(h, 'train')).length,
+      testStays: (await cohorts.read(h, 'test')).length,
+    };
+
+  const modelDir = path.join(outDir, 'model');
+  await rm(modelDir, { recursive: true, force: true });
+  // The baselines compare the model the run presents, or the diverged one (to show how far off).
+  const comparedVersion = verdict.modelVersionId ?? verdict.divergedVersionId;
+  const baselines: TrainingReport['baselines'] = [];
+  const notes: string[] = [];
+  if (comparedVersion) {
+    const { artifacts } = await platform.models.load(comparedVersion);
+    if (verdict.modelVersionId) {
+      try {
+        await mkdir(modelDir, { recursive: true });
+        await writeFile(path.join(modelDir, 'model.json'), JSON.stringify(artifacts.modelJson));
+        await writeFile(path.join(modelDir, 'weights.bin'), artifacts.weights);
+      } catch (error) {
+        throw explainWriteError(error, 'the model folder', modelDir);
+      }
+    }
+    say('Computing simulation-only baselines (central and local-only training of the same architecture)…');
+    const { model, preprocessor } = await loadHimasModel(artifacts);
+    try {
+      const b = await computeSimulationBaselines({
+        cohorts,
+        hospitals: run.hospitals,
+        config: run.config,
+        federatedModel: model,
+        federatedPreprocessor: preprocessor,
+      });
+      baselines.push(
+        {
+          name: 'federated (exact)',
+          description: `${verdict.modelVersionId ? 'the final federated model' : `${comparedVersion}, which diverged (not served)`}, scored on all test stays pooled exactly`,
+          quality: b.federated,
+        },
+        {
+          name: 'central',
+          description: `same architecture trained on all hospitals' records pooled, ${run.config.rounds * run.config.localEpochs} epochs`,
+          quality: b.central,
+        },
+        {
+          name: 'local-only',
+          description: 'each hospital trains alone on its own records and is scored on its own test stays',
+          quality: b.localOnly,
+        },
+      );
+      const gap = (b.federated.pooled.auroc ?? NaN) - (b.central.pooled.auroc ?? NaN);
+      notes.push(
+        `Federated pooled test AUROC ${fmt(b.federated.pooled.auroc)} vs central ${fmt(b.central.pooled.auroc)} (difference ${fmt(gap)}).`,
+      );
+      const privacyCost = privacyCostBaseline(b, run.config);
+      if (privacyCost) {
+        baselines.push(privacyCost.baseline);
+        notes.push(privacyCost.note);
+      }
+    } finally {
+      model.dispose();
+    }
+  }
+  if (verdict.kind !== 'succeeded') notes.unshift(`No model to serve: ${verdict.reason}.`);
+  notes.push(
+    "Pooled metrics per model version come from the hospitals' risk histograms (1000 bins); no record left any hospital.",
+  );
+  const report = await buildTrainingReport({
+    run,
+    documents: platform.stack.documents,
+    models: platform.models,
+    backend,
+    hospitalSizes: sizes,
+    outcome: verdict,
+    finalModelDirectory: verdict.modelVersionId ? modelDir : null,
+    baselines,
+    notes,
+  });
+  try {
+    await writeFile(path.join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(path.join(outDir, 'report.html'), renderReportHtml(report));
+  } catch (error) {
+    throw explainWriteError(error, 'the report in', outDir);
+  }
+  return report;
+}

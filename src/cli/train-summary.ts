@@ -1,0 +1,80 @@
+import * as path from 'node:path';
+import type { TrainingReport } from '../../schemas/report';
+import { describeGuarantee } from '../services/privacy-guarantee';
+import { exitCode, type ExitReason } from './exit-codes';
+import { METRICS_HEADER, fmt, metricsRow } from './format-metrics';
+
+/** The exit code of a finished `himas train`: 0 only when the run left a model to serve. */
+export function trainExitCode(report: TrainingReport): number {
+  const reason: Record<TrainingReport['outcome']['kind'], ExitReason> = {
+    succeeded: 'ok',
+    halted: 'halted',
+    failed: 'failed',
+    diverged: 'diverged',
+    running: 'failed',
+  };
+  return exitCode(reason[report.outcome.kind]);
+}
+
+const HEADLINE: Record<TrainingReport['outcome']['kind'], string> = {
+  succeeded: 'completed',
+  halted: 'HALTED',
+  failed: 'FAILED',
+  diverged: 'DIVERGED',
+  running: 'DID NOT FINISH',
+};
+
+/**
+ * What `himas train` prints on stdout when the run ends. Only a run that left a model to serve
+ * shows a "Final model"; any other says so first, with why, and presents nothing as final.
+ */
+export function trainSummary(report: TrainingReport, outDir: string): string {
+  const lines: string[] = [''];
+  const { outcome } = report;
+  const served = outcome.kind === 'succeeded';
+  lines.push(
+    `Run ${report.runId} ${HEADLINE[outcome.kind]} in ${fmt(report.wallSeconds, 1)} s on the ${report.backend} backend: ${outcome.reason}`,
+  );
+  if (!served) lines.push('No model to serve: nothing in the run folder is a final model.');
+  const final = report.finalModel;
+  if (final) {
+    lines.push(
+      `Final model ${final.versionId}${final.directory ? ` → ${path.relative(process.cwd(), final.directory) || final.directory}` : ''}`,
+    );
+    lines.push(...qualityTable(report, final.quality));
+  } else if (outcome.divergedVersionId) {
+    const last = report.versions.find((v) => v.versionId === outcome.divergedVersionId);
+    lines.push(`Last version ${outcome.divergedVersionId} (not served: it diverged)`);
+    lines.push(...qualityTable(report, last?.quality ?? null));
+  }
+  if (report.baselines.length > 0) {
+    lines.push(
+      'Comparison on the same test stays (simulation only: central and local-only pool or isolate records):',
+    );
+    for (const b of report.baselines) {
+      const per = report.hospitals
+        .map((h) => `${h.hospitalId} ${fmt(b.quality.perHospital[h.hospitalId]?.auroc)}`)
+        .join(', ');
+      lines.push(`  ${b.name.padEnd(18)} pooled AUROC ${fmt(b.quality.pooled.auroc)}   (${per})`);
+    }
+  }
+  for (const g of report.privacy)
+    lines.push(
+      `Privacy: ${describeGuarantee(g)}${g.unit === 'hospital' && g.steps === 0 ? ' (no model version was released)' : ''}`,
+    );
+  lines.push(
+    `Report: ${path.join(path.relative(process.cwd(), outDir) || '.', 'report.html')} (and report.json)`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function qualityTable(
+  report: TrainingReport,
+  quality: NonNullable<TrainingReport['finalModel']>['quality'],
+): string[] {
+  return [
+    `  ${'test split'.padEnd(24)} ${METRICS_HEADER}`,
+    ...report.hospitals.map((h) => metricsRow(h.hospitalId, quality?.perHospital[h.hospitalId])),
+    metricsRow('pooled (histograms)', quality?.pooled),
+  ];
+}

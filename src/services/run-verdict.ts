@@ -1,0 +1,29 @@
+import { paths, RoundDocumentSchema, type RunDocument } from '../../schemas/documents';
+import { judgeRun, type RunVerdict } from '../core/agents/run-verdict';
+import type { DocumentStore } from '../ports/document-store';
+import type { ModelRegistry } from '../ports/model-registry';
+
+/** The verdict on a run (src/core/agents/run-verdict.ts) from what the store holds about it. */
+export async function readRunVerdict(
+  documents: Pick<DocumentStore, 'list'>,
+  models: Pick<ModelRegistry, 'list'>,
+  run: RunDocument,
+): Promise<RunVerdict> {
+  const rounds = (await documents.list(paths.rounds(run.runId))).map((s) =>
+    RoundDocumentSchema.parse(s.data),
+  );
+  const versions = await models.list(run.runId);
+  return judgeRun({
+    runId: run.runId,
+    status: run.status,
+    plannedRounds: run.config.rounds,
+    halt: run.halt,
+    rounds,
+    versions: versions.map((v) => ({
+      versionId: v.versionId,
+      round: v.round,
+      halted: v.halted,
+      pooled: v.pooled && { auroc: v.pooled.metrics.auroc, loss: v.pooled.metrics.loss },
+    })),
+  });
+}
