@@ -16,6 +16,8 @@ export interface BudgetRefusal {
   after: number;
   /** The largest patientTargetEpsilon that fits what is left (null: nothing fits). */
   fittingTarget: number | null;
+  /** Runs on its ledger that trained without DP-SGD (ε = ∞ for its patients, for good). */
+  unprotectedRuns: string[];
 }
 
 export async function budgetRefusals(
@@ -36,6 +38,13 @@ export async function budgetRefusals(
       spent: totalsWith(entries, [], config.delta).epsilon,
       after,
       fittingTarget: largestFittingTarget(config, hospitalId, declaredTrainStays[hospitalId], costOf),
+      unprotectedRuns: [
+        ...new Set(
+          entries
+            .filter((e) => e.mechanisms.some((m) => m.mechanism === 'unprotected-training'))
+            .map((e) => e.runId),
+        ),
+      ],
     });
   }
   return refusals;
@@ -72,8 +81,10 @@ function largestFittingTarget(
 export function describeRefusal(r: BudgetRefusal, config: TrainingConfig, ledgerPlace: string): string {
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '∞');
   const what =
-    r.fittingTarget === null
-      ? `its budget is spent: train on other hospitals, or raise --patient-budget-epsilon if your privacy policy allows it`
-      : `run with --patient-target-epsilon ${r.fittingTarget} (or less), or raise --patient-budget-epsilon if your privacy policy allows it`;
+    r.unprotectedRuns.length > 0
+      ? `its ledger records run${r.unprotectedRuns.length === 1 ? '' : 's'} ${r.unprotectedRuns.join(', ')} trained without patient-level DP (--patient-privacy none), so no run on its patients can claim a finite lifetime guarantee again: train it with --patient-privacy none, train other hospitals, or (a simulation) use a fresh store with --home DIR`
+      : r.fittingTarget === null
+        ? `its budget is spent: train on other hospitals, or raise --patient-budget-epsilon if your privacy policy allows it`
+        : `run with --patient-target-epsilon ${r.fittingTarget} (or less), or raise --patient-budget-epsilon if your privacy policy allows it`;
   return `hospital ${r.hospitalId} would refuse this run: its patients' lifetime budget ε = ${config.patientBudgetEpsilon} (δ = ${config.delta}) has ${fmt(r.spent)} spent and this run would bring it to ${fmt(r.after)} (ledger ${ledgerPlace}, \`himas privacy ledger --hospital ${r.hospitalId}\`); nothing was started and no record was read. To go on: ${what}`;
 }

@@ -8,6 +8,8 @@ import type { Severity } from '../logging/logger';
 export interface JobFailure {
   hospital: string;
   round: number | null;
+  /** Where outside a round it failed (the run's reservation, before round 1). */
+  stage?: string;
   message: string;
 }
 
@@ -24,7 +26,8 @@ export function workflowLogReader() {
       const key = `${failure.hospital}\u0000${normalised(failure)}`;
       const repeat = seen.has(key);
       seen.add(key);
-      const where = failure.round === null ? '' : `round ${failure.round}: `;
+      const where =
+        failure.round !== null ? `round ${failure.round}: ` : failure.stage ? `${failure.stage}: ` : '';
       return repeat
         ? `${where}${failure.hospital}'s job failed again, for the same reason`
         : `${where}${failure.hospital}'s job failed: ${failure.message}`;
@@ -54,11 +57,12 @@ function normalised(f: JobFailure): string {
 
 function jobFailureOf(message: unknown): JobFailure | null {
   if (!message || typeof message !== 'object') return null;
-  const m = message as { event?: unknown; hospital?: unknown; round?: unknown; error?: unknown };
+  const m = message as { event?: unknown; hospital?: unknown; round?: unknown; stage?: unknown; error?: unknown };
   if (m.event !== 'workflow.job-failed' || typeof m.hospital !== 'string') return null;
   return {
     hospital: m.hospital,
     round: typeof m.round === 'number' ? m.round : null,
+    ...(typeof m.stage === 'string' ? { stage: m.stage } : {}),
     message: innermostMessage(m.error),
   };
 }

@@ -86,7 +86,7 @@ export const TRAINING_SETTINGS_HELP: Record<keyof TrainingConfig, SettingHelp> =
   },
   surveillanceWeeks: { defaultText: '104', meaning: 'weeks of surveillance counts each hospital releases' },
   surveillanceNoiseMultiplier: {
-    defaultText: 'none (off)',
+    defaultText: 'none',
     meaning:
       "noise multiplier z of the hospitals' weekly counts (SD 2z per count), or none: not released; charged to each hospital's ledger",
   },
@@ -95,7 +95,7 @@ export const TRAINING_SETTINGS_HELP: Record<keyof TrainingConfig, SettingHelp> =
     meaning: 'CUSUM decision threshold h of the surveillance agent',
   },
   treatmentNoiseMultiplier: {
-    defaultText: 'none (off)',
+    defaultText: 'none',
     meaning:
       "noise multiplier z of the hospitals' treatment tables (SD z per cell), or none: not released; charged to each hospital's ledger",
   },

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { paths } from '../../schemas/documents';
@@ -10,9 +10,10 @@ import { expectOneLineError, himas, type CliResult } from './cli-runner';
 
 /**
  * Runs that did not produce a servable model are failures, said and exited as such (issue 17):
- * halted (the privacy guardian stops the run at its first version), failed (every hospital refuses
- * to train: its cohort's lifetime budget is spent), diverged (learning rates that blow the model
- * up). None of them shows a "Final model" or leaves `model/`; the report says so first. Small
+ * halted (the privacy guardian stops the run at its first version), refused before it starts (the
+ * hospitals' lifetime budgets are spent), failed (every hospital refuses to train: its own ledger
+ * was rewritten and no longer matches its published copy), diverged (learning rates that blow the
+ * model up). None of them shows a "Final model" or leaves `model/`; the report says so first. Small
  * cohorts, in-process jobs, one to three rounds: each run takes seconds.
  */
 describe('runs that leave no model to serve exit non-zero and say why', () => {
@@ -36,6 +37,7 @@ describe('runs that leave no model to serve exit non-zero and say why', () => {
   };
 
   let spent: CliResult;
+  let refusedBeforeStart: CliResult;
   let refused: CliResult;
   let diverged: CliResult;
   let halted: CliResult;
@@ -49,7 +51,21 @@ describe('runs that leave no model to serve exit non-zero and say why', () => {
     if (generated.status !== 0) throw new Error(generated.stderr);
     // Named against their order, so `himas status` shows it sorts by date, not by name.
     spent = train(['--rounds', '1', '--run-id', 'zz-spends-budget', '--patient-budget-epsilon', '1']);
-    refused = train(['--rounds', '2', '--run-id', 'mm-refused', '--patient-budget-epsilon', '1']);
+    refusedBeforeStart = train(['--rounds', '2', '--run-id', 'nn-refused', '--patient-budget-epsilon', '1']);
+    // An attack on the budget: every hospital's own ledger rewritten so that it looks unspent. The
+    // CLI's pre-check reads only those copies and lets the run start; each job compares its ledger
+    // with the published copy, refuses, and the run fails. The ledgers are put back afterwards.
+    const ledgers = path.join(cwd, '.himas', 'hospital-state', 'ledgers');
+    const originals = new Map<string, string>();
+    for (const hospital of readdirSync(ledgers))
+      for (const entry of readdirSync(path.join(ledgers, hospital))) {
+        const file = path.join(ledgers, hospital, entry);
+        const text = readFileSync(file, 'utf8');
+        originals.set(file, text);
+        writeFileSync(file, text.replace(/"noiseMultiplier":[\d.]+/g, '"noiseMultiplier":1000'));
+      }
+    refused = train(['--rounds', '2', '--run-id', 'mm-refused', '--patient-budget-epsilon', '1.5']);
+    for (const [file, text] of originals) writeFileSync(file, text);
     diverged = train([
       '--rounds',
       '3',
@@ -78,18 +94,32 @@ describe('runs that leave no model to serve exit non-zero and say why', () => {
     });
   });
 
+  it("refused before it starts: every hospital's lifetime budget is spent; exit 4, nothing started", () => {
+    expect(refusedBeforeStart.status).toBe(4);
+    expect(refusedBeforeStart.stdout).toBe('');
+    for (const hospital of ['h1-academic', 'h2-cardiac', 'h3-community'])
+      expect(refusedBeforeStart.stderr).toMatch(
+        new RegExp(
+          `hospital ${hospital} would refuse this run: its patients' lifetime budget ε = 1 \\(δ = 0\\.00001\\) has 1\\.000 spent and this run would bring it to \\d\\.\\d{3} .*nothing was started and no record was read`,
+        ),
+      );
+    expect(refusedBeforeStart.stderr).not.toMatch(/--resume/);
+    expect(existsSync(path.join(cwd, 'runs', 'nn-refused'))).toBe(false);
+  });
+
   it('failed: no round closed because every hospital refused to train; exit 4, the cause named once per job', () => {
     expect(refused.status).toBe(4);
     expect(refused.stdout).toMatch(
       /^Run mm-refused FAILED in .*: no round closed, so no model was trained; rounds 1–2: 0 accepted update\(s\), quorum is 3/m,
     );
     expect(refused.stdout).toMatch(
-      /the jobs of h1-academic, h2-cardiac, h3-community failed \(h1-academic: hospital h1-academic refuses to train round 1/,
+      /the jobs of h1-academic, h2-cardiac, h3-community failed \(h1-academic: hospital h1-academic's privacy ledger \(\S+\) and its published copy \(.*\) differ at entry 0: one was replaced\. Nothing was charged and no data was read/,
     );
-    // The job's own words, not the execution's JSON; the same cause in round 2 is said once.
+    // The job's own words, not the execution's JSON; the same cause in later rounds is said once.
     expect(refused.stderr).toMatch(
-      /workflow: round 1: h2-cardiac's job failed: hospital h2-cardiac refuses to train/,
+      /workflow: reserving the run: h2-cardiac's job failed: hospital h2-cardiac's privacy ledger .* differ at entry 0/,
     );
+    expect(refused.stderr).toMatch(/workflow: round 1: h2-cardiac's job failed again, for the same reason/);
     expect(refused.stderr).toMatch(/workflow: round 2: h2-cardiac's job failed again, for the same reason/);
     expect(refused.stderr).not.toMatch(/"operation":/);
     // Nothing was released, and the summary says so instead of claiming ε = 0 for a model.
@@ -104,7 +134,7 @@ describe('runs that leave no model to serve exit non-zero and say why', () => {
   it('diverged: a model worse than the initial one is flagged, not served; exit 5', () => {
     expect(diverged.status).toBe(5);
     expect(diverged.stdout).toMatch(
-      /^Run aa-diverged DIVERGED in .*: training diverged: aa-diverged-r0003 is worse than the initial model \(pooled loss rose from \d\.\d{3} \(initial model\) to \d\.\d{3}/m,
+      /^Run aa-diverged DIVERGED in .*: training diverged: aa-diverged-r0003 is not a model to serve \(the hospitals' training loss exploded to \d+\.\d{3}/m,
     );
     expect(diverged.stdout).toMatch(/Last version aa-diverged-r0003 \(not served: it diverged\)/);
     const r = presentsNoModel(diverged, 'aa-diverged');
@@ -132,6 +162,13 @@ describe('runs that leave no model to serve exit non-zero and say why', () => {
       { cwd },
     );
     const oneRound = String((JSON.parse(epsilon.stdout) as { epsilon: number }).epsilon);
+    // The diverged run trained without DP-SGD: its hospitals' patients have no finite lifetime
+    // guarantee left, so a DP run is refused before it starts, and the refusal says why.
+    const afterWaiver = train(['--rounds', '1', '--run-id', 'after-waiver', '--patient-budget-epsilon', '100']);
+    expect(afterWaiver.status).toBe(4);
+    expect(afterWaiver.stderr).toMatch(
+      /hospital h1-academic would refuse this run: .* has ∞ spent .*its ledger records run aa-diverged trained without patient-level DP \(--patient-privacy none\)/,
+    );
     halted = train([
       '--rounds',
       '2',
@@ -141,8 +178,8 @@ describe('runs that leave no model to serve exit non-zero and say why', () => {
       '5',
       '--epsilon-budget',
       oneRound,
-      '--patient-budget-epsilon',
-      '100',
+      '--patient-privacy',
+      'none',
     ]);
     expect(halted.status).toBe(3);
     expect(halted.stdout).toMatch(
@@ -195,9 +232,9 @@ describe('runs that leave no model to serve exit non-zero and say why', () => {
     );
     expect(result.stdout).not.toMatch(/aa-diverged: running|running, \d+ of/);
     expect(result.stdout).not.toMatch(/still improving|improved -/);
-    expect(result.stdout).toMatch(
-      /verdict: (getting worse|no longer improving|plateau) over the last 3 versions/,
-    );
+    // Only the final model is evaluated by default: the orchestrator says why it cannot judge.
+    expect(result.stdout).toMatch(/this run evaluates only its final model/);
+    expect(result.stdout).toMatch(/verdict: 1 version\(s\), at least 4 needed/);
   });
 
   it('himas audit names an unknown run or action instead of printing nothing', () => {

@@ -28,6 +28,8 @@ export interface VerdictInput {
   halt: { reason: string; by: string } | null;
   rounds: readonly { round: number; status: string; failureReason: string | null }[];
   versions: readonly { versionId: string; round: number; halted: boolean; pooled: PooledQuality | null }[];
+  /** Mean training loss of the hospitals in the last round that closed, when they released it (no DP-SGD). */
+  lastTrainingLoss?: number | null;
 }
 
 export function judgeRun(input: VerdictInput): RunVerdict {
@@ -52,14 +54,14 @@ export function judgeRun(input: VerdictInput): RunVerdict {
     return { kind: 'failed', ...none, reason: failureReason(input) ?? choice.reason };
   }
   const initial = input.versions.find((v) => v.round === 0)?.pooled ?? null;
-  const divergence = checkDivergence(initial, choice.version.pooled);
+  const divergence = checkDivergence(initial, choice.version.pooled, input.lastTrainingLoss ?? null);
   if (divergence.diverged)
     return {
       kind: 'diverged',
       modelVersionId: null,
       divergedVersionId: choice.version.versionId,
       divergence,
-      reason: `training diverged: ${choice.version.versionId} is worse than the initial model (${divergence.reason})`,
+      reason: `training diverged: ${choice.version.versionId} is not a model to serve (${divergence.reason})`,
     };
   const closed = input.rounds.filter((r) => r.status === 'closed').length;
   const version = choice.version.versionId;

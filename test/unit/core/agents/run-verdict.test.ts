@@ -1,4 +1,4 @@
-import { checkDivergence } from '../../../../src/core/agents/divergence';
+import { checkDivergence, MAX_JUDGED_AUROC_WIDTH } from '../../../../src/core/agents/divergence';
 import { judgeRun, type VerdictInput } from '../../../../src/core/agents/run-verdict';
 
 const quality = (auroc: number | null, loss: number | null) => ({ auroc, loss });
@@ -29,7 +29,49 @@ describe('checkDivergence', () => {
 
   it('does not judge what was not evaluated', () => {
     expect(checkDivergence(initial, null)).toMatchObject({ diverged: false, judged: false });
-    expect(checkDivergence(null, quality(0.8, 0.3))).toMatchObject({ diverged: false, judged: false });
+    expect(checkDivergence(null, quality(null, null))).toMatchObject({ diverged: false, judged: false });
+  });
+
+  it('without an initial evaluation it judges against chance and a 50 % guess', () => {
+    expect(checkDivergence(null, quality(0.8, 0.3))).toMatchObject({ diverged: false, judged: true });
+    expect(checkDivergence(null, quality(0.8, 0.9))).toEqual({
+      diverged: true,
+      judged: true,
+      reason: 'pooled loss 0.900 is worse than predicting 50 % for every stay (0.693)',
+    });
+  });
+
+  it("flags a training loss that exploded (released only without DP-SGD), even unevaluated", () => {
+    expect(checkDivergence(null, null, 15.7)).toEqual({
+      diverged: true,
+      judged: true,
+      reason: "the hospitals' training loss exploded to 15.700",
+    });
+    expect(checkDivergence(null, null, Number.NaN)).toMatchObject({ diverged: true });
+    expect(checkDivergence(null, null, 4.9)).toMatchObject({ diverged: false, judged: false });
+  });
+
+  it('never calls noise divergence: a noisy figure counts only when its widened interval is worse', () => {
+    // AUROC 0.45 with a 95 % interval 0.40–0.60: the noise allows 0.70, better than chance.
+    const noisy = { auroc: 0.45, loss: 0.8, aurocInterval: [0.4, 0.6] as const, lossInterval: [0.6, 1.0] as const };
+    expect(checkDivergence(initial, noisy)).toMatchObject({ diverged: false, judged: true });
+    // The same figures with a narrow interval are worse than the initial model and than chance.
+    const narrow = { ...noisy, aurocInterval: [0.44, 0.46] as const, lossInterval: [0.78, 0.82] as const };
+    expect(checkDivergence(initial, narrow)).toEqual({
+      diverged: true,
+      judged: true,
+      reason:
+        'pooled loss rose from 0.690 (initial model) to 0.800; pooled AUROC fell from 0.700 (initial model) to 0.450; pooled AUROC 0.450 is no better than chance',
+    });
+  });
+
+  it('does not judge AUROC when the noise interval is wider than MAX_JUDGED_AUROC_WIDTH', () => {
+    const wide = { auroc: 0.2, loss: null, aurocInterval: [0.1, 0.1 + MAX_JUDGED_AUROC_WIDTH + 0.01] as const };
+    const check = checkDivergence(initial, wide);
+    expect(check).toMatchObject({ diverged: false, judged: false });
+    expect(check.reason).toMatch(/noise is too large to judge AUROC \(95 % interval 0\.100–0\.360\)/);
+    const justNarrowEnough = { ...wide, aurocInterval: [0.1, 0.1 + MAX_JUDGED_AUROC_WIDTH] as const };
+    expect(checkDivergence(initial, justNarrowEnough)).toMatchObject({ diverged: true });
   });
 });
 
@@ -114,7 +156,7 @@ describe('judgeRun', () => {
     });
     expect(verdict).toMatchObject({ kind: 'diverged', modelVersionId: null, divergedVersionId: 'r-r0003' });
     expect(verdict.reason).toMatch(
-      /^training diverged: r-r0003 is worse than the initial model \(pooled loss rose/,
+      /^training diverged: r-r0003 is not a model to serve \(pooled loss rose/,
     );
   });
 
