@@ -62,6 +62,10 @@ export function trainSummary(report: TrainingReport, outDir: string): string {
     lines.push(
       `Privacy: ${describeGuarantee(g)}${g.unit === 'hospital' && g.steps === 0 ? ' (no model version was released)' : ''}`,
     );
+  for (const h of report.hospitalPrivacy)
+    lines.push(
+      `  ${h.hospitalId.padEnd(22)} patient-level ε = ${eps(h.run.epsilon)} this run (train split ${eps(h.run.train)}, test split ${eps(h.run.test)}), lifetime ε = ${eps(h.lifetime.epsilon)} of ${h.budgetEpsilon}, δ = ${h.delta}`,
+    );
   lines.push(
     `Report: ${path.join(path.relative(process.cwd(), outDir) || '.', 'report.html')} (and report.json)`,
   );
@@ -72,9 +76,14 @@ function qualityTable(
   report: TrainingReport,
   quality: NonNullable<TrainingReport['finalModel']>['quality'],
 ): string[] {
+  const auroc = quality?.intervals?.auroc;
   return [
-    `  ${'test split'.padEnd(24)} ${METRICS_HEADER}`,
-    ...report.hospitals.map((h) => metricsRow(h.hospitalId, quality?.perHospital[h.hospitalId])),
-    metricsRow('pooled (histograms)', quality?.pooled),
+    `  ${'test split (DP-noised)'.padEnd(WIDTH)} ${METRICS_HEADER}`,
+    ...report.hospitals.map((h) => metricsRow(h.hospitalId, quality?.perHospital[h.hospitalId], WIDTH)),
+    metricsRow('pooled (noisy histograms)', quality?.pooled, WIDTH),
+    ...(auroc ? [`  pooled AUROC 95 % interval of the DP noise: ${fmt(auroc[0])}–${fmt(auroc[1])}`] : []),
   ];
 }
+
+const WIDTH = 26;
+const eps = (x: number | null) => (x === null ? '∞' : x.toFixed(3));

@@ -122,6 +122,8 @@ export async function assessRun(
       modelVersionId: v.versionId,
       auroc: v.pooled?.metrics.auroc ?? null,
       loss: v.pooled?.metrics.loss ?? null,
+      aurocNoise: halfWidth(v.pooled?.intervals.auroc),
+      lossNoise: halfWidth(v.pooled?.intervals.loss),
     }));
   const plateau = checkPlateau(history, rule);
   const attendance = checkAttendance(await roundRecords(deps.documents, run.runId, round));
@@ -205,4 +207,9 @@ function summaryOf(run: RunDocument, a: RunAssessment, privacy: RunDocument['pri
 /** The run as the summary should call it: a run with a halt flag is halted even before the driver stops. */
 function statusOf(run: RunDocument): 'running' | 'completed' | 'failed' | 'halted' {
   return run.halt !== null && run.status === 'running' ? 'halted' : run.status;
+}
+
+/** Half the width of a 95 % noise interval: how far the DP noise alone moves a figure. */
+function halfWidth(interval: readonly [number, number] | null | undefined): number | null {
+  return interval ? (interval[1] - interval[0]) / 2 : null;
 }

@@ -10,6 +10,11 @@
  * Both must hold when both are reported; a metric that is missing (null) in the window is not used,
  * and with neither there is no decision. Requiring both avoids stopping while AUROC still climbs
  * on a flat loss (or the reverse). DP noise makes single rounds jumpy, hence a window, not one step.
+ * The pooled metrics are post-processing of DP-noised histograms: where the versions carry their
+ * noise (half the width of the 95 % noise interval), a metric counts as worse only by more than
+ * the larger of its threshold and the largest noise in the window, so noise alone never stops a
+ * run as "getting worse". Plateau keeps the rule's thresholds: noise makes the best of the window
+ * look better than its start, which errs towards training on, not towards stopping.
  */
 
 export interface VersionMetrics {
@@ -18,6 +23,9 @@ export interface VersionMetrics {
   /** Pooled over the hospitals' evaluations; null until reported. */
   auroc: number | null;
   loss: number | null;
+  /** Half-widths of the 95 % DP-noise intervals of the pooled figures (absent or null: exact). */
+  aurocNoise?: number | null;
+  lossNoise?: number | null;
 }
 
 export interface PlateauRule {
@@ -77,6 +85,11 @@ export function checkPlateau(
   };
   const lossImprovement = improvement((v) => v.loss, -1);
   const aurocImprovement = improvement((v) => v.auroc, 1);
+  const window = [base, ...recent];
+  const threshold = (rule: number, noise: (v: VersionMetrics) => number | null | undefined) =>
+    Math.max(rule, ...window.map((v) => noise(v) ?? 0));
+  const lossWorse = threshold(rule.minLossImprovement, (v) => v.lossNoise);
+  const aurocWorse = threshold(rule.minAurocImprovement, (v) => v.aurocNoise);
   if (lossImprovement === null && aurocImprovement === null) {
     return {
       converged: false,
@@ -89,25 +102,25 @@ export function checkPlateau(
   const lossFlat = lossImprovement === null || lossImprovement < rule.minLossImprovement;
   const aurocFlat = aurocImprovement === null || aurocImprovement < rule.minAurocImprovement;
   const windowWorse =
-    (lossImprovement !== null && lossImprovement < -rule.minLossImprovement) ||
-    (aurocImprovement !== null && aurocImprovement < -rule.minAurocImprovement);
+    (lossImprovement !== null && lossImprovement < -lossWorse) ||
+    (aurocImprovement !== null && aurocImprovement < -aurocWorse);
   const lossTail = worsenedTwice(
     sorted.map((v) => v.loss),
     1,
-    rule.minLossImprovement,
+    lossWorse,
   );
   const aurocTail = worsenedTwice(
     sorted.map((v) => v.auroc),
     -1,
-    rule.minAurocImprovement,
+    aurocWorse,
   );
   const parts = [
     lossImprovement === null
       ? null
-      : `${change('loss', -lossImprovement, rule.minLossImprovement)}${lossTail ? `, but rose in each of the last two versions (${lossTail})` : ''}`,
+      : `${change('loss', -lossImprovement, rule.minLossImprovement, lossWorse)}${lossTail ? `, but rose in each of the last two versions (${lossTail})` : ''}`,
     aurocImprovement === null
       ? null
-      : `${change('AUROC', aurocImprovement, rule.minAurocImprovement)}${aurocTail ? `, but fell in each of the last two versions (${aurocTail})` : ''}`,
+      : `${change('AUROC', aurocImprovement, rule.minAurocImprovement, aurocWorse)}${aurocTail ? `, but fell in each of the last two versions (${aurocTail})` : ''}`,
   ].filter((p): p is string => p !== null);
   const converged = lossFlat && aurocFlat;
   const worse = windowWorse || lossTail !== null || aurocTail !== null;
@@ -141,10 +154,11 @@ function worsenedTwice(values: readonly (number | null)[], worse: 1 | -1, thresh
  * words, never a negative improvement. `delta` is the change of the metric's best value in the
  * window from where the window started.
  */
-function change(metric: string, delta: number, threshold: number): string {
+function change(metric: string, delta: number, threshold: number, worseBeyond: number): string {
   const direction = delta > 0 ? 'rose' : delta < 0 ? 'fell' : 'did not change';
   const amount = delta === 0 ? '' : ` ${Math.abs(delta).toFixed(4)}`;
-  return `${metric} ${direction}${amount} (improvement threshold ${threshold})`;
+  const noise = worseBeyond > threshold ? `; DP noise ±${worseBeyond.toFixed(4)}` : '';
+  return `${metric} ${direction}${amount} (improvement threshold ${threshold}${noise})`;
 }
 
 /** What happened to one expected hospital in one round. */

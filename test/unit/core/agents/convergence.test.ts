@@ -48,6 +48,23 @@ describe('checkPlateau', () => {
     );
   });
 
+  it('never calls DP noise "getting worse": worsening must exceed the evaluations\' noise', () => {
+    // The same figures, exact: loss rose 0.0023 and AUROC fell 0.0088 over the window.
+    const losses = [0.3, 0.3023, 0.303, 0.3025];
+    const aurocs = [0.8, 0.79, 0.7912, 0.7905];
+    const exact = checkPlateau(versions(losses, aurocs));
+    expect(exact.trend).toBe('worsening');
+    expect(exact.reason).toMatch(/^getting worse/);
+    // With a noise of ±0.004 (loss) and ±0.02 (AUROC) on each version, that is a plateau.
+    const noisy = versions(losses, aurocs).map((v) => ({ ...v, lossNoise: 0.004, aurocNoise: 0.02 }));
+    const decision = checkPlateau(noisy);
+    expect(decision).toMatchObject({ trend: 'plateau', converged: true });
+    expect(decision.reason).toMatch(/loss rose 0\.0023 \(improvement threshold 0\.001; DP noise ±0\.0040\)/);
+    // A worsening larger than the noise is still called one.
+    const worse = versions([0.3, 0.33, 0.34, 0.35], aurocs).map((v) => ({ ...v, lossNoise: 0.004 }));
+    expect(checkPlateau(worse).trend).toBe('worsening');
+  });
+
   it('needs enough versions and some metric', () => {
     expect(checkPlateau(versions([0.3, 0.3, 0.3], [0.8, 0.8, 0.8])).reason).toMatch(/at least 4 needed/);
     const none = versions([0, 0, 0, 0], [0, 0, 0, 0]).map((v) => ({ ...v, loss: null, auroc: null }));
