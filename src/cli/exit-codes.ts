@@ -17,7 +17,8 @@ export const EXIT_CODES = {
   },
   diverged: {
     code: 5,
-    meaning: 'the run finished, but its model is not one to serve (training blew up, or it predicts worse than the initial model or chance): it is not presented as final',
+    meaning:
+      'the run finished, but its model is not one to serve (training blew up, or it predicts worse than the initial model or chance): it is not presented as final',
   },
   busy: { code: 6, meaning: 'the store is in use by another `himas train` (wait for it, or use --home DIR)' },
 } as const;

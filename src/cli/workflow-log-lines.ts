@@ -57,7 +57,13 @@ function normalised(f: JobFailure): string {
 
 function jobFailureOf(message: unknown): JobFailure | null {
   if (!message || typeof message !== 'object') return null;
-  const m = message as { event?: unknown; hospital?: unknown; round?: unknown; stage?: unknown; error?: unknown };
+  const m = message as {
+    event?: unknown;
+    hospital?: unknown;
+    round?: unknown;
+    stage?: unknown;
+    error?: unknown;
+  };
   if (m.event !== 'workflow.job-failed' || typeof m.hospital !== 'string') return null;
   return {
     hospital: m.hospital,

@@ -164,7 +164,14 @@ describe('runs that leave no model to serve exit non-zero and say why', () => {
     const oneRound = String((JSON.parse(epsilon.stdout) as { epsilon: number }).epsilon);
     // The diverged run trained without DP-SGD: its hospitals' patients have no finite lifetime
     // guarantee left, so a DP run is refused before it starts, and the refusal says why.
-    const afterWaiver = train(['--rounds', '1', '--run-id', 'after-waiver', '--patient-budget-epsilon', '100']);
+    const afterWaiver = train([
+      '--rounds',
+      '1',
+      '--run-id',
+      'after-waiver',
+      '--patient-budget-epsilon',
+      '100',
+    ]);
     expect(afterWaiver.status).toBe(4);
     expect(afterWaiver.stderr).toMatch(
       /hospital h1-academic would refuse this run: .* has ∞ spent .*its ledger records run aa-diverged trained without patient-level DP \(--patient-privacy none\)/,

@@ -79,7 +79,9 @@ export function checkDivergence(
     else if (initial?.loss != null && low > initial.loss)
       findings.push(`pooled loss rose from ${f3(initial.loss)} (initial model) to ${f3(loss)}`);
     else if (low > COIN_FLIP_LOSS)
-      findings.push(`pooled loss ${f3(loss)} is worse than predicting 50 % for every stay (${f3(COIN_FLIP_LOSS)})`);
+      findings.push(
+        `pooled loss ${f3(loss)} is worse than predicting 50 % for every stay (${f3(COIN_FLIP_LOSS)})`,
+      );
   }
 
   const auroc = candidate?.auroc ?? null;
@@ -104,7 +106,8 @@ export function checkDivergence(
       judged: false,
       reason: candidate === null ? 'the model was not evaluated' : caveats.join('; ') || 'nothing to judge',
     };
-  const against = initial !== null && (initial.auroc !== null || initial.loss !== null) ? 'the initial model' : 'chance';
+  const against =
+    initial !== null && (initial.auroc !== null || initial.loss !== null) ? 'the initial model' : 'chance';
   return {
     diverged: false,
     judged: true,

@@ -41,7 +41,7 @@ describe('checkDivergence', () => {
     });
   });
 
-  it("flags a training loss that exploded (released only without DP-SGD), even unevaluated", () => {
+  it('flags a training loss that exploded (released only without DP-SGD), even unevaluated', () => {
     expect(checkDivergence(null, null, 15.7)).toEqual({
       diverged: true,
       judged: true,
@@ -53,7 +53,12 @@ describe('checkDivergence', () => {
 
   it('never calls noise divergence: a noisy figure counts only when its widened interval is worse', () => {
     // AUROC 0.45 with a 95 % interval 0.40–0.60: the noise allows 0.70, better than chance.
-    const noisy = { auroc: 0.45, loss: 0.8, aurocInterval: [0.4, 0.6] as const, lossInterval: [0.6, 1.0] as const };
+    const noisy = {
+      auroc: 0.45,
+      loss: 0.8,
+      aurocInterval: [0.4, 0.6] as const,
+      lossInterval: [0.6, 1.0] as const,
+    };
     expect(checkDivergence(initial, noisy)).toMatchObject({ diverged: false, judged: true });
     // The same figures with a narrow interval are worse than the initial model and than chance.
     const narrow = { ...noisy, aurocInterval: [0.44, 0.46] as const, lossInterval: [0.78, 0.82] as const };
@@ -66,7 +71,11 @@ describe('checkDivergence', () => {
   });
 
   it('does not judge AUROC when the noise interval is wider than MAX_JUDGED_AUROC_WIDTH', () => {
-    const wide = { auroc: 0.2, loss: null, aurocInterval: [0.1, 0.1 + MAX_JUDGED_AUROC_WIDTH + 0.01] as const };
+    const wide = {
+      auroc: 0.2,
+      loss: null,
+      aurocInterval: [0.1, 0.1 + MAX_JUDGED_AUROC_WIDTH + 0.01] as const,
+    };
     const check = checkDivergence(initial, wide);
     expect(check).toMatchObject({ diverged: false, judged: false });
     expect(check.reason).toMatch(/noise is too large to judge AUROC \(95 % interval 0\.100–0\.360\)/);
@@ -155,9 +164,7 @@ describe('judgeRun', () => {
       versions: [v(0, quality(0.337, 0.726)), v(1), v(2), v(3, quality(0.5, 1.648))],
     });
     expect(verdict).toMatchObject({ kind: 'diverged', modelVersionId: null, divergedVersionId: 'r-r0003' });
-    expect(verdict.reason).toMatch(
-      /^training diverged: r-r0003 is not a model to serve \(pooled loss rose/,
-    );
+    expect(verdict.reason).toMatch(/^training diverged: r-r0003 is not a model to serve \(pooled loss rose/);
   });
 
   it('an unfinished run is running', () => {
