@@ -30,7 +30,9 @@ export const DP_SGD_RECIPE = {
   hiddenUnits: [16],
   localEpochs: 4,
   batchSize: 128,
-  localLearningRate: 0.02,
+  // 0.01, not 0.02: with noisy gradients a larger Adam step inflates the weights (calibration
+  // slope 0.69–0.77 at 0.02, 0.92–1.11 at 0.01; docs/architecture.md §5, model quality).
+  localLearningRate: 0.01,
 } as const;
 
 export const TrainingConfigSchema = z
@@ -57,10 +59,26 @@ export const TrainingConfigSchema = z
     localLearningRate: z.number().gt(0).max(10).optional(),
     /** Server step size applied to the (noised) average update; 1 is plain FedAvg. */
     serverLearningRate: z.number().gt(0).max(100).default(1),
-    /** Aggregation: FedAvg (weighted by examples) or DP-FedAvg (clip, fixed denominator, Gaussian noise). */
-    aggregation: z.enum(['fedavg', 'dp-fedavg']).default('dp-fedavg'),
-    /** Server optimizer applied to the aggregated update: SGD (FedAvg) or Adam (FedAdam). */
-    serverOptimizer: z.enum(['sgd', 'adam']).default('sgd'),
+    /**
+     * Aggregation: FedAvg (weighted by examples), DP-FedAvg (clip, fixed denominator, Gaussian
+     * noise), or a Byzantine-robust rule over the updates in the clear: the coordinate-wise median
+     * or the trimmed mean (src/core/federated/robust-aggregation.ts; no secure aggregation, no noise).
+     */
+    aggregation: z.enum(['fedavg', 'dp-fedavg', 'median', 'trimmed-mean']).default('dp-fedavg'),
+    /** β of the trimmed mean: the fraction of updates dropped at each end of every coordinate. */
+    trimFraction: z.number().min(0).lt(0.5).default(0.1),
+    /**
+     * Server optimizer applied to the aggregated update (Reddi et al. 2021): SGD (FedAvg), server
+     * momentum (FedAvgM), Adam (FedAdam), Yogi (FedYogi) or Adagrad (FedAdagrad).
+     */
+    serverOptimizer: z.enum(['sgd', 'momentum', 'adam', 'yogi', 'adagrad']).default('sgd'),
+    /** β of FedAvgM's server momentum (serverOptimizer 'momentum'). */
+    serverMomentum: z.number().min(0).lt(1).default(0.9),
+    /**
+     * FedProx's proximal term μ (Li et al. 2020): each hospital minimises its loss plus
+     * μ/2·‖w − w_global‖², which keeps local models near the global one on non-IID data. 0 = FedAvg.
+     */
+    proximalMu: z.number().min(0).max(100).default(0),
     /** L2 norm every hospital update is clipped to (DP-FedAvg's sensitivity bound C). */
     clipNorm: z.number().gt(0).max(1e6).default(2),
     /** Hospital-level noise multiplier z: Gaussian noise with std z·C/m on the average. 0 = no noise. */
@@ -100,8 +118,13 @@ export const TrainingConfigSchema = z
      * only the final model is evaluated, once.
      */
     evaluateEveryRound: z.boolean().default(false),
-    /** L2 bound C_example of each patient's gradient in DP-SGD. */
-    exampleClipNorm: z.number().gt(0).max(1000).default(1),
+    /**
+     * L2 bound C_example of each patient's gradient in DP-SGD. 2.5, not 1: a logistic gradient is
+     * (p − y)·x, so a death (|p − y| ≈ 0.9, ‖x‖ ≈ 3–5) was clipped about four times harder than a
+     * survivor (|p − y| ≈ 0.1) and the model learnt to predict half the deaths (O:E 1.7–2.6 at
+     * C = 1, 0.99–1.11 at 2.5; docs/architecture.md §5, model quality).
+     */
+    exampleClipNorm: z.number().gt(0).max(1000).default(2.5),
     /** Minimum number of accepted hospital updates for a round to close (default: every hospital). */
     quorum: z.number().int().min(1).max(300).optional(),
     /** Seconds a round waits for updates before `round.deadline` closes or fails it. */
@@ -142,19 +165,28 @@ export const TrainingConfigSchema = z
           'a privacy budget needs noise: set noiseMultiplier > 0 (`himas privacy plan` computes it), or drop the budget',
       });
     }
-    if (config.aggregation === 'fedavg' && config.noiseMultiplier > 0) {
+    if (config.aggregation !== 'dp-fedavg' && config.noiseMultiplier > 0) {
       ctx.addIssue({
         code: 'custom',
         path: ['noiseMultiplier'],
-        message: "noise needs aggregation 'dp-fedavg' (plain FedAvg has no sensitivity bound)",
+        message: `noise needs aggregation 'dp-fedavg' (${config.aggregation === 'fedavg' ? 'plain FedAvg' : config.aggregation} has no sensitivity bound)`,
       });
     }
-    if (config.aggregation === 'fedavg' && config.secureAggregation === true) {
+    if (config.aggregation !== 'dp-fedavg' && config.secureAggregation === true) {
       ctx.addIssue({
         code: 'custom',
         path: ['secureAggregation'],
         message:
-          "secure aggregation needs aggregation 'dp-fedavg': its clip norm bounds the fixed-point encoding of masked updates",
+          config.aggregation === 'fedavg'
+            ? "secure aggregation needs aggregation 'dp-fedavg': its clip norm bounds the fixed-point encoding of masked updates"
+            : `secure aggregation hides the single updates that ${config.aggregation} needs: use aggregation 'dp-fedavg', or turn secure aggregation off`,
+      });
+    }
+    if (isRobustAggregation(config.aggregation) && config.serverOptimizer !== 'sgd') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serverOptimizer'],
+        message: `${config.aggregation} is its own server rule: it takes serverOptimizer 'sgd' (with serverLearningRate), not '${config.serverOptimizer}'`,
       });
     }
     if (config.patientTargetEpsilon > config.patientBudgetEpsilon) {
@@ -176,6 +208,11 @@ export const TrainingConfigSchema = z
 
 export type TrainingConfig = z.infer<typeof TrainingConfigSchema>;
 export type TrainingConfigInput = z.input<typeof TrainingConfigSchema>;
+
+/** The aggregations that need every update in the clear (no secure aggregation, no noise). */
+export function isRobustAggregation(aggregation: TrainingConfig['aggregation']): boolean {
+  return aggregation === 'median' || aggregation === 'trimmed-mean';
+}
 
 /** Whether a run masks its updates: explicitly set, or on by default with DP-FedAvg. */
 export function usesSecureAggregation(

@@ -6,7 +6,9 @@ import type { RunVerdict } from '../core/agents/run-verdict';
 import { computeSimulationBaselines, privacyCostBaseline } from '../local/simulation-baselines';
 import { buildTrainingReport } from '../local/training-report';
 import type { TrainingPlatform } from '../local/workflow-training';
-import { loadHimasModel } from '../services/model-artifacts';
+import { loadHimasModel, withCalibration } from '../services/model-artifacts';
+import { servedCalibration } from '../services/clinical-support-agent';
+import { localOnlyWins } from './baseline-comparison';
 import { fmt } from './format-metrics';
 import { explainWriteError } from './output-paths';
 import { renderReportHtml } from './report/report-html';
@@ -42,11 +44,12 @@ export async function writeRunOutputs(
   const baselines: TrainingReport['baselines'] = [];
   const notes: string[] = [];
   if (comparedVersion) {
-    const { artifacts } = await platform.models.load(comparedVersion);
+    const { doc, artifacts } = await platform.models.load(comparedVersion);
     if (verdict.modelVersionId) {
       try {
         await mkdir(modelDir, { recursive: true });
-        await writeFile(path.join(modelDir, 'model.json'), JSON.stringify(artifacts.modelJson));
+        const modelJson = withCalibration(artifacts.modelJson, servedCalibration(doc.pooled));
+        await writeFile(path.join(modelDir, 'model.json'), JSON.stringify(modelJson));
         await writeFile(path.join(modelDir, 'weights.bin'), artifacts.weights);
       } catch (error) {
         throw explainWriteError(error, 'the model folder', modelDir);
@@ -83,6 +86,12 @@ export async function writeRunOutputs(
       notes.push(
         `Federated pooled test AUROC ${fmt(b.federated.pooled.auroc)} vs central ${fmt(b.central.pooled.auroc)} (difference ${fmt(gap)}).`,
       );
+      const beaten = localOnlyWins(b.federated, b.localOnly, run.hospitals);
+      notes.push(
+        beaten.length === 0
+          ? `Every hospital's own test stays are predicted better by the federated model than by a model trained on that hospital's records alone (AUROC, simulation).`
+          : `Local-only beats federated at ${beaten.map((w) => `${w.hospitalId} (AUROC ${fmt(w.local)} alone vs ${fmt(w.federated)} federated)`).join(', ')}: on its own test stays that hospital would have done better training alone (simulation; small test splits make single AUROCs noisy).`,
+      );
       const privacyCost = privacyCostBaseline(b, run.config);
       if (privacyCost) {
         baselines.push(privacyCost.baseline);
@@ -94,7 +103,7 @@ export async function writeRunOutputs(
   }
   if (verdict.kind !== 'succeeded') notes.unshift(`No model to serve: ${verdict.reason}.`);
   notes.push(
-    "Pooled metrics per model version come from the hospitals' risk histograms (1000 bins); no record left any hospital.",
+    "Pooled metrics per model version come from the hospitals' DP-noised risk histograms (13 public bins, noise charged to each hospital's privacy ledger): they are estimates, with approximate 95 % intervals of the noise; no record and no exact count left any hospital. The 'federated (exact)' baseline is the simulation's own exact scoring, which a deployment cannot compute.",
   );
   const report = await buildTrainingReport({
     run,

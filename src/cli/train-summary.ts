@@ -3,6 +3,7 @@ import type { TrainingReport } from '../../schemas/report';
 import { describeGuarantee } from '../services/privacy-guarantee';
 import { exitCode, type ExitReason } from './exit-codes';
 import { METRICS_HEADER, fmt, metricsRow } from './format-metrics';
+import { localOnlyWins } from './baseline-comparison';
 
 /** The exit code of a finished `himas train`: 0 only when the run left a model to serve. */
 export function trainExitCode(report: TrainingReport): number {
@@ -57,6 +58,20 @@ export function trainSummary(report: TrainingReport, outDir: string): string {
         .join(', ');
       lines.push(`  ${b.name.padEnd(18)} pooled AUROC ${fmt(b.quality.pooled.auroc)}   (${per})`);
     }
+    const federated = report.baselines.find((b) => b.name === 'federated (exact)');
+    const local = report.baselines.find((b) => b.name === 'local-only');
+    const wins =
+      federated && local
+        ? localOnlyWins(
+            federated.quality,
+            local.quality,
+            report.hospitals.map((h) => h.hospitalId),
+          )
+        : [];
+    for (const w of wins)
+      lines.push(
+        `  note: ${w.hospitalId}'s own test stays are ranked better by its local-only model (AUROC ${fmt(w.local)}) than by the federated one (${fmt(w.federated)})`,
+      );
   }
   for (const g of report.privacy)
     lines.push(

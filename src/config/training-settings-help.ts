@@ -28,13 +28,24 @@ export const TRAINING_SETTINGS_HELP: Record<keyof TrainingConfig, SettingHelp> =
     defaultText: '128 (DP-SGD) / 64',
     meaning: 'local mini-batch size (the expected Poisson batch under DP-SGD)',
   },
-  localLearningRate: { defaultText: '0.02 (DP-SGD) / 0.003', meaning: 'hospital Adam learning rate' },
+  localLearningRate: { defaultText: '0.01 (DP-SGD) / 0.003', meaning: 'hospital Adam learning rate' },
   serverLearningRate: { defaultText: '1', meaning: 'server step on the averaged update' },
   aggregation: {
     defaultText: 'dp-fedavg',
-    meaning: '`fedavg` (example-weighted) or `dp-fedavg` (clip, fixed denominator, Gaussian noise)',
+    meaning:
+      '`fedavg` (example-weighted), `dp-fedavg` (clip, fixed denominator, Gaussian noise), or robust `median` / `trimmed-mean` (no secure aggregation)',
   },
-  serverOptimizer: { defaultText: 'sgd', meaning: '`sgd` (FedAvg) or `adam` (FedAdam)' },
+  trimFraction: { defaultText: '0.1', meaning: 'fraction of updates the trimmed mean drops at each end' },
+  serverOptimizer: {
+    defaultText: 'sgd',
+    meaning:
+      '`sgd` (FedAvg), `momentum` (FedAvgM), `adam` (FedAdam), `yogi` (FedYogi) or `adagrad` (FedAdagrad)',
+  },
+  serverMomentum: { defaultText: '0.9', meaning: "server momentum β of serverOptimizer 'momentum'" },
+  proximalMu: {
+    defaultText: '0',
+    meaning: 'FedProx proximal term μ: each hospital adds μ/2·‖w − w_global‖² to its loss; 0 = FedAvg',
+  },
   clipNorm: { defaultText: '2', meaning: 'L2 bound C of each hospital update' },
   noiseMultiplier: {
     defaultText: '0',
@@ -67,9 +78,9 @@ export const TRAINING_SETTINGS_HELP: Record<keyof TrainingConfig, SettingHelp> =
   evaluateEveryRound: {
     defaultText: 'false',
     meaning:
-      "also evaluate each round's model on the test splits (noisier: the test split's budget is shared over more releases)",
+      "also evaluate each round's model on the test splits (noisier: the test split's budget is shared over more releases; the orchestrator may then stop early on them, so the final test figures are no longer an untouched hold-out)",
   },
-  exampleClipNorm: { defaultText: '1', meaning: 'per-patient gradient bound C_example of DP-SGD' },
+  exampleClipNorm: { defaultText: '2.5', meaning: 'per-patient gradient bound C_example of DP-SGD' },
   quorum: {
     defaultText: 'all hospitals',
     meaning: 'accepted updates needed to close a round (at most the number of hospitals)',

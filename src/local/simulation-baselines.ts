@@ -140,6 +140,7 @@ async function simulateNonPrivateFederated(
           epochs: config.localEpochs,
           batchSize: config.batchSize,
           learningRate: config.localLearningRate,
+          proximalMu: config.proximalMu,
           random: new SeededRandom(config.seed).fork(`shuffle:${hospitalId}:${round}`),
         });
         const local = getFlatWeights(model);

@@ -1,8 +1,9 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { ZodError } from 'zod';
 import { RunDocumentSchema, paths, type ModelVersionDocument } from '../../schemas/documents';
+import type { PooledQuality } from '../../schemas/metrics';
 import type { AttributionMethod } from '../core/agents/attribution';
-import { assessStay, type ClinicalAssessment } from '../core/agents/clinical-support';
+import { assessStay, type ClinicalAssessment, type ServedCalibration } from '../core/agents/clinical-support';
 import type { NarrativePrompt } from '../core/agents/clinical-narrative';
 import { chooseServableVersion } from '../core/agents/servable-version';
 import { stayInputIssues, validateStay } from '../core/agents/stay-input';
@@ -94,7 +95,13 @@ export class ClinicalSupportAgent {
       const served = await this.servable();
       if (!served.ok) return served;
       const { doc, model, preprocessor } = served.loaded;
-      const version = { versionId: doc.versionId, runId: doc.runId, round: doc.round, privacy: doc.privacy };
+      const version = {
+        versionId: doc.versionId,
+        runId: doc.runId,
+        round: doc.round,
+        privacy: doc.privacy,
+        calibration: servedCalibration(doc.pooled),
+      };
       return {
         ok: true as const,
         ...assessStay({ model, preprocessor, version }, body, { method: this.options.attribution }),
@@ -184,5 +191,17 @@ function badRequest(error: ZodError): ClinicalSupportAnswer {
   return {
     status: 400,
     body: { error: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues },
+  };
+}
+
+/** What the pooled (noisy) test evaluation says about the version's calibration, for each answer. */
+export function servedCalibration(pooled: PooledQuality | null | undefined): ServedCalibration | null {
+  if (!pooled) return null;
+  return {
+    observedExpectedRatio: pooled.metrics.observedExpectedRatio,
+    slope: pooled.metrics.calibrationSlope,
+    observedExpectedRatioInterval: pooled.intervals.observedExpectedRatio ?? null,
+    slopeInterval: pooled.intervals.calibrationSlope ?? null,
+    n: pooled.metrics.n,
   };
 }

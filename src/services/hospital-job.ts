@@ -228,6 +228,7 @@ async function trainRound(
       epochs: config.localEpochs,
       batchSize: config.batchSize,
       learningRate: config.localLearningRate,
+      proximalMu: config.proximalMu,
     };
     let result;
     if (config.patientPrivacy === 'dp-sgd') {

@@ -17,6 +17,20 @@ const HimasMetadataSchema = z.object({
   round: z.number().optional(),
   /** The version's guarantees (the aggregator writes them), so a copied folder still states them. */
   privacy: z.array(PrivacyGuaranteeSchema).optional(),
+  /**
+   * Its calibration on the hospitals' test splits (DP-noised), added when a run folder's model is
+   * written, so clinical decision support can state it from the folder alone.
+   */
+  calibration: z
+    .object({
+      observedExpectedRatio: z.number().nullable(),
+      slope: z.number().nullable(),
+      observedExpectedRatioInterval: z.tuple([z.number(), z.number()]).nullable(),
+      slopeInterval: z.tuple([z.number(), z.number()]).nullable(),
+      n: z.number(),
+    })
+    .nullable()
+    .optional(),
 });
 export type HimasModelMetadata = z.infer<typeof HimasMetadataSchema>;
 
@@ -29,6 +43,16 @@ export function readHimasMetadata(modelJson: Record<string, unknown>): HimasMode
     );
   }
   return parsed.data;
+}
+
+/** model.json with `calibration` added to its HIMAS metadata (a copy; the input is not changed). */
+export function withCalibration(
+  modelJson: Record<string, unknown>,
+  calibration: Readonly<NonNullable<HimasModelMetadata['calibration']>> | null,
+): Record<string, unknown> {
+  const user = (modelJson.userDefinedMetadata ?? {}) as Record<string, unknown>;
+  const himas = (user.himas ?? {}) as Record<string, unknown>;
+  return { ...modelJson, userDefinedMetadata: { ...user, himas: { ...himas, calibration } } };
 }
 
 export async function loadHimasModel(

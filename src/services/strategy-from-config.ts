@@ -1,9 +1,14 @@
 import { blobPaths } from '../../schemas/documents';
 import type { TrainingConfig } from '../../schemas/training-config';
 import {
+  coordinateMedian,
   dpFedAvg,
+  fedAdagrad,
   fedAdam,
   fedAvg,
+  fedAvgM,
+  fedYogi,
+  trimmedMean,
   type AggregationStrategy,
   type DpFedAvgStrategy,
   type StrategyState,
@@ -12,6 +17,10 @@ import type { BlobStore } from '../ports/blob-store';
 
 /** The aggregation strategy a run's configuration asks for (strategies wrap strategies, STYLE habit 4). */
 export function buildStrategy(config: TrainingConfig): AggregationStrategy {
+  if (config.aggregation === 'median')
+    return coordinateMedian({ serverLearningRate: config.serverLearningRate });
+  if (config.aggregation === 'trimmed-mean')
+    return trimmedMean({ serverLearningRate: config.serverLearningRate, trimFraction: config.trimFraction });
   if (config.aggregation === 'fedavg') return serverOptimizer(config);
   return buildDpFedAvg(config);
 }
@@ -25,12 +34,21 @@ export function buildDpFedAvg(config: TrainingConfig): DpFedAvgStrategy {
 }
 
 function serverOptimizer(config: TrainingConfig): AggregationStrategy {
-  return config.serverOptimizer === 'adam'
-    ? fedAdam({ serverLearningRate: config.serverLearningRate })
-    : fedAvg({
-        serverLearningRate: config.serverLearningRate,
-        weighting: config.aggregation === 'dp-fedavg' ? 'uniform' : 'examples',
-      });
+  const serverLearningRate = config.serverLearningRate;
+  // DP-FedAvg averages uniformly (its fixed denominator); FedAvg weighs by declared examples.
+  const weighting = config.aggregation === 'dp-fedavg' ? 'uniform' : 'examples';
+  switch (config.serverOptimizer) {
+    case 'adam':
+      return fedAdam({ serverLearningRate });
+    case 'yogi':
+      return fedYogi({ serverLearningRate });
+    case 'adagrad':
+      return fedAdagrad({ serverLearningRate });
+    case 'momentum':
+      return fedAvgM({ serverLearningRate, momentum: config.serverMomentum, weighting });
+    case 'sgd':
+      return fedAvg({ serverLearningRate, weighting });
+  }
 }
 
 /** Server-optimizer state (FedAdam moments) lives in a blob per round: too big for a document. */

@@ -51,7 +51,19 @@ describe('himas predict --stay (clinical decision support, end to end)', () => {
     expect(answer.risk).toBeGreaterThanOrEqual(0);
     expect(answer.risk).toBeLessThanOrEqual(1);
     expect(['low', 'moderate', 'high', 'very high']).toContain(answer.band);
-    expect(answer.model).toEqual({ versionId: report.finalModel!.versionId, runId: 'cds-e2e', round: 2 });
+    expect(answer.model).toMatchObject({
+      versionId: report.finalModel!.versionId,
+      runId: 'cds-e2e',
+      round: 2,
+    });
+    // The folder states the version's calibration on the test splits (noisy), as the report does.
+    expect(answer.model.calibration.observedExpectedRatio).toBeCloseTo(
+      report.finalModel!.quality!.pooled.observedExpectedRatio!,
+      9,
+    );
+    expect(answer.narrative.text).toMatch(
+      /held-out test stays \(DP-noised estimates.*observed\/expected deaths \d\.\d\d/,
+    );
     expect(answer.privacy).toEqual(report.privacy);
     expect(answer.privacyStatements.length).toBe(report.privacy.length);
     expect(answer.topFeatures.length).toBeGreaterThan(0);
@@ -66,6 +78,7 @@ describe('himas predict --stay (clinical decision support, end to end)', () => {
     const fromFolder = predictJson(['--model', 'out/model']);
     const fromStore = predictJson(['--run', 'cds-e2e']);
     expect(fromStore.model.versionId).toBe(report.finalModel!.versionId);
+    expect(fromStore.model.calibration).toEqual(fromFolder.model.calibration);
     expect(fromStore.risk).toBeCloseTo(fromFolder.risk, 9);
     expect(fromStore.topFeatures).toEqual(fromFolder.topFeatures);
   });

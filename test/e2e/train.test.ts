@@ -163,13 +163,53 @@ describe('himas train (embedded stack, end to end)', () => {
       .slice(1)
       .map((l) => l.split(',')[0]);
     const rows = readFileSync(path.join(cwd, 'risks.csv'), 'utf8').trim().split('\n');
-    expect(rows[0]).toBe('stay_id,risk');
+    expect(rows[0]).toBe('stay_id,risk,note');
     expect(rows.slice(1).map((r) => r.split(',')[0])).toEqual(ids);
-    for (const row of rows.slice(1)) {
+    for (const row of rows.slice(1).filter((r) => !/insufficient data/.test(r))) {
       const risk = Number(row.split(',')[1]);
       expect(risk).toBeGreaterThanOrEqual(0);
       expect(risk).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('batch predict flags implausible values and gives no risk where the data are insufficient, as --stay does', () => {
+    const input = path.join(cwd, 'out', 'data', `${report.hospitals[0].hospitalId}.test.csv`);
+    const [header, first] = readFileSync(input, 'utf8').trim().split('\n');
+    const columns = header.split(',');
+    const cells = first.split(',');
+    const set = (row: string[], column: string, value: string) => {
+      const copy = [...row];
+      copy[columns.indexOf(column)] = value;
+      return copy;
+    };
+    let empty = cells;
+    for (const column of columns)
+      if (
+        ![
+          'stay_id',
+          'first_careunit',
+          'age',
+          'is_male',
+          'heart_rate_mean',
+          'label_inhospital_mortality',
+          'admittime',
+        ].includes(column)
+      )
+        empty = set(empty, column, '');
+    const implausible = set(set(cells, 'stay_id', 'implausible'), 'lactate_max', '45');
+    const rows = [header, implausible.join(','), set(empty, 'stay_id', 'empty').join(',')];
+    writeFileSync(path.join(cwd, 'odd.csv'), `${rows.join('\n')}\n`);
+    const result = himas(
+      ['predict', '--model', 'out/model', '--input', 'odd.csv', '--out', 'odd-risks.csv'],
+      { cwd },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(
+      /Scored 1 of 2 stays .*; 1 with insufficient data got no risk; 1 had implausible values/,
+    );
+    const out = readFileSync(path.join(cwd, 'odd-risks.csv'), 'utf8').trim().split('\n');
+    expect(out[1]).toMatch(/^implausible,0\.\d{6},"?lactate_max = 45 is not within/);
+    expect(out[2]).toMatch(/^empty,,"?insufficient data: only \d+ of the 11 SAPS II variables/);
   });
 
   it('reports what the run did from the store', () => {

@@ -90,6 +90,7 @@ async function fromFolder(dir: string, home: string, body: unknown): Promise<Ass
       runId: loaded.metadata.runId ?? 'unknown',
       round: loaded.metadata.round ?? 0,
       privacy,
+      calibration: loaded.metadata.calibration ?? null,
     };
     try {
       const { assessment } = assessStay(

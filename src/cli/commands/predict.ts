@@ -9,6 +9,8 @@ import type { Command } from '../main';
 import { UserError } from '../user-error';
 import { defaultHome } from '../run-locations';
 import { predictOneStay, refuseIfHalted } from './predict-stay';
+import { dataSufficiency } from '../../core/agents/data-sufficiency';
+import { screenFeatures } from '../../core/agents/stay-input';
 import { checkOutputFile, writeOutputFile } from '../output-paths';
 
 const HELP = `Usage: himas predict --model DIR --input CSV --out CSV
@@ -17,7 +19,9 @@ const HELP = `Usage: himas predict --model DIR --input CSV --out CSV
 
 Batch: scores ICU stays with a HIMAS model folder (model.json + weights.bin, e.g. runs/<id>/model).
 The input needs stay_id, the first-24-hour feature columns and first_careunit (empty cells are
-missing values); the label column is optional. Writes stay_id,risk in the input's row order.
+missing values); the label column is optional. Writes stay_id,risk,note in the input's row order:
+implausible values are treated as missing and named in the note, and a stay with too little data
+(fewer than 6 of the 11 SAPS II inputs, or no heart rate or blood pressure) gets no risk.
 
 One stay (clinical decision support, the same code as the clinicalDecisionSupport function): a JSON
 object with first_careunit and the feature columns (null or absent = not measured), from a file or
@@ -92,15 +96,35 @@ export const predictCommand: Command = {
     try {
       // The same verdict as for one stay: a version the store knows as halted is never served.
       await refuseIfHalted(home, loaded.metadata, modelDir!);
-      const design = transformRecords(loaded.preprocessor, records);
+      // The same screening and the same "insufficient data" rule as for one stay (--stay).
+      const screened = records.map((r) => {
+        const { features, flags } = screenFeatures(r.features);
+        return { record: { ...r, features }, flags, sufficiency: dataSufficiency(features) };
+      });
+      const design = transformRecords(
+        loaded.preprocessor,
+        screened.map((s) => s.record),
+      );
       const risks = predictProbabilities(loaded.model, design.features, design.rows, design.cols);
       const lines = [
-        'stay_id,risk',
-        ...records.map((r, i) => `${csvCell(r.stay_id)},${risks[i].toFixed(6)}`),
+        'stay_id,risk,note',
+        ...screened.map(({ record, flags, sufficiency }, i) => {
+          const notes = [
+            ...(sufficiency.sufficient ? [] : [`insufficient data: ${sufficiency.reason}`]),
+            ...flags.map((f) => f.message),
+          ];
+          const risk = sufficiency.sufficient ? risks[i].toFixed(6) : '';
+          return `${csvCell(record.stay_id)},${risk},${csvCell(notes.join('; '))}`;
+        }),
       ];
       await writeOutputFile(out!, `${lines.join('\n')}\n`, 'the scores');
+      const insufficient = screened.filter((s) => !s.sufficiency.sufficient).length;
+      const flagged = screened.filter((s) => s.flags.length > 0).length;
       process.stderr.write(
-        `Scored ${records.length} stays with ${loaded.metadata.versionId ?? 'the model'} → ${out}\n`,
+        `Scored ${records.length - insufficient} of ${records.length} stays with ${loaded.metadata.versionId ?? 'the model'} → ${out}` +
+          (insufficient > 0 ? `; ${insufficient} with insufficient data got no risk` : '') +
+          (flagged > 0 ? `; ${flagged} had implausible values, treated as missing` : '') +
+          ' (see the note column)\n',
       );
       return 0;
     } finally {

@@ -12,7 +12,7 @@ const UNIT_MEANING: Record<PrivacyGuarantee['unit'], string> = {
 /** The guarantee as one sentence: the ∞ statement is worded exactly, and never as a target. */
 export function guaranteeClaim(g: PrivacyGuarantee): string {
   if (g.epsilon === null)
-    return `ε = ∞ — no differential-privacy guarantee (noise multiplier ${g.noiseMultiplier})`;
+    return `ε = ∞ — no differential-privacy guarantee (noise multiplier ${significant(g.noiseMultiplier)})`;
   return `ε = ${formatEpsilon(g.epsilon)}, δ = ${formatDelta(g.delta)}`;
 }
 
@@ -51,15 +51,15 @@ function renderGuarantee(g: PrivacyGuarantee, modelServed: boolean): SafeHtml {
       </div>
       <div>
         <dt>Noise multiplier z</dt>
-        <dd>${String(g.noiseMultiplier)}</dd>
+        <dd>${significant(g.noiseMultiplier)}</dd>
       </div>
       <div>
         <dt>Clip norm C</dt>
-        <dd>${String(g.clipNorm)}</dd>
+        <dd>${significant(g.clipNorm)}</dd>
       </div>
       <div>
         <dt>Sampling probability q</dt>
-        <dd>${String(g.samplingProbability)}</dd>
+        <dd>${significant(g.samplingProbability)}</dd>
       </div>
       <div>
         <dt>${stepsLabel}</dt>
@@ -116,3 +116,6 @@ export function renderPrivacySection(
     ${renderHospitalPrivacy(hospitals)}
   </section>`;
 }
+
+/** Three significant digits (z = 5.51, q = 0.0853): the calibrated values carry float noise. */
+const significant = (value: number): string => String(Number(value.toPrecision(3)));

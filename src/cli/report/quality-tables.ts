@@ -3,9 +3,33 @@ import type { ModelQuality, TrainingReport } from '../../../schemas/report';
 import { formatFixed, formatInteger, formatPercent, MISSING } from './format';
 import { markup, type SafeHtml } from './html-escape';
 import { POOLED_NAME, reportHospitalIds } from './report-series';
+import { localOnlyWins } from '../baseline-comparison';
 
 /** Per-hospital columns fit up to this many hospitals; beyond, one wrapped list per baseline. */
 const MAX_HOSPITAL_COLUMNS = 6;
+
+/**
+ * Where a clinician would start to distrust the probabilities (1 is ideal for both): O:E outside
+ * 0.8–1.25 (a fifth too many or too few deaths predicted) and a calibration slope outside 0.8–1.2.
+ */
+export const CALIBRATION_RANGES = {
+  observedExpectedRatio: [0.8, 1.25],
+  calibrationSlope: [0.8, 1.2],
+} as const;
+
+function calibrationCell(value: number | null, key: keyof typeof CALIBRATION_RANGES): SafeHtml {
+  const [low, high] = CALIBRATION_RANGES[key];
+  if (value === null || (value >= low && value <= high))
+    return markup`<td class="num">${formatFixed(value)}</td>`;
+  const what = key === 'observedExpectedRatio' ? 'O:E' : 'calibration slope';
+  return markup`<td class="num off-target" title="${what} outside ${String(low)}–${String(high)} (1 is ideal)"
+    >${formatFixed(value)} ⚠</td>`;
+}
+
+const CALIBRATION_LEGEND = markup`<p class="muted">O:E (observed over expected deaths) and calibration
+  slope are ideal at 1; ⚠ marks O:E outside ${String(CALIBRATION_RANGES.observedExpectedRatio[0])}–${String(CALIBRATION_RANGES.observedExpectedRatio[1])}
+  and a slope outside ${String(CALIBRATION_RANGES.calibrationSlope[0])}–${String(CALIBRATION_RANGES.calibrationSlope[1])}
+  (above 1 the risks are too moderate, below 1 too extreme).</p>`;
 
 function metricCells(m: Metrics | undefined): SafeHtml {
   if (!m) return markup`<td class="num" colspan="7">not evaluated</td>`;
@@ -15,8 +39,8 @@ function metricCells(m: Metrics | undefined): SafeHtml {
     <td class="num">${formatFixed(m.auroc)}</td>
     <td class="num">${formatFixed(m.auprc)}</td>
     <td class="num">${formatFixed(m.brier)}</td>
-    <td class="num">${formatFixed(m.observedExpectedRatio)}</td>
-    <td class="num">${formatFixed(m.calibrationSlope)}</td>`;
+    ${calibrationCell(m.observedExpectedRatio, 'observedExpectedRatio')}
+    ${calibrationCell(m.calibrationSlope, 'calibrationSlope')}`;
 }
 
 function qualityRows(quality: ModelQuality, ids: string[]): SafeHtml {
@@ -75,6 +99,7 @@ export function renderFinalModelSection(report: TrainingReport): SafeHtml {
       </table>
     </div>
     ${noiseIntervalsNote(final.quality)}
+    ${CALIBRATION_LEGEND}
   </section>`;
 }
 
@@ -101,16 +126,19 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
       <p class="muted">No baselines were computed.</p>
     </section>`;
   const asColumns = ids.length <= MAX_HOSPITAL_COLUMNS;
-  const federated = report.finalModel?.quality
-    ? [
-        {
-          name: 'HIMAS federated (final model)',
-          description: 'For comparison: the model this run trained.',
-          quality: report.finalModel.quality,
-          reference: true,
-        },
-      ]
-    : [];
+  // The final model's noisy figures, unless the exact federated baseline already shows it.
+  const exactRow = report.baselines.some((b) => b.name === 'federated (exact)');
+  const federated =
+    report.finalModel?.quality && !exactRow
+      ? [
+          {
+            name: 'HIMAS federated (final model)',
+            description: 'For comparison: the model this run trained.',
+            quality: report.finalModel.quality,
+            reference: true,
+          },
+        ]
+      : [];
   const rows = [...federated, ...report.baselines.map((b) => ({ ...b, reference: false }))].map((b) => {
     const perHospital = asColumns
       ? ids.map((id) => markup`<td class="num">${formatFixed(b.quality.perHospital[id]?.auroc)}</td>`)
@@ -127,6 +155,8 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
       <td class="num">${formatFixed(b.quality.pooled.auroc)}</td>
       <td class="num">${formatFixed(b.quality.pooled.auprc)}</td>
       <td class="num">${formatFixed(b.quality.pooled.brier)}</td>
+      ${calibrationCell(b.quality.pooled.observedExpectedRatio, 'observedExpectedRatio')}
+      ${calibrationCell(b.quality.pooled.calibrationSlope, 'calibrationSlope')}
       ${perHospital}
     </tr>`;
   });
@@ -139,7 +169,7 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
         <thead>
           <tr>
             <th scope="col" rowspan="2">Baseline</th>
-            <th scope="colgroup" colspan="3" class="group">Pooled</th>
+            <th scope="colgroup" colspan="5" class="group">Pooled</th>
             <th
               scope="colgroup"
               ${asColumns ? markup`colspan="${ids.length}"` : markup`rowspan="2"`}
@@ -152,6 +182,8 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
             <th scope="col" class="num">AUROC</th>
             <th scope="col" class="num">AUPRC</th>
             <th scope="col" class="num">Brier</th>
+            <th scope="col" class="num">O:E</th>
+            <th scope="col" class="num">Slope</th>
             ${hospitalHeads}
           </tr>
         </thead>
@@ -161,8 +193,30 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
       </table>
     </div>
     ${privacyCostLine(report)}
+    ${localOnlyLine(report)}
+    ${CALIBRATION_LEGEND}
     <p class="muted">${MISSING} = not computable (e.g. a test split with one class).</p>
   </section>`;
+}
+
+/** Where a hospital would have ranked its own stays better alone: said plainly (simulation). */
+function localOnlyLine(report: TrainingReport) {
+  const federated = report.baselines.find((b) => b.name === 'federated (exact)');
+  const local = report.baselines.find((b) => b.name === 'local-only');
+  if (!federated || !local) return '';
+  const wins = localOnlyWins(federated.quality, local.quality, reportHospitalIds(report));
+  if (wins.length === 0)
+    return markup`<p class="local-only">The federated model ranks every hospital's own test stays better than
+      that hospital's local-only model (AUROC).</p>`;
+  return markup`<p class="local-only off-target">
+    <strong>Local-only beats federated</strong> at
+    ${wins.map(
+      (w, i) =>
+        markup`${i > 0 ? ', ' : ''}${w.hospitalId} (AUROC ${formatFixed(w.local)} alone vs ${formatFixed(w.federated)} federated)`,
+    )}:
+    on its own test stays that hospital would have done better training alone. Small test splits make
+    single AUROCs noisy.
+  </p>`;
 }
 
 /** With patient-level DP-SGD: the private model against the non-private federated one, side by side. */

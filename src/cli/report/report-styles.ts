@@ -61,6 +61,7 @@ dl.config dt code { color: #334155; }
 dl.config dd { margin: 0; }
 ul.notes { padding-left: 20px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 0.82rem; border-top: 1px solid var(--border); padding-top: 10px; }
+.off-target { color: #b91c1c; font-weight: 600; }
 @media print {
   body { font-size: 10.5pt; }
   main { max-width: none; padding: 0; }

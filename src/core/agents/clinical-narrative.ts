@@ -2,6 +2,7 @@ import type { ClinicalFinding } from './clinical-findings';
 import { GUIDELINE_PASSAGES, type GuidelinePassage } from './guideline-corpus';
 import type { RetrievedPassage } from './guideline-retrieval';
 import type { RiskBand } from './risk-band';
+import type { ServedCalibration } from './clinical-support';
 
 /**
  * The decision-support narrative: a deterministic template over the assessment and the retrieved
@@ -34,9 +35,13 @@ export interface Narrative {
 }
 
 export interface NarrativeFacts {
-  risk: number;
-  band: RiskBand;
-  bandInterval: string;
+  /** Null when the stay holds too little for an estimate; `insufficientData` says why. */
+  risk: number | null;
+  insufficientData: string | null;
+  band: RiskBand | null;
+  bandInterval: string | null;
+  /** The served version's calibration, stated with every answer (null: never evaluated). */
+  calibration: ServedCalibration | null;
   baselineRisk: number;
   versionId: string;
   raising: { feature: string; shown: string }[];
@@ -49,15 +54,29 @@ export interface NarrativeFacts {
 /** Always cited last: what a risk estimate is and is not (TRIPOD). */
 const CAVEAT: GuidelinePassage = GUIDELINE_PASSAGES.find((p) => p.id === 'prediction-models')!;
 
+/**
+ * One citation per passage, numbered by source: passages from the same publication share its
+ * number, so one guideline is [1] however many of its passages were retrieved.
+ */
 export function citationsFor(retrieved: readonly RetrievedPassage[]): Citation[] {
   const passages = [...retrieved.map((r) => r.passage).filter((p) => p.id !== CAVEAT.id), CAVEAT];
-  return passages.map((p, i) => ({
-    n: i + 1,
-    id: p.id,
-    title: p.title,
-    citation: p.source.citation,
-    ...(p.source.url ? { url: p.source.url } : {}),
-  }));
+  const numbers = new Map<string, number>();
+  return passages.map((p) => {
+    const n = numbers.get(p.source.citation) ?? numbers.size + 1;
+    numbers.set(p.source.citation, n);
+    return {
+      n,
+      id: p.id,
+      title: p.title,
+      citation: p.source.citation,
+      ...(p.source.url ? { url: p.source.url } : {}),
+    };
+  });
+}
+
+/** The reference list: each cited source once, in citation order. */
+export function referenceList(citations: readonly Citation[]): Citation[] {
+  return citations.filter((c, i) => citations.findIndex((d) => d.n === c.n) === i);
 }
 
 const pct = (p: number) => `${(p * 100).toFixed(1)} %`;
@@ -67,8 +86,11 @@ const list = (items: string[]) =>
 export function templateNarrative(facts: NarrativeFacts, retrieved: readonly RetrievedPassage[]): Narrative {
   const citations = citationsFor(retrieved);
   const sentences: string[] = [
-    `Estimated in-hospital mortality risk ${pct(facts.risk)}: ${facts.band} (${facts.bandInterval}), from model ${facts.versionId}.`,
+    facts.risk === null
+      ? `Insufficient data for a mortality risk estimate: ${facts.insufficientData}.`
+      : `Estimated in-hospital mortality risk ${pct(facts.risk)}: ${facts.band} (${facts.bandInterval}), from model ${facts.versionId}.`,
   ];
+  if (facts.risk !== null) sentences.push(calibrationSentence(facts.calibration));
   const drivers: string[] = [];
   if (facts.raising.length > 0) drivers.push(`raised most by ${list(facts.raising.map((f) => f.shown))}`);
   if (facts.lowering.length > 0) drivers.push(`lowered by ${list(facts.lowering.map((f) => f.shown))}`);
@@ -85,7 +107,7 @@ export function templateNarrative(facts: NarrativeFacts, retrieved: readonly Ret
     sentences.push(
       `Not used because implausible (treated as missing): ${list(facts.flagged)}; check units and entries.`,
     );
-  if (facts.missingCount > 0)
+  if (facts.missingCount > 0 && facts.risk !== null)
     sentences.push(
       `${facts.missingCount} feature(s) were not measured and were imputed at the training mean.`,
     );
@@ -93,6 +115,21 @@ export function templateNarrative(facts: NarrativeFacts, retrieved: readonly Ret
     `This is a model estimate to support, not replace, clinical judgement [${citations.at(-1)!.n}].`,
   );
   return { text: sentences.join(' '), citations, writer: 'template' };
+}
+
+/** What the served model's calibration says about this number, in one sentence. */
+export function calibrationSentence(c: ServedCalibration | null): string {
+  if (!c || (c.observedExpectedRatio === null && c.slope === null))
+    return 'The model has not been evaluated on held-out stays, so how well its risks match outcomes is unknown.';
+  const range = (iv: readonly [number, number] | null) =>
+    iv ? ` [${iv[0].toFixed(2)}, ${iv[1].toFixed(2)}]` : '';
+  const parts = [
+    c.observedExpectedRatio === null
+      ? null
+      : `observed/expected deaths ${c.observedExpectedRatio.toFixed(2)}${range(c.observedExpectedRatioInterval)} (1 is ideal)`,
+    c.slope === null ? null : `calibration slope ${c.slope.toFixed(2)}${range(c.slopeInterval)} (1 is ideal)`,
+  ].filter(Boolean);
+  return `On the hospitals' ${c.n} held-out test stays (DP-noised estimates, approximate 95 % noise intervals) the model's calibration is ${parts.join(', ')}.`;
 }
 
 /**
@@ -111,14 +148,17 @@ export function narrativeRequest(
   });
   const name = (f: { feature: string; shown: string }) => (options.includeRecordValues ? f.shown : f.feature);
   const facts_ = [
-    options.includeRecordValues
-      ? `Estimated risk: ${pct(facts.risk)} (${facts.band}, ${facts.bandInterval}).`
-      : `Risk band: ${facts.band} (${facts.bandInterval}).`,
+    facts.risk === null
+      ? `No risk estimate: insufficient data (${facts.insufficientData}).`
+      : options.includeRecordValues
+        ? `Estimated risk: ${pct(facts.risk)} (${facts.band}, ${facts.bandInterval}).`
+        : `Risk band: ${facts.band} (${facts.bandInterval}).`,
+    facts.risk === null ? null : calibrationSentence(facts.calibration),
     `Features raising the estimate: ${facts.raising.map(name).join('; ') || 'none'}.`,
     `Features lowering the estimate: ${facts.lowering.map(name).join('; ') || 'none'}.`,
     `Findings: ${facts.findings.map((f) => f.text).join('; ') || 'none'}.`,
     `Values not used as implausible: ${facts.flagged.join(', ') || 'none'}.`,
-  ];
+  ].filter((line): line is string => line !== null);
   return {
     system:
       'You write a short decision-support note for an ICU clinician from the facts and numbered guideline passages given. ' +

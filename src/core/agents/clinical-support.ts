@@ -13,6 +13,7 @@ import {
 import { GuidelineIndex, type QueryTerm, type RetrievedPassage } from './guideline-retrieval';
 import { riskBand, riskBandInterval, RISK_BAND_CUTS, type RiskBand } from './risk-band';
 import { PLAUSIBLE_RANGES, validateStay, type RangeFlag } from './stay-input';
+import { dataSufficiency, type DataSufficiency } from './data-sufficiency';
 
 /**
  * Clinical decision support for one ICU stay (issue 7, agent 4): validate and screen the stay
@@ -27,6 +28,19 @@ export interface ServedModelVersion {
   runId: string;
   round: number;
   privacy: PrivacyGuarantee[];
+  /** How well its risks match outcomes, as far as known (null: the version was never evaluated). */
+  calibration?: ServedCalibration | null;
+}
+
+/** The served version's calibration on the hospitals' test splits (DP-noised estimates). */
+export interface ServedCalibration {
+  observedExpectedRatio: number | null;
+  slope: number | null;
+  /** Approximate 95 % intervals of the DP noise, when the figures are noisy. */
+  observedExpectedRatioInterval: [number, number] | null;
+  slopeInterval: [number, number] | null;
+  /** Test stays the figures rest on (noisy count). */
+  n: number;
 }
 
 export interface FeatureContribution {
@@ -41,9 +55,11 @@ export interface FeatureContribution {
 
 export interface ClinicalAssessment {
   stayId: string | null;
-  risk: number;
-  band: RiskBand;
-  bandInterval: string;
+  /** Null when the stay holds too little to estimate (see `dataSufficiency`). */
+  risk: number | null;
+  band: RiskBand | null;
+  bandInterval: string | null;
+  dataSufficiency: DataSufficiency;
   bandCuts: readonly { band: RiskBand; from: number }[];
   flags: { feature: string; value: number; min: number; max: number; unit: string; message: string }[];
   missing: string[];
@@ -81,6 +97,7 @@ export function assessStay(
   options: AssessOptions = {},
 ): { assessment: ClinicalAssessment; narrativePrompt: (includeRecordValues: boolean) => NarrativePrompt } {
   const stay = validateStay(input);
+  const sufficiency = dataSufficiency(stay.record.features);
   const design = transformRecords(served.preprocessor, [stay.record]);
   // The preprocessed baseline: zeros are the training mean of every standardised column.
   const baseline = new Float32Array(design.cols);
@@ -105,8 +122,9 @@ export function assessStay(
           : 'missing',
     contribution,
   }));
+  // Drivers of an estimate that is not given would explain nothing.
   const topFeatures = contributions
-    .filter((c) => Math.abs(c.contribution) > 1e-6)
+    .filter((c) => sufficiency.sufficient && Math.abs(c.contribution) > 1e-6)
     .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
     .slice(0, options.topFeatures ?? 5);
 
@@ -115,11 +133,13 @@ export function assessStay(
     guidelineQuery(topFeatures, findings, stay.flags),
     options.guidancePassages ?? 3,
   );
-  const band = riskBand(risk);
+  const band = sufficiency.sufficient ? riskBand(risk) : null;
   const facts: NarrativeFacts = {
-    risk,
+    risk: sufficiency.sufficient ? risk : null,
+    insufficientData: sufficiency.reason,
+    calibration: served.version.calibration ?? null,
     band,
-    bandInterval: riskBandInterval(band),
+    bandInterval: band ? riskBandInterval(band) : null,
     baselineRisk,
     versionId: served.version.versionId,
     raising: topFeatures
@@ -135,9 +155,10 @@ export function assessStay(
   const { privacy, ...model } = served.version;
   const assessment: ClinicalAssessment = {
     stayId: stay.stayId,
-    risk,
+    risk: facts.risk,
     band,
     bandInterval: facts.bandInterval,
+    dataSufficiency: sufficiency,
     bandCuts: RISK_BAND_CUTS,
     flags: stay.flags.map(flagView),
     missing: stay.missing,
@@ -149,7 +170,7 @@ export function assessStay(
       baselineRisk,
       completenessGap: attribution.completenessGap,
     },
-    model,
+    model: { ...model, calibration: model.calibration ?? null },
     privacy,
     guidance: retrieved.map((r) => ({
       id: r.passage.id,

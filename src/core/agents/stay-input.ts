@@ -112,11 +112,36 @@ export function validateStay(input: unknown): ValidatedStay {
     stay_id?: string;
     first_careunit: CareUnit;
   };
+  const { features, flags, missing } = screenFeatures(parsed as Record<string, number | null | undefined>);
+  return {
+    record: {
+      stay_id: parsed.stay_id ?? 'stay',
+      first_careunit: parsed.first_careunit,
+      label_inhospital_mortality: 0,
+      features,
+    },
+    flags,
+    missing,
+    careUnit: parsed.first_careunit,
+    stayId: parsed.stay_id ?? null,
+  };
+}
+
+/**
+ * Screens first-24 h values against PLAUSIBLE_RANGES (one stay from the API, or each row of a
+ * batch): an implausible value is flagged and becomes null, to be imputed like a missing one.
+ */
+export function screenFeatures(values: Readonly<Record<string, number | null | undefined>>): {
+  features: Record<string, number | null>;
+  flags: RangeFlag[];
+  /** Features not measured (null or absent), not counting the implausible ones. */
+  missing: string[];
+} {
   const features: Record<string, number | null> = {};
   const flags: RangeFlag[] = [];
   const missing: string[] = [];
   for (const name of NUMERIC_FEATURES) {
-    const value = parsed[name] as number | null | undefined;
+    const value = values[name];
     if (value === null || value === undefined) {
       features[name] = null;
       missing.push(name);
@@ -131,18 +156,7 @@ export function validateStay(input: unknown): ValidatedStay {
       features[name] = value;
     }
   }
-  return {
-    record: {
-      stay_id: parsed.stay_id ?? 'stay',
-      first_careunit: parsed.first_careunit,
-      label_inhospital_mortality: 0,
-      features,
-    },
-    flags,
-    missing,
-    careUnit: parsed.first_careunit,
-    stayId: parsed.stay_id ?? null,
-  };
+  return { features, flags, missing };
 }
 
 function rangeMessage(name: string, value: number, range: PlausibleRange): string {

@@ -30,7 +30,7 @@ export interface DpSgdStepOptions {
 export function dpSgdGradientStep(options: DpSgdStepOptions): GradientStep {
   validateStepOptions(options);
   const { exampleClipNorm, noiseMultiplier, expectedBatchSize, noiseRandom } = options;
-  return ({ model, optimizer, variables, x, y, random }) => {
+  return ({ model, optimizer, variables, x, y, random, proximal }) => {
     const chain = denseChain(model);
     const batch = x.shape[0];
     let sums: Map<string, tf.Tensor>;
@@ -43,7 +43,7 @@ export function dpSgdGradientStep(options: DpSgdStepOptions): GradientStep {
       sums = weightedGradientSum(chain, pass, clipFactors(pass.norms, exampleClipNorm));
       dataLoss = tf.mean(pass.perExampleLoss);
     }
-    const penalty = penaltyGradients(model, variables);
+    const penalty = penaltyGradients(model, variables, proximal ?? null);
     const grads: tf.NamedTensorMap = {};
     for (const variable of variables) {
       const sum = sums.get(variable.name);
@@ -68,14 +68,22 @@ function gaussianNoise(shape: number[], std: number, random: SecureRandom): tf.T
   return tf.mul(tf.tensor(values, shape), std);
 }
 
-/** ∇R and R for the layers' L2 penalties; none when the model has no regulariser. */
+/**
+ * ∇R and R for the data-independent terms: the layers' L2 penalties and FedProx's proximal term
+ * (it depends only on the weights and the round's global model, so like R it is added after the
+ * noise, not clipped with the examples). None when there are neither.
+ */
 function penaltyGradients(
   model: tf.LayersModel,
   variables: tf.Variable[],
+  proximal: (() => tf.Scalar) | null,
 ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   const hasPenalty = model.layers.some((layer) => layer.calculateLosses().length > 0);
-  if (!hasPenalty) return { value: tf.scalar(0), grads: {} };
-  return tf.variableGrads(() => regularizationLoss(model), variables);
+  if (!hasPenalty && !proximal) return { value: tf.scalar(0), grads: {} };
+  return tf.variableGrads(() => {
+    const r = hasPenalty ? regularizationLoss(model) : tf.scalar(0);
+    return (proximal ? tf.add(r, proximal()) : r) as tf.Scalar;
+  }, variables);
 }
 
 function validateStepOptions(options: DpSgdStepOptions): void {

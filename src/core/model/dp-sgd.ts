@@ -15,6 +15,8 @@ export interface DpSgdTrainingOptions {
   learningRate: number;
   /** Default 'adam' (applied to the privatised gradient, so it is post-processing). */
   optimizer?: 'adam' | 'sgd';
+  /** FedProx's μ (see LocalTrainingOptions.proximalMu); data-independent, so added after the noise. */
+  proximalMu?: number;
   /** C_example: per-example gradient clip norm. */
   exampleClipNorm: number;
   /** z: calibrate it before training with planPatientLevelDp. */

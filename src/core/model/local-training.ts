@@ -13,6 +13,12 @@ export interface LocalTrainingOptions {
   optimizer?: 'adam' | 'sgd';
   /** Shuffles the rows each epoch and draws dropout masks, so a seed reproduces the run. */
   random: Random;
+  /**
+   * FedProx's μ (Li et al. 2020, "Federated Optimization in Heterogeneous Networks", Eq. 2): the
+   * objective gains μ/2·‖w − w_start‖², w_start being the weights this call started from (the
+   * round's global model). Default 0 (FedAvg's local objective).
+   */
+  proximalMu?: number;
   /** After each epoch (0-based) with that epoch's mean training objective. */
   onEpoch?: (epoch: number, loss: number) => void;
 }
@@ -36,6 +42,8 @@ export interface GradientStepContext {
   /** Shape [batch, 1]. */
   y: tf.Tensor2D;
   random: Random;
+  /** The FedProx term μ/2·‖w − w_start‖² (data-independent); absent or null without one. */
+  proximal?: (() => tf.Scalar) | null;
 }
 
 /**
@@ -46,10 +54,19 @@ export interface GradientStepContext {
 export type GradientStep = (context: GradientStepContext) => tf.Scalar;
 
 /** Plain mini-batch step: mean binary cross-entropy plus the layers' L2 penalties. */
-export const standardGradientStep: GradientStep = ({ model, optimizer, variables, x, y, random }) => {
+export const standardGradientStep: GradientStep = ({
+  model,
+  optimizer,
+  variables,
+  x,
+  y,
+  random,
+  proximal,
+}) => {
   const { value, grads } = tf.variableGrads(() => {
     const probs = forwardForTraining(model, x, random);
-    return tf.add(tf.mean(binaryCrossEntropyPerExample(y, probs)), regularizationLoss(model)) as tf.Scalar;
+    const objective = tf.add(tf.mean(binaryCrossEntropyPerExample(y, probs)), regularizationLoss(model));
+    return (proximal ? tf.add(objective, proximal()) : objective) as tf.Scalar;
   }, variables);
   optimizer.applyGradients(grads);
   return value;
@@ -95,6 +112,16 @@ export async function runTrainingLoop(
       : tf.train.sgd(options.learningRate);
   const x = tf.tensor2d(data.features, [data.rows, data.cols]);
   const y = tf.tensor2d(data.labels, [data.rows, 1]);
+  const mu = options.proximalMu ?? 0;
+  const anchors = mu > 0 ? variables.map((v) => tf.keep(v.clone())) : [];
+  const proximal =
+    mu > 0
+      ? () =>
+          tf.mul(
+            mu / 2,
+            tf.addN(variables.map((v, i) => tf.sum(tf.square(tf.sub(v, anchors[i]))))),
+          ) as tf.Scalar
+      : null;
   const epochLosses: number[] = [];
   let steps = 0;
   let examples = 0;
@@ -114,6 +141,7 @@ export async function runTrainingLoop(
             x: (empty ? tf.zeros([0, data.cols]) : tf.gather(x, index)) as tf.Tensor2D,
             y: (empty ? tf.zeros([0, 1]) : tf.gather(y, index)) as tf.Tensor2D,
             random: options.random,
+            proximal,
           });
         });
         // Awaiting the value lets a GPU backend run ahead and yields to the event loop each step.
@@ -135,14 +163,17 @@ export async function runTrainingLoop(
     x.dispose();
     y.dispose();
     optimizer.dispose();
+    for (const anchor of anchors) anchor.dispose();
   }
   return { epochLosses, steps, examples };
 }
 
 function validateOptions(options: LocalTrainingOptions): void {
-  const { epochs, batchSize, learningRate, optimizer } = options;
+  const { epochs, batchSize, learningRate, optimizer, proximalMu } = options;
   if (!Number.isInteger(epochs) || epochs < 0)
     throw new RangeError(`epochs must be a non-negative integer, got ${epochs}`);
+  if (proximalMu !== undefined && !(proximalMu >= 0 && Number.isFinite(proximalMu)))
+    throw new RangeError(`proximalMu must be finite and >= 0, got ${proximalMu}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   }

@@ -117,7 +117,7 @@ export interface TrainingPlanInput {
   /** Patient-level DP-SGD target; null when the hospital jobs do not run DP-SGD. */
   patientTargetEpsilon: number | null;
   /** Hospital-level DP-FedAvg in the aggregator. */
-  aggregation: 'fedavg' | 'dp-fedavg';
+  aggregation: 'fedavg' | 'dp-fedavg' | 'median' | 'trimmed-mean';
   clipNorm: number;
   noiseMultiplier: number;
   /** Hospitals expected per round (default: all of them, q = 1). */
@@ -236,7 +236,7 @@ function explainHospitalLevel(input: TrainingPlanInput, lines: PlanLine[]): Hosp
     lines.push({
       severity: 'warning',
       unit: 'hospital',
-      text: `no hospital-level guarantee (ε = ∞): ${input.aggregation === 'fedavg' ? 'plain FedAvg adds no noise' : 'noise multiplier 0'}; \`himas privacy plan --target-epsilon E --sampling-rate ${fmt(samplingProbability)} --steps ${input.rounds} --delta ${input.delta}\` gives the z for a target`,
+      text: `no hospital-level guarantee (ε = ∞): ${input.aggregation === 'dp-fedavg' ? 'noise multiplier 0' : input.aggregation === 'fedavg' ? 'plain FedAvg adds no noise' : `the ${input.aggregation} adds no noise`}; \`himas privacy plan --target-epsilon E --sampling-rate ${fmt(samplingProbability)} --steps ${input.rounds} --delta ${input.delta}\` gives the z for a target`,
     });
     return { ...base, epsilon: null, order: null, noiseToSignal: null };
   }

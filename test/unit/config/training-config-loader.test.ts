@@ -1,3 +1,4 @@
+import { buildStrategy } from '../../../src/services/strategy-from-config';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -67,6 +68,47 @@ describe('loadTrainingConfig', () => {
     expect(() => loadTrainingConfig({ flags: { aggregation: 'fedavg', secureAggregation: 'true' } })).toThrow(
       /secure aggregation needs aggregation 'dp-fedavg'/,
     );
+  });
+
+  it('robust aggregations need the updates in the clear and are their own server rule', () => {
+    const median = loadTrainingConfig({ flags: { aggregation: 'median' } });
+    expect(usesSecureAggregation(median)).toBe(false);
+    expect(buildStrategy(median).name).toBe('median');
+    expect(
+      buildStrategy(loadTrainingConfig({ flags: { aggregation: 'trimmed-mean', trimFraction: '0.2' } })).name,
+    ).toBe('trimmed-mean');
+    expect(() => loadTrainingConfig({ flags: { aggregation: 'median', secureAggregation: 'true' } })).toThrow(
+      /secure aggregation hides the single updates that median needs/,
+    );
+    expect(() =>
+      loadTrainingConfig({ flags: { aggregation: 'trimmed-mean', noiseMultiplier: '1' } }),
+    ).toThrow(/noise needs aggregation 'dp-fedavg' \(trimmed-mean has no sensitivity bound\)/);
+    expect(() => loadTrainingConfig({ flags: { aggregation: 'median', serverOptimizer: 'adam' } })).toThrow(
+      /median is its own server rule: it takes serverOptimizer 'sgd'/,
+    );
+    expect(() => loadTrainingConfig({ flags: { trimFraction: '0.5' } })).toThrow(/trimFraction/);
+  });
+
+  it('builds each server optimizer, inside DP-FedAvg by default', () => {
+    for (const [optimizer, name] of [
+      ['sgd', 'fedavg'],
+      ['momentum', 'fedavgm'],
+      ['adam', 'fedadam'],
+      ['yogi', 'fedyogi'],
+      ['adagrad', 'fedadagrad'],
+    ]) {
+      expect(
+        buildStrategy(loadTrainingConfig({ flags: { aggregation: 'fedavg', serverOptimizer: optimizer } }))
+          .name,
+      ).toBe(name);
+      expect(buildStrategy(loadTrainingConfig({ flags: { serverOptimizer: optimizer } })).name).toMatch(
+        /^dp-fedavg/,
+      );
+    }
+    expect(loadTrainingConfig({ flags: { proximalMu: '0.1', serverMomentum: '0.5' } })).toMatchObject({
+      proximalMu: 0.1,
+      serverMomentum: 0.5,
+    });
   });
 
   it('takes the recipe of the privacy mode for each recipe field left unset; explicit values win', () => {

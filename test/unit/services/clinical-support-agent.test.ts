@@ -76,7 +76,12 @@ describe('ClinicalSupportAgent', () => {
     expect((await fx.models.get(`${fx.runId}-r0002`))?.halted).toBe(true);
     const answer = await clinical.predict(stayBody());
     expect(answer.status).toBe(200);
-    expect(answer.body.model).toEqual({ versionId: `${fx.runId}-r0001`, runId: fx.runId, round: 1 });
+    expect(answer.body.model).toEqual({
+      versionId: `${fx.runId}-r0001`,
+      runId: fx.runId,
+      round: 1,
+      calibration: null,
+    });
     expect(clinical.currentVersionId).toBe(`${fx.runId}-r0001`);
     const privacy = answer.body.privacy as { unit: string; epsilon: number; delta: number }[];
     expect(privacy).toEqual([

@@ -237,4 +237,46 @@ describe('renderReportHtml', () => {
     );
     expect(renderReportHtml(base)).not.toContain('Cost of patient-level privacy');
   });
+
+  it('flags calibration outside the ranges a clinician trusts, and says where local-only wins', () => {
+    const base = buildReport();
+    const ids = base.hospitals.map((h) => h.hospitalId);
+    const exact = base.finalModel!.quality!;
+    const report = {
+      ...base,
+      finalModel: {
+        ...base.finalModel!,
+        quality: { ...exact, pooled: { ...exact.pooled, observedExpectedRatio: 1.6, calibrationSlope: 1.1 } },
+      },
+      baselines: [
+        {
+          name: 'federated (exact)',
+          description: 'the final federated model, scored exactly',
+          quality: {
+            ...exact,
+            perHospital: { ...exact.perHospital, [ids[0]]: { ...exact.perHospital[ids[0]], auroc: 0.7 } },
+          },
+        },
+        {
+          name: 'local-only',
+          description: 'each hospital alone',
+          quality: {
+            ...exact,
+            perHospital: { ...exact.perHospital, [ids[0]]: { ...exact.perHospital[ids[0]], auroc: 0.9 } },
+          },
+        },
+      ],
+    };
+    const html = renderReportHtml(report).replace(/\s+/g, ' ');
+    expect(html).toMatch(
+      /<td class="num off-target" title="O:E outside 0\.8–1\.25 \(1 is ideal\)" >1\.600 ⚠<\/td>/,
+    );
+    expect(html).not.toMatch(/title="calibration slope outside[^"]*" >1\.100/);
+    expect(html).toContain(
+      `<strong>Local-only beats federated</strong> at ${ids[0]} (AUROC 0.900 alone vs 0.700 federated)`,
+    );
+    // The exact federated row is there, so the noisy final-model row is not repeated.
+    expect(html).not.toContain('HIMAS federated (final model)');
+    expect(renderReportHtml(base)).toContain('HIMAS federated (final model)');
+  });
 });

@@ -6,6 +6,7 @@ import { GUIDELINE_PASSAGES } from '../../../../src/core/agents/guideline-corpus
 import { GuidelineIndex, tokenize } from '../../../../src/core/agents/guideline-retrieval';
 import { riskBand, riskBandInterval } from '../../../../src/core/agents/risk-band';
 import { validateStay } from '../../../../src/core/agents/stay-input';
+import { dataSufficiency, SAPS_II_INPUTS } from '../../../../src/core/agents/data-sufficiency';
 import {
   fitPreprocessor,
   generateCohort,
@@ -152,7 +153,7 @@ describe('validateStay', () => {
       { model: logistic, preprocessor, version },
       { ...SICK_STAY, lactate_max: null },
     ).assessment;
-    expect(flagged.risk).toBeCloseTo(missing.risk, 12);
+    expect(flagged.risk).toBeCloseTo(missing.risk!, 12);
     expect(flagged.flags.map((f) => f.feature)).toEqual(['lactate_max']);
     expect(missing.flags).toEqual([]);
   });
@@ -243,8 +244,14 @@ describe('assessStay', () => {
     const design = transformRecords(preprocessor, [validateStay(SICK_STAY).record]);
     const [p] = predictProbabilities(logistic, design.features, 1, inputDim);
     expect(assessment.risk).toBeCloseTo(p, 5);
-    expect(assessment.band).toBe(riskBand(assessment.risk));
-    expect(assessment.model).toEqual({ versionId: 'run-a-r0002', runId: 'run-a', round: 2 });
+    expect(assessment.band).toBe(riskBand(assessment.risk!));
+    expect(assessment.model).toEqual({
+      versionId: 'run-a-r0002',
+      runId: 'run-a',
+      round: 2,
+      calibration: null,
+    });
+    expect(assessment.dataSufficiency).toMatchObject({ sufficient: true, reason: null });
     expect(assessment.privacy).toEqual(version.privacy);
     expect(assessment.stayId).toBe('bed-12');
   });
@@ -271,10 +278,93 @@ describe('assessStay', () => {
   it('sends a language model no identifier and no record value unless asked to', () => {
     const plain = narrativePrompt(false);
     expect(plain.prompt).not.toContain('bed-12');
-    for (const value of ['5.2', '420', '2.8', '118', (assessment.risk * 100).toFixed(1)])
+    for (const value of ['5.2', '420', '2.8', '118', (assessment.risk! * 100).toFixed(1)])
       expect(plain.prompt).not.toContain(value);
     const withValues = narrativePrompt(true);
-    expect(withValues.prompt).toContain((assessment.risk * 100).toFixed(1));
+    expect(withValues.prompt).toContain((assessment.risk! * 100).toFixed(1));
     expect(withValues.prompt).not.toContain('bed-12');
+  });
+});
+
+describe('an answer says when it does not know, and how calibrated the model is', () => {
+  const emptyish = {
+    first_careunit: 'MICU',
+    age: 70,
+    heart_rate_mean: 95,
+    sodium_max: 139,
+  };
+
+  it('an almost empty stay gets "insufficient data", not a low risk (the issue\'s 20-of-23-missing stay)', () => {
+    const { assessment } = assessStay({ model: logistic, preprocessor, version }, emptyish);
+    expect(assessment.risk).toBeNull();
+    expect(assessment.band).toBeNull();
+    expect(assessment.topFeatures).toEqual([]);
+    expect(assessment.dataSufficiency).toMatchObject({ sufficient: false, measuredSapsVariables: 2 });
+    expect(assessment.dataSufficiency.reason).toMatch(
+      /^only 2 of the 11 SAPS II variables HIMAS uses were measured \(at least 6 are needed\); missing: sbp_mean, temperature_mean/,
+    );
+    expect(assessment.narrative.text).toMatch(
+      /^Insufficient data for a mortality risk estimate: only 2 of the 11/,
+    );
+    expect(assessment.narrative.text).not.toMatch(/\d+\.\d %/);
+  });
+
+  it('the rule: six of the eleven SAPS II inputs and a heart rate or blood pressure', () => {
+    const six = { ...emptyish, sbp_mean: 100, temperature_mean: 37, gcs_min: 14, bun_max: 20 };
+    expect(dataSufficiency(validateStay(six).record.features)).toMatchObject({
+      sufficient: true,
+      measuredSapsVariables: 6,
+    });
+    const five = { ...six, bun_max: null };
+    expect(dataSufficiency(validateStay(five).record.features).sufficient).toBe(false);
+    // An implausible value does not count as measured.
+    expect(dataSufficiency(validateStay({ ...six, bun_max: 900 }).record.features).sufficient).toBe(false);
+    // Labs without any vital sign: not enough.
+    const labsOnly = {
+      first_careunit: 'MICU',
+      gcs_min: 14,
+      urineoutput: 1500,
+      bun_max: 20,
+      wbc_max: 9,
+      potassium_max: 4,
+      sodium_max: 139,
+      bicarbonate_min: 24,
+      bilirubin_total_max: 0.8,
+    };
+    expect(dataSufficiency(validateStay(labsOnly).record.features)).toMatchObject({
+      sufficient: false,
+      reason: expect.stringMatching(/^no heart rate or blood pressure was measured/),
+    });
+    expect(SAPS_II_INPUTS).toHaveLength(11);
+  });
+
+  it("states the served version's calibration with every estimate, and says when it is unknown", () => {
+    const calibrated = {
+      ...version,
+      calibration: {
+        observedExpectedRatio: 1.04,
+        slope: 0.91,
+        observedExpectedRatioInterval: [0.9, 1.2] as [number, number],
+        slopeInterval: [0.7, 1.1] as [number, number],
+        n: 1480,
+      },
+    };
+    const { assessment } = assessStay({ model: logistic, preprocessor, version: calibrated }, SICK_STAY);
+    expect(assessment.narrative.text).toContain(
+      "On the hospitals' 1480 held-out test stays (DP-noised estimates, approximate 95 % noise intervals) the model's calibration is observed/expected deaths 1.04 [0.90, 1.20] (1 is ideal), calibration slope 0.91 [0.70, 1.10] (1 is ideal).",
+    );
+    expect(assessment.model.calibration).toEqual(calibrated.calibration);
+    const unknown = assessStay({ model: logistic, preprocessor, version }, SICK_STAY).assessment;
+    expect(unknown.narrative.text).toMatch(/has not been evaluated on held-out stays/);
+  });
+
+  it('cites each source once: passages from one guideline share its number', () => {
+    const { assessment } = assessStay({ model: logistic, preprocessor, version }, SICK_STAY);
+    const bySource = new Map<string, Set<number>>();
+    for (const c of assessment.narrative.citations)
+      bySource.set(c.citation, (bySource.get(c.citation) ?? new Set()).add(c.n));
+    for (const numbers of bySource.values()) expect(numbers.size).toBe(1);
+    const numbers = assessment.narrative.citations.map((c) => c.n);
+    expect(new Set(numbers).size).toBe(bySource.size);
   });
 });

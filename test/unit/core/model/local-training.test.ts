@@ -9,11 +9,13 @@ import {
   predictProbabilities,
   runTrainingLoop,
   trainLocally,
+  trainLocallyWithDpSgd,
   type BatchSchedule,
   type GradientStep,
   type TrainingData,
 } from '../../../../src/core/model';
 import { SeededRandom } from '../../../../src/core/random/seeded-random';
+import { CryptoRandom } from '../../../../src/runtime/crypto-random';
 import { syntheticCohort } from './synthetic-data';
 
 const COLS = 12;
@@ -143,6 +145,50 @@ describe('trainLocally', () => {
     model.dispose();
   });
 
+  it("FedProx: the proximal term keeps the local model nearer the round's start, more so with larger μ", async () => {
+    const distanceFromStart = async (proximalMu: number, dpSgd = false) => {
+      const model = createModel({ kind: 'logistic', inputDim: COLS }, 3);
+      const start = getFlatWeights(model);
+      const options = {
+        epochs: 3,
+        batchSize: 64,
+        learningRate: 0.05,
+        random: new SeededRandom(3),
+        proximalMu,
+      };
+      if (dpSgd)
+        await trainLocallyWithDpSgd(model, train, {
+          ...options,
+          exampleClipNorm: 1,
+          noiseMultiplier: 0.5,
+          random: new CryptoRandom(),
+          noiseRandom: new CryptoRandom(),
+        });
+      else await trainLocally(model, train, options);
+      const end = getFlatWeights(model);
+      model.dispose();
+      return Math.hypot(...end.map((w, i) => w - start[i]));
+    };
+    const free = await distanceFromStart(0);
+    const held = await distanceFromStart(1);
+    const tight = await distanceFromStart(10);
+    expect(held).toBeLessThan(free * 0.9);
+    expect(tight).toBeLessThan(held);
+    // Under DP-SGD the proximal term is added after the noise (data-independent), and still pulls.
+    expect(await distanceFromStart(10, true)).toBeLessThan(await distanceFromStart(0, true));
+    const model = createModel({ kind: 'logistic', inputDim: COLS }, 1);
+    await expect(
+      trainLocally(model, train, {
+        epochs: 1,
+        batchSize: 8,
+        learningRate: 0.1,
+        random: new SeededRandom(1),
+        proximalMu: -1,
+      }),
+    ).rejects.toThrow(/proximalMu must be finite and >= 0, got -1/);
+    model.dispose();
+  });
+
   it('leaks no tensors across calls (optimizer slots included)', async () => {
     const model = createModel({ kind: 'mlp', inputDim: COLS, hiddenUnits: [8], dropout: 0.2 }, 1);
     const options = { epochs: 1, batchSize: 100, learningRate: 0.01, random: new SeededRandom(1) };
@@ -150,6 +196,7 @@ describe('trainLocally', () => {
     const before = tf.memory().numTensors;
     await trainLocally(model, train, options);
     await trainLocally(model, train, { ...options, optimizer: 'sgd' });
+    await trainLocally(model, train, { ...options, proximalMu: 0.5 });
     predictProbabilities(model, test.features, test.rows, test.cols, 64);
     binaryCrossEntropy(model, test);
     expect(tf.memory().numTensors).toBe(before);
