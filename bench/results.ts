@@ -5,6 +5,7 @@ import type { NoiseFigure } from './suites/noise';
 import type { MergedRun } from './merge-results';
 import type { OrchestrationResult } from './suites/orchestration';
 import type { QualityResult } from './suites/quality';
+import type { StrategyResult } from './suites/strategies';
 import type { MaskingFigure, SecureAggregationFigure } from './suites/secure-aggregation';
 import type { BackendStatus, DpSgdFigure, TrainingFigure } from './suites/training';
 
@@ -48,5 +49,6 @@ export interface BenchResults {
   orchestration: OrchestrationResult;
   /** Single-suite runs merged into this file after it was written (`--only orchestration`). */
   mergedRuns?: MergedRun[];
-  quality: QualityResult & { pending: string[] };
+  /** strategies: absent in results written before issue 14's strategy table. */
+  quality: QualityResult & { pending: string[]; strategies?: StrategyResult };
 }

@@ -24,6 +24,7 @@ import {
   type OrchestrationResult,
 } from './suites/orchestration';
 import { benchQuality, QUICK_QUALITY, type QualitySettings } from './suites/quality';
+import { benchStrategies, QUICK_STRATEGIES } from './suites/strategies';
 import { benchMasking, benchSecureAggregation } from './suites/secure-aggregation';
 import {
   activateBackend,
@@ -131,6 +132,7 @@ async function run(full: boolean): Promise<BenchResults> {
   // Quality uses the fastest present backend that is not the plain-JS one.
   await activateBackend(backends.some((b) => b.backend === 'wasm' && b.present) ? 'wasm' : 'cpu');
   const presets = await benchQualityPresets(full);
+  const strategies = await benchStrategyTable(full);
   const cpu = process.cpuUsage();
 
   return {
@@ -166,7 +168,11 @@ async function run(full: boolean): Promise<BenchResults> {
       pending: [],
     },
     orchestration,
-    quality: { presets, pending: full ? [] : ['FedAdam on eicu-like and ε = 0.5, 3: --full only'] },
+    quality: {
+      presets,
+      strategies,
+      pending: full ? [] : ['FedAdam on eicu-like and ε = 0.5, 3: --full only'],
+    },
   };
 }
 
@@ -192,6 +198,14 @@ async function benchQualityPresets(full: boolean) {
     );
   }
   return presets;
+}
+
+/** Issue 14's strategy table on eicu-like at the privacy defaults: 5 seeds quick, 10 with --full. */
+async function benchStrategyTable(full: boolean) {
+  const seeds = full ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] : [1, 2, 3, 4, 5];
+  const s = await benchStrategies({ ...QUICK_STRATEGIES, seeds }, log);
+  log(`strategies ${s.settings.preset}: ${s.rows.length} rows, ${s.seconds.toFixed(0)} s`);
+  return s;
 }
 
 // Quick mode stops at K = 100 (and earlier if a round would take over 2 minutes); --full goes to 1000.
@@ -283,10 +297,15 @@ async function runQualityOnly(argv: string[]): Promise<{ results: BenchResults; 
   // As the full run: the fastest present backend that is not the plain-JS one.
   if (!(await activateBackend('wasm')).present) await activateBackend('cpu');
   const presets = await benchQualityPresets(full);
+  const strategies = await benchStrategyTable(full);
   const base = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
   const merged: BenchResults = {
     ...base,
-    quality: { presets, pending: full ? [] : ['FedAdam on eicu-like and ε = 0.5, 3: --full only'] },
+    quality: {
+      presets,
+      strategies,
+      pending: full ? [] : ['FedAdam on eicu-like and ε = 0.5, 3: --full only'],
+    },
     mergedRuns: [
       ...(base.mergedRuns ?? []),
       {

@@ -4,6 +4,7 @@ import type { BenchResults } from '../results';
 import { ms, pct, pLabel, range, si, table } from './format';
 import { orchestrationSection, orchestrationSvgs } from './orchestration-section';
 import { qualityPresetSection, qualitySvgs } from './quality-section';
+import { strategySection } from './strategies-section';
 import { secureAggregationSection } from './secure-aggregation-section';
 import { closingNote, dpSgdSection, headlinePrivacyRows } from './summary-sections';
 import { renderLineChart, type LineSeries } from './svg-plot';
@@ -383,6 +384,7 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
     '',
   );
   for (const q of r.quality.presets ?? []) push(...qualityPresetSection(q));
+  if (r.quality.strategies) push(...strategySection(r.quality.strategies));
   if (r.quality.pending.length > 0) push('Not in this run: ' + r.quality.pending.join('; ') + '.', '');
   push(...closingNote(r));
   return `${out.join('\n')}\n`;

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { DP_SGD_RECIPE } from '../../schemas/training-config';
+import { DP_SGD_RECIPE, TrainingConfigSchema } from '../../schemas/training-config';
 import {
   fitPreprocessor,
   generateCohort,
@@ -65,6 +65,9 @@ export const QUICK_QUALITY: QualitySettings = {
   hospitalClipNorm: 2,
 };
 
+/** The per-example clip norm `himas train` uses by default under DP-SGD. */
+const DEFAULT_EXAMPLE_CLIP_NORM = TrainingConfigSchema.parse({}).exampleClipNorm;
+
 export type MethodKind =
   'centralized' | 'localOnly' | 'fedavg' | 'fedadam' | 'dpRecipe' | 'dpsgd' | 'dpfedavg';
 
@@ -102,7 +105,14 @@ export interface PresetQuality {
   /** Noise multipliers the DP rows used (mean over hospitals and seeds for dpsgd). */
   noiseMultipliers: Record<string, number>;
   /** The DP-SGD recipe the DP rows trained with (DP_SGD_RECIPE at measurement time). */
-  dpRecipe?: { model: string; batchSize: number; learningRate: number; localEpochs: number };
+  dpRecipe?: {
+    model: string;
+    batchSize: number;
+    learningRate: number;
+    localEpochs: number;
+    /** Absent in results measured before it was recorded (C_example was 1 then). */
+    exampleClipNorm?: number;
+  };
   seconds: number;
   raw: Array<{
     seed: number;
@@ -357,7 +367,7 @@ async function federatedModel(
             epochs: e,
             batchSize: DP_SGD_RECIPE.batchSize,
             learningRate: DP_SGD_RECIPE.localLearningRate,
-            exampleClipNorm: 1,
+            exampleClipNorm: DEFAULT_EXAMPLE_CLIP_NORM,
             noiseMultiplier: plans[i].noiseMultiplier,
             // DP-SGD's sampling is secret by construction: fresh CSPRNG draws, like the noise.
             random: noiseRandom,
@@ -447,6 +457,7 @@ export async function benchQuality(
       batchSize: DP_SGD_RECIPE.batchSize,
       learningRate: DP_SGD_RECIPE.localLearningRate,
       localEpochs: DP_SGD_RECIPE.localEpochs,
+      exampleClipNorm: DEFAULT_EXAMPLE_CLIP_NORM,
     },
     seconds: (Date.now() - started) / 1000,
     raw,

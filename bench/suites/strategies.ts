@@ -1,0 +1,361 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { TrainingConfig, TrainingConfigInput } from '../../schemas/training-config';
+import {
+  fitPreprocessor,
+  generateCohort,
+  referencePreprocessor,
+  transformRecords,
+  type CohortRecord,
+  type PresetName,
+} from '../../src/core/data';
+import {
+  createModel,
+  getFlatWeights,
+  setFlatWeights,
+  trainLocally,
+  trainLocallyWithDpSgd,
+  type ModelSpec,
+  type TrainingData,
+} from '../../src/core/model';
+import { loadTrainingConfig } from '../../src/config/training-config-loader';
+import { CryptoRandom } from '../../src/runtime/crypto-random';
+import { SeededRandom } from '../../src/core/random/seeded-random';
+import { planForHospital } from '../../src/services/patient-privacy';
+import { buildStrategy } from '../../src/services/strategy-from-config';
+import { metricsOf, intervalsOf, type MetricIntervals, type ModelMetrics } from './quality';
+import { meanInterval95, type MeanInterval } from '../statistics';
+
+/**
+ * The strategy comparison of issue 14: every federated row is `himas train` with its privacy
+ * defaults (patient-level DP-SGD, ε = 1 per hospital, the DP recipe, C_example and the update clip
+ * from the schema) and one strategy setting changed, trained the way the hospital jobs and the
+ * aggregator do it (each hospital plans z from its declared size, trains with DP-SGD from the
+ * CSPRNG, the configured strategy aggregates), in one process. The references pool records, which
+ * only a simulation can: a central model and each hospital alone, same recipe and passes, no noise.
+ */
+export interface StrategySettings {
+  preset: PresetName;
+  hospitals: number;
+  rounds: number;
+  seeds: number[];
+  strategies: StrategyRow[];
+}
+
+export interface StrategyRow {
+  id: string;
+  label: string;
+  /** What differs from the defaults, as `himas train` flags would set it. */
+  overrides: Partial<TrainingConfigInput>;
+}
+
+export const STRATEGY_ROWS: StrategyRow[] = [
+  { id: 'default', label: 'default: DP-FedAvg (z = 0, uniform), secure aggregation', overrides: {} },
+  { id: 'fedavg', label: 'FedAvg, example-weighted', overrides: { aggregation: 'fedavg' } },
+  { id: 'fedprox-0.01', label: 'FedProx μ = 0.01', overrides: { proximalMu: 0.01 } },
+  { id: 'fedprox-0.1', label: 'FedProx μ = 0.1', overrides: { proximalMu: 0.1 } },
+  { id: 'fedprox-1', label: 'FedProx μ = 1', overrides: { proximalMu: 1 } },
+  {
+    id: 'fedavgm',
+    label: 'FedAvgM (server momentum 0.9, server lr 0.5)',
+    overrides: { serverOptimizer: 'momentum', serverLearningRate: 0.5 },
+  },
+  {
+    id: 'fedadam',
+    label: 'FedAdam (server lr 0.05)',
+    overrides: { serverOptimizer: 'adam', serverLearningRate: 0.05 },
+  },
+  {
+    id: 'fedyogi',
+    label: 'FedYogi (server lr 0.05)',
+    overrides: { serverOptimizer: 'yogi', serverLearningRate: 0.05 },
+  },
+  {
+    id: 'fedadagrad',
+    label: 'FedAdagrad (server lr 0.05)',
+    overrides: { serverOptimizer: 'adagrad', serverLearningRate: 0.05 },
+  },
+  {
+    id: 'median',
+    label: 'coordinate-wise median (no secure aggregation)',
+    overrides: { aggregation: 'median', secureAggregation: false },
+  },
+  {
+    id: 'trimmed-mean',
+    label: 'trimmed mean β = 0.1 (no secure aggregation)',
+    overrides: { aggregation: 'trimmed-mean', secureAggregation: false },
+  },
+];
+
+export const QUICK_STRATEGIES: StrategySettings = {
+  preset: 'eicu-like',
+  hospitals: 10,
+  rounds: 10,
+  seeds: [1, 2, 3],
+  strategies: STRATEGY_ROWS,
+};
+
+export interface StrategyMetrics extends ModelMetrics {
+  /** Largest |ln O:E| over hospitals with a defined O:E on their own test split. */
+  worstLogOE: number | null;
+  /** Hospitals whose own local-only model has a higher AUROC on their own test split. */
+  localOnlyWins: number;
+  /** Hospitals where both AUROCs are defined (a test split with both outcomes). */
+  comparedHospitals: number;
+}
+
+export interface StrategyResult {
+  settings: Omit<StrategySettings, 'strategies'>;
+  rows: Array<{ id: string; label: string }>;
+  /** The recipe every row trained with (the defaults at measurement time). */
+  defaults: Pick<
+    TrainingConfig,
+    | 'model'
+    | 'batchSize'
+    | 'localEpochs'
+    | 'localLearningRate'
+    | 'exampleClipNorm'
+    | 'clipNorm'
+    | 'patientTargetEpsilon'
+    | 'delta'
+  >;
+  trainStays: number[][];
+  pooled: Record<string, MetricIntervals & { worstLogOE: MeanInterval | null; localOnlyWins: MeanInterval }>;
+  seconds: number;
+  raw: Array<{ seed: number; rows: Record<string, StrategyMetrics> }>;
+}
+
+interface Split {
+  hospitalId: string;
+  train: CohortRecord[];
+  test: CohortRecord[];
+}
+
+const design = (p: ReturnType<typeof referencePreprocessor>, records: CohortRecord[]): TrainingData =>
+  transformRecords(p, records);
+
+function pool(parts: readonly TrainingData[]): TrainingData {
+  const cols = parts[0].cols;
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
+  const features = new Float32Array(rows * cols);
+  const labels = new Float32Array(rows);
+  let r = 0;
+  for (const p of parts) {
+    features.set(p.features, r * cols);
+    labels.set(p.labels, r);
+    r += p.rows;
+  }
+  return { features, labels, rows, cols };
+}
+
+function configFor(settings: StrategySettings, seed: number, row: StrategyRow): TrainingConfig {
+  return loadTrainingConfig({
+    base: {
+      preset: settings.preset,
+      hospitals: settings.hospitals,
+      rounds: settings.rounds,
+      seed,
+      ...(row.overrides as Partial<TrainingConfig>),
+    },
+    env: {},
+  });
+}
+
+const specOf = (config: TrainingConfig, inputDim: number): ModelSpec => ({
+  kind: config.model,
+  inputDim,
+  hiddenUnits: config.model === 'mlp' ? config.hiddenUnits : [],
+});
+
+/** A run of the jobs and the aggregator in one process: DP-SGD at every hospital, then the strategy. */
+async function federatedRun(config: TrainingConfig, splits: Split[]): Promise<tf.LayersModel> {
+  const preprocessor = referencePreprocessor();
+  const trains = splits.map((s) => design(preprocessor, s.train));
+  const noise = splits.map((s) => {
+    const plan = planForHospital(config, s.train.length, s.hospitalId);
+    const sgd = plan.mechanisms.find((m) => m.mechanism === 'dp-sgd');
+    if (!sgd) throw new Error(`no DP-SGD in the plan of ${s.hospitalId}`);
+    return sgd.noiseMultiplier;
+  });
+  const model = createModel(specOf(config, trains[0].cols), config.seed);
+  const strategy = buildStrategy(config);
+  let global = getFlatWeights(model);
+  let state;
+  for (let round = 1; round <= config.rounds; round++) {
+    const updates = [];
+    for (let i = 0; i < splits.length; i++) {
+      setFlatWeights(model, global);
+      await trainLocallyWithDpSgd(model, trains[i], {
+        epochs: config.localEpochs,
+        batchSize: config.batchSize,
+        learningRate: config.localLearningRate,
+        proximalMu: config.proximalMu,
+        declaredRows: trains[i].rows,
+        exampleClipNorm: config.exampleClipNorm,
+        noiseMultiplier: noise[i],
+        random: new CryptoRandom(),
+        noiseRandom: new CryptoRandom(),
+      });
+      const local = getFlatWeights(model);
+      updates.push({
+        hospitalId: splits[i].hospitalId,
+        delta: local.map((w, j) => w - global[j]),
+        numExamples: trains[i].rows,
+      });
+    }
+    const result = strategy.aggregate(global, updates, state, {
+      round,
+      expectedHospitals: splits.length,
+      enrolledHospitals: splits.length,
+      random: new CryptoRandom(),
+    });
+    global = result.weights;
+    state = result.state;
+  }
+  setFlatWeights(model, global);
+  return model;
+}
+
+/** The same recipe and passes without noise, on pooled rows (central) or one hospital's (local only). */
+async function referenceModel(
+  config: TrainingConfig,
+  train: TrainingData,
+  label: string,
+): Promise<tf.LayersModel> {
+  const model = createModel(specOf(config, train.cols), config.seed);
+  await trainLocally(model, train, {
+    epochs: config.rounds * config.localEpochs,
+    batchSize: config.batchSize,
+    learningRate: config.localLearningRate,
+    random: new SeededRandom(config.seed).fork(`reference:${label}`),
+  });
+  return model;
+}
+
+function withHospitalFigures(
+  pooled: ModelMetrics,
+  perHospital: ModelMetrics[],
+  localOnly: ModelMetrics[] | null,
+): StrategyMetrics {
+  const logs = perHospital
+    .map((m) => m.observedExpected)
+    .filter((v): v is number => v !== null && v > 0 && Number.isFinite(v))
+    .map((v) => Math.abs(Math.log(v)));
+  let wins = 0;
+  let compared = 0;
+  perHospital.forEach((m, i) => {
+    const own = localOnly?.[i].auroc ?? null;
+    if (m.auroc === null || own === null) return;
+    compared++;
+    if (own > m.auroc) wins++;
+  });
+  return {
+    ...pooled,
+    worstLogOE: logs.length === 0 ? null : Math.max(...logs),
+    localOnlyWins: wins,
+    comparedHospitals: compared,
+  };
+}
+
+async function runSeed(settings: StrategySettings, seed: number, log: (m: string) => void) {
+  const cohort = generateCohort({ preset: settings.preset, hospitals: settings.hospitals, seed });
+  const splits: Split[] = cohort.hospitals.map((h) => ({
+    hospitalId: h.hospitalId,
+    train: h.train,
+    test: h.test,
+  }));
+  const rows: Record<string, StrategyMetrics> = {};
+  const base = configFor(settings, seed, { id: 'default', label: '', overrides: {} });
+
+  // References: fitted preprocessing on the records they train on (what a pooled analysis would do).
+  const pooledTrain = splits.flatMap((s) => s.train);
+  const central = fitPreprocessor(pooledTrain);
+  const centralModel = await referenceModel(base, design(central, pooledTrain), 'central');
+  const centralTests = splits.map((s) => design(central, s.test));
+  const centralPerHospital = centralTests.map((t) => metricsOf(centralModel, t));
+  rows.central = withHospitalFigures(metricsOf(centralModel, pool(centralTests)), centralPerHospital, null);
+  centralModel.dispose();
+  const localOnly: ModelMetrics[] = [];
+  for (const s of splits) {
+    const own = fitPreprocessor(s.train);
+    const model = await referenceModel(base, design(own, s.train), `local:${s.hospitalId}`);
+    localOnly.push(metricsOf(model, design(own, s.test)));
+    model.dispose();
+  }
+  rows.localOnly = { ...withHospitalFigures(meanOf(localOnly), localOnly, null) };
+
+  const reference = referencePreprocessor();
+  const tests = splits.map((s) => design(reference, s.test));
+  const pooledTest = pool(tests);
+  for (const row of settings.strategies) {
+    const t = Date.now();
+    const config = configFor(settings, seed, row);
+    const model = await federatedRun(config, splits);
+    rows[row.id] = withHospitalFigures(
+      metricsOf(model, pooledTest),
+      tests.map((test) => metricsOf(model, test)),
+      localOnly,
+    );
+    model.dispose();
+    log(`strategies seed ${seed} ${row.id}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  return { seed, rows, trainStays: splits.map((s) => s.train.length) };
+}
+
+function meanOf(all: readonly ModelMetrics[]): ModelMetrics {
+  const keys: Array<keyof ModelMetrics> = ['auroc', 'auprc', 'observedExpected', 'calibrationSlope'];
+  const out = {} as ModelMetrics;
+  for (const k of keys) {
+    const xs = all.map((m) => m[k]).filter((v): v is number => v !== null);
+    out[k] = xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+  }
+  return out;
+}
+
+export async function benchStrategies(
+  settings: StrategySettings,
+  log: (msg: string) => void = () => undefined,
+): Promise<StrategyResult> {
+  const started = Date.now();
+  const raw: StrategyResult['raw'] = [];
+  const trainStays: number[][] = [];
+  for (const seed of settings.seeds) {
+    const r = await runSeed(settings, seed, log);
+    raw.push({ seed: r.seed, rows: r.rows });
+    trainStays.push(r.trainStays);
+  }
+  const ids = ['central', 'localOnly', ...settings.strategies.map((s) => s.id)];
+  const pooled: StrategyResult['pooled'] = {};
+  for (const id of ids) {
+    const values = raw.map((r) => r.rows[id]);
+    const worst = values.map((v) => v.worstLogOE).filter((v): v is number => v !== null);
+    pooled[id] = {
+      ...intervalsOf(values),
+      worstLogOE: worst.length === 0 ? null : meanInterval95(worst),
+      localOnlyWins: meanInterval95(values.map((v) => v.localOnlyWins)),
+    };
+  }
+  const d = configFor(settings, settings.seeds[0], { id: 'default', label: '', overrides: {} });
+  const { strategies, ...rest } = settings;
+  return {
+    settings: rest,
+    rows: [
+      { id: 'central', label: 'central (pooled records, same recipe, no noise)' },
+      { id: 'localOnly', label: 'local only (each hospital alone, no noise; mean)' },
+      ...strategies.map(({ id, label }) => ({ id, label })),
+    ],
+    defaults: {
+      model: d.model,
+      batchSize: d.batchSize,
+      localEpochs: d.localEpochs,
+      localLearningRate: d.localLearningRate,
+      exampleClipNorm: d.exampleClipNorm,
+      clipNorm: d.clipNorm,
+      patientTargetEpsilon: d.patientTargetEpsilon,
+      delta: d.delta,
+    },
+    trainStays,
+    pooled,
+    seconds: (Date.now() - started) / 1000,
+    raw,
+  };
+}
