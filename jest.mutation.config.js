@@ -1,0 +1,21 @@
+/**
+ * The tests `npm run mutate` runs against the privacy modules' mutants (stryker.config.json):
+ * the unit suites of those modules only, so each mutant is judged by the tests that own it and a
+ * mutation run fits on a laptop. Not used by `npm test`.
+ */
+const base = require('./jest.config');
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  // Transpile only: type errors are npm test's job; checking types for every mutant would make a
+  // run many times slower, and a mutant that does not type-check is not one a test must kill.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }] },
+  roots: ['<rootDir>/test/unit'],
+  testMatch: [
+    '<rootDir>/test/unit/core/privacy/**/*.test.ts',
+    '<rootDir>/test/unit/core/federated/**/*.test.ts',
+    '<rootDir>/test/unit/core/evaluation/**/*.test.ts',
+    '<rootDir>/test/unit/core/model/dp-sgd*.test.ts',
+  ],
+};
