@@ -10,12 +10,17 @@ module.exports = {
   ...base,
   // Transpile only: type errors are npm test's job; checking types for every mutant would make a
   // run many times slower, and a mutant that does not type-check is not one a test must kill.
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }],
+  },
   roots: ['<rootDir>/test/unit'],
   testMatch: [
     '<rootDir>/test/unit/core/privacy/**/*.test.ts',
     '<rootDir>/test/unit/core/federated/**/*.test.ts',
     '<rootDir>/test/unit/core/evaluation/**/*.test.ts',
     '<rootDir>/test/unit/core/model/dp-sgd*.test.ts',
+    // The ledger's arithmetic is exercised through the services that keep the ledger.
+    '<rootDir>/test/unit/services/patient-privacy.test.ts',
+    '<rootDir>/test/unit/services/privacy-attacks.test.ts',
   ],
 };

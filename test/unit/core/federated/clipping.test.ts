@@ -51,5 +51,9 @@ describe('clipToNorm', () => {
   it('rejects a non-positive clip norm', () => {
     expect(() => clipToNorm(new Float32Array(2), 0)).toThrow(RangeError);
     expect(() => clipToNorm(new Float32Array(2), NaN)).toThrow(RangeError);
+    expect(() => clipToNorm(new Float32Array(2), Infinity)).toThrow(
+      /clipNorm must be positive and finite, got Infinity/,
+    );
+    expect(() => clipToNorm(new Float32Array(2), -1)).toThrow(/got -1/);
   });
 });

@@ -192,6 +192,14 @@ describe('dpFedAvg', () => {
   it('validates options and context', () => {
     expect(() => dpFedAvg(fedAvg(), { clipNorm: 0, noiseMultiplier: 1 })).toThrow(RangeError);
     expect(() => dpFedAvg(fedAvg(), { clipNorm: 1, noiseMultiplier: -1 })).toThrow(RangeError);
+    // The messages name the bad value, so an operator can find it in the run's config.
+    expect(() => dpFedAvg(fedAvg(), { clipNorm: -2, noiseMultiplier: 1 })).toThrow(
+      /clipNorm must be positive, got -2/,
+    );
+    expect(() => dpFedAvg(fedAvg(), { clipNorm: Infinity, noiseMultiplier: 1 })).toThrow(/clipNorm/);
+    expect(() => dpFedAvg(fedAvg(), { clipNorm: 1, noiseMultiplier: NaN })).toThrow(
+      /noiseMultiplier must be finite and >= 0, got NaN/,
+    );
     const strategy = dpFedAvg(fedAvg(), { clipNorm: 1, noiseMultiplier: 0 });
     const updates = [{ hospitalId: 'a', delta: f32([1]), numExamples: 1 }];
     expect(() =>

@@ -292,4 +292,48 @@ describe('dpSgdGradientStep', () => {
     tf.dispose([x, y]);
     model.dispose();
   });
+
+  it('refuses every option that would break the guarantee, naming it and the value', () => {
+    const secure = new CryptoRandom();
+    const valid = { exampleClipNorm: 1, noiseMultiplier: 1, expectedBatchSize: 4, noiseRandom: secure };
+    const cases: Array<[Partial<typeof valid>, RegExp]> = [
+      [{ exampleClipNorm: Infinity }, /exampleClipNorm must be finite and > 0, got Infinity/],
+      [{ exampleClipNorm: -1 }, /exampleClipNorm must be finite and > 0, got -1/],
+      [{ noiseMultiplier: -0.5 }, /noiseMultiplier must be finite and ≥ 0, got -0.5/],
+      [{ noiseMultiplier: Infinity }, /noiseMultiplier must be finite and ≥ 0, got Infinity/],
+      [{ expectedBatchSize: 0 }, /expectedBatchSize must be finite and > 0, got 0/],
+      [{ expectedBatchSize: -3 }, /expectedBatchSize must be finite and > 0, got -3/],
+      [{ expectedBatchSize: Infinity }, /expectedBatchSize must be finite and > 0, got Infinity/],
+      [{ expectedBatchSize: NaN }, /expectedBatchSize must be finite and > 0, got NaN/],
+    ];
+    for (const [bad, message] of cases)
+      expect(() => dpSgdGradientStep({ ...valid, ...bad })).toThrow(message);
+    expect(() => dpSgdGradientStep(valid)).not.toThrow();
+  });
+
+  it('releases noise, not nothing, for an empty Poisson batch, and never calls the data pass', () => {
+    const model = createModel({ kind: 'logistic', inputDim: COLS, l2: 0 }, 3);
+    const before = variablesOf(model).flatMap((v) => Array.from(v.dataSync()));
+    const step = dpSgdGradientStep({
+      exampleClipNorm: 1,
+      noiseMultiplier: 0,
+      expectedBatchSize: 4,
+      noiseRandom: new CryptoRandom(),
+    });
+    const x = tf.zeros([0, COLS]) as tf.Tensor2D;
+    const y = tf.zeros([0, 1]) as tf.Tensor2D;
+    // z = 0 and no rows: a zero gradient, so the weights do not move, and the logged loss is 0
+    // (not the NaN of a mean over no examples).
+    const optimizer = tf.train.sgd(1);
+    const loss = tf.tidy(() => {
+      const l = step({ model, optimizer, variables: variablesOf(model), x, y, random: new SeededRandom(2) });
+      return l.dataSync()[0];
+    });
+    optimizer.dispose();
+    expect(loss).toBe(0);
+    const after = variablesOf(model).flatMap((v) => Array.from(v.dataSync()));
+    expect(after).toEqual(before);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
 });
