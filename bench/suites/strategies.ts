@@ -36,6 +36,8 @@ import { meanInterval95, type MeanInterval } from '../statistics';
 export interface StrategySettings {
   preset: PresetName;
   hospitals: number;
+  /** Total stays; default: the preset's natural sizes. */
+  patients?: number;
   rounds: number;
   seeds: number[];
   strategies: StrategyRow[];
@@ -152,6 +154,7 @@ function configFor(settings: StrategySettings, seed: number, row: StrategyRow): 
     base: {
       preset: settings.preset,
       hospitals: settings.hospitals,
+      patients: settings.patients,
       rounds: settings.rounds,
       seed,
       ...(row.overrides as Partial<TrainingConfig>),
@@ -257,7 +260,12 @@ function withHospitalFigures(
 }
 
 async function runSeed(settings: StrategySettings, seed: number, log: (m: string) => void) {
-  const cohort = generateCohort({ preset: settings.preset, hospitals: settings.hospitals, seed });
+  const cohort = generateCohort({
+    preset: settings.preset,
+    hospitals: settings.hospitals,
+    patients: settings.patients,
+    seed,
+  });
   const splits: Split[] = cohort.hospitals.map((h) => ({
     hospitalId: h.hospitalId,
     train: h.train,
