@@ -4,6 +4,7 @@
  */
 export type { ChartFact, ChartSpec, ChartTable } from './chart-spec';
 export { renderChartSvg, PLOT_CLASS } from './render-svg';
+export { preloadChartLibraries } from './chart-library';
 export { renderChartFigure } from './chart-figure';
 export { versionMetricChart, trainLossChart } from './round-charts';
 export { reliabilityChart, reliabilityCharts } from './reliability-chart';

@@ -1,4 +1,4 @@
-import * as Plot from '@observablehq/plot';
+import { plotLibrary } from './chart-library';
 import type { Metrics, MetricIntervals, RiskHistogram } from '../../../../schemas/metrics';
 import type { ModelQuality } from '../../../../schemas/report';
 import {
@@ -69,6 +69,7 @@ export function reliabilityChart(options: {
       ? `Counts carry DP noise (SD ${formatNumber(histogram.noiseStd)} per count), included in the intervals.`
       : 'Exact counts.';
   const hidden = bins.length - shown.length;
+  const plot = plotLibrary();
   const facts = [
     calibrationFact(
       'O:E',
@@ -118,14 +119,14 @@ export function reliabilityChart(options: {
       r: { range: [2, 9] },
       color: seriesPalette([name], false),
       marks: [
-        Plot.line(
+        plot.line(
           [
             [0, 0],
             [top, top],
           ],
           { stroke: IDEAL_COLOUR, strokeDasharray: '5 4', title: () => 'ideal: observed = predicted' },
         ),
-        Plot.ruleX(shown, {
+        plot.ruleX(shown, {
           x: 'predicted',
           y1: (b: ReliabilityBin) => Math.min(top, b.interval![0]),
           y2: (b: ReliabilityBin) => Math.min(top, b.interval![1]),
@@ -133,14 +134,14 @@ export function reliabilityChart(options: {
           strokeOpacity: 0.45,
           strokeWidth: 2,
         }),
-        Plot.ruleY(shown, {
+        plot.ruleY(shown, {
           y: 'observed',
           x1: 'lower',
           x2: 'upper',
           stroke: options.colour,
           strokeWidth: 2,
         }),
-        Plot.dot(shown, {
+        plot.dot(shown, {
           x: 'predicted',
           y: 'observed',
           r: 'stays',

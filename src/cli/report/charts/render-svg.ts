@@ -1,5 +1,4 @@
-import * as Plot from '@observablehq/plot';
-import { parseHTML } from 'linkedom';
+import { domLibrary, plotLibrary } from './chart-library';
 import type { ChartSpec } from './chart-spec';
 
 /** Class of every chart Plot draws for HIMAS; Plot derives its scoped style names from it. */
@@ -14,8 +13,8 @@ const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sa
  * <desc>; the legend's swatches are hidden from screen readers, their names are text.
  */
 export function renderChartSvg(spec: ChartSpec): string {
-  const { document } = parseHTML('<!DOCTYPE html><html><body></body></html>');
-  const chart = Plot.plot({
+  const { document } = domLibrary().parseHTML('<!DOCTYPE html><html><body></body></html>');
+  const chart = plotLibrary().plot({
     ...spec.plot,
     className: PLOT_CLASS,
     style: { fontSize: '12px', fontFamily: FONT, ...(spec.plot.style as object | undefined) },

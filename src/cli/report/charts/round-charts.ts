@@ -1,4 +1,5 @@
-import * as Plot from '@observablehq/plot';
+import type * as Plot from '@observablehq/plot';
+import { plotLibrary } from './chart-library';
 import type { TrainingReport } from '../../../../schemas/report';
 import { formatInterval, formatNumber, MISSING } from '../format';
 import type { ChartSpec } from './chart-spec';
@@ -56,6 +57,7 @@ function roundLinesPlot(options: {
   const hospitals = points.filter((p) => p.series !== POOLED_NAME);
   const withIntervals = pooled.filter((p) => p.interval && p.value !== null);
   const drawn = points.filter((p) => p.value !== null);
+  const plot = plotLibrary();
   return {
     width: WIDTH,
     height: HEIGHT,
@@ -72,7 +74,7 @@ function roundLinesPlot(options: {
     y: { label: options.yLabel, grid: true, nice: true, labelArrow: 'none' },
     color: { ...seriesPalette(options.ids, options.withPooled), legend: true },
     marks: [
-      Plot.ruleX(withIntervals, {
+      plot.ruleX(withIntervals, {
         x: 'round',
         y1: (p: SeriesPoint) => clamp(p.interval![0]),
         y2: (p: SeriesPoint) => clamp(p.interval![1]),
@@ -82,9 +84,9 @@ function roundLinesPlot(options: {
         title: (p: SeriesPoint) =>
           `${POOLED_NAME}: 95 % interval of the DP noise at ${options.what} ${p.round}, ${formatInterval(p.interval)}`,
       }),
-      Plot.lineY(hospitals, { x: 'round', y: 'value', z: 'series', stroke: 'series', strokeWidth: 1.75 }),
-      Plot.lineY(pooled, { x: 'round', y: 'value', stroke: 'series', strokeWidth: 3.5 }),
-      Plot.dot(drawn, {
+      plot.lineY(hospitals, { x: 'round', y: 'value', z: 'series', stroke: 'series', strokeWidth: 1.75 }),
+      plot.lineY(pooled, { x: 'round', y: 'value', stroke: 'series', strokeWidth: 3.5 }),
+      plot.dot(drawn, {
         x: 'round',
         y: 'value',
         fill: 'series',
