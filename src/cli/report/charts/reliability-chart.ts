@@ -1,4 +1,3 @@
-import { plotLibrary } from './chart-library';
 import type { Metrics, MetricIntervals, RiskHistogram } from '../../../../schemas/metrics';
 import type { ModelQuality } from '../../../../schemas/report';
 import {
@@ -7,6 +6,7 @@ import {
   type ReliabilityBin,
 } from '../../../core/evaluation/reliability';
 import { formatInteger, formatInterval, formatNumber, formatPercent, MISSING } from '../format';
+import { plotLibrary } from './chart-library';
 import type { ChartFact, ChartSpec } from './chart-spec';
 import { CALIBRATION_RANGES, offTarget, type CalibrationFigure } from './calibration-ranges';
 import { POOLED_NAME, seriesPalette } from './report-series';
@@ -117,7 +117,6 @@ export function reliabilityChart(options: {
         labelArrow: 'none',
       },
       r: { range: [2, 9] },
-      color: seriesPalette([name], false),
       marks: [
         plot.line(
           [

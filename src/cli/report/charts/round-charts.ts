@@ -1,7 +1,7 @@
 import type * as Plot from '@observablehq/plot';
-import { plotLibrary } from './chart-library';
 import type { TrainingReport } from '../../../../schemas/report';
 import { formatInterval, formatNumber, MISSING } from '../format';
+import { plotLibrary } from './chart-library';
 import type { ChartSpec } from './chart-spec';
 import {
   POOLED_NAME,
