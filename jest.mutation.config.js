@@ -11,6 +11,7 @@ module.exports = {
   // Transpile only: type errors are npm test's job; checking types for every mutant would make a
   // run many times slower, and a mutant that does not type-check is not one a test must kill.
   transform: {
+    ...base.transform,
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }],
   },
   roots: ['<rootDir>/test/unit'],

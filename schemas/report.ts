@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MetricIntervalsSchema, MetricsSchema } from './metrics';
+import { MetricIntervalsSchema, MetricsSchema, RiskHistogramSchema } from './metrics';
 import { HospitalPrivacySchema, PrivacyGuaranteeSchema } from './privacy';
 import { TrainingConfigSchema } from './training-config';
 
@@ -15,6 +15,15 @@ const ModelQualitySchema = z.object({
    * (simulation-only) scoring, which no deployment can compute.
    */
   intervals: MetricIntervalsSchema.nullable().default(null),
+  /**
+   * The DP-noised risk histograms the figures come from (the reliability diagrams of report.html):
+   * each hospital's release and their pooled sum. Absent for exact scoring.
+   */
+  histograms: z
+    .object({ pooled: RiskHistogramSchema, perHospital: z.record(z.string(), RiskHistogramSchema) })
+    .optional(),
+  /** 95 % intervals of each hospital's figures under its release's DP noise. Absent for exact scoring. */
+  hospitalIntervals: z.record(z.string(), MetricIntervalsSchema).optional(),
 });
 
 export const RoundReportSchema = z.object({

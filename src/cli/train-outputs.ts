@@ -11,6 +11,7 @@ import { servedCalibration } from '../services/clinical-support-agent';
 import { localOnlyWins } from './baseline-comparison';
 import { fmt } from './format-metrics';
 import { explainWriteError } from './output-paths';
+import { preloadChartLibraries } from './report/charts';
 import { renderReportHtml } from './report/report-html';
 
 /**
@@ -116,6 +117,7 @@ export async function writeRunOutputs(
     baselines,
     notes,
   });
+  await preloadChartLibraries();
   try {
     await writeFile(path.join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(path.join(outDir, 'report.html'), renderReportHtml(report));

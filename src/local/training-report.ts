@@ -11,8 +11,10 @@ import {
   type RunOutcome,
   type TrainingReport,
 } from '../../schemas/report';
-import type { PooledQuality } from '../../schemas/metrics';
+import type { MetricIntervals, PooledQuality, RiskHistogram } from '../../schemas/metrics';
 import { metricsFromHistogram } from '../core/evaluation/pooled-metrics';
+import { mergeHistograms } from '../core/evaluation/risk-histogram';
+import { hospitalIntervals } from '../services/evaluation-pooling';
 import type { DocumentStore } from '../ports/document-store';
 import type { ModelRegistry } from '../ports/model-registry';
 import { hospitalLevelGuarantee } from '../services/privacy-guarantee';
@@ -120,6 +122,22 @@ async function versionQuality(
   );
   if (evaluations.length === 0 || !pooled) return null;
   const perHospital: ModelQuality['perHospital'] = {};
-  for (const e of evaluations) perHospital[e.hospitalId] = metricsFromHistogram(e.histogram);
-  return { pooled: pooled.metrics, perHospital, intervals: pooled.intervals };
+  const histograms: Record<string, RiskHistogram> = {};
+  const intervals: Record<string, MetricIntervals> = {};
+  for (const e of evaluations) {
+    perHospital[e.hospitalId] = metricsFromHistogram(e.histogram);
+    histograms[e.hospitalId] = e.histogram;
+    intervals[e.hospitalId] = hospitalIntervals(versionId, e);
+  }
+  // The pooled figures are of the hospitals the version's pooled quality summed, no more.
+  const summed = evaluations.filter((e) => pooled.hospitals.includes(e.hospitalId));
+  return {
+    pooled: pooled.metrics,
+    perHospital,
+    intervals: pooled.intervals,
+    histograms: summed.length
+      ? { pooled: mergeHistograms(summed.map((e) => e.histogram)), perHospital: histograms }
+      : undefined,
+    hospitalIntervals: intervals,
+  };
 }

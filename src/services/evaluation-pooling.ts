@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { HospitalEvaluation, PooledQuality } from '../../schemas/metrics';
+import type {
+  HospitalEvaluation,
+  MetricIntervals,
+  PooledQuality,
+  RiskHistogram,
+} from '../../schemas/metrics';
 import { metricsFromHistogram, noiseIntervals } from '../core/evaluation/pooled-metrics';
 import { mergeHistograms } from '../core/evaluation/risk-histogram';
 import { SeededRandom } from '../core/random/seeded-random';
@@ -13,14 +18,20 @@ import { SeededRandom } from '../core/random/seeded-random';
 export function pooledQuality(versionId: string, evaluations: readonly HospitalEvaluation[]): PooledQuality {
   const hospitals = evaluations.map((e) => e.hospitalId).sort();
   const merged = mergeHistograms(evaluations.map((e) => e.histogram));
-  const seed = createHash('sha256')
-    .update(`${versionId}:${hospitals.join(',')}`)
-    .digest()
-    .readUInt32BE(0);
   return {
     metrics: metricsFromHistogram(merged),
-    intervals: noiseIntervals(merged, new SeededRandom(seed)),
+    intervals: releaseIntervals(`${versionId}:${hospitals.join(',')}`, merged),
     hospitals,
     noiseStd: merged.noiseStd,
   };
+}
+
+/** One hospital's figures' intervals of the DP noise, seeded from the version and the hospital. */
+export function hospitalIntervals(versionId: string, evaluation: HospitalEvaluation): MetricIntervals {
+  return releaseIntervals(`${versionId}:hospital:${evaluation.hospitalId}`, evaluation.histogram);
+}
+
+function releaseIntervals(label: string, histogram: RiskHistogram): MetricIntervals {
+  const seed = createHash('sha256').update(label).digest().readUInt32BE(0);
+  return noiseIntervals(histogram, new SeededRandom(seed));
 }

@@ -145,6 +145,18 @@ describe('himas train (embedded stack, end to end)', () => {
     expect(html).toMatch(/^<!DOCTYPE html>/i);
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(html).not.toMatch(/<script[\s>]/);
+    // Reliability diagrams of the final model, pooled and per hospital, from the released histograms.
+    const quality = report.finalModel!.quality!;
+    expect(Object.keys(quality.histograms!.perHospital).sort()).toEqual(
+      report.hospitals.map((h) => h.hospitalId).sort(),
+    );
+    for (const id of ['pooled', '1', '2', '3']) expect(html).toContain(`<svg id="chart-reliability-${id}"`);
+    // DP-SGD (the default): no training-loss chart, one line saying why.
+    expect(html).not.toContain('<svg id="chart-train-loss"');
+    expect(html).toMatch(
+      /<p class="chart-omitted" id="no-train-loss">No training-loss chart: under patient-level DP-SGD/,
+    );
     const modelJson = JSON.parse(readFileSync(path.join(cwd, 'out', 'model', 'model.json'), 'utf8'));
     expect(modelJson.format).toBe('layers-model');
     expect(modelJson.weightsManifest[0].paths).toEqual(['weights.bin']);

@@ -1,5 +1,5 @@
 import type { HospitalPrivacy, PrivacyGuarantee } from '../../../schemas/privacy';
-import { formatDelta, formatEpsilon, formatFixed, formatInteger, MISSING } from './format';
+import { formatDelta, formatEpsilon, formatInteger, formatNumber, MISSING } from './format';
 import { markup, type SafeHtml } from './html-escape';
 
 const UNIT_MEANING: Record<PrivacyGuarantee['unit'], string> = {
@@ -12,7 +12,7 @@ const UNIT_MEANING: Record<PrivacyGuarantee['unit'], string> = {
 /** The guarantee as one sentence: the ∞ statement is worded exactly, and never as a target. */
 export function guaranteeClaim(g: PrivacyGuarantee): string {
   if (g.epsilon === null)
-    return `ε = ∞ — no differential-privacy guarantee (noise multiplier ${significant(g.noiseMultiplier)})`;
+    return `ε = ∞ — no differential-privacy guarantee (noise multiplier ${formatNumber(g.noiseMultiplier)})`;
   return `ε = ${formatEpsilon(g.epsilon)}, δ = ${formatDelta(g.delta)}`;
 }
 
@@ -31,7 +31,7 @@ function renderGuarantee(g: PrivacyGuarantee, modelServed: boolean): SafeHtml {
     <p class="claim">${nothingReleased ? 'No model version was released: nothing to guarantee (0 rounds accounted)' : guaranteeClaim(g)}</p>
     ${!modelServed && !nothingReleased ? markup`<p class="meaning">The run left no model to serve; this is the guarantee of the versions it did release.</p>` : ''}
     <p class="meaning">${UNIT_MEANING[g.unit]}</p>
-    ${overBudget ? markup`<p class="over-budget">ε exceeds the budget of ${formatFixed(g.budgetEpsilon)}.</p>` : ''}
+    ${overBudget ? markup`<p class="over-budget">ε exceeds the budget of ${formatNumber(g.budgetEpsilon)}.</p>` : ''}
     <dl class="facts">
       <div>
         <dt>Unit</dt>
@@ -51,15 +51,15 @@ function renderGuarantee(g: PrivacyGuarantee, modelServed: boolean): SafeHtml {
       </div>
       <div>
         <dt>Noise multiplier z</dt>
-        <dd>${significant(g.noiseMultiplier)}</dd>
+        <dd>${formatNumber(g.noiseMultiplier)}</dd>
       </div>
       <div>
         <dt>Clip norm C</dt>
-        <dd>${significant(g.clipNorm)}</dd>
+        <dd>${formatNumber(g.clipNorm)}</dd>
       </div>
       <div>
         <dt>Sampling probability q</dt>
-        <dd>${significant(g.samplingProbability)}</dd>
+        <dd>${formatNumber(g.samplingProbability)}</dd>
       </div>
       <div>
         <dt>${stepsLabel}</dt>
@@ -89,7 +89,7 @@ function renderHospitalPrivacy(hospitals: readonly HospitalPrivacy[]): SafeHtml 
       <td>${eps(h.run.train)}</td>
       <td>${eps(h.run.test)}</td>
       <td>${h.mechanisms.map((m) => `${m.mechanism} ${eps(m.epsilon)}`).join(', ')}</td>
-      <td>${eps(h.lifetime.epsilon)} of ${formatFixed(h.budgetEpsilon)}</td>
+      <td>${eps(h.lifetime.epsilon)} of ${formatNumber(h.budgetEpsilon)}</td>
     </tr>`,
   );
   return markup`<table class="hospital-privacy">
@@ -116,6 +116,3 @@ export function renderPrivacySection(
     ${renderHospitalPrivacy(hospitals)}
   </section>`;
 }
-
-/** Three significant digits (z = 5.51, q = 0.0853): the calibrated values carry float noise. */
-const significant = (value: number): string => String(Number(value.toPrecision(3)));

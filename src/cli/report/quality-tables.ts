@@ -1,29 +1,33 @@
 import type { Metrics } from '../../../schemas/metrics';
 import type { ModelQuality, TrainingReport } from '../../../schemas/report';
-import { formatFixed, formatInteger, formatPercent, MISSING } from './format';
+import {
+  formatDifference,
+  formatInteger,
+  formatInterval,
+  formatNumber,
+  formatPercent,
+  MISSING,
+} from './format';
 import { markup, type SafeHtml } from './html-escape';
-import { POOLED_NAME, reportHospitalIds } from './report-series';
+import {
+  CALIBRATION_RANGES,
+  offTarget,
+  POOLED_NAME,
+  reportHospitalIds,
+  type CalibrationFigure,
+} from './charts';
+import { renderReliabilitySection } from './report-charts';
 import { localOnlyWins } from '../baseline-comparison';
 
 /** Per-hospital columns fit up to this many hospitals; beyond, one wrapped list per baseline. */
 const MAX_HOSPITAL_COLUMNS = 6;
 
-/**
- * Where a clinician would start to distrust the probabilities (1 is ideal for both): O:E outside
- * 0.8–1.25 (a fifth too many or too few deaths predicted) and a calibration slope outside 0.8–1.2.
- */
-export const CALIBRATION_RANGES = {
-  observedExpectedRatio: [0.8, 1.25],
-  calibrationSlope: [0.8, 1.2],
-} as const;
-
-function calibrationCell(value: number | null, key: keyof typeof CALIBRATION_RANGES): SafeHtml {
+function calibrationCell(value: number | null, key: CalibrationFigure): SafeHtml {
   const [low, high] = CALIBRATION_RANGES[key];
-  if (value === null || (value >= low && value <= high))
-    return markup`<td class="num">${formatFixed(value)}</td>`;
+  if (!offTarget(value, key)) return markup`<td class="num">${formatNumber(value)}</td>`;
   const what = key === 'observedExpectedRatio' ? 'O:E' : 'calibration slope';
   return markup`<td class="num off-target" title="${what} outside ${String(low)}–${String(high)} (1 is ideal)"
-    >${formatFixed(value)} ⚠</td>`;
+    >${formatNumber(value)} ⚠</td>`;
 }
 
 const CALIBRATION_LEGEND = markup`<p class="muted">O:E (observed over expected deaths) and calibration
@@ -36,9 +40,9 @@ function metricCells(m: Metrics | undefined): SafeHtml {
   const prevalence = m.n > 0 ? markup` <span class="muted">(${formatPercent(m.positives / m.n)})</span>` : '';
   return markup`<td class="num">${formatInteger(m.n)}</td>
     <td class="num">${formatInteger(m.positives)}${prevalence}</td>
-    <td class="num">${formatFixed(m.auroc)}</td>
-    <td class="num">${formatFixed(m.auprc)}</td>
-    <td class="num">${formatFixed(m.brier)}</td>
+    <td class="num">${formatNumber(m.auroc)}</td>
+    <td class="num">${formatNumber(m.auprc)}</td>
+    <td class="num">${formatNumber(m.brier)}</td>
     ${calibrationCell(m.observedExpectedRatio, 'observedExpectedRatio')}
     ${calibrationCell(m.calibrationSlope, 'calibrationSlope')}`;
 }
@@ -100,6 +104,7 @@ export function renderFinalModelSection(report: TrainingReport): SafeHtml {
     </div>
     ${noiseIntervalsNote(final.quality)}
     ${CALIBRATION_LEGEND}
+    ${renderReliabilitySection(report)}
   </section>`;
 }
 
@@ -107,7 +112,7 @@ export function renderFinalModelSection(report: TrainingReport): SafeHtml {
 function noiseIntervalsNote(quality: ModelQuality): SafeHtml {
   const iv = quality.intervals;
   if (!iv) return markup``;
-  const range = (r: [number, number] | null) => (r ? `${formatFixed(r[0])}–${formatFixed(r[1])}` : MISSING);
+  const range = formatInterval;
   return markup`<p class="muted">Pooled, approximate 95 % intervals of the DP noise: AUROC ${range(iv.auroc)},
     AUPRC ${range(iv.auprc)}, Brier ${range(iv.brier)}, O:E ${range(iv.observedExpectedRatio)},
     calibration slope ${range(iv.calibrationSlope)}. The sampling variation of the test splits comes on top.</p>`;
@@ -141,20 +146,20 @@ export function renderBaselinesSection(report: TrainingReport): SafeHtml {
       : [];
   const rows = [...federated, ...report.baselines.map((b) => ({ ...b, reference: false }))].map((b) => {
     const perHospital = asColumns
-      ? ids.map((id) => markup`<td class="num">${formatFixed(b.quality.perHospital[id]?.auroc)}</td>`)
+      ? ids.map((id) => markup`<td class="num">${formatNumber(b.quality.perHospital[id]?.auroc)}</td>`)
       : markup`<td class="per-hospital">
           ${ids.map(
             (id, i) =>
               markup`${i > 0 ? ' · ' : ''}<span class="nowrap"
-                  >${id} ${formatFixed(b.quality.perHospital[id]?.auroc)}</span
+                  >${id} ${formatNumber(b.quality.perHospital[id]?.auroc)}</span
                 >`,
           )}
         </td>`;
     return markup`<tr${b.reference ? markup` class="reference"` : ''}>
       <th scope="row">${b.name}<span class="description">${b.description}</span></th>
-      <td class="num">${formatFixed(b.quality.pooled.auroc)}</td>
-      <td class="num">${formatFixed(b.quality.pooled.auprc)}</td>
-      <td class="num">${formatFixed(b.quality.pooled.brier)}</td>
+      <td class="num">${formatNumber(b.quality.pooled.auroc)}</td>
+      <td class="num">${formatNumber(b.quality.pooled.auprc)}</td>
+      <td class="num">${formatNumber(b.quality.pooled.brier)}</td>
       ${calibrationCell(b.quality.pooled.observedExpectedRatio, 'observedExpectedRatio')}
       ${calibrationCell(b.quality.pooled.calibrationSlope, 'calibrationSlope')}
       ${perHospital}
@@ -212,7 +217,7 @@ function localOnlyLine(report: TrainingReport) {
     <strong>Local-only beats federated</strong> at
     ${wins.map(
       (w, i) =>
-        markup`${i > 0 ? ', ' : ''}${w.hospitalId} (AUROC ${formatFixed(w.local)} alone vs ${formatFixed(w.federated)} federated)`,
+        markup`${i > 0 ? ', ' : ''}${w.hospitalId} (AUROC ${formatNumber(w.local)} alone vs ${formatNumber(w.federated)} federated)`,
     )}:
     on its own test stays that hospital would have done better training alone. Small test splits make
     single AUROCs noisy.
@@ -228,9 +233,9 @@ function privacyCostLine(report: TrainingReport) {
   if (!reference || privateAuroc === null || publicAuroc === null) return '';
   const difference = privateAuroc - publicAuroc;
   return markup`<p class="privacy-cost">
-    <strong>Cost of patient-level privacy:</strong> pooled test AUROC ${formatFixed(privateAuroc)} with DP-SGD
+    <strong>Cost of patient-level privacy:</strong> pooled test AUROC ${formatNumber(privateAuroc)} with DP-SGD
     (ε = ${String(report.config.patientTargetEpsilon)} per hospital, δ = ${String(report.config.delta)}) vs
-    ${formatFixed(publicAuroc)} for the non-private federated model: difference
-    ${`${difference >= 0 ? '+' : ''}${formatFixed(difference)}`}.
+    ${formatNumber(publicAuroc)} for the non-private federated model: difference
+    ${formatDifference(difference)}.
   </p>`;
 }

@@ -1,55 +1,50 @@
 import type { TrainingReport } from '../../../schemas/report';
-import { markup, trustedHtml, type SafeHtml } from './html-escape';
-import { roundDomain, trainLossSeries, versionMetricSeries } from './report-series';
-import { renderLineChart, type LineChartOptions } from './svg-line-chart';
+import {
+  type ChartSpec,
+  renderChartFigure,
+  reliabilityCharts,
+  reportHospitalIds,
+  trainLossChart,
+  versionMetricChart,
+} from './charts';
+import { markup, type SafeHtml } from './html-escape';
 
-function figure(options: LineChartOptions, caption: string): SafeHtml {
-  return markup`<figure class="chart">
-    ${trustedHtml(renderLineChart(options))}
-    <figcaption>${caption}</figcaption>
-  </figure>`;
+type Omittable = ChartSpec | { omitted: string };
+
+function chartOrNote(chart: Omittable, noteId: string): SafeHtml {
+  return 'omitted' in chart
+    ? markup`<p class="chart-omitted" id="${noteId}">${chart.omitted}</p>`
+    : renderChartFigure(chart);
 }
 
-/** The three round-by-round charts of report.html. */
+/** The round-by-round charts of report.html; a one-line note in place of a chart with nothing to draw. */
 export function renderReportCharts(report: TrainingReport): SafeHtml {
-  const xDomain = roundDomain(report);
-  return markup`${figure(
-    {
-      id: 'chart-auroc',
-      title: 'Test AUROC by model version',
-      xLabel: 'Model version (round; 0 = initial model)',
-      yLabel: 'AUROC',
-      series: versionMetricSeries(report, 'auroc'),
-      xDomain,
-      yLimits: [0, 1],
-      integerX: true,
-    },
-    "Each hospital evaluates every model version on its own held-out test split; pooled is computed from the hospitals' shared risk histograms, never from pooled records.",
-  )}
-  ${figure(
-    {
-      id: 'chart-test-loss',
-      title: 'Test loss by model version',
-      xLabel: 'Model version (round; 0 = initial model)',
-      yLabel: 'Mean binary cross-entropy',
-      series: versionMetricSeries(report, 'loss'),
-      xDomain,
-      yLimits: [0, Number.POSITIVE_INFINITY],
-      integerX: true,
-    },
-    'Lower is better. Gaps are versions a hospital did not evaluate or metrics that could not be computed.',
-  )}
-  ${figure(
-    {
-      id: 'chart-train-loss',
-      title: 'Training loss by round',
-      xLabel: 'Round',
-      yLabel: 'Training loss (last local epoch)',
-      series: trainLossSeries(report),
-      xDomain,
-      yLimits: [0, Number.POSITIVE_INFINITY],
-      integerX: true,
-    },
-    "Each hospital's mean training loss over its last local epoch in the round; gaps are rounds it did not take part in.",
-  )}`;
+  return markup`${chartOrNote(versionMetricChart(report, 'auroc'), 'no-auroc')}
+  ${chartOrNote(versionMetricChart(report, 'loss'), 'no-test-loss')}
+  ${chartOrNote(trainLossChart(report), 'no-train-loss')}`;
+}
+
+/**
+ * Reliability diagrams of the final model, pooled and per hospital, from the released histograms;
+ * a line saying why when there are none.
+ */
+export function renderReliabilitySection(report: TrainingReport): SafeHtml {
+  const quality = report.finalModel?.quality;
+  if (!quality) return markup``;
+  const charts = reliabilityCharts(quality, reportHospitalIds(report));
+  const heading = markup`<h3 id="reliability">Calibration: predicted against observed risk</h3>`;
+  if (charts.length === 0)
+    return markup`${heading}<p class="muted">No released risk histograms in this report: no reliability diagram.</p>`;
+  const [pooled, ...hospitals] = charts;
+  return markup`${heading}
+    <p class="muted">
+      A well-calibrated model's dots lie on the diagonal: of stays given a 10 % risk, 10 % die. Each
+      diagram is read off the same DP-noised risk histograms as the figures above (13 public bins), so
+      every count is an estimate; the vertical bars are approximate 95 % intervals of the test split's
+      sampling and the noise together.
+    </p>
+    <div class="reliability-grid">
+      ${renderChartFigure(pooled, 'chart reliability pooled')}
+      ${hospitals.map((spec) => renderChartFigure(spec, 'chart reliability'))}
+    </div>`;
 }

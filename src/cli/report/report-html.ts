@@ -1,5 +1,5 @@
 import type { TrainingReport } from '../../../schemas/report';
-import { formatDuration, formatInteger, MISSING } from './format';
+import { formatDuration, formatInteger, formatTimestamp, MISSING } from './format';
 import { markup, trustedHtml, type HtmlValue, type SafeHtml } from './html-escape';
 import { renderPrivacySection } from './privacy-section';
 import { renderBaselinesSection, renderFinalModelSection } from './quality-tables';
@@ -9,7 +9,7 @@ import { REPORT_CSS } from './report-styles';
 
 /**
  * `report.html`: one self-contained page rendered from exactly the `report.json` object. Inline CSS
- * and SVG only; the Content-Security-Policy forbids every network fetch, so the page opens the same
+ * and SVG only (the charts are drawn by Observable Plot on the server, src/cli/report/charts); the Content-Security-Policy forbids every network fetch, so the page opens the same
  * with or without a network and cannot leak anything by loading a resource.
  */
 export function renderReportHtml(report: TrainingReport): string {
@@ -91,7 +91,7 @@ function renderHeader(report: TrainingReport): SafeHtml {
     <dl class="run-facts">
       ${fact('Status', markup`<span class="badge badge-${report.status}">${report.status}</span>`)}
       ${fact('Backend', report.backend)} ${fact('Wall time', formatDuration(report.wallSeconds))}
-      ${fact('Created', report.createdAt)} ${fact('Completed', report.completedAt ?? MISSING)}
+      ${fact('Created', formatTimestamp(report.createdAt))} ${fact('Completed', formatTimestamp(report.completedAt))}
       ${fact('Data source', markup`${report.dataSource.kind}: <code>${report.dataSource.location}</code>`)}
     </dl>
     <h2>Hospitals</h2>

@@ -53,9 +53,19 @@ dl.facts dd { margin: 0 0 4px; }
 dl.facts div { min-width: 0; }
 .sim-only { border-left: 4px solid #b45309; background: #fffbeb; padding: 8px 14px; margin: 0 0 12px; }
 figure.chart { margin: 18px 0 30px; }
-figure.chart svg { width: 100%; height: auto; display: block; }
-details summary { white-space: nowrap; cursor: pointer; }
-figcaption { color: var(--muted); font-size: 0.88rem; margin-top: 4px; }
+figure.chart { min-width: 0; }
+figure.chart svg.himas-plot { width: 100%; height: auto; display: block; max-width: 100%; }
+figure.chart figure { margin: 0; }
+.himas-plot-swatches { font-size: 12px; }
+ul.chart-facts { list-style: none; padding: 0; margin: 6px 0; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 0.9rem; }
+details.chart-data { margin-top: 6px; font-size: 0.88rem; }
+details.chart-data table { margin-top: 6px; }
+.chart-omitted { color: var(--muted); border-left: 4px solid var(--border); padding: 4px 12px; }
+.reliability-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 8px 24px; }
+.reliability-grid figure.chart { margin: 8px 0 18px; }
+details summary { cursor: pointer; }
+figure.chart > figcaption { font-weight: 600; margin: 0 0 4px; }
+.chart-caption { color: var(--muted); font-size: 0.88rem; margin: 4px 0; }
 dl.config { display: grid; grid-template-columns: max-content 1fr; gap: 4px 20px; margin: 0; font-size: 0.92rem; }
 dl.config dt code { color: #334155; }
 dl.config dd { margin: 0; }

@@ -1,5 +1,7 @@
-import { TrainingReportSchema, type TrainingReport } from '../../../../schemas/report';
-import type { Metrics } from '../../../../schemas/metrics';
+import { TrainingReportSchema, type ModelQuality, type TrainingReport } from '../../../../schemas/report';
+import type { MetricIntervals, Metrics, RiskHistogram } from '../../../../schemas/metrics';
+import { metricsFromHistogram } from '../../../../src/core/evaluation/pooled-metrics';
+import { EVALUATION_RISK_CUTS, mergeHistograms } from '../../../../src/core/evaluation/risk-histogram';
 
 /** A hostile hospital id: report.html must show it as text, never run it. */
 export const HOSTILE_ID = '<script>alert(1)</script>';
@@ -9,6 +11,69 @@ export interface FixtureOptions {
   rounds?: number;
   /** Rounds (1-based) that failed: no model version, no ε step. */
   failedRounds?: number[];
+  /** Patient-level DP-SGD: no hospital reports a training loss (default: off, losses reported). */
+  dpSgd?: boolean;
+}
+
+/** Stays per public risk bin of a hospital's test split: most at low risk, few above 50 %. */
+const STAYS_PER_BIN = [70, 60, 45, 50, 40, 30, 30, 20, 14, 8, 5, 4, 2];
+
+/**
+ * A released risk histogram of one hospital: deaths at `oe` times the bin's midpoint risk, plus a
+ * fixed pattern standing in for the DP noise of SD `noiseStd` (some counts go negative, as real
+ * releases do).
+ */
+export function fixtureHistogram(hospital: number, oe: number, noiseStd: number): RiskHistogram {
+  const cuts = [...EVALUATION_RISK_CUTS];
+  const scale = 1 + 0.25 * hospital;
+  const wobble = (b: number, k: number) => noiseStd * (((b * 7 + hospital * 3 + k) % 5) - 2) * 0.6;
+  const positives = STAYS_PER_BIN.map((n, b) => {
+    const mid = (cuts[b] + cuts[b + 1]) / 2;
+    return n * scale * Math.min(1, mid * oe) + wobble(b, 0);
+  });
+  const negatives = STAYS_PER_BIN.map((n, b) => {
+    const mid = (cuts[b] + cuts[b + 1]) / 2;
+    return n * scale * (1 - Math.min(1, mid * oe)) + wobble(b, 2);
+  });
+  return { cuts, positives, negatives, noiseStd };
+}
+
+const interval = (m: Metrics, key: keyof MetricIntervals, half: number): [number, number] | null => {
+  const value = m[key];
+  return value === null ? null : [value - half, value + half];
+};
+
+function intervalsOf(m: Metrics): MetricIntervals {
+  return {
+    auroc: interval(m, 'auroc', 0.031),
+    auprc: interval(m, 'auprc', 0.05),
+    brier: interval(m, 'brier', 0.01),
+    observedExpectedRatio: interval(m, 'observedExpectedRatio', 0.21),
+    calibrationSlope: interval(m, 'calibrationSlope', 0.18),
+    loss: interval(m, 'loss', 0.02),
+  };
+}
+
+/**
+ * The final model's quality as releases give it: metrics, intervals and the histograms behind
+ * them, per hospital and pooled (O:E 1.1, 1.35, 1.6 by hospital: the last two off target).
+ */
+export function releasedQuality(ids: string[]): ModelQuality {
+  const perHospitalHistograms = Object.fromEntries(
+    ids.map((id, i) => [id, fixtureHistogram(i, 1.1 + 0.25 * (i % 3), 4)]),
+  );
+  const pooledHistogram = mergeHistograms(Object.values(perHospitalHistograms));
+  const perHospital = Object.fromEntries(
+    ids.map((id) => [id, metricsFromHistogram(perHospitalHistograms[id])]),
+  );
+  const pooled = metricsFromHistogram(pooledHistogram);
+  return {
+    pooled,
+    perHospital,
+    intervals: intervalsOf(pooled),
+    histograms: { pooled: pooledHistogram, perHospital: perHospitalHistograms },
+    hospitalIntervals: Object.fromEntries(ids.map((id) => [id, intervalsOf(perHospital[id])])),
+  };
 }
 
 const DEFAULT_IDS = ['st-mary-icu', 'northgate-general', 'riverside-university'];
@@ -84,7 +149,11 @@ export function buildReport(options: FixtureOptions = {}): TrainingReport {
       participants.map((id, i) => [
         id,
         {
-          trainLoss: round === 2 && i === 1 ? null : 0.44 + 0.01 * (i % 5) + 0.16 * Math.exp(-round / 2.5),
+          trainLoss: options.dpSgd
+            ? null
+            : round === 2 && i === 1
+              ? null
+              : 0.44 + 0.01 * (i % 5) + 0.16 * Math.exp(-round / 2.5),
           trainSeconds: 4.2 + i,
           status: isFailed && i === 0 ? ('rejected' as const) : ('accepted' as const),
           reason: isFailed && i === 0 ? 'update L2 norm 14.2 exceeds the clip norm check' : null,
@@ -115,6 +184,10 @@ export function buildReport(options: FixtureOptions = {}): TrainingReport {
         : quality(round),
   }));
   const finalQuality = quality(lastClosed);
+  // The final version as its releases report it: what the final-model table and diagrams show.
+  const released = releasedQuality(ids);
+  const lastVersion = versions.at(-1)!;
+  if (lastClosed > 0) lastVersion.quality = released;
 
   return TrainingReportSchema.parse({
     runId: 'run-2026-11-27T18-40-12-8f3a',
@@ -130,6 +203,7 @@ export function buildReport(options: FixtureOptions = {}): TrainingReport {
       preset: 'archetypes',
       patients: 6000,
       hiddenUnits: [64, 32],
+      patientPrivacy: options.dpSgd ? 'dp-sgd' : 'none',
     },
     dataSource: { kind: 'synthetic', location: '.himas/runs/run-2026-11-27/cohort & "stays".csv' },
     hospitals: ids.map((hospitalId, i) => ({
@@ -152,7 +226,7 @@ export function buildReport(options: FixtureOptions = {}): TrainingReport {
     versions,
     finalModel: {
       versionId: `v${lastClosed}`,
-      quality: finalQuality,
+      quality: released,
       directory: '.himas/runs/run-2026-11-27/model',
     },
     privacy: [
