@@ -80,7 +80,7 @@ export const TRAINING_SETTINGS_HELP: Record<keyof TrainingConfig, SettingHelp> =
     meaning:
       "also evaluate each round's model on the test splits (noisier: the test split's budget is shared over more releases; the orchestrator may then stop early on them, so the final test figures are no longer an untouched hold-out)",
   },
-  exampleClipNorm: { defaultText: '2.5', meaning: 'per-patient gradient bound C_example of DP-SGD' },
+  exampleClipNorm: { defaultText: '3', meaning: 'per-patient gradient bound C_example of DP-SGD' },
   quorum: {
     defaultText: 'all hospitals',
     meaning: 'accepted updates needed to close a round (at most the number of hospitals)',

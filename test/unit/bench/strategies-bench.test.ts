@@ -22,7 +22,7 @@ describe('strategy table (issue 14)', () => {
     // The rows train with the schema's DP-SGD defaults, not a bench-only recipe.
     expect(result.defaults).toMatchObject({
       model: 'logistic',
-      exampleClipNorm: 2.5,
+      exampleClipNorm: 3,
       patientTargetEpsilon: 1,
     });
     for (const id of ['default', 'fedyogi', 'median']) {
