@@ -151,7 +151,8 @@ function toTrainingData(m: DesignMatrix): TrainingData {
   return { features: m.features, labels: m.labels, rows: m.rows, cols: m.cols };
 }
 
-function concat(parts: readonly TrainingData[]): TrainingData {
+/** Rows of several hospitals stacked into one matrix (what pooling records means in a simulation). */
+export function concat(parts: readonly TrainingData[]): TrainingData {
   const cols = parts[0].cols;
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const features = new Float32Array(rows * cols);

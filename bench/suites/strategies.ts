@@ -22,7 +22,7 @@ import { CryptoRandom } from '../../src/runtime/crypto-random';
 import { SeededRandom } from '../../src/core/random/seeded-random';
 import { planForHospital } from '../../src/services/patient-privacy';
 import { buildStrategy } from '../../src/services/strategy-from-config';
-import { metricsOf, intervalsOf, type MetricIntervals, type ModelMetrics } from './quality';
+import { concat, metricsOf, intervalsOf, type MetricIntervals, type ModelMetrics } from './quality';
 import { meanInterval95, type MeanInterval } from '../statistics';
 
 /**
@@ -134,20 +134,6 @@ interface Split {
 
 const design = (p: ReturnType<typeof referencePreprocessor>, records: CohortRecord[]): TrainingData =>
   transformRecords(p, records);
-
-function pool(parts: readonly TrainingData[]): TrainingData {
-  const cols = parts[0].cols;
-  const rows = parts.reduce((n, p) => n + p.rows, 0);
-  const features = new Float32Array(rows * cols);
-  const labels = new Float32Array(rows);
-  let r = 0;
-  for (const p of parts) {
-    features.set(p.features, r * cols);
-    labels.set(p.labels, r);
-    r += p.rows;
-  }
-  return { features, labels, rows, cols };
-}
 
 function configFor(settings: StrategySettings, seed: number, row: StrategyRow): TrainingConfig {
   return loadTrainingConfig({
@@ -280,7 +266,7 @@ async function runSeed(settings: StrategySettings, seed: number, log: (m: string
   const centralModel = await referenceModel(base, design(central, pooledTrain), 'central');
   const centralTests = splits.map((s) => design(central, s.test));
   const centralPerHospital = centralTests.map((t) => metricsOf(centralModel, t));
-  rows.central = withHospitalFigures(metricsOf(centralModel, pool(centralTests)), centralPerHospital, null);
+  rows.central = withHospitalFigures(metricsOf(centralModel, concat(centralTests)), centralPerHospital, null);
   centralModel.dispose();
   const localOnly: ModelMetrics[] = [];
   for (const s of splits) {
@@ -293,7 +279,7 @@ async function runSeed(settings: StrategySettings, seed: number, log: (m: string
 
   const reference = referencePreprocessor();
   const tests = splits.map((s) => design(reference, s.test));
-  const pooledTest = pool(tests);
+  const pooledTest = concat(tests);
   for (const row of settings.strategies) {
     const t = Date.now();
     const config = configFor(settings, seed, row);
