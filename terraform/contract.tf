@@ -90,14 +90,19 @@ locals {
 
   # Variables the workflow reads with sys.get_env (GOOGLE_CLOUD_* are Workflows built-ins).
   workflow_env = {
-    HIMAS_REGION          = var.region
-    HIMAS_COORDINATOR_URL = google_cloudfunctions2_function.functions["himas-coordinator"].url
+    HIMAS_REGION = var.region
+    # The service's root URL (run.app): Cloud Run accepts only it as an OIDC audience, and the
+    # workflow sends it as `audience` on every call (https://cloud.google.com/run/docs/authenticating/service-to-service).
+    HIMAS_COORDINATOR_URL = google_cloudfunctions2_function.functions["himas-coordinator"].service_config[0].uri
     HIMAS_TOPIC_ROUNDS    = google_pubsub_topic.topics["rounds"].name
     HIMAS_JOB_PREFIX      = local.job_prefix
-    HIMAS_HOSPITALS       = join(",", sort(keys(var.hospitals)))
+    # Only hospitals whose job exists (its signing key is enrolled: modules/hospital).
+    HIMAS_HOSPITALS            = join(",", sort([for id, h in var.hospitals : id if h.signing_key_version != null]))
     HIMAS_DECLARED_TRAIN_STAYS = jsonencode({ for id, h in var.hospitals : id => h.declared_train_stays })
-    HIMAS_DATA_KIND       = "bigquery"
-    HIMAS_DATA_LOCATION   = "${var.project_id}.${local.cohort_dataset_prefix}<hospital>.cohort"
+    # The deployed cohort path: each job reads <hospital>.train.csv and .test.csv from its own
+    # bucket, mounted at HIMAS_DATA_DIR (modules/hospital); runs are labelled with what they read.
+    HIMAS_DATA_KIND     = "csv"
+    HIMAS_DATA_LOCATION = "gs://${var.project_id}-himas-cohort-<hospital>/"
   }
 
   # The agents' warehouse (schemas/warehouse.ts WAREHOUSE_TABLES): table => the component writing it.

@@ -4,10 +4,12 @@ data "google_project" "this" {
 
 locals {
   apis = toset([
+    "aiplatform.googleapis.com",
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
@@ -20,7 +22,12 @@ locals {
     "workflows.googleapis.com",
   ])
 
-  # One service account per component; hospitals get theirs in modules/hospital.
+  # aiplatform: the Vertex AI mirror (var.vertex_model_id); cloudresourcemanager: project IAM and
+  # data.google_project.
+
+  # One service account per component; hospitals get theirs in modules/hospital. The account id is
+  # himas-<key>, and the provider accepts 6 to 30 characters (ValidateRFC1035Name(6, 30) in
+  # resource_google_service_account.go): keys stay within 24 (test/infra checks every account id).
   components = {
     aggregator       = "HIMAS aggregation function"
     coordinator      = "HIMAS coordinator function"
@@ -31,7 +38,7 @@ locals {
     "privacy-guardian" = "HIMAS privacy guardian agent function"
     orchestrator       = "HIMAS orchestrator agent function"
     # Clinical decision support (POST /predict), reloading on model.published.
-    "clinical-decision-support" = "HIMAS clinical decision support function"
+    "clinical-support" = "HIMAS clinical decision support function"
     # The agents on the hospitals' aggregate releases (himas-updates).
     "disease-surveillance"   = "HIMAS disease surveillance agent function"
     "treatment-optimization" = "HIMAS treatment optimization agent function"
@@ -44,7 +51,7 @@ locals {
     "coordinator|roles/datastore.user"                 = "coordinator"
     "privacy-guardian|roles/datastore.user"            = "privacy-guardian"
     "orchestrator|roles/datastore.user"                = "orchestrator"
-    "clinical-decision-support|roles/datastore.viewer" = "clinical-decision-support" # reads runs/{run} and models/{version}, writes nothing
+    "clinical-support|roles/datastore.viewer"          = "clinical-support"          # reads runs/{run} and models/{version}, writes nothing
     "disease-surveillance|roles/datastore.user"        = "disease-surveillance"      # reads runs/{run}
     "treatment-optimization|roles/datastore.user"      = "treatment-optimization"    # reads runs/{run}
     # Inserting a warehouse row is idempotent on its key (schemas/warehouse.ts), i.e. a MERGE: a job.
@@ -58,6 +65,13 @@ locals {
     "function-build|roles/logging.logWriter"        = "function-build"
     "function-build|roles/artifactregistry.writer"  = "function-build" # pushes the built function image
   }
+
+  # The agents that write prose with Gemini (src/config/stack-config.ts GEMINI_API_KEY): only these
+  # functions get the key mounted, and only these identities may read its secret.
+  gemini_readers = toset(["orchestrator", "clinical-support"])
+  gemini_functions = var.gemini_model == "" ? toset([]) : toset([
+    for name, f in local.function_settings : name if contains(local.gemini_readers, f.service_account)
+  ])
 
   # Who publishes where (least privilege per topic). Hospital jobs publish to himas-updates (module).
   topic_publishers = {
@@ -114,7 +128,7 @@ locals {
     }
     # Loads one TF.js model per instance and scores a stay in milliseconds.
     "himas-clinical-decision-support" = {
-      service_account = "clinical-decision-support"
+      service_account = "clinical-support"
       memory          = "1Gi"
       cpu             = "1"
       timeout_seconds = 60
@@ -130,6 +144,9 @@ locals {
       max_instances   = 1
     }
   }
+
+  # Where Cloud Functions keeps the uploaded source of this region's functions (created by the service).
+  function_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
 
   pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
@@ -350,7 +367,7 @@ resource "google_storage_bucket_iam_member" "artifacts" {
 resource "google_storage_bucket_iam_member" "clinical_reads_models" {
   bucket = google_storage_bucket.artifacts.name
   role   = "roles/storage.objectViewer"
-  member = google_service_account.components["clinical-decision-support"].member
+  member = google_service_account.components["clinical-support"].member
 
   condition {
     title       = "read-model-versions"
@@ -389,6 +406,34 @@ resource "google_storage_bucket_iam_member" "function_source_reader" {
   member = google_service_account.components["function-build"].member
 }
 
+# Cloud Functions copies the uploaded source into its own bucket gcf-v2-sources-<project number>-<region>
+# and the build reads it from there (provider issue #20571; "Cloud Run functions build service
+# account" docs: Storage Object Admin "for retrieving the function source"). That bucket only exists
+# after the first deployment, so a bucket binding cannot be made before it: a project binding,
+# conditioned on that one bucket's name.
+resource "google_project_iam_member" "function_build_reads_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectAdmin"
+  member  = google_service_account.components["function-build"].member
+
+  condition {
+    title       = "gcf-v2-sources"
+    description = "Only the Cloud Functions source bucket of this project and region"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${local.function_sources_bucket}\")"
+  }
+}
+
+# IAM grants take up to a few minutes to reach the build; the provider's "Cloudfunctions2 Basic
+# Builder" example waits like this before the first function build.
+resource "time_sleep" "function_build_iam" {
+  create_duration = "60s"
+  depends_on = [
+    google_project_iam_member.components,
+    google_project_iam_member.function_build_reads_sources,
+    google_storage_bucket_iam_member.function_source_reader,
+  ]
+}
+
 # ---------------------------------------------------------------- Images
 resource "google_artifact_registry_repository" "images" {
   project       = var.project_id
@@ -396,6 +441,17 @@ resource "google_artifact_registry_repository" "images" {
   repository_id = "himas"
   format        = "DOCKER"
   description   = "HIMAS hospital training job images (jobs/train/Dockerfile)"
+
+  # A KEEP policy alone deletes nothing: DELETE selects what goes (anything older than 30 days) and
+  # KEEP, which wins over DELETE, spares the 10 newest (https://cloud.google.com/artifact-registry/docs/repositories/cleanup-policy).
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "2592000s"
+    }
+  }
 
   cleanup_policies {
     id     = "keep-recent"
@@ -419,23 +475,8 @@ resource "google_firestore_database" "default" {
   depends_on              = [google_project_service.apis]
 }
 
-# ModelRegistry.list(runId): models where runId == r order by round. Equality on one field and
-# order on another needs a composite index; every other read is a get or a subcollection listing.
-resource "google_firestore_index" "models_by_run" {
-  project     = var.project_id
-  database    = google_firestore_database.default.name
-  collection  = local.firestore_collections.models
-  query_scope = "COLLECTION"
-
-  fields {
-    field_path = "runId"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "round"
-    order      = "ASCENDING"
-  }
-}
+# No composite index: ModelRegistry.list(runId) lists the models collection and filters in code
+# (src/adapters/model-registry/document-model-registry.ts); every other read is a get or a listing.
 
 # ---------------------------------------------------------------- Functions
 # Source: the repository staged by scripts/stage-function-source.ts (package.json gets a `main`
@@ -482,14 +523,15 @@ resource "google_cloudfunctions2_function" "functions" {
     environment_variables            = merge(local.stack_env, local.cloud_service_env)
     all_traffic_on_latest_revision   = true
 
-    # The Gemini API key, only when Gemini is configured: mounted from Secret Manager, never in state.
+    # The Gemini API key, only in the functions whose identity may read it, only when Gemini is
+    # configured, at the version you added (a secret with no version fails the deployment).
     dynamic "secret_environment_variables" {
-      for_each = var.gemini_model == "" ? [] : [var.gemini_api_key_secret]
+      for_each = contains(local.gemini_functions, each.key) ? [var.gemini_api_key_secret] : []
       content {
         key        = "GEMINI_API_KEY"
         project_id = var.project_id
         secret     = secret_environment_variables.value
-        version    = "latest"
+        version    = var.gemini_api_key_version
       }
     }
     # Invocation needs IAM (no public invoker binding anywhere); ingress stays reachable for Workflows.
@@ -498,8 +540,8 @@ resource "google_cloudfunctions2_function" "functions" {
   }
 
   depends_on = [
-    google_project_iam_member.components,
-    google_storage_bucket_iam_member.function_source_reader,
+    time_sleep.function_build_iam,
+    google_secret_manager_secret_iam_member.gemini_readers,
     google_firestore_database.default,
   ]
 }
@@ -540,20 +582,30 @@ resource "google_cloud_run_v2_service_iam_member" "clinical_support_invokers" {
   member   = each.value
 }
 
-# Gemini: the secret exists (you add the key as its version); the agents that write prose read it.
+# Gemini: the secret exists (you add the key as its version, then set gemini_model and
+# gemini_api_key_version); the agents that write prose read it.
+# Always created (a secret without a version costs nothing), so that its first version can be added
+# before any function refers to it: apply, `gcloud secrets versions add`, then set gemini_model and
+# gemini_api_key_version and apply again (docs/operations.md, "Optional: Gemini").
 resource "google_secret_manager_secret" "gemini_api_key" {
-  count     = var.gemini_model == "" ? 0 : 1
   project   = var.project_id
   secret_id = var.gemini_api_key_secret
   replication {
     auto {}
   }
+
+  lifecycle {
+    precondition {
+      condition     = var.gemini_model == "" || can(regex("^[1-9][0-9]*$", var.gemini_api_key_version))
+      error_message = "gemini_model is set but gemini_api_key_version is not a version number: add the key with `gcloud secrets versions add ${var.gemini_api_key_secret} --data-file=-` and set gemini_api_key_version to the number it prints."
+    }
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "gemini_readers" {
-  for_each  = var.gemini_model == "" ? toset([]) : toset(["orchestrator", "clinical-decision-support"])
+  for_each  = local.gemini_readers
   project   = var.project_id
-  secret_id = google_secret_manager_secret.gemini_api_key[0].secret_id
+  secret_id = google_secret_manager_secret.gemini_api_key.secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.components[each.value].member
 }
@@ -586,6 +638,8 @@ module "hospital" {
   task_timeout_seconds            = var.job_task_timeout_seconds
   max_retries                     = var.job_max_retries
   deletion_protection             = var.deletion_protection
+  signing_key_version             = each.value.signing_key_version
+  gpu                             = var.train_variant == "gpu"
 
   depends_on = [google_project_service.apis, google_firestore_database.default]
 }
@@ -602,6 +656,19 @@ resource "google_workflows_workflow" "training" {
   call_log_level      = "LOG_ERRORS_ONLY"
   deletion_protection = var.deletion_protection
   depends_on          = [google_project_iam_member.components]
+
+  lifecycle {
+    # The jobs.run connector stops waiting after its timeout and fails the step while the job may
+    # still be retrying: it must outlast every attempt of a job timing out.
+    precondition {
+      condition     = local.workflow_job_wait_seconds >= var.job_task_timeout_seconds * (var.job_max_retries + 1)
+      error_message = "workflows/federated-training.yaml waits ${local.workflow_job_wait_seconds} s for a job (runHospitalJob connector_params.timeout), less than job_task_timeout_seconds × (job_max_retries + 1) = ${var.job_task_timeout_seconds * (var.job_max_retries + 1)} s: raise the timeout in the workflow or lower the job's."
+    }
+  }
+}
+
+locals {
+  workflow_job_wait_seconds = yamldecode(file("${path.module}/../workflows/federated-training.yaml")).runHospitalJob.steps[0].run.try.args.connector_params.timeout
 }
 
 # ---------------------------------------------------------------- BigQuery: metrics and audit

@@ -184,6 +184,17 @@ locals {
   }
 }
 
+# A log-based metric's descriptor takes minutes to reach Cloud Monitoring: an alert policy created
+# right after it fails with "Cannot find metric(s) ... could take up to 10 minutes" (provider issue
+# #11102). Waits once, when the metrics are first created (and again if their set changes).
+resource "time_sleep" "metrics_reach_monitoring" {
+  create_duration = "600s"
+  triggers = {
+    metrics = join(",", sort(values(local.metric_type)))
+  }
+  depends_on = [google_logging_metric.counters, google_logging_metric.distributions]
+}
+
 resource "google_monitoring_alert_policy" "alerts" {
   for_each              = local.alerts
   project               = var.project_id
@@ -213,5 +224,5 @@ resource "google_monitoring_alert_policy" "alerts" {
     mime_type = "text/markdown"
   }
 
-  depends_on = [google_logging_metric.counters, google_logging_metric.distributions]
+  depends_on = [time_sleep.metrics_reach_monitoring]
 }

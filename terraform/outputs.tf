@@ -8,7 +8,7 @@ output "bucket" {
 }
 
 output "coordinator_url" {
-  value = google_cloudfunctions2_function.functions["himas-coordinator"].url
+  value = google_cloudfunctions2_function.functions["himas-coordinator"].service_config[0].uri
 }
 
 output "image_repository" {

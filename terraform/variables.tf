@@ -4,7 +4,7 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the Cloud Run GPU jobs, functions, workflow, bucket and image repository. Must be a region where Cloud Run jobs offer NVIDIA L4 GPUs (https://cloud.google.com/run/docs/configuring/jobs/gpu)."
+  description = "Region of the Cloud Run jobs, functions, workflow, bucket and image repository. With train_variant = gpu it must be a region where Cloud Run jobs offer NVIDIA L4 GPUs (https://cloud.google.com/run/docs/configuring/jobs/gpu)."
   type        = string
   default     = "europe-west4"
 
@@ -27,10 +27,11 @@ variable "firestore_location" {
 }
 
 variable "hospitals" {
-  description = "The enrolled hospitals, keyed by hospital id (the id the code uses: lower-case letters, digits and '-', at most 18 characters so that the service account id himas-train-<id> fits in 30). declared_train_stays is the hospital's public, approximate number of training stays (e.g. 1500): DP-SGD plans its sampling rate from it and updates are weighted by it, so the exact cohort size never leaves the hospital."
+  description = "The enrolled hospitals, keyed by hospital id (the id the code uses: lower-case letters, digits and '-', at most 18 characters so that the service account id himas-train-<id> fits in 30). declared_train_stays is the hospital's public, approximate number of training stays (e.g. 1500): DP-SGD plans its sampling rate from it and updates are weighted by it, so the exact cohort size never leaves the hospital. signing_key_version is the version of its signing-key secret (what `gcloud secrets versions add` printed): until it is set the hospital has no job and takes part in no run."
   type = map(object({
     display_name         = string
     declared_train_stays = number
+    signing_key_version  = optional(string)
   }))
   default = {
     "h1-academic"  = { display_name = "Academic medical centre", declared_train_stays = 1500 }
@@ -44,14 +45,29 @@ variable "hospitals" {
   }
 
   validation {
+    condition     = alltrue([for h in values(var.hospitals) : h.signing_key_version == null || can(regex("^[1-9][0-9]*$", h.signing_key_version))])
+    error_message = "signing_key_version must be a secret version number such as \"1\" (pinned, never \"latest\"), or left out until the hospital has added its key."
+  }
+
+  validation {
     condition     = alltrue([for h in values(var.hospitals) : h.declared_train_stays >= 1 && floor(h.declared_train_stays) == h.declared_train_stays])
     error_message = "declared_train_stays must be a whole number of stays, at least 1 (the hospital's public, approximate training-split size)."
   }
 }
 
 variable "train_image" {
-  description = "Container image of the hospital training job (jobs/train/Dockerfile), e.g. <region>-docker.pkg.dev/<project>/himas/himas-train:<tag>."
+  description = "Container image of the hospital training job (jobs/train/Dockerfile, target train_variant), e.g. <region>-docker.pkg.dev/<project>/himas/himas-train-cpu:<tag>."
   type        = string
+}
+
+variable "train_variant" {
+  description = "cpu (default: tfjs-node on 4 vCPU, enough for the logistic model) or gpu (an NVIDIA L4 with the CUDA image, for the MLP; needs L4 quota). Must match the image's target (cloudbuild.yaml _TRAIN_VARIANT)."
+  type        = string
+  default     = "cpu"
+  validation {
+    condition     = contains(["cpu", "gpu"], var.train_variant)
+    error_message = "train_variant must be cpu or gpu."
+  }
 }
 
 variable "job_task_timeout_seconds" {
@@ -134,6 +150,12 @@ variable "gemini_api_key_secret" {
   description = "Secret Manager secret id holding the Gemini API key (you add its version); used only when gemini_model is set."
   type        = string
   default     = "himas-gemini-api-key"
+}
+
+variable "gemini_api_key_version" {
+  description = "Version number of the Gemini API key in its secret (what `gcloud secrets versions add` printed); required when gemini_model is set. Pinned, not latest, so that a new key redeploys the functions."
+  type        = string
+  default     = ""
 }
 
 variable "clinical_llm_record_values" {

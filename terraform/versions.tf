@@ -1,4 +1,4 @@
-# HIMAS on Google Cloud. Provider arguments follow the google provider 6.x documentation
+# HIMAS on Google Cloud. Provider arguments follow the google provider 7.x documentation
 # (https://registry.terraform.io/providers/hashicorp/google/latest/docs); where an argument is not
 # obvious, the resource cites its page.
 terraform {
@@ -7,7 +7,12 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.40, < 8.0"
+      # 7.4: gcs volume mount_options (job node_selector came in 6.45, gpu_zonal_redundancy_disabled in 6.47).
+      version = ">= 7.4, < 8.0"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = ">= 0.11"
     }
     archive = {
       source  = "hashicorp/archive"

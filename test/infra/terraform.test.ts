@@ -50,6 +50,8 @@ const REQUIRED: Record<string, string[]> = {
   google_logging_metric: ['name', 'filter', 'metric_descriptor.metric_kind', 'metric_descriptor.value_type'],
   google_monitoring_dashboard: ['dashboard_json'],
   google_monitoring_alert_policy: ['display_name', 'combiner', 'conditions.display_name'],
+  // hashicorp/time (https://registry.terraform.io/providers/hashicorp/time/latest/docs/resources/sleep): no required argument.
+  time_sleep: [],
 };
 const REQUIRED_DATA: Record<string, string[]> = {
   google_project: [],
@@ -205,15 +207,14 @@ describe('terraform/', () => {
     expect(problems).toEqual([]);
   });
 
-  it("the GPU jobs ask for an L4 with at least 4 CPU and 16 GiB (Cloud Run's minimum for an L4)", () => {
+  it("the GPU variant asks for an L4 with at least 4 CPU and 16 GiB (Cloud Run's minimum for an L4); CPU asks for none", () => {
     const job = config.modules['modules/hospital'].resources.google_cloud_run_v2_job.train;
     const template = job.template[0].template[0];
-    expect(template.node_selector[0].accelerator).toBe('nvidia-l4');
-    expect(template.gpu_zonal_redundancy_disabled).toBe(true);
-    const limits = template.containers[0].resources[0].limits;
-    expect(Number(limits.cpu)).toBeGreaterThanOrEqual(4);
-    expect(limits.memory).toMatch(/^(1[6-9]|[2-9]\d|\d{3,})Gi$/);
-    expect(limits['nvidia.com/gpu']).toBe('1');
+    expect(template.dynamic.node_selector[0].for_each).toBe('${var.gpu ? ["nvidia-l4"] : []}');
+    expect(template.gpu_zonal_redundancy_disabled).toBe('${var.gpu ? true : null}');
+    const limits = String(template.containers[0].resources[0].limits);
+    expect(limits).toMatch(/cpu = "4", memory = "16Gi"/);
+    expect(limits).toMatch(/var\.gpu \? \{ "nvidia\.com\/gpu" = "1" \} : \{\}/);
   });
 
   it('hard-codes no project id', () => {

@@ -16,10 +16,11 @@ const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
  * its engine and kernel registry on the global object, so a backend registered by any copy of the
  * package is visible to this one.
  */
-const REGISTERING_MODULE: Record<BackendName, string | null> = {
-  // An optionalDependency: present on the GPU cloud image, absent (or unloadable) elsewhere.
-  tensorflow: '@tensorflow/tfjs-node-gpu',
-  wasm: '@tensorflow/tfjs-backend-wasm',
+const REGISTERING_MODULE: Record<BackendName, readonly string[] | null> = {
+  // Installed only in the job images (jobs/train/Dockerfile): tfjs-node-gpu in the GPU image,
+  // tfjs-node (CPU libtensorflow) in the CPU image; absent elsewhere. Either registers 'tensorflow'.
+  tensorflow: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
+  wasm: ['@tensorflow/tfjs-backend-wasm'],
   // Bundled with @tensorflow/tfjs.
   cpu: null,
 };
@@ -30,7 +31,7 @@ let pending: Promise<BackendSelection> | undefined;
 /**
  * Chooses and activates the TensorFlow.js backend once per process.
  *
- * 'auto' tries tfjs-node-gpu, then wasm, then cpu, and never throws for a missing or broken native
+ * 'auto' tries tfjs-node-gpu or tfjs-node, then wasm, then cpu, and never throws for a missing or broken native
  * module (a CUDA library that fails to load is just a reason in `tried`). An explicit preference
  * that cannot be activated is an error naming the backend and why. Repeated calls return the cached
  * selection; 'auto' after any successful call returns what is active; an explicit preference that
@@ -85,13 +86,9 @@ async function select(
 /** Activates one backend; returns why it failed, or undefined on success. Never throws. */
 async function activate(backend: BackendName): Promise<string | undefined> {
   try {
-    const moduleName = REGISTERING_MODULE[backend];
-    if (moduleName !== null && tf.findBackendFactory(backend) === null) {
-      // Loaded lazily and synchronously: a static import of an absent optional module would fail at
-      // load time, and the native addon's own load errors (missing libcudnn) surface only here.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require(moduleName);
-    }
+    const modules = REGISTERING_MODULE[backend];
+    const moduleName = modules === null ? null : modules.join(' or ');
+    if (modules !== null && tf.findBackendFactory(backend) === null) requireFirstPresent(modules);
     if (tf.findBackendFactory(backend) === null) {
       return moduleName === null
         ? `backend '${backend}' is not registered`
@@ -106,6 +103,30 @@ async function activate(backend: BackendName): Promise<string | undefined> {
   } catch (e) {
     return firstLine(e);
   }
+}
+
+/**
+ * Loads the first of `modules` that is installed. Loaded lazily and synchronously: a static import
+ * of an absent module would fail at load time, and the native addon's own load errors (missing
+ * libcudnn) surface only here; such an error is thrown, not passed over for the next module. When
+ * none is installed, the first one's not-found error is thrown, naming the others.
+ */
+function requireFirstPresent(modules: readonly string[]): void {
+  let firstMissing: Error | undefined;
+  for (const name of modules) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(name);
+      return;
+    } catch (e) {
+      const notFound =
+        (e as { code?: string }).code === 'MODULE_NOT_FOUND' && firstLine(e).includes(`'${name}'`);
+      if (!notFound) throw e;
+      firstMissing ??= e as Error;
+    }
+  }
+  const others = modules.slice(1).map((m) => `'${m}'`);
+  throw new Error(`${firstLine(firstMissing)}${others.length > 0 ? ` (nor ${others.join(', ')})` : ''}`);
 }
 
 /** Node's module-not-found error carries a multi-line require stack; the first line says it all. */

@@ -1,5 +1,5 @@
 # One hospital, isolated as its own institution would be: its own identity, its own BigQuery
-# dataset (nobody else reads it), its own GPU job, and write access to its own update objects only.
+# dataset (nobody else reads it), its own training job, and write access to its own update objects only.
 
 locals {
   cohort_table = "${var.project_id}.${google_bigquery_dataset.cohort.dataset_id}.${google_bigquery_table.cohort.table_id}"
@@ -17,6 +17,13 @@ locals {
     # under ledgers/<hospital>/ in its own cohort bucket, which the job may create but never delete.
     HIMAS_LEDGER_BUCKET = google_storage_bucket.cohort_files.name
   }
+  # The GPU variant keeps the CUDA compute cache on a volume (below; the GPU image sets
+  # CUDA_CACHE_PATH to this path), so the PTX that libtensorflow 2.9 ships for compute_80 is
+  # JIT-compiled for the L4 (sm_89) once, not at every cold start.
+  cuda_cache_mount = "/mnt/cuda-cache"
+  # The job exists once the hospital's signing key is enrolled: Cloud Run refuses to create a job
+  # whose secret volume names a version that does not exist (provider issue #15088).
+  enrolled = var.signing_key_version != null
   objects = "projects/_/buckets/${var.bucket}/objects/"
 }
 
@@ -130,6 +137,28 @@ resource "google_secret_manager_secret_iam_member" "job_reads_signing_key" {
   member    = google_service_account.job.member
 }
 
+# ---------------------------------------------------------------- CUDA compute cache (GPU variant)
+# Compiled kernels only (no patient data), in the hospital's own bucket, written only by its job.
+resource "google_storage_bucket" "cuda_cache" {
+  count                       = var.gpu ? 1 : 0
+  project                     = var.project_id
+  name                        = "${var.project_id}-himas-cuda-${var.hospital_id}"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true # a cache: nothing in it is worth keeping
+  labels = {
+    himas_hospital = var.hospital_id
+  }
+}
+
+resource "google_storage_bucket_iam_member" "job_uses_cuda_cache" {
+  count  = var.gpu ? 1 : 0
+  bucket = google_storage_bucket.cuda_cache[0].name
+  role   = "roles/storage.objectUser"
+  member = google_service_account.job.member
+}
+
 # ---------------------------------------------------------------- blobs
 # IAM Conditions on the object name (https://cloud.google.com/iam/docs/conditions-resource-attributes
 # and https://cloud.google.com/storage/docs/access-control/iam#conditions): the job may create, read
@@ -168,16 +197,17 @@ resource "google_pubsub_topic_iam_member" "publish_updates" {
   member  = google_service_account.job.member
 }
 
-# ---------------------------------------------------------------- GPU job
-# GPU job arguments as in the provider's example cloudrunv2_job_gpu
+# ---------------------------------------------------------------- training job
+# CPU by default (tfjs-node: the logistic model trains in seconds on 4 vCPU); with var.gpu an NVIDIA
+# L4, with the GPU job arguments of the provider's example cloudrunv2_job_gpu
 # (https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/cloud_run_v2_job):
 # node_selector.accelerator and gpu_zonal_redundancy_disabled; an L4 needs at least 4 CPU and 16 GiB
-# (https://cloud.google.com/run/docs/configuring/jobs/gpu).
+# (https://cloud.google.com/run/docs/configuring/jobs/gpu). docs/operations.md, "CPU or GPU".
 resource "google_cloud_run_v2_job" "train" {
+  count               = local.enrolled ? 1 : 0
   project             = var.project_id
   name                = var.job_name
   location            = var.region
-  launch_stage        = "BETA"
   deletion_protection = false
 
   template {
@@ -188,10 +218,13 @@ resource "google_cloud_run_v2_job" "train" {
       service_account               = google_service_account.job.email
       timeout                       = "${var.task_timeout_seconds}s"
       max_retries                   = var.max_retries
-      gpu_zonal_redundancy_disabled = true
+      gpu_zonal_redundancy_disabled = var.gpu ? true : null
 
-      node_selector {
-        accelerator = "nvidia-l4"
+      dynamic "node_selector" {
+        for_each = var.gpu ? ["nvidia-l4"] : []
+        content {
+          accelerator = node_selector.value
+        }
       }
 
       # Cloud Storage FUSE volume (https://cloud.google.com/run/docs/configuring/jobs/cloud-storage-volume-mounts).
@@ -204,15 +237,28 @@ resource "google_cloud_run_v2_job" "train" {
         }
       }
 
-      # Secret Manager volume: the latest version as <hospital>.signing.json.
+      # Secret Manager volume: the enrolled version (pinned, so a new key is a new job revision) as
+      # <hospital>.signing.json. Files are owned by root: 0444 lets the image's USER 10001 read it.
       volumes {
         name = "keys"
         secret {
           secret       = google_secret_manager_secret.signing_key.secret_id
-          default_mode = 256 # 0400
+          default_mode = 292 # 0444
           items {
             path    = "${var.hospital_id}.signing.json"
-            version = "latest"
+            version = var.signing_key_version
+            mode    = 292
+          }
+        }
+      }
+
+      dynamic "volumes" {
+        for_each = var.gpu ? [google_storage_bucket.cuda_cache[0].name] : []
+        content {
+          name = "cuda-cache"
+          gcs {
+            bucket    = volumes.value
+            read_only = false
           }
         }
       }
@@ -221,11 +267,10 @@ resource "google_cloud_run_v2_job" "train" {
         image = var.image
 
         resources {
-          limits = {
-            cpu              = "4"
-            memory           = "16Gi"
-            "nvidia.com/gpu" = "1"
-          }
+          limits = merge(
+            { cpu = "4", memory = "16Gi" },
+            var.gpu ? { "nvidia.com/gpu" = "1" } : {},
+          )
         }
 
         volume_mounts {
@@ -236,6 +281,14 @@ resource "google_cloud_run_v2_job" "train" {
         volume_mounts {
           name       = "keys"
           mount_path = local.keys_mount
+        }
+
+        dynamic "volume_mounts" {
+          for_each = var.gpu ? ["cuda-cache"] : []
+          content {
+            name       = volume_mounts.value
+            mount_path = local.cuda_cache_mount
+          }
         }
 
         dynamic "env" {
@@ -256,15 +309,23 @@ resource "google_cloud_run_v2_job" "train" {
       }
     }
   }
+
+  # The secret must be readable by the job's identity before the job is created (provider issue #13786).
+  depends_on = [
+    google_secret_manager_secret_iam_member.job_reads_signing_key,
+    google_storage_bucket_iam_member.job_reads_cohort_files,
+    google_storage_bucket_iam_member.job_uses_cuda_cache,
+  ]
 }
 
 # The workflow starts executions with per-execution env (HIMAS_JOB_MODE, HIMAS_RUN_ID, ...), which
-# needs run.jobs.runWithOverrides: roles/run.developer on this job only
-# (https://cloud.google.com/run/docs/execute/jobs#override-job-configuration).
+# needs run.jobs.runWithOverrides: roles/run.jobsExecutorWithOverrides on this job only, the
+# narrowest role that holds it (https://cloud.google.com/run/docs/execute/jobs#override-job-configuration).
 resource "google_cloud_run_v2_job_iam_member" "workflow_runs_job" {
+  count    = local.enrolled ? 1 : 0
   project  = var.project_id
   location = var.region
-  name     = google_cloud_run_v2_job.train.name
-  role     = "roles/run.developer"
+  name     = google_cloud_run_v2_job.train[0].name
+  role     = "roles/run.jobsExecutorWithOverrides"
   member   = var.workflow_service_account_member
 }

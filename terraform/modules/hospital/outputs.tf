@@ -1,5 +1,6 @@
 output "job_name" {
-  value = google_cloud_run_v2_job.train.name
+  description = "The job's name, or null while the hospital's signing key is not enrolled (no job yet)."
+  value       = local.enrolled ? google_cloud_run_v2_job.train[0].name : null
 }
 
 output "service_account_email" {
@@ -7,7 +8,7 @@ output "service_account_email" {
 }
 
 output "cohort_table" {
-  description = "project.dataset.table of the hospital's cohort (for the BigQuery cohort source, not yet read by the job)."
+  description = "project.dataset.table of the optional BigQuery cohort (read only when HIMAS_DATA_DIR is unset, which this deployment never does)."
   value       = local.cohort_table
 }
 

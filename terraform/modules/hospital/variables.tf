@@ -66,3 +66,15 @@ variable "max_retries" {
 variable "deletion_protection" {
   type = bool
 }
+
+variable "signing_key_version" {
+  description = "Version of the hospital's signing-key secret to mount (what `gcloud secrets versions add` printed); null until the hospital has enrolled its key, and the job is created only then."
+  type        = string
+  default     = null
+}
+
+variable "gpu" {
+  description = "Run the job on an NVIDIA L4 with the GPU image (true) or on CPU with the CPU image (false)."
+  type        = bool
+  default     = false
+}
