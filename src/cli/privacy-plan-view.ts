@@ -1,4 +1,9 @@
+import type { TrainingConfig } from '../../schemas/training-config';
 import type { PlannedMechanism, RunPrivacyPlan } from '../core/privacy';
+import { planForHospital } from '../services/patient-privacy';
+import { describeGuarantee, hospitalLevelGuarantee, roundPrivacyEvent } from '../services/privacy-guarantee';
+import { roundsWithinBudget } from './train-plan';
+import { UserError } from './user-error';
 
 /**
  * How a run's per-hospital privacy plan reads for people: each mechanism with its noise and its ε
@@ -41,4 +46,39 @@ export function planTable(plan: RunPrivacyPlan): string[] {
     `    ${'guarantee (worse split)'.padEnd(22)} ${''.padEnd(11)} ${eps(plan.epsilon).padStart(8)}  δ = ${plan.delta}`,
   );
   return rows;
+}
+
+/** The privacy plan, per unit, before training: what the run will state when it ends. */
+export function privacyPlanLines(
+  config: TrainingConfig,
+  hospitalIds: string[],
+  declaredTrainStays: Record<string, number>,
+): string[] {
+  const hospitals = hospitalIds.length;
+  const planned = hospitalLevelGuarantee(
+    config,
+    Array.from({ length: config.rounds }, () => roundPrivacyEvent(config, hospitals, hospitals)),
+    1,
+  );
+  const lines = [`privacy plan: ${describeGuarantee(planned)}`];
+  const affordable = roundsWithinBudget(config, hospitals);
+  if (affordable < config.rounds)
+    lines.push(
+      `privacy plan: the hospital-level budget ε = ${config.epsilonBudget} pays for ${affordable} of the ${config.rounds} rounds; the run will stop after round ${affordable}`,
+    );
+  if (config.patientPrivacy === 'none')
+    lines.push(
+      "privacy plan: no patient-level DP-SGD (patientPrivacy none): ε = ∞ for every hospital's patients, recorded in each hospital's ledger; no later run on them can claim a finite guarantee",
+    );
+  for (const hospitalId of hospitalIds) {
+    try {
+      const plan = planForHospital(config, declaredTrainStays[hospitalId], hospitalId);
+      lines.push(
+        `privacy plan: ${hospitalId}: ${describePlan(plan)}; lifetime budget ε = ${config.patientBudgetEpsilon}`,
+      );
+    } catch (error) {
+      throw new UserError(`privacy plan for ${hospitalId}: ${(error as Error).message}`);
+    }
+  }
+  return lines;
 }

@@ -6,6 +6,7 @@ import type { RunVerdict } from '../core/agents/run-verdict';
 import { computeSimulationBaselines, privacyCostBaseline } from '../local/simulation-baselines';
 import { buildTrainingReport } from '../local/training-report';
 import type { TrainingPlatform } from '../local/workflow-training';
+import type { ModelRegistry } from '../ports/model-registry';
 import { loadHimasModel, withCalibration } from '../services/model-artifacts';
 import { servedCalibration } from '../services/clinical-support-agent';
 import { localOnlyWins } from './baseline-comparison';
@@ -45,17 +46,7 @@ export async function writeRunOutputs(
   const baselines: TrainingReport['baselines'] = [];
   const notes: string[] = [];
   if (comparedVersion) {
-    const { doc, artifacts } = await platform.models.load(comparedVersion);
-    if (verdict.modelVersionId) {
-      try {
-        await mkdir(modelDir, { recursive: true });
-        const modelJson = withCalibration(artifacts.modelJson, servedCalibration(doc.pooled));
-        await writeFile(path.join(modelDir, 'model.json'), JSON.stringify(modelJson));
-        await writeFile(path.join(modelDir, 'weights.bin'), artifacts.weights);
-      } catch (error) {
-        throw explainWriteError(error, 'the model folder', modelDir);
-      }
-    }
+    const { artifacts } = await writeServedModel(platform.models, verdict, modelDir, comparedVersion);
     say('Computing simulation-only baselines (central and local-only training of the same architecture)…');
     const { model, preprocessor } = await loadHimasModel(artifacts);
     try {
@@ -104,7 +95,7 @@ export async function writeRunOutputs(
   }
   if (verdict.kind !== 'succeeded') notes.unshift(`No model to serve: ${verdict.reason}.`);
   notes.push(
-    "Pooled metrics per model version come from the hospitals' DP-noised risk histograms (13 public bins, noise charged to each hospital's privacy ledger): they are estimates, with approximate 95 % intervals of the noise; no record and no exact count left any hospital. The 'federated (exact)' baseline is the simulation's own exact scoring, which a deployment cannot compute.",
+    `${NOISY_POOLED_METRICS} The 'federated (exact)' baseline is the simulation's own exact scoring, which a deployment cannot compute.`,
   );
   const report = await buildTrainingReport({
     run,
@@ -117,6 +108,39 @@ export async function writeRunOutputs(
     baselines,
     notes,
   });
+  await writeReportFiles(report, outDir);
+  return report;
+}
+
+export const NOISY_POOLED_METRICS =
+  "Pooled metrics per model version come from the hospitals' DP-noised risk histograms (13 public bins, noise charged to each hospital's privacy ledger): they are estimates, with approximate 95 % intervals of the noise; no record and no exact count left any hospital.";
+
+/**
+ * Loads `version` and, when it is the verdict's servable model, writes it to `modelDir` as
+ * `model.json` (with the served calibration) and `weights.bin`. A version that is not served
+ * (a diverged one, loaded only to compare) writes nothing.
+ */
+export async function writeServedModel(
+  models: ModelRegistry,
+  verdict: RunVerdict,
+  modelDir: string,
+  version: string,
+): Promise<Awaited<ReturnType<ModelRegistry['load']>>> {
+  const loaded = await models.load(version);
+  if (verdict.modelVersionId === version) {
+    try {
+      await mkdir(modelDir, { recursive: true });
+      const modelJson = withCalibration(loaded.artifacts.modelJson, servedCalibration(loaded.doc.pooled));
+      await writeFile(path.join(modelDir, 'model.json'), JSON.stringify(modelJson));
+      await writeFile(path.join(modelDir, 'weights.bin'), loaded.artifacts.weights);
+    } catch (error) {
+      throw explainWriteError(error, 'the model folder', modelDir);
+    }
+  }
+  return loaded;
+}
+
+export async function writeReportFiles(report: TrainingReport, outDir: string): Promise<void> {
   await preloadChartLibraries();
   try {
     await writeFile(path.join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -124,5 +148,4 @@ export async function writeRunOutputs(
   } catch (error) {
     throw explainWriteError(error, 'the report in', outDir);
   }
-  return report;
 }

@@ -211,7 +211,7 @@ describe('majors', () => {
     const env = config.root.locals.workflow_env as Body;
     expect(env.HIMAS_DATA_KIND).toBe('csv');
     expect(env.HIMAS_DATA_LOCATION).toBe('gs://${var.project_id}-himas-cohort-<hospital>/');
-    expect(hospitalModule(config).locals.job_env.HIMAS_DATA_DIR).toBe('${local.cohort_mount}');
+    expect((hospitalModule(config).locals.job_env as Body).HIMAS_DATA_DIR).toBe('${local.cohort_mount}');
     const cohort = (jobTemplate(config).volumes as Body[]).find((v) => v.name === 'cohort')!;
     expect(cohort.gcs[0].bucket).toBe('${google_storage_bucket.cohort_files.name}');
     expect(read('workflows/federated-training.yaml')).toContain(

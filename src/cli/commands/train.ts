@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RunDocument } from '../../../schemas/documents';
 import type { TrainingReport } from '../../../schemas/report';
-import type { TrainingConfig } from '../../../schemas/training-config';
 import { CONFIG_FIELDS, flagName, loadTrainingConfig } from '../../config/training-config-loader';
 import { openStackPorts } from '../../config/stack-config';
 import type { RunVerdict } from '../../core/agents/run-verdict';
@@ -14,21 +13,23 @@ import { deferredFileLogger } from '../../logging/logger';
 import { logs } from '../../logs';
 import type { DocumentStore } from '../../ports/document-store';
 import type { ModelRegistry } from '../../ports/model-registry';
-import {
-  describeGuarantee,
-  hospitalLevelGuarantee,
-  roundPrivacyEvent,
-} from '../../services/privacy-guarantee';
 import { readRun } from '../../services/run-documents';
 import { readRunVerdict } from '../../services/run-verdict';
 import { parseCommandArgs, stringFlag } from '../args';
-import { describePlan } from '../privacy-plan-view';
+import { privacyPlanLines } from '../privacy-plan-view';
 import { budgetRefusals, describeRefusal } from '../budget-precheck';
 import { hospitalStateDir, localHospitalLedger } from '../../adapters/ledger/local-hospital-ledger';
-import { planForHospital } from '../../services/patient-privacy';
 import { withExistingStore } from '../existing-store';
 import { exitCode } from '../exit-codes';
 import type { Command } from '../main';
+import {
+  cloudFlagsText,
+  cloudTarget,
+  CLOUD_FLAGS,
+  openCloudReader,
+  openWorkflowExecutions,
+} from '../cloud-target';
+import { trainOnCloud } from '../cloud-training';
 import { checkWritableFolder, makeFolder } from '../output-paths';
 import { progressPrinter } from '../progress-printer';
 import { watchRounds } from '../round-watcher';
@@ -36,7 +37,7 @@ import { defaultHome, newRunId } from '../run-locations';
 import { trainHelp } from '../train-help';
 import { holdStore, openTrainingStore } from '../training-store';
 import { writeRunOutputs } from '../train-outputs';
-import { checkRunFolder, checkRunId, planData, roundsWithinBudget, writePlannedData } from '../train-plan';
+import { checkRunFolder, checkRunId, planData, writePlannedData } from '../train-plan';
 import { trainExitCode, trainSummary } from '../train-summary';
 import { UserError } from '../user-error';
 import {
@@ -49,7 +50,7 @@ import {
 const CONFIG_FLAGS = Object.keys(CONFIG_FIELDS).map(flagName);
 
 export const trainCommand: Command = {
-  summary: 'train the federated model on the embedded stack (himas train)',
+  summary: 'train the federated model: embedded, on the emulators, or the deployed workflow (--stack gcp)',
   async run(argv) {
     const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
       data: { type: 'string' },
@@ -65,6 +66,7 @@ export const trainCommand: Command = {
       help: { type: 'boolean', short: 'h' },
     };
     for (const flag of CONFIG_FLAGS) options[flag] = { type: 'string' };
+    Object.assign(options, CLOUD_FLAGS);
     const { values } = parseCommandArgs('train', argv, options);
     if (values.help) {
       process.stdout.write(`${trainHelp()}\n`);
@@ -74,8 +76,12 @@ export const trainCommand: Command = {
     if (jobRunner !== 'process' && jobRunner !== 'in-process')
       throw new UserError(`--job-runner '${jobRunner}' must be 'process' or 'in-process'`);
     const stackKind = stringFlag(values, 'stack') ?? 'embedded';
-    if (stackKind !== 'embedded' && stackKind !== 'emulators')
-      throw new UserError(`--stack '${stackKind}' must be 'embedded' or 'emulators'`);
+    if (stackKind !== 'embedded' && stackKind !== 'emulators' && stackKind !== 'gcp')
+      throw new UserError(`--stack '${stackKind}' must be 'embedded', 'emulators' or 'gcp'`);
+    if (stackKind === 'gcp') return trainOnGcp(values);
+    for (const flag of Object.keys(CLOUD_FLAGS))
+      if (values[flag] !== undefined)
+        throw new UserError(`--${flag} names a Google Cloud deployment: it needs --stack gcp`);
     if (stackKind === 'emulators' && values['job-runner']) {
       throw new UserError('--stack emulators runs every hospital job as its own process; drop --job-runner');
     }
@@ -227,6 +233,54 @@ export const trainCommand: Command = {
   },
 };
 
+/**
+ * `himas train --stack gcp`: the deployed workflow trains (src/cli/cloud-training.ts). The data and
+ * the hospitals are the deployment's (their buckets, HIMAS_HOSPITALS), so --data and the local
+ * stack's flags do not apply.
+ */
+async function trainOnGcp(values: Record<string, unknown>): Promise<number> {
+  for (const flag of ['data', 'job-runner', 'home'])
+    if (values[flag] !== undefined)
+      throw new UserError(
+        `--${flag} does not apply to --stack gcp: the deployed hospitals train on the cohorts in their own buckets`,
+      );
+  const target = cloudTarget(values, 'train');
+  const resume = stringFlag(values, 'resume');
+  const configFlags: Record<string, string> = {};
+  for (const field of Object.keys(CONFIG_FIELDS)) {
+    const text = stringFlag(values, flagName(field));
+    if (text !== undefined) configFlags[field] = text;
+  }
+  if (resume && (Object.keys(configFlags).length > 0 || values.config || values['run-id']))
+    throw new UserError('--resume continues a run with its stored settings; drop the other training flags');
+  if (resume !== undefined) checkRunId(resume, '--resume');
+  const requestedRunId = stringFlag(values, 'run-id');
+  if (requestedRunId !== undefined) checkRunId(requestedRunId, '--run-id');
+  const config = resume
+    ? undefined
+    : loadTrainingConfig({ flags: configFlags, file: stringFlag(values, 'config'), env: process.env });
+  const runId = resume ?? requestedRunId ?? newRunId(new Date());
+  const outDir = runFolder(stringFlag(values, 'out'), runId);
+  checkRunFolder(outDir, { force: values.force === true, resume: Boolean(resume) });
+  const reader = openCloudReader(target);
+  const workflow = openWorkflowExecutions(target);
+  try {
+    return await trainOnCloud(
+      {
+        executions: workflow.executions,
+        documents: reader.documents,
+        models: reader.models,
+        commandFlags: cloudFlagsText(target),
+        say: (line) => process.stderr.write(`${line}\n`),
+      },
+      { runId, config, resume: Boolean(resume), outDir, json: values.json === true },
+    );
+  } finally {
+    await workflow.close();
+    await reader.close();
+  }
+}
+
 /** The run folder: --out, else the one the run recorded, else runs/<run id>. */
 function runFolder(out: string | undefined, runId: string): string {
   return path.resolve(out ?? path.join('runs', runId));
@@ -285,39 +339,4 @@ async function storedData(run: RunDocument, documents: DocumentStore, models: Mo
     finished:
       run.status === 'running' ? undefined : { run, verdict: await readRunVerdict(documents, models, run) },
   };
-}
-
-/** The privacy plan, per unit, before training: what the run will state when it ends. */
-function privacyPlanLines(
-  config: TrainingConfig,
-  hospitalIds: string[],
-  declaredTrainStays: Record<string, number>,
-): string[] {
-  const hospitals = hospitalIds.length;
-  const planned = hospitalLevelGuarantee(
-    config,
-    Array.from({ length: config.rounds }, () => roundPrivacyEvent(config, hospitals, hospitals)),
-    1,
-  );
-  const lines = [`privacy plan: ${describeGuarantee(planned)}`];
-  const affordable = roundsWithinBudget(config, hospitals);
-  if (affordable < config.rounds)
-    lines.push(
-      `privacy plan: the hospital-level budget ε = ${config.epsilonBudget} pays for ${affordable} of the ${config.rounds} rounds; the run will stop after round ${affordable}`,
-    );
-  if (config.patientPrivacy === 'none')
-    lines.push(
-      "privacy plan: no patient-level DP-SGD (patientPrivacy none): ε = ∞ for every hospital's patients, recorded in each hospital's ledger; no later run on them can claim a finite guarantee",
-    );
-  for (const hospitalId of hospitalIds) {
-    try {
-      const plan = planForHospital(config, declaredTrainStays[hospitalId], hospitalId);
-      lines.push(
-        `privacy plan: ${hospitalId}: ${describePlan(plan)}; lifetime budget ε = ${config.patientBudgetEpsilon}`,
-      );
-    } catch (error) {
-      throw new UserError(`privacy plan for ${hospitalId}: ${(error as Error).message}`);
-    }
-  }
-  return lines;
 }
