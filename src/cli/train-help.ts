@@ -22,7 +22,15 @@ const COMMAND_FLAGS: [flag: string, meaning: string][] = [
   ['--job-runner KIND', 'process: one process per hospital job, as in Cloud Run (default) | in-process'],
   [
     '--stack KIND',
-    'embedded (default) | emulators: the Google Cloud adapters on the gcloud Pub/Sub and Firestore emulators, functions on functions-framework behind push subscriptions (starts `himas stack up` in --home, or reuses the running one)',
+    "embedded (default) | emulators: the Google Cloud adapters on the gcloud Pub/Sub and Firestore emulators, functions on functions-framework behind push subscriptions (starts `himas stack up` in --home, or reuses the running one) | gcp: starts the deployed workflow (Workflows Executions API) and follows the run in the project's Firestore; the hospitals train on the cohorts in their own buckets (docs/operations.md)",
+  ],
+  [
+    '--project ID, --region R',
+    'with --stack gcp: the project and region HIMAS is deployed in (terraform var.project_id, var.region)',
+  ],
+  [
+    '--workflow NAME, --bucket B',
+    'with --stack gcp: the deployed workflow (default himas-training) and artifacts bucket (default <project>-himas-artifacts)',
   ],
 ];
 
@@ -57,6 +65,7 @@ export function trainHelp(): string {
   });
   return `Usage: himas train [--data DIR] [--out RUN_DIR] [--run-id ID] [training settings] [--json]
        himas train --resume RUN_ID
+       himas train --stack gcp --project ID --region R [training settings] [--resume RUN_ID]
 
 Runs federated training of the ICU-mortality model: each hospital trains on its own records in its
 own process; only clipped updates travel; the aggregation function combines them with DP-FedAvg
