@@ -81,9 +81,12 @@ export async function trainOnCloud(deps: CloudTrainingDeps, input: CloudTraining
   const argument: Record<string, unknown> = input.resume
     ? { runId: input.runId, resume: true }
     : { runId: input.runId, config: input.config };
-  const started = await deps.executions.start(argument);
+  const running = input.resume ? await deps.executions.activeFor(input.runId) : undefined;
+  const started = running ?? (await deps.executions.start(argument));
   say(
-    `HIMAS run ${input.runId}${input.resume ? ' (resumed)' : ''} on Google Cloud: execution ${started.name}`,
+    running
+      ? `HIMAS run ${input.runId} on Google Cloud: following execution ${running.name}, still running (no second one started)`
+      : `HIMAS run ${input.runId}${input.resume ? ' (resumed)' : ''} on Google Cloud: execution ${started.name}`,
   );
   say(`  ${consoleLink(started.name)}`);
 

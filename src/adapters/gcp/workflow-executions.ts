@@ -22,6 +22,7 @@ const STATE_BY_NUMBER: Record<number, ExecutionState> = {
 export interface WorkflowExecutionMessage {
   name?: string | null;
   state?: string | number | null;
+  argument?: string | null;
   result?: string | null;
   error?: { payload?: string | null; context?: string | null } | null;
 }
@@ -33,6 +34,11 @@ export interface ExecutionsService {
     execution: { argument: string };
   }): Promise<[WorkflowExecutionMessage, ...unknown[]]>;
   getExecution(request: { name: string }): Promise<[WorkflowExecutionMessage, ...unknown[]]>;
+  listExecutions(request: {
+    parent: string;
+    filter: string;
+    view: 'FULL';
+  }): Promise<[WorkflowExecutionMessage[], ...unknown[]]>;
 }
 
 export interface WorkflowExecution {
@@ -88,6 +94,30 @@ export class WorkflowExecutions {
     } catch (error) {
       throw this.explain(error, `read execution ${name} of`);
     }
+  }
+
+  /**
+   * The execution still running for `runId`, if any: two executions driving one run would run
+   * every hospital's jobs twice (and charge their ledgers twice), so a resume follows it instead.
+   */
+  async activeFor(runId: string): Promise<WorkflowExecution | undefined> {
+    let listed: WorkflowExecutionMessage[];
+    try {
+      [listed] = await this.client.listExecutions({
+        parent: this.workflowName,
+        filter: 'state="ACTIVE"',
+        view: 'FULL', // the argument is only in the FULL view
+      });
+    } catch (error) {
+      throw this.explain(error, 'list the running executions of');
+    }
+    const running = listed.find((e) => {
+      const argument = parseJson(e.argument ?? '');
+      return (
+        typeof argument === 'object' && argument !== null && (argument as { runId?: unknown }).runId === runId
+      );
+    });
+    return running ? decode(running) : undefined;
   }
 
   private explain(error: unknown, action: string): Error {

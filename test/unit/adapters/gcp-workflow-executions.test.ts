@@ -111,6 +111,22 @@ describe('WorkflowExecutions against a fake Workflows Executions API', () => {
     await expect(failure).rejects.toThrow(/roles\/workflows\.invoker .* roles\/workflows\.viewer/);
   });
 
+  test("finds the execution still running a run (by its argument's runId), so a resume starts no second one", async () => {
+    server.route('GET', /\/workflows\/himas-training\/executions$/, {
+      json: {
+        executions: [
+          { name: `${WORKFLOW}/executions/other`, state: 'ACTIVE', argument: '{"runId":"run-other"}' },
+          { name: `${WORKFLOW}/executions/mine`, state: 'ACTIVE', argument: '{"runId":"run-7","config":{}}' },
+        ],
+      },
+    });
+    const active = await executions.activeFor('run-7');
+    expect(server.requests[0].path).toBe(`/v1/${WORKFLOW}/executions`);
+    expect(server.requests[0].query).toMatchObject({ filter: 'state="ACTIVE"', view: 'FULL' });
+    expect(active).toEqual({ name: `${WORKFLOW}/executions/mine`, state: 'ACTIVE' });
+    expect(await executions.activeFor('run-8')).toBeUndefined();
+  });
+
   test('an answer without a known state is refused, not read as finished', async () => {
     server.route('GET', /\/executions\/e-5$/, { json: { name: `${WORKFLOW}/executions/e-5` } });
     await expect(executions.get(`${WORKFLOW}/executions/e-5`)).rejects.toThrow(
