@@ -6,6 +6,7 @@ import { agentsCommand } from './commands/agents';
 import { auditCommand } from './commands/audit';
 import { benchCommand } from './commands/bench';
 import { dataCommand } from './commands/data';
+import { deployCommand } from './commands/deploy';
 import { predictCommand } from './commands/predict';
 import { privacyCommand } from './commands/privacy';
 import { stackCommand } from './commands/stack';
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   workflows: workflowsCommand,
   privacy: privacyCommand,
   bench: benchCommand,
+  deploy: deployCommand,
 };
 
 const USAGE = `himas — privacy-preserving federated learning of an ICU-mortality model
