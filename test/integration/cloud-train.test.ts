@@ -18,6 +18,7 @@ import {
   FakeGoogleRestServer,
   type RecordedRestRequest,
 } from '../unit/adapters/fixtures/fake-google-rest-server';
+import { himas } from '../e2e/cli-runner';
 import { describeWithEmulators } from './emulator-harness';
 
 /**
@@ -161,6 +162,22 @@ describeWithEmulators('himas train --stack gcp (fake Executions API, Firestore e
     expect(existsSync(path.join(outDir, 'model', 'model.json'))).toBe(true);
     expect(existsSync(path.join(outDir, 'report.html'))).toBe(true);
   }, 300_000);
+
+  test('himas status --stack gcp reads the same run from Firestore', () => {
+    // The Firestore client honours FIRESTORE_EMULATOR_HOST: the command as a user runs it, on the emulator.
+    const env = { FIRESTORE_EMULATOR_HOST: state.firestoreEmulatorHost, GOOGLE_CLOUD_PROJECT: '' };
+    const flags = ['--stack', 'gcp', '--project', state.projectId, '--region', 'europe-west4'];
+    const one = himas(['status', 'cloud-run', ...flags], { cwd: home, env });
+    expect(one.status).toBe(0);
+    expect(one.stdout).toMatch(/Run cloud-run: completed, round 2 of 2/);
+    expect(one.stdout).toMatch(/data: csv /);
+    expect(one.stdout).toMatch(/latest model: cloud-run-r0002/);
+    const list = himas(['status', ...flags, '--json'], { cwd: home, env });
+    expect(list.status).toBe(0);
+    expect(
+      (JSON.parse(list.stdout) as { runId: string; outcome: string }[]).map((r) => [r.runId, r.outcome]),
+    ).toEqual([['cloud-run', 'succeeded']]);
+  }, 60_000);
 
   test('a run that already exists is refused before any execution starts', async () => {
     server.reset();
