@@ -152,6 +152,12 @@ describe('majors', () => {
     const mounts = jobTemplate(config).containers[0].dynamic.volume_mounts[0];
     expect(mounts.for_each).toBe('${var.gpu ? ["cuda-cache"] : []}');
     expect(mounts.content[0].mount_path).toBe('${local.cuda_cache_mount}');
+    // BuildKit builds only the target's stages, so a CPU build never pulls the CUDA base.
+    const buildStep = (parseYaml(read('cloudbuild.yaml')) as Body).steps.find(
+      (s: Body) => s.id === 'build-train-image',
+    );
+    expect(buildStep.env).toContain('DOCKER_BUILDKIT=1');
+    expect(buildStep.args).toContain('--target=${_TRAIN_VARIANT}');
     // Default deployment is the CPU variant, in Terraform and in Cloud Build alike.
     expect(config.root.variables.train_variant.default).toBe('cpu');
     expect((parseYaml(read('cloudbuild.yaml')) as Body).substitutions._TRAIN_VARIANT).toBe('cpu');

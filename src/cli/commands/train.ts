@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RunDocument } from '../../../schemas/documents';
+import type { TrainingConfig } from '../../../schemas/training-config';
 import type { TrainingReport } from '../../../schemas/report';
 import { CONFIG_FIELDS, flagName, loadTrainingConfig } from '../../config/training-config-loader';
 import { openStackPorts } from '../../config/stack-config';
@@ -85,28 +86,11 @@ export const trainCommand: Command = {
     if (stackKind === 'emulators' && values['job-runner']) {
       throw new UserError('--stack emulators runs every hospital job as its own process; drop --job-runner');
     }
-    const configFlags: Record<string, string> = {};
-    for (const field of Object.keys(CONFIG_FIELDS)) {
-      const text = stringFlag(values, flagName(field));
-      if (text !== undefined) configFlags[field] = text;
-    }
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
-    const resume = stringFlag(values, 'resume');
-    if (resume && (Object.keys(configFlags).length > 0 || values.config || values.data || values['run-id'])) {
-      throw new UserError(
-        '--resume continues a run with its stored settings and data; drop the other training flags',
-      );
-    }
-    if (resume !== undefined) checkRunId(resume, '--resume');
-    const requestedRunId = stringFlag(values, 'run-id');
-    if (requestedRunId !== undefined) checkRunId(requestedRunId, '--run-id');
-    const config = resume
-      ? undefined
-      : loadTrainingConfig({ flags: configFlags, file: stringFlag(values, 'config'), env: process.env });
+    const { resume, runId, config } = runSettings(values, 'settings and data');
     const json = values.json === true;
     const force = values.force === true;
     const say = (line: string) => process.stderr.write(`${line}\n`);
-    const runId = resume ?? requestedRunId ?? newRunId(new Date());
 
     // Everything that can be checked is checked before anything is written or any ε is spent,
     // another run holding the store first (before generating a cohort only to be refused).
@@ -245,21 +229,7 @@ async function trainOnGcp(values: Record<string, unknown>): Promise<number> {
         `--${flag} does not apply to --stack gcp: the deployed hospitals train on the cohorts in their own buckets`,
       );
   const target = cloudTarget(values, 'train');
-  const resume = stringFlag(values, 'resume');
-  const configFlags: Record<string, string> = {};
-  for (const field of Object.keys(CONFIG_FIELDS)) {
-    const text = stringFlag(values, flagName(field));
-    if (text !== undefined) configFlags[field] = text;
-  }
-  if (resume && (Object.keys(configFlags).length > 0 || values.config || values['run-id']))
-    throw new UserError('--resume continues a run with its stored settings; drop the other training flags');
-  if (resume !== undefined) checkRunId(resume, '--resume');
-  const requestedRunId = stringFlag(values, 'run-id');
-  if (requestedRunId !== undefined) checkRunId(requestedRunId, '--run-id');
-  const config = resume
-    ? undefined
-    : loadTrainingConfig({ flags: configFlags, file: stringFlag(values, 'config'), env: process.env });
-  const runId = resume ?? requestedRunId ?? newRunId(new Date());
+  const { resume, runId, config } = runSettings(values, 'settings');
   const outDir = runFolder(stringFlag(values, 'out'), runId);
   checkRunFolder(outDir, { force: values.force === true, resume: Boolean(resume) });
   const reader = openCloudReader(target);
@@ -279,6 +249,31 @@ async function trainOnGcp(values: Record<string, unknown>): Promise<number> {
     await workflow.close();
     await reader.close();
   }
+}
+
+/**
+ * The run's id and settings from the flags: a resume takes the stored run's settings (`stored`
+ * says which), so training flags beside --resume are an error, not silently ignored.
+ */
+function runSettings(
+  values: Record<string, unknown>,
+  stored: string,
+): { resume: string | undefined; runId: string; config: TrainingConfig | undefined } {
+  const configFlags: Record<string, string> = {};
+  for (const field of Object.keys(CONFIG_FIELDS)) {
+    const text = stringFlag(values, flagName(field));
+    if (text !== undefined) configFlags[field] = text;
+  }
+  const resume = stringFlag(values, 'resume');
+  if (resume && (Object.keys(configFlags).length > 0 || values.config || values.data || values['run-id']))
+    throw new UserError(`--resume continues a run with its stored ${stored}; drop the other training flags`);
+  if (resume !== undefined) checkRunId(resume, '--resume');
+  const requestedRunId = stringFlag(values, 'run-id');
+  if (requestedRunId !== undefined) checkRunId(requestedRunId, '--run-id');
+  const config = resume
+    ? undefined
+    : loadTrainingConfig({ flags: configFlags, file: stringFlag(values, 'config'), env: process.env });
+  return { resume, runId: resume ?? requestedRunId ?? newRunId(new Date()), config };
 }
 
 /** The run folder: --out, else the one the run recorded, else runs/<run id>. */
