@@ -691,8 +691,8 @@ resource "google_bigquery_dataset" "audit" {
 
 # ---------------------------------------------------------------- BigQuery: the agents' warehouse
 # Tables generated from schemas/warehouse.ts (scripts/warehouse-schema.ts; test/infra checks the
-# committed files are current). Each agent may write only its own table. The deployed agents still
-# reject every message until a BigQuery Warehouse adapter exists (docs/operations.md, "Agents").
+# committed files are current). Each agent may write only its own table (the BigQuery Warehouse
+# adapter, src/adapters/gcp/bigquery-warehouse.ts, inserts with a MERGE job).
 resource "google_bigquery_dataset" "agents" {
   project     = var.project_id
   dataset_id  = local.warehouse_dataset

@@ -20,17 +20,17 @@ output "hospital_jobs" {
 }
 
 output "cohort_tables" {
-  description = "Load each hospital's cohort here (docs/operations.md, 'Load a cohort')."
+  description = "Optional BigQuery cohort tables, unused by the deployed path (docs/operations.md, step 8)."
   value       = { for id, h in module.hospital : id => h.cohort_table }
 }
 
 output "cohort_buckets" {
-  description = "Until the BigQuery cohort source exists: upload each hospital's CSVs here (docs/operations.md)."
+  description = "The deployed cohort path: upload each hospital's <id>.train.csv and <id>.test.csv here (docs/operations.md, step 8)."
   value       = { for id, h in module.hospital : id => h.cohort_bucket }
 }
 
 output "signing_key_secrets" {
-  description = "Each hospital adds its signing key file as a version (docs/operations.md)."
+  description = "Each hospital adds its signing key file as a version, then sets hospitals.<id>.signing_key_version (docs/operations.md, steps 9 and 10)."
   value       = { for id, h in module.hospital : id => h.signing_key_secret }
 }
 

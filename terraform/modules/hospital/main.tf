@@ -55,9 +55,10 @@ resource "google_bigquery_table" "cohort" {
   deletion_protection = var.deletion_protection
 }
 
-# Until the BigQuery cohort source exists the job reads CSVs: <hospital>.train.csv and
-# <hospital>.test.csv (src/adapters/cohort/csv-cohort-source.ts) at the root of this bucket, mounted
-# read-only with Cloud Storage FUSE at HIMAS_DATA_DIR. Its own bucket, so that only this job reads it.
+# The deployed cohort path: the job reads <hospital>.train.csv and <hospital>.test.csv
+# (src/adapters/cohort/csv-cohort-source.ts) at the root of this bucket, mounted read-only with Cloud
+# Storage FUSE at HIMAS_DATA_DIR. Its own bucket, so that only this job reads it. (The BigQuery table
+# above is the optional path: the job reads it only when HIMAS_DATA_DIR is unset.)
 resource "google_storage_bucket" "cohort_files" {
   project                     = var.project_id
   name                        = "${var.project_id}-himas-cohort-${var.hospital_id}"
