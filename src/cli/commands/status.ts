@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { paths, RoundDocumentSchema, RunDocumentSchema } from '../../../schemas/documents';
 import type { DocumentStore } from '../../ports/document-store';
 import type { ModelRegistry } from '../../ports/model-registry';
-import { cloudTarget, CLOUD_FLAGS, openCloudReader } from '../cloud-target';
+import { cloudFlagsText, cloudTarget, CLOUD_FLAGS, openCloudReader } from '../cloud-target';
 import { parseStoreKind, withStoreReader } from '../store-reader';
 import { describeGuarantee } from '../../services/privacy-guarantee';
 import { readRunVerdict } from '../../services/run-verdict';
@@ -46,14 +46,20 @@ export const statusCommand: Command = {
       const target = cloudTarget(values, 'status');
       const reader = openCloudReader(target);
       try {
-        return await showStatus(reader, positionals, values.json === true, `project ${target.projectId}`);
+        return await showStatus(
+          reader,
+          positionals,
+          values.json === true,
+          `project ${target.projectId}`,
+          `${cloudFlagsText(target)} `,
+        );
       } finally {
         await reader.close();
       }
     }
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
     return withStoreReader(home, parseStoreKind(stringFlag(values, 'stack')), (store) =>
-      showStatus(store, positionals, values.json === true, home),
+      showStatus(store, positionals, values.json === true, home, ''),
     );
   },
 };
@@ -64,6 +70,8 @@ async function showStatus(
   positionals: string[],
   json: boolean,
   where: string,
+  /** Flags `himas train` needs to reach the same store, e.g. `--stack gcp --project p --region r `. */
+  trainFlags: string,
 ): Promise<number> {
   const out: string[] = [];
   if (positionals.length === 0) {
@@ -131,7 +139,7 @@ async function showStatus(
   const latest = versions.at(-1);
   if (latest) out.push(`  latest model: ${latest.versionId} (${latest.numParameters} parameters)`);
   if (run.status === 'running')
-    out.push(`  (interrupted? continue it with \`himas train --resume ${run.runId}\`)`);
+    out.push(`  (interrupted? continue it with \`himas train ${trainFlags}--resume ${run.runId}\`)`);
   return print(out.join('\n'));
 }
 
