@@ -44,8 +44,10 @@ describe('the first terraform apply on an empty project', () => {
 
   test('blocker 1: every service account id is 6 to 30 characters of RFC 1035 (ValidateRFC1035Name(6, 30))', () => {
     const root = rootScope(config);
-    const accounts = config.root.resources.google_service_account.components;
-    const ids = instances(accounts, root).map((i) => String(resolve(i.body.account_id, i.scope)));
+    // Every service account of the root module (the components, and any added beside them).
+    const ids = Object.values(config.root.resources.google_service_account ?? {}).flatMap((body) =>
+      instances(body, root).map((i) => String(resolve(i.body.account_id, i.scope))),
+    );
     // The hospital's account, with the longest hospital id var.hospitals admits (18 characters).
     const longestHospital = 'h'.repeat(18);
     ids.push(

@@ -43,6 +43,7 @@ const ROLE_FOR_TYPE: Record<string, string | null> = {
   google_firestore_database: 'roles/datastore.owner',
   google_firestore_index: 'roles/datastore.owner',
   google_cloudfunctions2_function: 'roles/cloudfunctions.admin',
+  google_cloud_run_v2_service: 'roles/run.admin',
   google_cloud_run_v2_service_iam_member: 'roles/run.admin',
   google_cloud_run_v2_job: 'roles/run.admin',
   google_cloud_run_v2_job_iam_member: 'roles/run.admin',
