@@ -268,5 +268,7 @@ describe('minors', () => {
     const ignore = read('.gcloudignore');
     expect(ignore).toMatch(/^terraform\/\.terraform\/$/m);
     expect(ignore).toMatch(/^terraform\/\*\.tfstate$/m);
+    // ... and the private signing keys and cohort files docs/operations.md has the operator make.
+    for (const line of ['*.signing.json', 'keys/', 'data/']) expect(ignore.split('\n')).toContain(line);
   });
 });
