@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { parse as parseYaml } from 'yaml';
+import { checkDeployment, loadDeploymentFacts } from '../../src/cli/deploy-check';
 import { loadTerraform, REPO_ROOT, type Body, type TfConfig } from './terraform-model';
 
 /**
@@ -157,6 +158,28 @@ describe('docs/operations.md: one path from an empty project to a served predict
         .replace('${_REPOSITORY}', build.substitutions._REPOSITORY)
         .replace('${_TRAIN_VARIANT}', build.substitutions._TRAIN_VARIANT),
     );
+  });
+
+  test('its variables pass `himas deploy check`: with warnings before the keys are enrolled, clean after', async () => {
+    const heredoc = /cat > terraform\/terraform.tfvars <<EOF\n([\s\S]*?)\nEOF/
+      .exec(all)![1]
+      .replace(/\$PROJECT/g, 'p-123456')
+      .replace(/\$REGION/g, 'europe-west4');
+    const facts = await loadDeploymentFacts(REPO_ROOT);
+    const before = checkDeployment(facts, (await parseHcl('a.tfvars', heredoc)) as Body);
+    expect(before.filter((f) => f.level === 'error')).toEqual([]);
+    expect(before.map((f) => f.message).join('\n')).toMatch(
+      /no signing_key_version for h1-academic, h2-cardiac, h3-community/,
+    );
+    // Step 10's sed, as the page runs it.
+    const sed = /sed -i 's\/(.*?)\/(.*?)\/' terraform\/terraform.tfvars/.exec(all)!;
+    const pattern = new RegExp(
+      sed[1].replace(/\\\(/g, '(').replace(/\\\)/g, ')').replace('[0-9]*', '[0-9]*'),
+      'g',
+    );
+    const enrolled = heredoc.replace(pattern, sed[2].replace('\\1', '$1'));
+    expect(enrolled).toContain('signing_key_version = "1" }');
+    expect(checkDeployment(facts, (await parseHcl('b.tfvars', enrolled)) as Body)).toEqual([]);
   });
 
   test('every resource, secret, bucket, substitution, function, workflow and CLI command it names exists', () => {
