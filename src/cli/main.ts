@@ -12,6 +12,7 @@ import { privacyCommand } from './commands/privacy';
 import { stackCommand } from './commands/stack';
 import { statusCommand } from './commands/status';
 import { trainCommand } from './commands/train';
+import { uiCommand } from './commands/ui';
 import { workflowsCommand } from './commands/workflows';
 
 export interface Command {
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   privacy: privacyCommand,
   bench: benchCommand,
   deploy: deployCommand,
+  ui: uiCommand,
 };
 
 const USAGE = `himas — privacy-preserving federated learning of an ICU-mortality model
