@@ -16,9 +16,9 @@ import {
   runIds,
   runsOverview,
 } from './console-data';
-import type { ConsoleStore } from './console-store';
+import { ConsoleStoreError, type ConsoleStore } from './console-store';
 import { html, type Html } from './html';
-import { errorBox, page } from './layout';
+import { empty, errorBox, page } from './layout';
 import { agentsPage, auditPage, calculatorPage, ledgersPage, modelsPage } from './other-pages';
 import { runFragment, runPage, runsFragment, runsPage } from './run-pages';
 
@@ -65,6 +65,12 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
 
   app.onError((error, c) => {
     const message = (error as Error).message;
+    if (error instanceof ConsoleStoreError) {
+      if (c.req.path.startsWith('/api/')) return c.json({ error: message }, 503);
+      return c.html(
+        page({ title: 'Nothing to show yet', path: c.req.path, body: empty(message), footer }).text,
+      );
+    }
     if (c.req.path.startsWith('/api/')) return c.json({ error: message }, 500);
     return c.html(page({ title: 'Error', path: c.req.path, body: errorBox(message), footer }).text, 500);
   });
@@ -84,7 +90,13 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
   app.get('/healthz', (c) => c.json({ ok: true }));
 
   app.get('/runs', validate('query', FragmentQuery), async (c) => {
-    const runs = await store.read((ports) => runsOverview(ports, now()));
+    // Before the first `himas train` there is no store: no runs yet (and the page keeps polling).
+    const runs = await store
+      .read((ports) => runsOverview(ports, now()))
+      .catch((error: Error) => {
+        if (error instanceof ConsoleStoreError) return [];
+        throw error;
+      });
     if (c.req.valid('query').fragment) return c.html(runsFragment(runs).text);
     return send(c, 'Runs', '/runs', runsPage(runs));
   });

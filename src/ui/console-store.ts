@@ -56,7 +56,7 @@ export function openConsoleStore(kind: ConsoleStackKind, home: string, env = pro
     return {
       kind,
       location: `embedded store ${home}`,
-      read: (fn) => {
+      read: async (fn) => {
         if (!existsSync(path.join(home, 'himas.duckdb')))
           throw new ConsoleStoreError(
             `no HIMAS store in ${home} yet: run \`himas train\` (or pass --home DIR)`,

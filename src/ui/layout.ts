@@ -24,6 +24,7 @@ export function page(options: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${options.title} · HIMAS console</title>
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/assets/console.css" />
         ${
           options.charts
