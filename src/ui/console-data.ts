@@ -14,6 +14,7 @@ import type { RiskHistogram } from '../../schemas/metrics';
 import { chooseServableVersion } from '../core/agents/servable-version';
 import { mergeHistograms } from '../core/evaluation/risk-histogram';
 import { readRunVerdict } from '../services/run-verdict';
+import { clinicalSupportStatus, type ClinicalSupportStatus } from '../services/clinical-support-status';
 import { describeGuarantee } from '../services/privacy-guarantee';
 import { readHospitalLedgers, type HospitalLedgersView } from '../cli/privacy-ledger-view';
 import {
@@ -210,31 +211,6 @@ export async function modelRows(ports: ConsoleReadPorts, runId?: string): Promis
   return rows;
 }
 
-export interface ClinicalSupportStatus {
-  runId: string;
-  served: string | null;
-  refusal: string | null;
-  refused: { versionId: string; reason: string }[];
-}
-
-/** What clinical decision support serves for a run and what it refuses, decided as it decides. */
-export async function clinicalSupportStatus(
-  ports: ConsoleReadPorts,
-  run: RunDocument,
-): Promise<ClinicalSupportStatus> {
-  const choice = chooseServableVersion(run.runId, await ports.models.list(run.runId), {
-    haltedBy: run.halt?.by ?? null,
-    reason: run.halt?.reason ?? null,
-  });
-  if (!choice.ok) return { runId: run.runId, served: null, refusal: choice.reason, refused: [] };
-  return {
-    runId: run.runId,
-    served: choice.version.versionId,
-    refusal: null,
-    refused: choice.passedOver.filter((p) => p.reason !== 'the initial, untrained model'),
-  };
-}
-
 export async function ledgersView(store: ConsoleStore, delta: number): Promise<HospitalLedgersView> {
   return readHospitalLedgers(store.ledgers, store.ledgerLocation, delta);
 }
@@ -251,7 +227,7 @@ export async function agentsView(ports: ConsoleReadPorts, runId: string): Promis
   const run = RunDocumentSchema.parse(data);
   return {
     run,
-    clinical: await clinicalSupportStatus(ports, run),
+    clinical: await clinicalSupportStatus(ports.models, run),
     surveillanceTreatment: await readSurveillanceTreatment(ports.warehouse, run),
   };
 }

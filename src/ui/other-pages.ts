@@ -417,7 +417,9 @@ export function calculatorPage(runIds: string[], runId: string | undefined): Htm
           </div>
           ${NUMERIC_FEATURES.map((name) => {
             const range = PLAUSIBLE_RANGES[name];
-            const hint = range ? `${range.min}–${range.max}${range.unit === '0/1' ? '' : ` ${range.unit}`}` : '';
+            const hint = range
+              ? `${range.min}–${range.max}${range.unit === '0/1' ? '' : ` ${range.unit}`}`
+              : '';
             return html`<div>
               <label for="f-${name}"
                 >${LABELS[name] ?? name}${range && range.unit !== '0/1' ? html` <span class="unit">(${range.unit})</span>` : ''}</label

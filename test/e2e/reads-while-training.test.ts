@@ -52,6 +52,7 @@ describe('reading the store while a run trains', () => {
       const agents = himas(['agents', 'live'], { cwd, timeoutMs: 30_000 });
       expect(agents.status).toBe(0);
       expect(agents.stdout).toMatch(/Run live: running/);
+      expect(agents.stdout).toMatch(/^Clinical decision support .*:\n {2}serves (live-r\d{4}|nothing: .+)$/m);
       const audit = himas(['audit', '--run', 'live'], { cwd, timeoutMs: 30_000 });
       expect(audit.status).toBe(0);
       // Possibly none yet this early; every record there is is the run's.
