@@ -1,10 +1,10 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono, type Context } from 'hono';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { silentLogger } from '../logging/logger';
-import { ClinicalSupportAgent } from '../services/clinical-support-agent';
 import { readRun } from '../services/run-documents';
 import { asset } from './assets';
 import {
@@ -151,7 +151,6 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
         }).text,
         404,
       );
-    const { readFile } = await import('node:fs/promises');
     return c.html(await readFile(file, 'utf8'));
   });
 
@@ -204,6 +203,10 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
   app.post('/api/predict', validate('json', PredictRequestSchema), async (c) => {
     const { runId, stay } = c.req.valid('json');
     await options.ensureModelBackend();
+    // Loaded with TensorFlow.js on first use, so the console starts without either.
+    const { ClinicalSupportAgent } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require('../services/clinical-support-agent') as typeof import('../services/clinical-support-agent');
     const answer = await store.read(async (ports) => {
       if (!(await readRun(ports.documents, runId)))
         return { status: 404, body: { error: `no run '${runId}'` } };

@@ -1,5 +1,4 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { initializeBackend } from '../core/model';
 import { consoleApp } from './app';
 import { openConsoleStore, type ConsoleStackKind, type ConsoleStore } from './console-store';
 
@@ -22,7 +21,8 @@ export async function startConsole(options: {
     store,
     // TensorFlow.js only when the calculator is first used: the console starts without it.
     ensureModelBackend: async () => {
-      backend ??= initializeBackend('auto');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      backend ??= (require('../core/model') as typeof import('../core/model')).initializeBackend('auto');
       await backend;
     },
   });

@@ -1,11 +1,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { DocumentWarehouse } from '../adapters/document-warehouse/document-warehouse';
 import { BlobHospitalLedgerStore } from '../adapters/ledger/blob-hospital-ledger-store';
 import { hospitalStateDir, localHospitalLedger } from '../adapters/ledger/local-hospital-ledger';
-import { openCloudServices, openStackPorts, readStackConfig } from '../config/stack-config';
 import { withEmbeddedReader } from '../local/store-access';
-import { readStackState, stackConfigOf, stackFolder, stackStatePath } from '../local/stack/stack-control';
 import type { DocumentStore } from '../ports/document-store';
 import type { HospitalLedgerStore } from '../ports/hospital-ledger-store';
 import type { ModelRegistry } from '../ports/model-registry';
@@ -69,7 +66,16 @@ export function openConsoleStore(kind: ConsoleStackKind, home: string, env = pro
       close: async () => undefined,
     };
   }
+  // The emulator and cloud clients load only for those stacks: the embedded console starts without them.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { openCloudServices, openStackPorts, readStackConfig } =
+    require('../config/stack-config') as typeof import('../config/stack-config');
   if (kind === 'emulators') {
+    const { readStackState, stackConfigOf, stackFolder, stackStatePath } =
+      require('../local/stack/stack-control') as typeof import('../local/stack/stack-control');
+    const { DocumentWarehouse } =
+      require('../adapters/document-warehouse/document-warehouse') as typeof import('../adapters/document-warehouse/document-warehouse');
+    /* eslint-enable @typescript-eslint/no-require-imports */
     const state = readStackState(home);
     if (!state)
       throw new ConsoleStoreError(
