@@ -61,18 +61,18 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
   const footer = store.location;
 
   const send = (c: Context, title: string, pagePath: string, body: Html, charts = false) =>
-    c.html(page({ title, path: pagePath, body, footer, charts }).text);
+    c.html(page({ title, path: pagePath, body, footer, charts }).value);
 
   app.onError((error, c) => {
     const message = (error as Error).message;
     if (error instanceof ConsoleStoreError) {
       if (c.req.path.startsWith('/api/')) return c.json({ error: message }, 503);
       return c.html(
-        page({ title: 'Nothing to show yet', path: c.req.path, body: empty(message), footer }).text,
+        page({ title: 'Nothing to show yet', path: c.req.path, body: empty(message), footer }).value,
       );
     }
     if (c.req.path.startsWith('/api/')) return c.json({ error: message }, 500);
-    return c.html(page({ title: 'Error', path: c.req.path, body: errorBox(message), footer }).text, 500);
+    return c.html(page({ title: 'Error', path: c.req.path, body: errorBox(message), footer }).value, 500);
   });
   app.notFound((c) =>
     c.html(
@@ -81,7 +81,7 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
         path: c.req.path,
         body: html`<p role="alert">Nothing at ${c.req.path}. <a href="/runs">Back to the runs</a>.</p>`,
         footer,
-      }).text,
+      }).value,
       404,
     ),
   );
@@ -97,7 +97,7 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
         if (error instanceof ConsoleStoreError) return [];
         throw error;
       });
-    if (c.req.valid('query').fragment) return c.html(runsFragment(runs).text);
+    if (c.req.valid('query').fragment) return c.html(runsFragment(runs).value);
     return send(c, 'Runs', '/runs', runsPage(runs));
   });
   app.get('/api/runs', async (c) => c.json(await store.read((ports) => runsOverview(ports, now()))));
@@ -116,10 +116,10 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
             path: '/runs',
             body: html`<p role="alert">No run '${runId}' in this store. <a href="/runs">All runs</a>.</p>`,
             footer,
-          }).text,
+          }).value,
           404,
         );
-      if (c.req.valid('query').fragment) return c.html(runFragment(detail).text);
+      if (c.req.valid('query').fragment) return c.html(runFragment(detail).value);
       const report = reportFile(store, detail.run.outputDirectory);
       return send(
         c,
@@ -148,7 +148,7 @@ export function consoleApp(options: ConsoleAppOptions): Hono {
             Run '${runId}' has no report.html on this machine (it is written when the run ends).
           </p>`,
           footer,
-        }).text,
+        }).value,
         404,
       );
     return c.html(await readFile(file, 'utf8'));

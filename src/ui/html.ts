@@ -1,47 +1,18 @@
+import { escapeHtml, markup, SafeHtml, trustedHtml } from '../cli/report/html-escape';
+
 /**
- * HTML built from template literals: every interpolated value is escaped unless it is already
- * `Html` (made by `html` itself or `raw`), so a run id or an audit reason can never inject markup.
+ * The console builds its pages with the report's escaping template (src/cli/report/html-escape.ts):
+ * every interpolated value is escaped unless it is already markup, so a run id or an audit reason
+ * can never inject HTML. `html` is its name here (Prettier formats these templates as HTML).
  */
-export class Html {
-  constructor(readonly text: string) {}
-  toString(): string {
-    return this.text;
-  }
-}
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
-
-type Part = Html | string | number | boolean | null | undefined | readonly Part[];
-
-function render(part: Part): string {
-  if (part === null || part === undefined || part === false) return '';
-  if (part instanceof Html) return part.text;
-  if (Array.isArray(part)) return part.map(render).join('');
-  return escapeHtml(String(part));
-}
-
-export function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
-  let out = strings[0];
-  for (let i = 0; i < parts.length; i++) out += render(parts[i]) + strings[i + 1];
-  return new Html(out);
-}
-
-/** Trusted markup (only for strings this module's callers built themselves). */
-export const raw = (text: string): Html => new Html(text);
+export const html = markup;
+export type Html = SafeHtml;
+export const raw = trustedHtml;
+export { escapeHtml };
 
 /** JSON for a `<script type="application/json">` block: `<` escaped so it cannot close the tag. */
 export function jsonScript(id: string, value: unknown): Html {
-  return new Html(
+  return trustedHtml(
     `<script type="application/json" id="${escapeHtml(id)}">${JSON.stringify(value).replace(/</g, '\\u003c')}</script>`,
   );
 }
