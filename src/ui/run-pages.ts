@@ -102,79 +102,13 @@ export function runsPage(runs: RunOverview[]): Html {
     <div aria-live="polite" data-refresh="/runs?fragment=1">${runsFragment(runs)}</div>`;
 }
 
-export function runFragment(detail: RunDetail): Html {
-  const o = detail.overview;
-  return html`<div id="run-live" data-live="${o.status === 'running' ? 'true' : 'false'}">
-    <dl class="facts">
-      <dt>Outcome</dt>
-      <dd>${badge(o.outcome, OUTCOME_KIND[o.outcome] ?? 'info')} ${o.outcomeReason ?? ''}</dd>
-      <dt>Progress</dt>
-      <dd>${progress(o)}</dd>
-      <dt>Elapsed</dt>
-      <dd>${duration(o.elapsedMs)}</dd>
-      <dt>Hospitals this round</dt>
-      <dd>${hospitalsList(o)}</dd>
-      <dt>Failures</dt>
-      <dd>
-        ${
-          o.failures.length === 0
-            ? 'none'
-            : html`<ul>
-                ${o.failures.map((f) => html`<li>${f}</li>`)}
-              </ul>`
-        }
-      </dd>
-    </dl>
-    <h2>Rounds</h2>
-    ${
-      detail.rounds.length === 0
-        ? empty('No round opened yet.')
-        : html`<table>
-            <caption>
-              Rounds of ${o.runId}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Round</th>
-                <th scope="col">Status</th>
-                <th scope="col">Accepted updates</th>
-                <th scope="col">Model version</th>
-                <th scope="col">Dropped</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${detail.rounds.map(
-                (r) =>
-                  html`<tr>
-                    <th scope="row">${r.round}</th>
-                    <td>${r.status}${r.failureReason ? html`: ${r.failureReason}` : ''}</td>
-                    <td>${r.participants.length} of ${r.expectedHospitals.length}</td>
-                    <td>${r.modelVersionId ?? '—'}</td>
-                    <td>${r.droppedHospitals.join(', ') || '—'}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
-    }
-  </div>`;
-}
-
-export function runPage(detail: RunDetail, reportUrl: string | null): Html {
-  const { run } = detail;
+/** Quality charts and their table: inside the live fragment, so they redraw as versions arrive. */
+function qualitySection(detail: RunDetail): Html {
   const chartData = { series: detail.series, calibration: detail.calibration };
-  return html`<p>
-      <a href="/runs">← all runs</a> ·
-      <a href="/models?run=${encodeURIComponent(run.runId)}">its model versions</a> ·
-      <a href="/agents?run=${encodeURIComponent(run.runId)}">its alerts and estimates</a
-      >${reportUrl ? html` · <a href="${reportUrl}">final report (report.html)</a>` : ''}
-    </p>
-    <div aria-live="polite" data-refresh="/runs/${encodeURIComponent(run.runId)}?fragment=1">
-      ${runFragment(detail)}
-    </div>
-    <h2>Quality</h2>
+  return html`<h2>Quality</h2>
     <p class="hint">
       Pooled from the hospitals' DP-noised evaluations: each figure is an estimate, the band its 95 % noise
-      interval.${run.config.evaluateEveryRound ? '' : ' This run evaluates only its final model (no per-round figures).'}
+      interval.${detail.run.config.evaluateEveryRound ? '' : ' This run evaluates only its final model (no per-round figures).'}
     </p>
     ${jsonScript('chart-data', chartData)}
     ${
@@ -229,7 +163,76 @@ export function runPage(detail: RunDetail, reportUrl: string | null): Html {
                 )}
               </tbody>
             </table>`
+    }`;
+}
+
+export function runFragment(detail: RunDetail): Html {
+  const o = detail.overview;
+  return html`<div id="run-live" data-live="${o.status === 'running' ? 'true' : 'false'}">
+    <dl class="facts">
+      <dt>Outcome</dt>
+      <dd>${badge(o.outcome, OUTCOME_KIND[o.outcome] ?? 'info')} ${o.outcomeReason ?? ''}</dd>
+      <dt>Progress</dt>
+      <dd>${progress(o)}</dd>
+      <dt>Elapsed</dt>
+      <dd>${duration(o.elapsedMs)}</dd>
+      <dt>Hospitals this round</dt>
+      <dd>${hospitalsList(o)}</dd>
+      <dt>Failures</dt>
+      <dd>
+        ${
+          o.failures.length === 0
+            ? 'none'
+            : html`<ul>
+                ${o.failures.map((f) => html`<li>${f}</li>`)}
+              </ul>`
+        }
+      </dd>
+    </dl>
+    <h2>Rounds</h2>
+    ${
+      detail.rounds.length === 0
+        ? empty('No round opened yet.')
+        : html`<table>
+            <caption>
+              Rounds of ${o.runId}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Round</th>
+                <th scope="col">Status</th>
+                <th scope="col">Accepted updates</th>
+                <th scope="col">Model version</th>
+                <th scope="col">Dropped</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${detail.rounds.map(
+                (r) =>
+                  html`<tr>
+                    <th scope="row">${r.round}</th>
+                    <td>${r.status}${r.failureReason ? html`: ${r.failureReason}` : ''}</td>
+                    <td>${r.participants.length} of ${r.expectedHospitals.length}</td>
+                    <td>${r.modelVersionId ?? '—'}</td>
+                    <td>${r.droppedHospitals.join(', ') || '—'}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
     }
+    ${qualitySection(detail)}
+  </div>`;
+}
+
+export function runPage(detail: RunDetail, reportUrl: string | null): Html {
+  const { run } = detail;
+  return html`<p>
+      <a href="/runs">← all runs</a> ·
+      <a href="/models?run=${encodeURIComponent(run.runId)}">its model versions</a> ·
+      <a href="/agents?run=${encodeURIComponent(run.runId)}">its alerts and estimates</a
+      >${reportUrl ? html` · <a href="${reportUrl}">final report (report.html)</a>` : ''}
+    </p>
+    <div data-refresh="/runs/${encodeURIComponent(run.runId)}?fragment=1">${runFragment(detail)}</div>
     <h2>Privacy</h2>
     ${
       detail.privacyStatements.length === 0

@@ -11,7 +11,10 @@ function refreshLive() {
       if (live && live.getAttribute('data-live') !== 'true') return;
       try {
         const response = await fetch(url, { headers: { accept: 'text/html' } });
-        if (response.ok) holder.innerHTML = await response.text();
+        if (response.ok) {
+          holder.innerHTML = await response.text();
+          drawCharts(); // a run's fragment carries its charts' data
+        }
       } catch {
         // The console stopped or the network blinked: try again on the next tick.
       }
