@@ -37,6 +37,13 @@ export default tseslint.config(
     },
   },
   {
+    // The console's browser script (src/ui/client): the browser's globals and Plot's UMD bundle.
+    files: ['src/ui/client/**/*.js'],
+    languageOptions: {
+      globals: { document: 'readonly', fetch: 'readonly', setTimeout: 'readonly', Plot: 'readonly' },
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
       globals: {

@@ -89,7 +89,8 @@ export async function loadDeploymentFacts(root: string): Promise<DeploymentFacts
       applyVars,
       builtImage: flag(step('build-train-image'), 'tag'),
       pushedImage: step('push-train-image')[1] ?? '',
-      listedImages: build.images ?? [],
+      // The job's image entries; the console's image (terraform/console.tf) has its own name and check.
+      listedImages: (build.images ?? []).filter((i) => !i.includes('/himas-console:')),
       target: flag(step('build-train-image'), 'target'),
     },
     workflowJobWaitSeconds: Number(

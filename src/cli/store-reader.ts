@@ -4,7 +4,9 @@ import type { ModelRegistry } from '../ports/model-registry';
 import type { Warehouse } from '../ports/warehouse';
 import { DocumentWarehouse } from '../adapters/document-warehouse/document-warehouse';
 import { readStackState, stackConfigOf, stackStatePath } from '../local/stack/stack-control';
-import { withExistingStore } from './existing-store';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { withEmbeddedReader } from '../local/store-access';
 import { UserError } from './user-error';
 
 export type StoreKind = 'embedded' | 'emulators';
@@ -24,7 +26,8 @@ export interface StoreReader {
 }
 
 /**
- * Reads the documents, model versions and agents' tables of a stack: the embedded store in `home`,
+ * Reads the documents, model versions and agents' tables of a stack: the embedded store in `home`
+ * (read-only, also while a run trains on it),
  * or the running emulator stack recorded in `<home>/stack.json` (through the same adapters the
  * functions use).
  */
@@ -33,14 +36,12 @@ export async function withStoreReader<T>(
   kind: StoreKind,
   fn: (store: StoreReader) => Promise<T>,
 ): Promise<T> {
-  if (kind === 'embedded')
-    return withExistingStore(home, (platform) =>
-      fn({
-        documents: platform.stack.documents,
-        models: platform.models,
-        warehouse: platform.stack.warehouse,
-      }),
-    );
+  if (kind === 'embedded') {
+    if (!existsSync(path.join(home, 'himas.duckdb')))
+      throw new UserError(`no HIMAS store in ${home} yet; run \`himas train\` first (or pass --home DIR)`);
+    // Works while a `himas train` holds the store: it serves the reads (src/local/store-access.ts).
+    return withEmbeddedReader(home, fn);
+  }
   const state = readStackState(home);
   if (!state)
     throw new UserError(

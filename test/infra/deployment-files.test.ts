@@ -25,6 +25,8 @@ describe('cloudbuild.yaml', () => {
       'stage-function-source',
       'build-train-image',
       'push-train-image',
+      'build-console-image',
+      'push-console-image',
       'terraform-init',
       'terraform-apply',
     ]);

@@ -36,6 +36,7 @@ const REQUIRED: Record<string, string[]> = {
   google_firestore_database: ['name', 'location_id', 'type'],
   google_firestore_index: ['collection', 'fields.field_path'],
   google_cloudfunctions2_function: ['name', 'location'],
+  google_cloud_run_v2_service: ['name', 'location', 'template.containers.image'],
   google_cloud_run_v2_service_iam_member: ['name', 'role', 'member'],
   google_cloud_run_v2_job: ['name', 'location', 'template.template.containers.image'],
   google_cloud_run_v2_job_iam_member: ['name', 'role', 'member'],
@@ -75,6 +76,7 @@ const POLICY: Record<string, string[]> = {
     'template.template.gpu_zonal_redundancy_disabled',
     'template.template.node_selector.accelerator',
   ],
+  google_cloud_run_v2_service: ['template.service_account', 'deletion_protection'],
   google_pubsub_subscription: ['message_retention_duration'],
   google_storage_bucket: ['uniform_bucket_level_access'],
 };
@@ -247,7 +249,9 @@ describe('terraform/', () => {
 
   it('gives every component its own service account', () => {
     const accounts = Object.entries(config.root.resources.google_service_account ?? {});
-    expect(accounts.map(([name]) => name)).toEqual(['components']);
+    // The console (terraform/console.tf) has its own read-only account beside the components'.
+    expect(accounts.map(([name]) => name).sort()).toEqual(['components', 'console']);
+    expect(Object.keys(config.root.locals.components as Body)).not.toContain('console');
     const functionAccounts = Object.values(
       config.root.locals.function_settings as Record<string, { service_account: string }>,
     ).map((f) => f.service_account);

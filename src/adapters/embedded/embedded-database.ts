@@ -72,26 +72,39 @@ export class EmbeddedDatabase implements SqlExecutor {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     private readonly sharedKey: string | undefined,
+    /** Opened with DuckDB's READ_ONLY access mode: writes fail, and other readers may share the file. */
+    readonly readOnly: boolean,
   ) {
     this.signals.setMaxListeners(0);
   }
 
-  /** Opens (creating it and its parent directories if needed) and migrates the database file. */
-  static async open(filePath: string): Promise<EmbeddedDatabase> {
+  /**
+   * Opens (creating it and its parent directories if needed) and migrates the database file.
+   * `readOnly` opens an existing file in DuckDB's READ_ONLY mode instead: no migration, no writes,
+   * and any number of read-only processes may hold it at once (but no writer while they do, so
+   * readers hold it only for one request: see src/local/store-access.ts).
+   */
+  static async open(filePath: string, options: { readOnly?: boolean } = {}): Promise<EmbeddedDatabase> {
     const inMemory = filePath === ':memory:';
-    const key = inMemory ? undefined : path.resolve(filePath);
+    const readOnly = options.readOnly === true && !inMemory;
+    const resolved = inMemory ? undefined : path.resolve(filePath);
+    // A read-write handle in this process serves reads too; read-only handles share their own.
+    const key = resolved !== undefined && readOnly ? `${resolved}#read-only` : resolved;
     if (key !== undefined) {
       await closingFiles.get(key);
-      const shared = openFiles.get(key);
+      const shared = openFiles.get(key) ?? (readOnly ? openFiles.get(resolved!) : undefined);
       if (shared) {
         shared.handles += 1;
         return shared.database;
       }
-      await mkdir(path.dirname(key), { recursive: true });
+      if (!readOnly) await mkdir(path.dirname(key), { recursive: true });
     }
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(key ?? ':memory:');
+      instance = await DuckDBInstance.create(
+        resolved ?? ':memory:',
+        readOnly ? { access_mode: 'READ_ONLY' } : undefined,
+      );
     } catch (error) {
       if (/Could not set lock on file/i.test(String((error as Error)?.message))) {
         throw new StoreInUseError(filePath, { cause: error });
@@ -106,8 +119,9 @@ export class EmbeddedDatabase implements SqlExecutor {
       return raced.database;
     }
     const connection = await instance.connect();
-    const database = new EmbeddedDatabase(filePath, instance, connection, key);
+    const database = new EmbeddedDatabase(filePath, instance, connection, key, readOnly);
     if (key !== undefined) openFiles.set(key, { database, handles: 1 });
+    if (readOnly) return database;
     try {
       await database.migrate();
     } catch (error) {

@@ -53,7 +53,9 @@ export class EmbeddedWarehouse implements Warehouse {
     table: TableDefinition<Row>,
     query: WarehouseQuery<Row> = {},
   ): Promise<Row[]> {
-    await this.ensureTable(table);
+    if (this.database.readOnly) {
+      if (!(await this.tableExists(table))) return [];
+    } else await this.ensureTable(table);
     const columns = columnsOf(table);
     const known = (column: string): string => {
       if (!columns.includes(column)) throw new Error(`table ${table.name} has no column ${column}`);
@@ -82,6 +84,15 @@ export class EmbeddedWarehouse implements Warehouse {
 
   private ensureTable<Row extends Record<string, unknown>>(table: TableDefinition<Row>): Promise<void> {
     return this.created.run(table.name, () => this.createTable(table));
+  }
+
+  /** A read-only database cannot create a table: one no agent wrote to yet reads as empty. */
+  private async tableExists(table: { name: string }): Promise<boolean> {
+    const rows = await this.database.all<{ n: number | bigint }>(
+      "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = $1 AND schema_name = 'main'",
+      [`warehouse_${table.name}`],
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
   }
 
   private async createTable<Row extends Record<string, unknown>>(table: TableDefinition<Row>): Promise<void> {

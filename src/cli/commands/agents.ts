@@ -9,6 +9,7 @@ import type { Command } from '../main';
 import { defaultHome } from '../run-locations';
 import { currentRunSummary, ORCHESTRATOR_ACTOR } from '../../services/orchestrator-agent';
 import { readRunVerdict } from '../../services/run-verdict';
+import { clinicalSupportStatus } from '../../services/clinical-support-status';
 import { UserError } from '../user-error';
 
 const HELP = `Usage: himas agents [RUN_ID] [--home DIR] [--stack embedded|emulators] [--json]
@@ -56,10 +57,12 @@ export const agentsCommand: Command = {
       const progress = await warehouse.query(RUN_PROGRESS_TABLE, { where: { runId }, orderBy: 'round' });
       const latest = progress.at(-1) ?? null;
       const surveillanceTreatment = await readSurveillanceTreatment(warehouse, run);
+      const clinical = await clinicalSupportStatus(store.models, run);
       if (values.json) {
         const result = {
           runId,
           halt: run.halt,
+          clinicalDecisionSupport: clinical,
           privacyAudit: audit,
           progress,
           summary: latest?.summary ?? null,
@@ -87,6 +90,12 @@ export const agentsCommand: Command = {
         );
         for (const f of a.findings) out.push(`         ${f.level}: ${f.message}`);
       }
+      out.push(
+        '',
+        'Clinical decision support (the version `himas predict --run` and the service answer with):',
+        clinical.served ? `  serves ${clinical.served}` : `  serves nothing: ${clinical.refusal}`,
+        ...clinical.refused.map((r) => `  refuses ${r.versionId}: ${r.reason}`),
+      );
       out.push(
         '',
         run.config.evaluateEveryRound

@@ -11,7 +11,7 @@ import { loadHimasModel, type HimasModelMetadata } from '../../services/model-ar
 import { describeGuarantee } from '../../services/privacy-guarantee';
 import { readRun } from '../../services/run-documents';
 import { formatAssessment, type AssessmentAnswer } from '../clinical-assessment-view';
-import { withExistingStore } from '../existing-store';
+import { withStoreReader } from '../store-reader';
 import { UserError } from '../user-error';
 import { readModelFolder } from './predict';
 
@@ -60,11 +60,11 @@ function invalidStay(error: ZodError): UserError {
 
 /** The run's newest servable version, chosen and scored exactly as the deployed function does. */
 async function fromStore(home: string, runId: string, body: unknown): Promise<AssessmentAnswer> {
-  return withExistingStore(home, async (platform) => {
-    if (!(await readRun(platform.stack.documents, runId)))
+  return withStoreReader(home, 'embedded', async (store) => {
+    if (!(await readRun(store.documents, runId)))
       throw new UserError(`no run '${runId}' in ${home}; \`himas status\` lists the runs`);
     const agent = new ClinicalSupportAgent(
-      { documents: platform.stack.documents, models: platform.models, logger: silentLogger },
+      { documents: store.documents, models: store.models, logger: silentLogger },
       { runId },
     );
     const result = await agent.predict(body);
@@ -114,10 +114,10 @@ async function fromFolder(dir: string, home: string, body: unknown): Promise<Ass
 export async function refuseIfHalted(home: string, metadata: HimasModelMetadata, dir: string): Promise<void> {
   const { runId, versionId } = metadata;
   if (!runId || !versionId || !existsSync(path.join(home, 'himas.duckdb'))) return;
-  await withExistingStore(home, async (platform) => {
-    const run = await readRun(platform.stack.documents, runId);
+  await withStoreReader(home, 'embedded', async (store) => {
+    const run = await readRun(store.documents, runId);
     if (!run) return;
-    const choice = chooseServableVersion(runId, await platform.models.list(runId), {
+    const choice = chooseServableVersion(runId, await store.models.list(runId), {
       haltedBy: run.halt?.by ?? null,
       reason: run.halt?.reason ?? null,
     });
