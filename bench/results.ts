@@ -6,6 +6,7 @@ import type { MergedRun } from './merge-results';
 import type { OrchestrationResult } from './suites/orchestration';
 import type { QualityResult } from './suites/quality';
 import type { StrategyResult } from './suites/strategies';
+import type { DoubleMaskingFigure } from './suites/double-masking';
 import type { MaskingFigure, SecureAggregationFigure } from './suites/secure-aggregation';
 import type { BackendStatus, DpSgdFigure, TrainingFigure } from './suites/training';
 
@@ -31,6 +32,11 @@ export interface BenchResults {
     secure: SecureAggregationFigure[];
     /** Hospital side: masking one update against K − 1 peers vs plain encoding. */
     masking: MaskingFigure[];
+    /**
+     * Double-masked secure aggregation (self-mask, Shamir shares, reveal) at K = 10, 30, 100,
+     * P = 10^5, 10^6, no dropout and 20 % dropouts, next to the plain path (absent in older files).
+     */
+    doubleMasking?: DoubleMaskingFigure[];
     /** Cases left out and why (e.g. K = 300 × P = 10^6 in quick mode). */
     skipped: Array<{ hospitals: number; params: number; reason: string }>;
     pending: string[];

@@ -25,6 +25,7 @@ import {
 } from './suites/orchestration';
 import { benchQuality, QUICK_QUALITY, type QualitySettings } from './suites/quality';
 import { benchStrategies, QUICK_STRATEGIES } from './suites/strategies';
+import { benchDoubleMasking, type DoubleMaskingFigure } from './suites/double-masking';
 import { benchMasking, benchSecureAggregation } from './suites/secure-aggregation';
 import {
   activateBackend,
@@ -87,6 +88,8 @@ async function run(full: boolean): Promise<BenchResults> {
         `masking / plain encoding ${masking[masking.length - 1].ratio.toExponential(2)}`,
     );
   }
+
+  const doubleMasking = await benchDoubleMaskingGrid(full);
 
   const noise = await benchNoise(1_000_000, { warmup: 2, repeats: full ? 21 : 11 });
   log(`noise: CryptoRandom / Math.random Box–Muller throughput = ${noise.ratio.toFixed(2)}`);
@@ -154,6 +157,7 @@ async function run(full: boolean): Promise<BenchResults> {
       stages,
       secure,
       masking,
+      doubleMasking,
       skipped,
       pending: [],
     },
@@ -174,6 +178,43 @@ async function run(full: boolean): Promise<BenchResults> {
       pending: full ? [] : ['FedAdam on eicu-like and ε = 0.5, 3: --full only'],
     },
   };
+}
+
+/** The double-masking grid: big cells (K·P ≥ 3·10^7) repeat less, so quick mode stays around a minute. */
+function benchDoubleMaskingGrid(full: boolean): Promise<DoubleMaskingFigure[]> {
+  return benchDoubleMasking(
+    (k, p) => (k * p >= 3e7 ? { warmup: 1, repeats: full ? 5 : 2 } : { warmup: 1, repeats: full ? 11 : 5 }),
+    log,
+  );
+}
+
+/** `--only double-masking [--full] [--merge-into FILE]`: the double-masking grid, merged into a results file. */
+async function runDoubleMaskingOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
+  const full = argv.includes('--full');
+  const started = Date.now();
+  const i = argv.indexOf('--merge-into');
+  const file = path.resolve(i >= 0 ? argv[i + 1] : newestResultsFile());
+  if (!fs.existsSync(file)) throw new Error(`${file}: no results file to merge into`);
+  log(`bench --only double-masking (${full ? 'full' : 'quick'}), merging into ${path.relative(REPO, file)}`);
+  const doubleMasking = await benchDoubleMaskingGrid(full);
+  const base = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+  const merged: BenchResults = {
+    ...base,
+    aggregation: { ...base.aggregation, doubleMasking },
+    mergedRuns: [
+      ...(base.mergedRuns ?? []),
+      {
+        suite: 'double-masking',
+        startedAt: new Date(started).toISOString(),
+        mode: full ? 'full' : 'quick',
+        durationSeconds: (Date.now() - started) / 1000,
+        measured: `double-masked secure aggregation at K = ${[...new Set(doubleMasking.map((f) => f.hospitals))].join(', ')}, no dropout and 20 % dropouts (replaces the run's double-masking table)`,
+      },
+    ],
+  };
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  log(`merged into ${path.relative(REPO, file)}`);
+  return { results: merged, file };
 }
 
 /** Both quality presets (archetypes, eicu-like): quick seeds unless --full. */
@@ -352,8 +393,9 @@ async function main(argv: string[]): Promise<void> {
     const suite = argv[argv.indexOf('--only') + 1];
     if (suite === 'quality') ({ results, file } = await runQualityOnly(argv));
     else if (suite === 'orchestration') ({ results, file } = await runOrchestrationOnly(argv));
+    else if (suite === 'double-masking') ({ results, file } = await runDoubleMaskingOnly(argv));
     else {
-      log(`bench: --only supports "orchestration" and "quality", got ${suite}`);
+      log(`bench: --only supports "orchestration", "quality" and "double-masking", got ${suite}`);
       process.exitCode = 2;
       return;
     }
@@ -361,7 +403,7 @@ async function main(argv: string[]): Promise<void> {
     const unknown = argv.filter((a) => a !== '--full');
     if (unknown.length > 0) {
       log(
-        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE]]`,
+        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE]]`,
       );
       process.exitCode = 2;
       return;

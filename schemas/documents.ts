@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RevealBundleSchema } from './secure-aggregation';
 import { HospitalEvaluationSchema, PooledQualitySchema } from './metrics';
 import { DpEventDataSchema, HospitalPrivacySchema, PrivacyGuaranteeSchema } from './privacy';
 import { TrainingConfigSchema } from './training-config';
@@ -8,7 +9,7 @@ import { TrainingConfigSchema } from './training-config';
  *   runs/{runId}                                    RunDocument
  *   runs/{runId}/rounds/{round}                     RoundDocument
  *   runs/{runId}/rounds/{round}/updates/{hospital}  UpdateReceipt
- *   runs/{runId}/rounds/{round}/seeds/{survivor}    RevealedSeeds (secure aggregation dropouts)
+ *   runs/{runId}/rounds/{round}/seeds/{survivor}    RevealedShares (secure aggregation reveal)
  *   models/{versionId}                              ModelVersionDocument
  *   models/{versionId}/evaluations/{hospitalId}     HospitalEvaluation
  *   hospitals/{hospitalId}                          HospitalEnrolment (public signing key)
@@ -53,6 +54,16 @@ export const blobPaths = {
   /** A hospital's noisy evaluation of a model version, kept to re-send, never re-drawn. */
   evaluationRelease: (versionId: string, hospitalId: string) =>
     `models/${versionId}/evaluations/${hospitalId}.json`,
+  /** A hospital's signed round masking public keys for every round of a run (secure aggregation). */
+  roundKeys: (runId: string, hospitalId: string) => `runs/${runId}/masking/${hospitalId}.round-keys.json`,
+  /** A hospital's masking shares for the update with that SHA-256 (one per attempt). */
+  maskingBundles: (runId: string, round: number, hospitalId: string) =>
+    `runs/${runId}/rounds/${roundKey(round)}/masking/${hospitalId}/`,
+  maskingBundle: (runId: string, round: number, hospitalId: string, updateSha256: string) =>
+    `runs/${runId}/rounds/${roundKey(round)}/masking/${hospitalId}/${updateSha256}.json`,
+  /** What a survivor revealed for a round, kept so it never reveals anything else for it. */
+  reveal: (runId: string, round: number, hospitalId: string) =>
+    `runs/${runId}/rounds/${roundKey(round)}/masking/${hospitalId}.reveal.json`,
   strategyState: (runId: string, round: number) => `runs/${runId}/strategy-state/${roundKey(round)}.json`,
   modelPrefix: (versionId: string) => `models/${versionId}/`,
 } as const;
@@ -94,12 +105,15 @@ export const RunDocumentSchema = z.object({
 });
 export type RunDocument = z.infer<typeof RunDocumentSchema>;
 
-/** `awaiting-seeds`: a masked round lost participants; the survivors must reveal their seeds with them. */
+/** `awaiting-seeds`: a masked round's updates are in; the survivors must reveal their shares (and seeds for dropouts). */
 export const RoundStatusSchema = z.enum(['open', 'awaiting-seeds', 'aggregating', 'closed', 'failed']);
 export type RoundStatus = z.infer<typeof RoundStatusSchema>;
 
-/** Pairwise masks from X25519 + HKDF seeds, AES-256-CTR expansion, fixed point mod 2^32. */
-export const MASKING_SCHEME = 'pairwise-x25519-aes-ctr-v1';
+/**
+ * Double masking (self-mask plus pairwise masks from per-round X25519 keys, AES-256-CTR
+ * expansion, fixed point mod 2^32, t-of-n Shamir shares; docs/architecture.md §5).
+ */
+export const MASKING_SCHEME = 'double-masked-x25519-aes-ctr-shamir-v2';
 
 export const RoundDocumentSchema = z.object({
   runId: z.string(),
@@ -125,6 +139,10 @@ export const RoundDocumentSchema = z.object({
       clipNorm: z.number().gt(0),
       /** Fixed-point units per float unit (chooseFixedPointScale for clipNorm and the participants). */
       scale: z.number().gt(0),
+      /** No sum of fewer accepted updates is unmasked (the run's secureAggregationMinHospitals). */
+      minHospitals: z.number().int().min(2).default(3),
+      /** t of the t-of-n Shamir shares of every self-mask seed and round masking key. */
+      threshold: z.number().int().min(2),
     })
     .nullable()
     .default(null),
@@ -197,15 +215,15 @@ export const HospitalEnrolmentSchema = z.object({
 export type HospitalEnrolment = z.infer<typeof HospitalEnrolmentSchema>;
 
 /**
- * `runs/{runId}/rounds/{round}/seeds/{survivor}`: a survivor's pairwise seeds with exactly the
- * hospitals the round declared dropped (base64, 32 bytes each), for the aggregator to remove masks.
+ * `runs/{runId}/rounds/{round}/seeds/{survivor}`: a survivor's signed reveal (one share or pair
+ * seed per participant, src/core/secure-aggregation/reveal-policy.ts), for the aggregator to unmask.
  */
-export const RevealedSeedsSchema = z.object({
+export const RevealedSharesSchema = z.object({
   survivorId: z.string(),
-  seeds: z.array(z.object({ droppedId: z.string(), seed: z.string().min(1) })),
+  reveal: RevealBundleSchema,
   revealedAt: isoTime,
 });
-export type RevealedSeeds = z.infer<typeof RevealedSeedsSchema>;
+export type RevealedShares = z.infer<typeof RevealedSharesSchema>;
 
 export const AuditRecordSchema = z.object({
   id: z.string(),

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  DEFAULT_MIN_HOSPITALS,
+  defaultThreshold,
+  MAX_MASKING_PARTICIPANTS,
+  maskingSettingsProblem,
+} from '../src/core/secure-aggregation/protocol-parameters';
 
 /**
  * The training configuration of a run: validated once at the edge (flags, a JSON/YAML file or
@@ -89,6 +95,22 @@ export const TrainingConfigSchema = z
      * bounds the fixed-point encoding); see `usesSecureAggregation`.
      */
     secureAggregation: z.boolean().optional(),
+    /**
+     * The fewest hospitals in any sum the aggregator may unmask (secure aggregation): a sum of one
+     * is that hospital's update, of two each learns the other's. Below 3 only with hospital-level
+     * noise; never below 2 (src/core/secure-aggregation/protocol-parameters.ts).
+     */
+    secureAggregationMinHospitals: z
+      .number()
+      .int()
+      .min(2)
+      .max(MAX_MASKING_PARTICIPANTS)
+      .default(DEFAULT_MIN_HOSPITALS),
+    /**
+     * t of the t-of-n Shamir shares of each hospital's self-mask seed and round masking key: the
+     * survivors that must answer the reveal. Unset = a majority of the hospitals, capped at the quorum.
+     */
+    secureAggregationThreshold: z.number().int().min(2).max(MAX_MASKING_PARTICIPANTS).optional(),
     /** Hospital-level privacy budget ε; null = no budget (only allowed without a DP claim). */
     epsilonBudget: z.number().gt(0).max(1000).nullable().default(null),
     /** δ of every (ε, δ) guarantee HIMAS reports. */
@@ -183,6 +205,8 @@ export const TrainingConfigSchema = z
             : `secure aggregation hides the single updates that ${config.aggregation} needs: use aggregation 'dp-fedavg', or turn secure aggregation off`,
       });
     }
+    const masking = secureAggregationProblem(config, config.hospitals);
+    if (masking !== null) ctx.addIssue({ code: 'custom', path: [masking.field], message: masking.message });
     if (isRobustAggregation(config.aggregation) && config.serverOptimizer !== 'sgd') {
       ctx.addIssue({
         code: 'custom',
@@ -220,6 +244,63 @@ export function usesSecureAggregation(
   config: Pick<TrainingConfig, 'aggregation' | 'secureAggregation'>,
 ): boolean {
   return config.secureAggregation ?? config.aggregation === 'dp-fedavg';
+}
+
+type MaskingFields = Pick<
+  TrainingConfig,
+  | 'aggregation'
+  | 'secureAggregation'
+  | 'secureAggregationMinHospitals'
+  | 'secureAggregationThreshold'
+  | 'quorum'
+  | 'noiseMultiplier'
+>;
+
+/** The round's Shamir threshold t: as configured, else a majority of the hospitals capped at the quorum. */
+export function secureAggregationThreshold(config: MaskingFields, hospitals: number): number {
+  return config.secureAggregationThreshold ?? defaultThreshold(hospitals, config.quorum ?? hospitals);
+}
+
+/**
+ * Why secure-aggregation settings would unmask too small a sum, with the field to blame and what
+ * to do; null when they are sound or secure aggregation is off. `hospitals` is the run's count
+ * when known (the CLI and run creation know it; a config file alone may not).
+ */
+export function secureAggregationProblem(
+  config: MaskingFields,
+  hospitals: number | undefined,
+): { field: keyof TrainingConfig; message: string } | null {
+  if (!usesSecureAggregation(config)) return null;
+  const min = config.secureAggregationMinHospitals;
+  if (min < DEFAULT_MIN_HOSPITALS && config.noiseMultiplier === 0)
+    return {
+      field: 'secureAggregationMinHospitals',
+      message: `a minimum of ${min} hospitals per unmasked sum lets each learn the other's update from the published model: keep it at ≥ ${DEFAULT_MIN_HOSPITALS}, or add hospital-level noise (--noise-multiplier > 0) to go lower knowingly`,
+    };
+  if (hospitals === undefined) {
+    if (config.quorum !== undefined && config.quorum < min)
+      return {
+        field: 'quorum',
+        message: maskingSettingsProblem({
+          participants: min,
+          quorum: config.quorum,
+          threshold: 2,
+          minHospitals: min,
+        })!,
+      };
+    return null;
+  }
+  const quorum = config.quorum ?? hospitals;
+  const problem = maskingSettingsProblem({
+    participants: hospitals,
+    quorum,
+    threshold: secureAggregationThreshold(config, hospitals),
+    minHospitals: min,
+  });
+  if (problem === null) return null;
+  const field: keyof TrainingConfig =
+    hospitals < min ? 'hospitals' : quorum < min ? 'quorum' : 'secureAggregationThreshold';
+  return { field, message: problem };
 }
 
 /** Fills each recipe field left unset from the recipe of the run's privacy mode. */

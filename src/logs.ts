@@ -106,7 +106,7 @@ export const logs = {
     log.write({
       severity: 'WARNING',
       event: 'round.awaiting-seeds',
-      message: `run ${runId} round ${round}: ${dropped.join(', ')} dropped after masking; waiting for the survivors' seeds`,
+      message: `run ${runId} round ${round}: ${dropped.length > 0 ? `${dropped.join(', ')} dropped after masking; ` : ''}waiting for the survivors' reveal`,
       runId,
       round,
       dropped,
@@ -115,7 +115,7 @@ export const logs = {
     log.write({
       severity: 'NOTICE',
       event: 'seeds.revealed',
-      message: `hospital ${hospitalId}: revealed its pairwise seeds with ${dropped.join(', ')} for run ${runId} round ${round}`,
+      message: `hospital ${hospitalId}: revealed its shares for run ${runId} round ${round}${dropped.length > 0 ? ` (dropped: ${dropped.join(', ')})` : ''}`,
       runId,
       round,
       hospitalId,

@@ -5,6 +5,7 @@ import { ms, pct, pLabel, range, si, table } from './format';
 import { orchestrationSection, orchestrationSvgs } from './orchestration-section';
 import { qualityPresetSection, qualitySvgs } from './quality-section';
 import { strategySection } from './strategies-section';
+import { doubleMaskingSection } from './double-masking-section';
 import { secureAggregationSection } from './secure-aggregation-section';
 import { closingNote, dpSgdSection, headlinePrivacyRows } from './summary-sections';
 import { renderLineChart, type LineSeries } from './svg-plot';
@@ -277,6 +278,7 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
     '',
     ...(r.aggregation.pending.length > 0 ? ['Pending: ' + r.aggregation.pending.join('; ') + '.', ''] : []),
     ...secureAggregationSection(r),
+    ...doubleMaskingSection(r),
   );
 
   // Noise.

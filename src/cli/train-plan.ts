@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { RunIdSchema } from '../../schemas/events';
-import type { TrainingConfig } from '../../schemas/training-config';
+import { secureAggregationProblem, type TrainingConfig } from '../../schemas/training-config';
 import { CsvCohortSource } from '../adapters/cohort/csv-cohort-source';
 import type { SyntheticCohort } from '../core/data';
 import { hospitalLevelGuarantee, roundPrivacyEvent } from '../services/privacy-guarantee';
@@ -46,12 +46,23 @@ export async function planData(
       `--outbreak injects into the synthetic cohort HIMAS generates; drop --data, or make the folder with \`himas data generate --outbreak ...\``,
     );
   const plan = data ? await planFolder(config, path.resolve(data)) : planGenerated(config, outDir);
-  if (config.quorum !== undefined && config.quorum > plan.hospitals.length)
-    throw new UserError(
-      `--quorum ${config.quorum} is more than the ${plan.hospitals.length} hospitals of this run (${plan.hospitals.join(', ')}): no round could close; use at most ${plan.hospitals.length}`,
-    );
+  checkHospitalCount(config, plan.hospitals);
   checkHospitalBudget(config, plan.hospitals.length);
   return plan;
+}
+
+/**
+ * The settings that depend on how many hospitals the run has, checked once the hospitals are
+ * known and before any of their records is read: a quorum no round could meet, and secure
+ * aggregation that would unmask a sum of too few hospitals (docs/architecture.md §5).
+ */
+function checkHospitalCount(config: TrainingConfig, hospitals: string[]): void {
+  if (config.quorum !== undefined && config.quorum > hospitals.length)
+    throw new UserError(
+      `--quorum ${config.quorum} is more than the ${hospitals.length} hospitals of this run (${hospitals.join(', ')}): no round could close; use at most ${hospitals.length}`,
+    );
+  const masking = secureAggregationProblem(config, hospitals.length);
+  if (masking !== null) throw new UserError(`refused before reading any data: ${masking.message}`);
 }
 
 async function planFolder(config: TrainingConfig, dataDir: string): Promise<DataPlan> {
@@ -62,6 +73,7 @@ async function planFolder(config: TrainingConfig, dataDir: string): Promise<Data
     );
   }
   const hospitals = all.slice(0, config.hospitals ?? all.length);
+  checkHospitalCount(config, hospitals);
   await checkCohortFiles(dataDir, hospitals);
   const cohorts = new CsvCohortSource(dataDir);
   const declared = await declaredCohortSizes(

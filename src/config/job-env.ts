@@ -16,7 +16,7 @@ export const JobEnvSchema = z.object({
 });
 
 export type JobEnv = {
-  /** reveal: a survivor of a masked round reveals its pairwise seeds with the dropped hospitals. */
+  /** reveal: a survivor of a masked round reveals, per participant, its self-mask share or its share (or pair seed) for a dropout. */
   mode: 'stats' | 'train' | 'reveal' | 'evaluate';
   runId: string;
   hospitalId: string;

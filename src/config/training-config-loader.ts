@@ -36,6 +36,8 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldKind> = {
   clipNorm: 'number',
   noiseMultiplier: 'number',
   secureAggregation: 'boolean',
+  secureAggregationMinHospitals: 'int',
+  secureAggregationThreshold: 'int',
   epsilonBudget: 'number-or-none',
   delta: 'number',
   patientPrivacy: 'string',

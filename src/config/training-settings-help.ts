@@ -54,7 +54,17 @@ export const TRAINING_SETTINGS_HELP: Record<keyof TrainingConfig, SettingHelp> =
   secureAggregation: {
     defaultText: 'true with dp-fedavg',
     meaning:
-      'pairwise-masked updates: the aggregator sees only their sum; survivors reveal seeds for hospitals that drop out',
+      'double-masked updates (self-mask plus pairwise masks, t-of-n Shamir shares): the aggregator sees only sums of at least the minimum number of hospitals, also when some drop out',
+  },
+  secureAggregationMinHospitals: {
+    defaultText: '3',
+    meaning:
+      'fewest hospitals in any sum the aggregator may unmask; fewer hospitals, or a quorum below it, is refused before any data is read (below 3 only with hospital-level noise)',
+  },
+  secureAggregationThreshold: {
+    defaultText: 'majority (at most the quorum)',
+    meaning:
+      "survivors needed to rebuild a self-mask or a dropped hospital's masking key (t of the t-of-n Shamir shares)",
   },
   epsilonBudget: {
     defaultText: 'none',

@@ -30,7 +30,7 @@ import { verifyUpdateSignature } from '../runtime/update-signing';
 import { recordAudit } from './audit';
 import { readRound, readRun } from './run-documents';
 import { buildDpFedAvg, buildStrategy, loadStrategyState, saveStrategyState } from './strategy-from-config';
-import { checkMasking, unmaskedClippedSum } from './masked-aggregation';
+import { checkMasking, revealedSurvivors, unmaskedClippedSum } from './masked-aggregation';
 import { SecureAggregationError } from '../core/secure-aggregation';
 import { decodeDelivery, makeEvent, publishEvent } from './event-publishing';
 import { describeGuarantee, hospitalLevelGuarantee, roundPrivacyEvent } from './privacy-guarantee';
@@ -294,13 +294,15 @@ export class Aggregator {
       );
       return;
     }
+    // Double masking: every masked round needs the survivors' reveal (their self-masks), not only
+    // one that lost participants.
     if (roundDoc.status === 'open' && roundDoc.masking !== null) {
       const delivered = new Set(accepted.map((r) => r.hospitalId));
-      const dropped = roundDoc.masking.participants.filter((h) => !delivered.has(h));
-      if (dropped.length > 0) {
-        await this.awaitSeeds(roundDoc, dropped);
-        return;
-      }
+      await this.awaitSeeds(
+        roundDoc,
+        roundDoc.masking.participants.filter((h) => !delivered.has(h)),
+      );
+      return;
     }
     const lease = await this.takeLease(runId, round);
     if (lease === null) return;
@@ -308,9 +310,10 @@ export class Aggregator {
   }
 
   /**
-   * A masked round lost participants after they masked: their pairs no longer cancel. The round
-   * commits to the dropped set (so a late update from them is stale, never accepted) and waits for
-   * the survivors' seeds with them (the workflow runs the survivors' jobs in `reveal` mode).
+   * A masked round's updates are in (or its deadline passed): the round commits to who arrived
+   * and who dropped (so a late update from a dropout is stale, never accepted) and waits for the
+   * survivors' reveal — self-mask shares of the arrived, shares or pair seeds for the dropped (the
+   * workflow runs the survivors' jobs in `reveal` mode).
    */
   private async awaitSeeds(roundDoc: RoundDocument, dropped: string[]): Promise<void> {
     const { runId, round } = roundDoc;
@@ -335,14 +338,16 @@ export class Aggregator {
       'secure-aggregation.dropouts',
       dropped.join(','),
       'info',
-      `masked updates missing from ${dropped.join(', ')}; survivors must reveal their pairwise seeds with them`,
+      dropped.length > 0
+        ? `masked updates missing from ${dropped.join(', ')}; the survivors reveal their self-mask shares and their shares (or pair seeds) for them`
+        : 'every masked update arrived; the survivors reveal their self-mask shares',
     );
   }
 
   /**
-   * True when every survivor has revealed its seeds with every dropped hospital. At the seeds
-   * deadline (signalled with that deadline, or passed on the clock) a round still missing seeds
-   * fails: its sum cannot be unmasked.
+   * True when every survivor has revealed, or, at the seeds deadline (signalled with that
+   * deadline, or passed on the clock), when at least t have (t-of-n shares). Fewer at the deadline
+   * fails the round: its sum cannot be unmasked.
    */
   private async seedsReady(
     roundDoc: RoundDocument,
@@ -350,20 +355,20 @@ export class Aggregator {
     signalledDeadline: string | undefined,
   ): Promise<boolean> {
     const { runId, round } = roundDoc;
-    const revealed = new Set(
-      (await this.deps.documents.list(paths.revealedSeeds(runId, round))).map((s) => s.id),
-    );
+    const revealed = await revealedSurvivors(this.deps.documents, roundDoc);
     const missing = accepted.map((r) => r.hospitalId).filter((h) => !revealed.has(h));
     if (missing.length === 0) return true;
     const seedsDeadline = roundDoc.seedsDeadline;
     const over =
       seedsDeadline !== null &&
       (signalledDeadline === seedsDeadline || this.deps.clock.now() >= new Date(seedsDeadline));
+    // t-of-n: at the deadline t reveals may be enough (the unmasking says if they are not).
+    if (over && accepted.length - missing.length >= roundDoc.masking!.threshold) return true;
     if (over) {
       await this.failRound(
         runId,
         round,
-        `secure aggregation: ${missing.join(', ')} did not reveal their seeds with dropped ${roundDoc.droppedHospitals.join(', ')}; the sum cannot be unmasked`,
+        `secure aggregation: ${missing.join(', ')} did not reveal their shares, and the ${accepted.length - missing.length} that did are fewer than the threshold ${roundDoc.masking!.threshold}; the sum cannot be unmasked`,
         accepted.map((r) => r.hospitalId),
       );
     }
@@ -452,6 +457,7 @@ export class Aggregator {
     } catch (error) {
       // Inconsistent seeds or masked updates cannot be retried into consistency: fail the round.
       if (!(error instanceof SecureAggregationError)) throw error;
+      await this.audit(runId, round, 'secure-aggregation.unmask', null, 'rejected', error.message);
       await this.failRound(runId, round, `secure aggregation: ${error.message}`, participants);
       return;
     }

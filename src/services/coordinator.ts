@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HospitalIdSchema, RunIdSchema } from '../../schemas/events';
-import { TrainingConfigSchema } from '../../schemas/training-config';
+import { secureAggregationProblem, TrainingConfigSchema } from '../../schemas/training-config';
 import { modelVersionId, paths, type RoundDocument, type RunDocument } from '../../schemas/documents';
 import type { RunLifecycle } from './run-lifecycle';
 
@@ -116,6 +116,8 @@ export class Coordinator {
         `invalid 'declaredTrainStays': no declared cohort size for ${undeclared.join(', ')} (each hospital's public, approximate number of training stays, e.g. {"${undeclared[0]}": 1500}; HIMAS never counts them from the records)`,
       );
     const config = TrainingConfigSchema.parse(body.config);
+    const masking = secureAggregationProblem(config, body.hospitals.length);
+    if (masking !== null) throw new CoordinatorError(400, `invalid '${masking.field}': ${masking.message}`);
     const run = await this.lifecycle.createRun({
       runId: body.runId,
       config,

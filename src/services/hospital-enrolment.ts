@@ -1,9 +1,7 @@
-import type { KeyObject } from 'node:crypto';
 import { HospitalEnrolmentSchema, paths, type HospitalEnrolment } from '../../schemas/documents';
 import type { Clock } from '../ports/clock';
 import type { DocumentStore } from '../ports/document-store';
 import type { HospitalKeyStore, HospitalMaskingKey, HospitalSigningKey } from '../ports/hospital-keys';
-import { importMaskingPublicKey } from '../runtime/secure-aggregation-crypto';
 import { recordAudit } from './audit';
 
 export interface EnrolledKeys {
@@ -73,21 +71,4 @@ function auditEnrolment(
     },
     deps.clock.now(),
   );
-}
-
-/** The enrolled X25519 masking keys of `hospitalIds`; a hospital without one cannot take part in masking. */
-export async function enrolledMaskingKeys(
-  documents: Pick<DocumentStore, 'get'>,
-  hospitalIds: readonly string[],
-): Promise<Map<string, KeyObject>> {
-  const keys = new Map<string, KeyObject>();
-  for (const id of hospitalIds) {
-    const data = await documents.get(paths.hospital(id));
-    if (!data) throw new Error(`hospital ${id} is not enrolled: no masking key in hospitals/${id}`);
-    const enrolment = HospitalEnrolmentSchema.parse(data);
-    if (enrolment.maskingPublicKey === undefined)
-      throw new Error(`hospital ${id} has no enrolled masking key in hospitals/${id}`);
-    keys.set(id, importMaskingPublicKey(enrolment.maskingPublicKey));
-  }
-  return keys;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { blobPaths, paths, type RunDocument } from '../../schemas/documents';
+import { usesSecureAggregation } from '../../schemas/training-config';
 import type { HospitalEvaluation } from '../../schemas/metrics';
 import { HospitalEvaluationSchema } from '../../schemas/metrics';
 import type { HospitalKeyStore } from '../ports/hospital-keys';
@@ -17,7 +18,7 @@ import { chargeUse, reservedMechanism, reserveRunPrivacy } from './patient-priva
 import type { HospitalLedgerDeps, LedgerSigner } from './hospital-ledger';
 import { enrol, type EnrolledKeys } from './hospital-enrolment';
 import { revealSeeds } from './seed-reveal';
-import { maskClippedUpdate } from './update-masking';
+import { maskClippedUpdate, publishRoundKeys } from './update-masking';
 import { describeAggregates, shareAggregates } from './hospital-aggregates';
 import { SeededRandom } from '../core/random/seeded-random';
 import { logs } from '../logs';
@@ -58,9 +59,10 @@ export type HospitalJobOutcome = { status: 'done' | 'skipped'; detail: string };
  * One hospital's job (jobs/train runs it as a Cloud Run job; locally a child process does). Four
  * modes: `stats` reserves the run's privacy plan in the hospital's ledger (refusing the run, before
  * any record is read, when it would exceed the lifetime budget) and makes the agents' releases if
- * the run enables them; `train` trains one round with DP-SGD and submits a clipped (and, in a
- * masked round, pairwise-masked) signed update; `reveal` posts a survivor's pairwise seeds with the
- * hospitals a masked round lost; `evaluate` releases a noisy risk histogram of a model version on
+ * the run enables them (and, with secure aggregation, publishes its round masking public keys);
+ * `train` trains one round with DP-SGD and submits a clipped (in a masked round, double-masked,
+ * with its encrypted shares) signed update; `reveal` posts a survivor's one share per participant
+ * of a masked round (docs/architecture.md §5); `evaluate` releases a noisy risk histogram of a model version on
  * the hospital's test split. Every read of the data is charged to the ledger before it happens;
  * what leaves is DP-noised or public (docs/architecture.md §5). Re-running a job is safe: what was
  * already answered is skipped or re-sent, never re-drawn for free.
@@ -76,6 +78,8 @@ export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promis
   const keys = await enrol(env.hospitalId, deps);
   const privacy = ledgerContext(env.hospitalId, keys, deps);
   await reserveRunPrivacy(privacy.deps, privacy.signer, run);
+  // Secure aggregation's first phase: this hospital's round public keys, before any round masks.
+  if (usesSecureAggregation(run.config)) await publishRoundKeys(deps.blobs, run, env.hospitalId, keys);
   if (env.mode === 'stats') return shareReleases(env, run, deps, privacy);
   if (env.mode === 'evaluate') return evaluateVersion(env, run, deps, privacy);
   return trainRound(env, run, deps, keys, privacy);
@@ -254,17 +258,25 @@ async function trainRound(
     for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
     // Clip at the source: the aggregator rejects an update over the clip norm rather than trusting it.
     const clipped = config.aggregation === 'dp-fedavg' ? clipToNorm(delta, config.clipNorm).clipped : delta;
-    // Secure aggregation: only the masked fixed-point vector leaves.
+    // Secure aggregation: only the double-masked fixed-point vector leaves, and the shares that
+    // unmask it go first, so an update that arrives can always be unmasked (never the reverse).
     const masked = roundDoc.masking
       ? await maskClippedUpdate({
           documents: deps.documents,
+          blobs: deps.blobs,
           round: roundDoc,
           hospitalId: env.hospitalId,
-          maskingKey: keys.masking,
+          keys,
           clipped,
         })
       : null;
-    const bytes = encodeUpdate(masked ? masked.values : clipped);
+    const bytes = masked ? masked.bytes : encodeUpdate(clipped);
+    if (masked)
+      await deps.blobs.put(
+        blobPaths.maskingBundle(env.runId, round, env.hospitalId, masked.bundle.updateSha256),
+        Buffer.from(JSON.stringify(masked.bundle)),
+        { contentType: 'application/json' },
+      );
     const blobPath = blobPaths.update(env.runId, round, env.hospitalId);
     await deps.blobs.put(blobPath, bytes, { contentType: 'application/octet-stream' });
     // The weight is the declared (public) cohort size, never the exact number of rows.

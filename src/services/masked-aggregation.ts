@@ -1,19 +1,21 @@
+import { createHash } from 'node:crypto';
 import {
+  blobPaths,
   MASKING_SCHEME,
   paths,
-  RevealedSeedsSchema,
+  RevealedSharesSchema,
   type RoundDocument,
   type UpdateReceipt,
 } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
 import { decodeUpdate, type UpdateEncoding } from '../core/codec/update-codec';
 import type { ClippedSum } from '../core/federated';
-import { SecureAggregationError, unmaskSum, type RevealedSeed } from '../core/secure-aggregation';
+import { SecureAggregationError } from '../core/secure-aggregation';
 import type { BlobStore } from '../ports/blob-store';
 import type { DocumentStore } from '../ports/document-store';
-import { aesCtrSeedExpander } from '../runtime/secure-aggregation-crypto';
-
-const SEED_BYTES = 32;
+import { unmaskRound } from '../runtime/double-masking-round';
+import { maskingDirectory } from './masking-directory';
+import { readRoundKeys, roundTerms } from './update-masking';
 
 /**
  * The aggregator's half of secure aggregation: what it can check about a masked update (its form
@@ -45,49 +47,82 @@ export function checkMasking(
   return null;
 }
 
+/** Survivors that have revealed (their reveal documents), for the round's close decision. */
+export async function revealedSurvivors(
+  documents: Pick<DocumentStore, 'list'>,
+  round: RoundDocument,
+): Promise<Set<string>> {
+  return new Set((await documents.list(paths.revealedSeeds(round.runId, round.round))).map((s) => s.id));
+}
+
 /**
- * Σ clip(Δ_k, C) over the survivors, from their masked updates and the seeds they revealed for
- * the dropped participants (Bonawitz et al. 2017, §4): the int32 modular sum is the exact signed
- * fixed-point sum by the overflow bound, so dividing by the scale gives the float sum to within
- * K/(2·scale) per coordinate (src/core/secure-aggregation/fixed-point.ts).
+ * Σ clip(Δ_k, C) over the survivors, from their double-masked updates, their signed masking
+ * bundles and round keys, and the survivors' signed reveals (docs/architecture.md §5, phase 4):
+ * unmaskRound refuses a sum below the round's minimum, shares of the wrong kind, or too few, and
+ * checks the unmasked sum against K′·C. Anything that does not verify fails the round
+ * (SecureAggregationError): it cannot be retried into consistency. The int32 sum is the exact
+ * signed fixed-point sum by the overflow bound, so dividing by the scale gives the float sum
+ * to within K/(2·scale) per coordinate (src/core/secure-aggregation/fixed-point.ts).
  */
 export async function unmaskedClippedSum(
-  deps: { blobs: BlobStore; documents: Pick<DocumentStore, 'list'> },
+  deps: { blobs: BlobStore; documents: Pick<DocumentStore, 'get' | 'list'> },
   round: RoundDocument,
   accepted: readonly UpdateReceipt[],
   length: number,
 ): Promise<ClippedSum> {
-  const masking = round.masking;
-  if (masking === null) throw new SecureAggregationError(`round ${round.round} is not masked`);
-  const maskedUpdates = new Map<string, Int32Array>();
+  if (round.masking === null) throw new SecureAggregationError(`round ${round.round} is not masked`);
+  const terms = roundTerms(round);
+  const maskedUpdates = new Map<string, { values: Int32Array; sha256: string }>();
+  const bundles = new Map<string, unknown>();
   for (const receipt of accepted) {
-    const decoded = decodeUpdate(await deps.blobs.get(receipt.blobPath));
-    if (decoded.encoding !== 'int32')
-      throw new SecureAggregationError(`update of ${receipt.hospitalId} is not masked`);
-    maskedUpdates.set(receipt.hospitalId, decoded.values as Int32Array);
+    const bytes = await deps.blobs.get(receipt.blobPath);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== receipt.sha256)
+      throw new SecureAggregationError(
+        `the update blob of ${receipt.hospitalId} changed after it was accepted`,
+      );
+    const decoded = decodeUpdate(bytes);
+    if (decoded.encoding !== 'int32' || decoded.values.length !== length)
+      throw new SecureAggregationError(
+        `update of ${receipt.hospitalId} is not a masked update of ${length} values`,
+      );
+    maskedUpdates.set(receipt.hospitalId, { values: decoded.values as Int32Array, sha256 });
+    const bundlePath = blobPaths.maskingBundle(round.runId, round.round, receipt.hospitalId, sha256);
+    if (await deps.blobs.stat(bundlePath))
+      bundles.set(receipt.hospitalId, parseJson(await deps.blobs.get(bundlePath), bundlePath));
   }
-  const revealedSeeds: RevealedSeed[] = [];
-  if (round.droppedHospitals.length > 0) {
-    for (const snapshot of await deps.documents.list(paths.revealedSeeds(round.runId, round.round))) {
-      const parsed = RevealedSeedsSchema.safeParse(snapshot.data);
-      if (!parsed.success || parsed.data.survivorId !== snapshot.id)
-        throw new SecureAggregationError(`malformed seeds document from ${snapshot.id}`);
-      if (!maskedUpdates.has(parsed.data.survivorId)) continue;
-      for (const { droppedId, seed } of parsed.data.seeds) {
-        const bytes = new Uint8Array(Buffer.from(seed, 'base64'));
-        if (bytes.length !== SEED_BYTES)
-          throw new SecureAggregationError(
-            `seed of (${snapshot.id}, ${droppedId}) is not ${SEED_BYTES} bytes`,
-          );
-        revealedSeeds.push({ survivorId: parsed.data.survivorId, droppedId, seed: bytes });
-      }
-    }
+  const reveals = [];
+  for (const snapshot of await deps.documents.list(paths.revealedSeeds(round.runId, round.round))) {
+    const parsed = RevealedSharesSchema.safeParse(snapshot.data);
+    if (
+      !parsed.success ||
+      parsed.data.survivorId !== snapshot.id ||
+      parsed.data.reveal.hospitalId !== snapshot.id
+    )
+      throw new SecureAggregationError(`malformed reveal document from ${snapshot.id}`);
+    // Only survivors' reveals count (a dropped hospital has nothing to reveal).
+    if (maskedUpdates.has(snapshot.id)) reveals.push(parsed.data.reveal);
   }
-  const sum = unmaskSum(
-    { participants: masking.participants, maskedUpdates, revealedSeeds, length },
-    aesCtrSeedExpander,
-  );
+  const directory = await maskingDirectory(deps.documents, terms.participants);
+  const statements = await readRoundKeys(deps.blobs, round.runId, terms.participants);
+  let unmasked;
+  try {
+    unmasked = await unmaskRound(terms, directory, { maskedUpdates, statements, bundles, reveals });
+  } catch (error) {
+    // A signature, a bundle or a share that does not verify: the round fails with the reason
+    // (store errors happened above and are retried).
+    if (error instanceof SecureAggregationError) throw error;
+    throw new SecureAggregationError((error as Error).message);
+  }
   const floatSum = new Float64Array(length);
-  for (let i = 0; i < length; i++) floatSum[i] = sum[i] / masking.scale;
-  return { participants: [...maskedUpdates.keys()].sort(), sum: floatSum };
+  for (let i = 0; i < length; i++) floatSum[i] = unmasked.sum[i] / terms.params.scale;
+  return { participants: unmasked.survivors, sum: floatSum };
+}
+
+function parseJson(bytes: Uint8Array, path: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new SecureAggregationError(`${path} is not JSON`);
+  }
 }

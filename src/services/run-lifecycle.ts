@@ -9,7 +9,12 @@ import {
   type RoundDocument,
   type RunDocument,
 } from '../../schemas/documents';
-import { usesSecureAggregation, type TrainingConfig } from '../../schemas/training-config';
+import {
+  secureAggregationProblem,
+  secureAggregationThreshold,
+  usesSecureAggregation,
+  type TrainingConfig,
+} from '../../schemas/training-config';
 import { chooseFixedPointScale } from '../core/secure-aggregation';
 import type { EventOf } from '../../schemas/events';
 import { referencePreprocessor } from '../core/data';
@@ -52,6 +57,9 @@ export class RunLifecycle {
     /** Each hospital's declared (public) number of training stays. */
     declaredTrainStays: Record<string, number>;
   }): Promise<RunDocument> {
+    // The same refusal as the CLI's, for a run started any other way (the workflow, the coordinator).
+    const masking = secureAggregationProblem(input.config, input.hospitals.length);
+    if (masking !== null) throw new Error(`run ${input.runId} refused: ${masking.message}`);
     const undeclared = input.hospitals.filter((h) => !(input.declaredTrainStays[h] >= 1));
     if (undeclared.length > 0)
       throw new Error(
@@ -174,6 +182,8 @@ export class RunLifecycle {
             participants: expectedHospitals,
             clipNorm: run.config.clipNorm,
             scale: chooseFixedPointScale(run.config.clipNorm, expectedHospitals.length).scale,
+            minHospitals: run.config.secureAggregationMinHospitals,
+            threshold: secureAggregationThreshold(run.config, expectedHospitals.length),
           }
         : null,
       droppedHospitals: [],

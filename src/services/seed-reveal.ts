@@ -1,22 +1,28 @@
 import {
+  blobPaths,
   paths,
-  RevealedSeedsSchema,
+  RevealedSharesSchema,
   UpdateReceiptSchema,
-  type RevealedSeeds,
+  type RevealedShares,
   type RoundDocument,
 } from '../../schemas/documents';
-import type { RevealedSeed } from '../core/secure-aggregation';
+import { RevealBundleSchema, type RevealBundle } from '../../schemas/secure-aggregation';
+import { RevealRefusedError } from '../core/secure-aggregation';
 import { logs } from '../logs';
 import type { Logger } from '../logging/logger';
+import type { BlobStore } from '../ports/blob-store';
 import type { Clock } from '../ports/clock';
 import type { DocumentStore } from '../ports/document-store';
 import type { HospitalKeyStore } from '../ports/hospital-keys';
-import { importPrivateKeyPem, revealSeedForDropped } from '../runtime/secure-aggregation-crypto';
-import { enrol, enrolledMaskingKeys } from './hospital-enrolment';
+import { revealShares } from '../runtime/double-masking-round';
+import { enrol } from './hospital-enrolment';
+import { maskingDirectory } from './masking-directory';
 import { readRound } from './run-documents';
+import { protocolKeys, readRoundKeys, roundTerms } from './update-masking';
 
 export interface SeedRevealDeps {
   documents: Pick<DocumentStore, 'get' | 'create' | 'update' | 'list'>;
+  blobs: BlobStore;
   keys: HospitalKeyStore;
   clock: Clock;
   logger: Logger;
@@ -25,10 +31,12 @@ export interface SeedRevealDeps {
 export type SeedRevealOutcome = { status: 'done' | 'skipped'; detail: string };
 
 /**
- * Survivor side of dropout recovery (the `reveal` job mode): posts this hospital's pairwise seeds
- * with exactly the hospitals the round declared dropped. Refuses (throws) when a declared dropout's
- * update was accepted after all: with that seed and that update the aggregator could unmask it.
- * Only the pairwise seed s_{self,dropped} is revealed, never the private key.
+ * Survivor side of the unmasking (the `reveal` job mode, phase 3 of docs/architecture.md §5):
+ * for every participant exactly one thing — its share of that hospital's self-mask if the round
+ * received its update, else its share of that hospital's round key (or its own pair seed with
+ * it, when it dropped before sending shares). Checked against the receipts, not the round's word
+ * alone, and decided once: the reveal is kept in the hospital's own blob prefix, a re-run re-sends
+ * it, and a request that would now reveal the other kind for anyone is refused (throws).
  */
 export async function revealSeeds(
   env: { runId: string; round: number; hospitalId: string },
@@ -44,61 +52,84 @@ export async function revealSeeds(
   if (roundDoc.status !== 'awaiting-seeds')
     return skip(`round ${round} is ${roundDoc.status}, not awaiting seeds`);
   if (await deps.documents.get(paths.revealedSeed(runId, round, hospitalId)))
-    return skip(`seeds for round ${round} already revealed`);
-  const dropped = await checkDropouts(deps.documents, roundDoc, hospitalId);
-  if (dropped === 'not-a-survivor') return skip(`no accepted update from ${hospitalId} in round ${round}`);
+    return skip(`shares for round ${round} already revealed`);
+  const receipts = await acceptedUpdates(deps.documents, roundDoc);
+  if (!receipts.has(hospitalId) || roundDoc.droppedHospitals.includes(hospitalId))
+    return skip(`no accepted update from ${hospitalId} in round ${round}`);
 
-  const { masking } = await enrol(hospitalId, deps);
-  const privateKey = importPrivateKeyPem(masking.privateKeyPem);
-  const droppedKeys = await enrolledMaskingKeys(deps.documents, dropped);
-  const seeds: RevealedSeed[] = dropped.map((droppedId) =>
-    revealSeedForDropped({
-      runId,
-      round,
-      survivorId: hospitalId,
-      privateKey,
-      droppedId,
-      droppedPublicKey: droppedKeys.get(droppedId)!,
-    }),
-  );
-  const doc: RevealedSeeds = RevealedSeedsSchema.parse({
+  const keys = await enrol(hospitalId, deps);
+  const terms = roundTerms(roundDoc);
+  const stored = blobPaths.reveal(runId, round, hospitalId);
+  const previous = (await deps.blobs.stat(stored))
+    ? RevealBundleSchema.parse(JSON.parse(Buffer.from(await deps.blobs.get(stored)).toString('utf8')))
+    : null;
+  let reveal: RevealBundle;
+  try {
+    reveal = revealShares(
+      terms,
+      protocolKeys(hospitalId, keys),
+      await maskingDirectory(deps.documents, terms.participants),
+      // Every accepted receipt counts as received, the round's dropped list included: a participant
+      // on both is refused by the reveal policy (its update would be unmasked).
+      { received: receipts, dropped: roundDoc.droppedHospitals },
+      {
+        statements: await readRoundKeys(deps.blobs, runId, terms.participants),
+        bundles: await publishedBundles(deps.blobs, roundDoc, receipts),
+      },
+      previous,
+    );
+  } catch (error) {
+    if (error instanceof RevealRefusedError) throw new Error(`refusing to reveal: ${error.message}`);
+    throw error;
+  }
+  if (previous === null)
+    await deps.blobs.create(stored, Buffer.from(JSON.stringify(reveal)), { contentType: 'application/json' });
+  const doc: RevealedShares = RevealedSharesSchema.parse({
     survivorId: hospitalId,
-    seeds: seeds.map((s) => ({ droppedId: s.droppedId, seed: Buffer.from(s.seed).toString('base64') })),
+    reveal,
     revealedAt: deps.clock.now().toISOString(),
   });
   if (!(await deps.documents.create(paths.revealedSeed(runId, round, hospitalId), doc)))
-    return skip(`seeds for round ${round} already revealed`);
-  logs.seedsRevealed(deps.logger, runId, round, hospitalId, dropped);
-  return { status: 'done', detail: `seeds with ${dropped.join(', ')} revealed` };
+    return skip(`shares for round ${round} already revealed`);
+  logs.seedsRevealed(deps.logger, runId, round, hospitalId, roundDoc.droppedHospitals);
+  return {
+    status: 'done',
+    detail: `shares for ${terms.participants.length} participants revealed (${roundDoc.droppedHospitals.length} dropped)`,
+  };
+}
+
+/** Participant → SHA-256 of its accepted update (from the receipts). */
+async function acceptedUpdates(
+  documents: Pick<DocumentStore, 'list'>,
+  roundDoc: RoundDocument,
+): Promise<Map<string, string>> {
+  const accepted = new Map<string, string>();
+  for (const snapshot of await documents.list(paths.updates(roundDoc.runId, roundDoc.round))) {
+    const receipt = UpdateReceiptSchema.parse(snapshot.data);
+    if (receipt.status === 'accepted') accepted.set(receipt.hospitalId, receipt.sha256);
+  }
+  return accepted;
 }
 
 /**
- * The dropped hospitals this survivor may reveal seeds for, after checking the round's claim
- * against the receipts: the survivor's own update was accepted, and no declared dropout's was.
+ * The masking bundles this survivor can read: for a received participant, the one of its
+ * accepted update; for a dropped one, any of its attempts (they share the round key).
  */
-async function checkDropouts(
-  documents: Pick<DocumentStore, 'list'>,
+async function publishedBundles(
+  blobs: Pick<BlobStore, 'get' | 'list' | 'stat'>,
   roundDoc: RoundDocument,
-  hospitalId: string,
-): Promise<string[] | 'not-a-survivor'> {
-  const { runId, round, masking, droppedHospitals } = roundDoc;
-  if (masking === null) throw new Error(`round ${round} of run ${runId} is not masked; there are no seeds`);
-  const receipts = new Map(
-    (await documents.list(paths.updates(runId, round))).map((s) => {
-      const receipt = UpdateReceiptSchema.parse(s.data);
-      return [receipt.hospitalId, receipt] as const;
-    }),
-  );
-  if (droppedHospitals.includes(hospitalId) || receipts.get(hospitalId)?.status !== 'accepted')
-    return 'not-a-survivor';
-  for (const droppedId of droppedHospitals) {
-    if (!masking.participants.includes(droppedId))
-      throw new Error(`refusing to reveal: ${droppedId} is not a masking participant of round ${round}`);
-    if (receipts.get(droppedId)?.status === 'accepted') {
-      throw new Error(
-        `refusing to reveal my seed with ${droppedId}: its update for round ${round} was received, and the seed would unmask it`,
-      );
-    }
+  accepted: ReadonlyMap<string, string>,
+): Promise<Map<string, unknown>> {
+  const { runId, round } = roundDoc;
+  const bundles = new Map<string, unknown>();
+  for (const id of roundDoc.masking!.participants) {
+    const sha = roundDoc.droppedHospitals.includes(id) ? undefined : accepted.get(id);
+    const path =
+      sha !== undefined
+        ? blobPaths.maskingBundle(runId, round, id, sha)
+        : (await blobs.list(blobPaths.maskingBundles(runId, round, id)))[0];
+    if (path !== undefined && (await blobs.stat(path)))
+      bundles.set(id, JSON.parse(Buffer.from(await blobs.get(path)).toString('utf8')));
   }
-  return [...droppedHospitals];
+  return bundles;
 }

@@ -102,7 +102,20 @@ describe('himas rejects bad input clearly', () => {
     writeFileSync(path.join(broken, 'h1-academic.test.csv'), without.join('\n'));
     // Checked before anything starts: one line, not a failed hospital job mid-run.
     expectOneLineError(
-      himas(['train', '--data', broken, '--rounds', '1', '--job-runner', 'in-process'], { cwd }),
+      himas(
+        [
+          'train',
+          '--data',
+          broken,
+          '--rounds',
+          '1',
+          '--job-runner',
+          'in-process',
+          '--secure-aggregation',
+          'false',
+        ],
+        { cwd },
+      ),
       /h1-academic\.train\.csv: missing column\(s\) 'bun_max'/,
     );
   });
@@ -194,6 +207,37 @@ describe('himas rejects bad input clearly', () => {
     expect(ledgers()).toEqual(spentBefore);
   });
 
+  it('secure aggregation over too few hospitals, or with a quorum below the minimum, is refused before any data is read', () => {
+    const dir = fresh();
+    const two = himas(['train', '--hospitals', '2'], { cwd: dir });
+    expectOneLineError(
+      two,
+      /config field 'hospitals' = 2 \(from --hospitals\): secure aggregation needs at least 3 hospitals \(got 2\).*add hospital-level noise \(--noise-multiplier > 0\).*or turn secure aggregation off knowingly \(--secure-aggregation false\)/,
+    );
+    expect(two.status).toBe(2);
+    const quorum = himas(['train', '--quorum', '1'], { cwd: dir });
+    expectOneLineError(
+      quorum,
+      /config field 'quorum' = 1 \(from --quorum\): quorum 1 is below the secure-aggregation minimum of 3 hospitals per sum.*raise --quorum to ≥ 3, or turn secure aggregation off knowingly/,
+    );
+    expect(quorum.status).toBe(2);
+    const lowered = himas(['train', '--secure-aggregation-min-hospitals', '2'], { cwd: dir });
+    expectOneLineError(lowered, /a minimum of 2 hospitals per unmasked sum .* add hospital-level noise/);
+    // A folder of two hospitals whose files are not even CSV: the refusal comes before they are read.
+    const unread = path.join(dir, 'two-hospitals');
+    mkdirSync(unread);
+    for (const h of ['h1-academic', 'h2-cardiac'])
+      for (const split of ['train', 'test'])
+        writeFileSync(path.join(unread, `${h}.${split}.csv`), 'not,a\ncohort');
+    const folder = himas(['train', '--data', unread, '--job-runner', 'in-process'], { cwd: dir });
+    expectOneLineError(
+      folder,
+      /refused before reading any data: secure aggregation needs at least 3 hospitals \(got 2\)/,
+    );
+    expect(folder.status).toBe(2);
+    expect(writtenIn(dir)).toEqual(['two-hospitals']);
+  });
+
   it('run ids: characters and no path segments, checked before anything is written', () => {
     const dir = fresh();
     for (const id of ['a b', '../../etc/x', '-starts-with-dash', 'x'.repeat(129)]) {
@@ -216,7 +260,10 @@ describe('himas rejects bad input clearly', () => {
     const dir = fresh();
     mkdirSync(path.join(dir, 'out'));
     writeFileSync(path.join(dir, 'out', 'report.json'), '{"runId":"earlier"}');
-    const result = himas(['train', '--data', data, '--out', 'out', '--rounds', '1'], { cwd: dir });
+    const result = himas(
+      ['train', '--data', data, '--out', 'out', '--rounds', '1', '--secure-aggregation', 'false'],
+      { cwd: dir },
+    );
     expectOneLineError(
       result,
       /out\/report\.json already holds a run's report; choose another --out, or pass --force to replace it/,

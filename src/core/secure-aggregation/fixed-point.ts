@@ -22,7 +22,9 @@
  */
 
 const TWO_POW_31_MINUS_1 = 2147483647;
-const HEADROOM = 1 + 2 ** -10;
+/** Clipping in float32 can land a hair above C: values up to C·(1 + 2^-10) are accepted. */
+export const FIXED_POINT_HEADROOM = 1 + 2 ** -10;
+const HEADROOM = FIXED_POINT_HEADROOM;
 
 export interface FixedPointParameters {
   /** C: every coordinate of an encoded update satisfies |v| ≤ C (up to the 2^-10 headroom). */

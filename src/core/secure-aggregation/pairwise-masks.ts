@@ -66,7 +66,8 @@ export function removeDropoutMasks(
   }
 }
 
-function expandExactly(expand: SeedExpander, seed: Uint8Array, length: number): Int32Array {
+/** expand(seed, length), checked to give exactly `length` words. */
+export function expandExactly(expand: SeedExpander, seed: Uint8Array, length: number): Int32Array {
   const mask = expand(seed, length);
   if (mask.length !== length) throw new RangeError(`PRG gave ${mask.length} words, expected ${length}`);
   return mask;

@@ -1,5 +1,6 @@
 import { decodeFixedPointAverage, type FixedPointParameters } from './fixed-point';
 import { sumModular } from './modular-sum';
+import { SecureAggregationError } from './errors';
 import { removeDropoutMasks, type RevealedSeed, type SeedExpander } from './pairwise-masks';
 
 export interface MaskedRound {
@@ -13,12 +14,7 @@ export interface MaskedRound {
   length: number;
 }
 
-export class SecureAggregationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SecureAggregationError';
-  }
-}
+export { SecureAggregationError };
 
 /**
  * Σ_{u∈U2} x_u mod 2^32 (Bonawitz et al. 2017, §4, the server's final step, without self-masks):

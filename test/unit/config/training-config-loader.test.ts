@@ -161,7 +161,14 @@ describe('loadTrainingConfig', () => {
     expect(envName('rounds')).toBe('HIMAS_ROUNDS');
     expect(Object.keys(CONFIG_FIELDS).sort()).toEqual(
       Object.keys(TrainingConfigSchema.parse({}))
-        .concat(['hospitals', 'patients', 'quorum', 'secureAggregation', 'outbreak'])
+        .concat([
+          'hospitals',
+          'patients',
+          'quorum',
+          'secureAggregation',
+          'secureAggregationThreshold',
+          'outbreak',
+        ])
         .sort(),
     );
   });
@@ -317,6 +324,47 @@ describe('loadTrainingConfig', () => {
       expect(errorOf({ flags: { quorum: '5', hospitals: '3' } }).message).toBe(
         "invalid config field 'quorum' = 5 (from --quorum): quorum 5 is more than the 3 hospitals",
       );
+    });
+
+    describe('secure aggregation over too few hospitals (issue 13, finding 6)', () => {
+      it.each([
+        [
+          { hospitals: '2' },
+          /'hospitals' = 2 \(from --hospitals\): secure aggregation needs at least 3 hospitals \(got 2\)/,
+        ],
+        [
+          { quorum: '1' },
+          /'quorum' = 1 \(from --quorum\): quorum 1 is below the secure-aggregation minimum of 3/,
+        ],
+        [{ hospitals: '5', quorum: '2' }, /'quorum' = 2 .*below the secure-aggregation minimum of 3/],
+        [
+          { hospitals: '4', secureAggregationMinHospitals: '5', noiseMultiplier: '1' },
+          /needs at least 5 hospitals \(got 4\)/,
+        ],
+        [
+          { secureAggregationMinHospitals: '2' },
+          /a minimum of 2 hospitals per unmasked sum .*add hospital-level noise/,
+        ],
+        [
+          { hospitals: '5', quorum: '3', secureAggregationThreshold: '4' },
+          /threshold 4 is above the quorum 3/,
+        ],
+        [{ secureAggregationMinHospitals: '1' }, /'secureAggregationMinHospitals' = 1 .*must be ≥ 2/],
+      ])('refuses %o with the reason and what to do', (flags, message) => {
+        expect(errorOf({ flags }).message).toMatch(message);
+      });
+
+      it('accepts them with secure aggregation off, or the minimum lowered with hospital-level noise', () => {
+        expect(loadTrainingConfig({ flags: { hospitals: '2', secureAggregation: 'false' } }).hospitals).toBe(
+          2,
+        );
+        expect(loadTrainingConfig({ flags: { quorum: '1', aggregation: 'fedavg' } }).quorum).toBe(1);
+        const noisy = loadTrainingConfig({
+          flags: { hospitals: '2', secureAggregationMinHospitals: '2', noiseMultiplier: '1' },
+        });
+        expect(noisy.secureAggregationMinHospitals).toBe(2);
+        expect(loadTrainingConfig({}).secureAggregationMinHospitals).toBe(3);
+      });
     });
 
     it('several problems at once, one line each', () => {

@@ -89,9 +89,11 @@ describe('the training workflow on the embedded platform', () => {
         ],
       }),
     });
-    // 3 statistics + 2 rounds × 3 training + 3 evaluations.
-    expect(jobs.calls).toHaveLength(12);
+    // 3 statistics + 2 rounds × (3 training + 3 reveals: every double-masked round unmasks with
+    // the survivors' shares) + 3 evaluations.
+    expect(jobs.calls).toHaveLength(18);
     expect(jobs.calls.filter((c) => c.startsWith('train:1:'))).toHaveLength(3);
+    expect(jobs.calls.filter((c) => c.startsWith('reveal:2:'))).toHaveLength(3);
     await p.stack.events.idle();
     const versions = await p.models.list('wf-full');
     expect(versions.map((v) => v.round)).toEqual([0, 1, 2]);
@@ -155,7 +157,7 @@ describe('the training workflow on the embedded platform', () => {
     expect((await p.lifecycle.getRun('wf-noise'))?.privacy[0].epsilon).toBeGreaterThan(0);
   });
 
-  it('recovers a masked round a hospital dropped out of: the survivors reveal seeds, the round closes', async () => {
+  it('recovers a masked round a hospital dropped out of: the survivors reveal their shares, the round closes', async () => {
     const p = platform!;
     const [h1, h2, h3] = hospitals;
     const recorded = countingRunner(p.jobs);
@@ -175,7 +177,15 @@ describe('the training workflow on the embedded platform', () => {
             })
           : recorded.run(request),
     };
-    const config = TrainingConfigSchema.parse({ ...CONFIG, rounds: 1, quorum: 2 });
+    // Two survivors of three: a sum of two is allowed only with hospital-level noise and the
+    // minimum lowered knowingly (the default minimum of 3 refuses quorum 2).
+    const config = TrainingConfigSchema.parse({
+      ...CONFIG,
+      rounds: 1,
+      quorum: 2,
+      noiseMultiplier: 1,
+      secureAggregationMinHospitals: 2,
+    });
     const outcome = await runTrainingWorkflow(
       { ...p, jobs },
       { runId: 'wf-drop', hospitals, config, dataDir, declaredTrainStays, resume: false },

@@ -1,27 +1,28 @@
-import {
-  paths,
-  RevealedSeedsSchema,
-  UpdateReceiptSchema,
-  type RoundDocument,
-} from '../../../schemas/documents';
+import { paths, UpdateReceiptSchema, type RoundDocument } from '../../../schemas/documents';
 import type { EventOf } from '../../../schemas/events';
+import type { TrainingConfigInput } from '../../../schemas/training-config';
 import { decodeUpdate, encodeUpdate } from '../../../src/core/codec/update-codec';
+import { generateCohort, type SyntheticCohort } from '../../../src/core/data';
 import { initializeBackend } from '../../../src/core/model';
 import {
-  applyPairwiseMasks,
+  applyDoubleMask,
   chooseFixedPointScale,
   fixedPointErrorBound,
-  type PeerSeed,
 } from '../../../src/core/secure-aggregation';
 import { silentLogger } from '../../../src/logging/logger';
+import { makeMaskingBundle } from '../../../src/runtime/double-masking-bundles';
+import { deriveRoundMaskingKey, newSelfMaskSeed } from '../../../src/runtime/double-masking-crypto';
+import { sha256Hex } from '../../../src/runtime/double-masking-round';
 import {
   aesCtrSeedExpander,
   derivePairSeed,
   importMaskingPublicKey,
-  importPrivateKeyPem,
 } from '../../../src/runtime/secure-aggregation-crypto';
 import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
+import { maskingDirectory } from '../../../src/services/masking-directory';
+import { protocolKeys, readRoundKeys, roundTerms } from '../../../src/services/update-masking';
 import { weightsFromBytes } from '../../../src/services/weights-bytes';
+import { blobPaths } from '../../../schemas/documents';
 import {
   auditReasons,
   craftUpdate,
@@ -35,22 +36,39 @@ import {
 } from './service-fixture';
 
 /**
- * Secure aggregation through the real services on the embedded stack: hospital jobs mask, the
- * aggregator sums, a dropout after masking is recovered by the survivors' seed reveal.
+ * Double-masked secure aggregation through the real services on the embedded stack (docs/
+ * architecture.md §5): hospital jobs advertise round keys, mask and send their shares, every
+ * masked round goes through the survivors' reveal, and the aggregator unmasks the sum.
  */
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 
 beforeAll(async () => {
   await initializeBackend('auto');
 });
 
-let fx: RunFixture | undefined;
+const fixtures: RunFixture[] = [];
 afterEach(async () => {
-  await fx?.close();
-  fx = undefined;
+  for (const f of fixtures.splice(0)) await f.close();
 });
 
 const CLIP = 0.5;
+const cohorts = new Map<RunFixture, SyntheticCohort>();
+
+/**
+ * Four hospitals, quorum 3: a dropout leaves three survivors, the default minimum per unmasked
+ * sum (with three hospitals and quorum 2 the run is refused: a sum of two exposes each).
+ */
+let fourHospitalCohort: SyntheticCohort | undefined;
+async function fixture(config: TrainingConfigInput, four = false): Promise<RunFixture> {
+  const cohort = four
+    ? (fourHospitalCohort ??= generateCohort({ preset: 'archetypes', hospitals: 4, patients: 800, seed: 7 }))
+    : smallCohort();
+  const f = await setUpRun({ clipNorm: CLIP, ...config }, { cohort });
+  cohorts.set(f, cohort);
+  fixtures.push(f);
+  return f;
+}
+const withDropout = (secureAggregation = true) => fixture({ secureAggregation, quorum: 3 }, true);
 
 function jobDeps(f: RunFixture): HospitalJobDeps {
   return {
@@ -58,7 +76,7 @@ function jobDeps(f: RunFixture): HospitalJobDeps {
     blobs: f.stack.blobs,
     events: f.bus,
     models: f.models,
-    cohorts: memoryCohortSource(smallCohort()),
+    cohorts: memoryCohortSource(cohorts.get(f)!),
     keys: f.keys,
     ledger: f.ledger,
     clock: f.clock,
@@ -79,40 +97,14 @@ async function deadline(f: RunFixture, round = 1) {
   return f.lifecycle.roundDeadlineEvent(await roundDoc(f, round));
 }
 
-/** Trains every hospital of round 1 and returns their update.submitted events by hospital. */
-async function trainAll(f: RunFixture): Promise<Map<string, EventOf<'update.submitted'>>> {
+/** Trains `ids` in round 1 and returns their update.submitted events by hospital. */
+async function train(f: RunFixture, ids = f.hospitals): Promise<Map<string, EventOf<'update.submitted'>>> {
   const events = new Map<string, EventOf<'update.submitted'>>();
-  for (const h of f.hospitals) {
+  for (const h of ids) {
     expect((await job(f, 'train', h)).status).toBe('done');
     events.set(h, f.bus.ofType('update.submitted').at(-1)!);
   }
   return events;
-}
-
-/**
- * What only hospital `h` can compute (the test holds its private key): its plain fixed-point
- * update x_h = y_h − its pairwise masks. The aggregator never can.
- */
-async function plainEncoding(f: RunFixture, h: string, masked: Int32Array): Promise<Int32Array> {
-  const round = await roundDoc(f);
-  const key = importPrivateKeyPem((await f.keys.maskingKey(h)).privateKeyPem);
-  const seeds: PeerSeed[] = [];
-  for (const peer of round.masking!.participants.filter((p) => p !== h)) {
-    seeds.push({
-      peerId: peer,
-      seed: derivePairSeed({
-        runId: f.runId,
-        round: 1,
-        selfId: h,
-        privateKey: key,
-        peerId: peer,
-        peerPublicKey: importMaskingPublicKey((await f.keys.maskingKey(peer)).publicKey),
-      }),
-    });
-  }
-  // Applying the masks with the opposite orientation removes them: mask(−) = −mask(+).
-  const negated = Int32Array.from(masked, (v) => -v | 0);
-  return Int32Array.from(applyPairwiseMasks(negated, h, seeds, aesCtrSeedExpander), (v) => -v | 0);
 }
 
 async function maskedBlob(f: RunFixture, event: EventOf<'update.submitted'>): Promise<Int32Array> {
@@ -121,198 +113,250 @@ async function maskedBlob(f: RunFixture, event: EventOf<'update.submitted'>): Pr
   return decoded.values as Int32Array;
 }
 
-function l2(values: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < values.length; i++) s += values[i] * values[i];
-  return Math.sqrt(s);
+async function publishedWeights(f: RunFixture): Promise<Float32Array> {
+  return weightsFromBytes((await f.models.load(versionOf(f, 1))).artifacts.weights);
 }
 
-describe('secure aggregation in the services', () => {
-  it('is on by default with dp-fedavg: the round fixes its participants and fixed-point scale', async () => {
-    fx = await setUpRun({ secureAggregation: undefined, clipNorm: CLIP });
-    const doc = await fx.lifecycle.openRound(fx.runId, 1);
+/**
+ * A malicious hospital's update: any int32 vector, double-masked with its real keys and sent
+ * with valid signed shares — everything a correct job does except the clip and the encoding.
+ */
+async function maliciousUpdate(f: RunFixture, h: string, encoded: Int32Array) {
+  const round = await roundDoc(f);
+  const terms = roundTerms(round);
+  const keys = protocolKeys(h, { signing: await f.keys.signingKey(h), masking: await f.keys.maskingKey(h) });
+  const statements = await readRoundKeys(f.stack.blobs, f.runId, terms.participants);
+  const roundKey = deriveRoundMaskingKey(keys.signingPrivateKeyPem, f.runId, 1);
+  const peers = terms.participants
+    .filter((p) => p !== h)
+    .map((p) => ({
+      peerId: p,
+      seed: derivePairSeed({
+        runId: f.runId,
+        round: 1,
+        selfId: h,
+        privateKey: roundKey.privateKey,
+        peerId: p,
+        peerPublicKey: importMaskingPublicKey(
+          (statements.get(p) as { rounds: { round: number; publicKey: string }[] }).rounds[0].publicKey,
+        ),
+      }),
+    }));
+  const seed = newSelfMaskSeed();
+  const bytes = encodeUpdate(applyDoubleMask(encoded, h, seed, peers, aesCtrSeedExpander));
+  const directory = await maskingDirectory(f.stack.documents, terms.participants);
+  const bundle = await makeMaskingBundle(
+    keys.identity,
+    {
+      ...terms,
+      identityPublicKeys: new Map([...directory].map(([id, k]) => [id, k.identityMaskingPublicKey])),
+    },
+    seed,
+    roundKey,
+    sha256Hex(bytes),
+  );
+  await f.stack.blobs.put(
+    blobPaths.maskingBundle(f.runId, 1, h, bundle.updateSha256),
+    Buffer.from(JSON.stringify(bundle)),
+  );
+  const { masking } = round;
+  return craftUpdate(f, h, encoded, {
+    bytes,
+    masking: { scheme: masking!.scheme, scale: masking!.scale, participants: masking!.participants },
+  });
+}
+
+describe('double-masked secure aggregation in the services', () => {
+  it('is on by default with dp-fedavg: the round fixes participants, scale, minimum and threshold', async () => {
+    const f = await fixture({ secureAggregation: undefined });
+    const doc = await f.lifecycle.openRound(f.runId, 1);
     expect(doc.masking).toEqual({
-      scheme: 'pairwise-x25519-aes-ctr-v1',
-      participants: fx.hospitals,
+      scheme: 'double-masked-x25519-aes-ctr-shamir-v2',
+      participants: f.hospitals,
       clipNorm: CLIP,
       scale: chooseFixedPointScale(CLIP, 3).scale,
+      minHospitals: 3,
+      threshold: 2,
     });
-    for (const h of fx.hospitals) {
-      const enrolment = await fx.stack.documents.get(paths.hospital(h));
-      expect(enrolment!.maskingPublicKey).toBe((await fx.keys.maskingKey(h)).publicKey);
-    }
-    // The enrolment check covers the masking key: a job whose key store holds another one is refused.
-    const [h1, h2] = fx.hospitals;
-    const other = (await fx.keys.maskingKey(h2)).publicKey;
-    await fx.stack.documents.update(paths.hospital(h1), { maskingPublicKey: other });
-    await expect(job(fx, 'train', h1)).rejects.toThrow(`hospital ${h1} is enrolled with another masking key`);
+    // Every hospital advertised its round keys in its stats job, before any round opened.
+    for (const h of f.hospitals)
+      expect(await f.stack.blobs.stat(blobPaths.roundKeys(f.runId, h))).toBeDefined();
   });
 
-  it('publishes the correct model after one participant drops out after masking and the survivors reveal seeds', async () => {
-    fx = await setUpRun({ secureAggregation: true, clipNorm: CLIP, quorum: 2 });
-    await fx.lifecycle.openRound(fx.runId, 1);
-    const [h1, h2, h3] = fx.hospitals;
-    const events = await trainAll(fx);
-    // h3 masked against h1 and h2, then its update never reached the aggregator.
-    await deliver(fx, events.get(h1));
-    await deliver(fx, events.get(h2));
-    expect((await roundDoc(fx)).status).toBe('open');
+  it('a round with every update in goes through the reveal and publishes the plain DP-FedAvg model (within the fixed-point bound)', async () => {
+    const masked = await fixture({ secureAggregation: true });
+    await masked.lifecycle.openRound(masked.runId, 1);
+    const events = await train(masked);
+    for (const e of events.values()) await deliver(masked, e);
+    const waiting = await roundDoc(masked);
+    expect(waiting.status).toBe('awaiting-seeds');
+    expect(waiting.droppedHospitals).toEqual([]);
+    for (const h of masked.hospitals) expect((await job(masked, 'reveal', h)).status).toBe('done');
+    await deliver(masked, await deadline(masked));
+    expect((await roundDoc(masked)).status).toBe('closed');
 
-    await deliver(fx, await deadline(fx));
-    let doc = await roundDoc(fx);
-    expect(doc.status).toBe('awaiting-seeds');
-    expect(doc.droppedHospitals).toEqual([h3]);
-    expect(doc.seedsDeadline).not.toBeNull();
-
-    // Once declared dropped, h3's late update is stale: it must never join a sum whose seeds are out.
-    await deliver(fx, events.get(h3));
-    expect((await receiptsOf(fx)).map((r) => r.hospitalId).sort()).toEqual([h1, h2].sort());
-    expect(await auditReasons(fx)).toEqual(expect.arrayContaining([expect.stringMatching(/stale update/)]));
-
-    // A dropped hospital has nothing to reveal; the survivors reveal exactly their seed with h3.
-    expect((await job(fx, 'reveal', h3)).status).toBe('skipped');
-    expect(await job(fx, 'reveal', h1)).toEqual({ status: 'done', detail: `seeds with ${h3} revealed` });
-    expect((await job(fx, 'reveal', h1)).status).toBe('skipped');
-    // A redelivery of the update deadline does not end the reveal early.
-    await deliver(fx, {
-      ...(await deadline(fx)),
-      id: `round.deadline:${fx.runId}:1`,
-      data: { deadline: doc.deadline },
-    });
-    expect((await roundDoc(fx)).status).toBe('awaiting-seeds');
-    expect((await job(fx, 'reveal', h2)).status).toBe('done');
-    const seeds = await fx.stack.documents.list(paths.revealedSeeds(fx.runId, 1));
-    expect(seeds.map((s) => RevealedSeedsSchema.parse(s.data).seeds.map((x) => x.droppedId))).toEqual([
-      [h3],
-      [h3],
-    ]);
-
-    await deliver(fx, await deadline(fx));
-    doc = await roundDoc(fx);
-    expect(doc.status).toBe('closed');
-    expect(doc.participants).toEqual([h1, h2].sort());
-
-    // The published model is base + (x1 + x2)/(scale·m), x_i the survivors' plain fixed-point updates.
-    const { scale } = doc.masking!;
-    const m = 3;
-    const x1 = await plainEncoding(fx, h1, await maskedBlob(fx, events.get(h1)!));
-    const x2 = await plainEncoding(fx, h2, await maskedBlob(fx, events.get(h2)!));
-    for (const x of [x1, x2]) {
-      // Each hospital clipped at the source: the decoded update is within C (plus rounding).
-      expect(l2(Float64Array.from(x, (v) => v / scale))).toBeLessThanOrEqual(
-        CLIP * (1 + 1e-6) + x.length / scale,
-      );
-      expect(l2(x)).toBeGreaterThan(0);
-    }
-    const { artifacts } = await fx.models.load(versionOf(fx, 1));
-    const published = weightsFromBytes(artifacts.weights);
-    const bound = fixedPointErrorBound(chooseFixedPointScale(CLIP, 3), m);
+    // The same hospitals, data and seed with secure aggregation off: the same clipped deltas.
+    const plain = await fixture({ secureAggregation: false });
+    await plain.lifecycle.openRound(plain.runId, 1);
+    for (const e of (await train(plain)).values()) await deliver(plain, e);
+    expect((await roundDoc(plain)).status).toBe('closed');
+    const [a, b] = [await publishedWeights(masked), await publishedWeights(plain)];
+    const bound = fixedPointErrorBound(chooseFixedPointScale(CLIP, 3), 3);
     let worst = 0;
-    for (let i = 0; i < published.length; i++) {
-      const average = (x1[i] / scale + x2[i] / scale) / m;
-      const expected = fx.baseWeights[i] + average;
-      // Beyond the fixed-point bound only float32 rounding of the average and of the weight.
-      const float32 = 2 ** -24 * (Math.abs(average) + Math.abs(expected));
-      worst = Math.max(worst, Math.abs(published[i] - expected) - float32);
-    }
+    for (let i = 0; i < a.length; i++)
+      worst = Math.max(worst, Math.abs(a[i] - b[i]) - 2 ** -23 * (Math.abs(a[i]) + Math.abs(b[i])));
     expect(worst).toBeLessThanOrEqual(bound);
-    // And it is not the model with h3's update in it, nor the base model.
-    const x3 = await plainEncoding(fx, h3, await maskedBlob(fx, events.get(h3)!));
-    const withH3 = Float32Array.from(published, (w, i) => w + x3[i] / scale / m);
-    expect(l2(Float64Array.from(withH3, (w, i) => w - published[i]))).toBeGreaterThan(1e-3);
+    expect(Math.max(...a.map((w, i) => Math.abs(w - masked.baseWeights[i])))).toBeGreaterThan(1e-4);
+
+    // What the store held was uniform noise, never a clipped update: receipts carry no norm.
+    const { scale } = waiting.masking!;
+    for (const event of events.values()) {
+      const stored = await maskedBlob(masked, event);
+      expect(stored.filter((v) => Math.abs(v / scale) > CLIP).length).toBeGreaterThan(stored.length / 2);
+    }
+    for (const r of (await receiptsOf(masked)).map((x) => UpdateReceiptSchema.parse(x)))
+      expect(r.norm).toBeNull();
   });
 
-  it('never holds an individual update in the clear: blobs are masked int32, receipts carry no norm', async () => {
-    fx = await setUpRun({ secureAggregation: true, clipNorm: CLIP, quorum: 2 });
-    await fx.lifecycle.openRound(fx.runId, 1);
-    const events = await trainAll(fx);
-    for (const event of events.values()) await deliver(fx, event);
-    expect((await roundDoc(fx)).status).toBe('closed');
-    const { scale } = (await roundDoc(fx)).masking!;
+  it('publishes the survivors` model after one participant drops out after masking', async () => {
+    const f = await withDropout();
+    await f.lifecycle.openRound(f.runId, 1);
+    const [h1, h2, h3, gone] = f.hospitals;
+    // The fourth hospital masked and sent its shares, then its update never reached the aggregator.
+    const events = await train(f);
+    for (const h of [h1, h2, h3]) await deliver(f, events.get(h));
+    await deliver(f, await deadline(f));
+    const doc = await roundDoc(f);
+    expect(doc.status).toBe('awaiting-seeds');
+    expect(doc.droppedHospitals).toEqual([gone]);
+    // Once declared dropped, its late update is stale: it never joins the sum.
+    await deliver(f, events.get(gone));
+    expect((await receiptsOf(f)).map((r) => r.hospitalId).sort()).toEqual([h1, h2, h3].sort());
+    expect(await auditReasons(f)).toEqual(expect.arrayContaining([expect.stringMatching(/stale update/)]));
+    expect((await job(f, 'reveal', gone)).status).toBe('skipped');
+    for (const h of [h1, h2, h3]) expect((await job(f, 'reveal', h)).status).toBe('done');
+    // A re-run re-sends nothing new.
+    expect((await job(f, 'reveal', h1)).status).toBe('skipped');
+    await deliver(f, await deadline(f));
+    const closed = await roundDoc(f);
+    expect(closed.status).toBe('closed');
+    expect(closed.participants).toEqual([h1, h2, h3].sort());
 
-    for (const [h, event] of events) {
-      expect(event.data).not.toHaveProperty('norm');
-      expect(event.data.masking).toEqual({
-        scheme: 'pairwise-x25519-aes-ctr-v1',
-        scale,
-        participants: fx.hospitals,
-      });
-      const stored = await maskedBlob(fx, event);
-      const plain = await plainEncoding(fx, h, stored);
-      // The stored blob is not the plain encoding: (almost) every coordinate differs, and read as
-      // fixed point it is far outside the clip bound (uniform words, not a clipped update).
-      let equal = 0;
-      for (let i = 0; i < stored.length; i++) if (stored[i] === plain[i]) equal++;
-      expect(equal).toBeLessThan(stored.length * 0.01);
-      expect(
-        Buffer.from(encodeUpdate(plain)).equals(Buffer.from(await fx.stack.blobs.get(event.data.blobPath))),
-      ).toBe(false);
-      const outsideClip = stored.filter((v) => Math.abs(v / scale) > CLIP).length;
-      expect(outsideClip).toBeGreaterThan(stored.length / 2);
-    }
-    for (const receipt of (await receiptsOf(fx)).map((r) => UpdateReceiptSchema.parse(r))) {
-      expect(receipt.status).toBe('accepted');
-      expect(receipt.norm).toBeNull();
-    }
+    // Against the plain run with the same dropout.
+    const plain = await withDropout(false);
+    await plain.lifecycle.openRound(plain.runId, 1);
+    const plainEvents = await train(plain, plain.hospitals.slice(0, 3));
+    for (const e of plainEvents.values()) await deliver(plain, e);
+    await deliver(plain, await deadline(plain));
+    expect((await roundDoc(plain)).status).toBe('closed');
+    const [a, b] = [await publishedWeights(f), await publishedWeights(plain)];
+    const bound = fixedPointErrorBound(chooseFixedPointScale(CLIP, 4), 4);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++)
+      worst = Math.max(worst, Math.abs(a[i] - b[i]) - 2 ** -23 * (Math.abs(a[i]) + Math.abs(b[i])));
+    expect(worst).toBeLessThanOrEqual(bound);
   });
 
-  it('a survivor refuses to reveal its seed with a hospital whose update was accepted', async () => {
-    fx = await setUpRun({ secureAggregation: true, clipNorm: CLIP, quorum: 2 });
-    await fx.lifecycle.openRound(fx.runId, 1);
-    const [h1, h2, h3] = fx.hospitals;
-    expect((await job(fx, 'reveal', h1)).detail).toMatch(/round 1 is open, not awaiting seeds/);
-    const events = await trainAll(fx);
-    await deliver(fx, events.get(h1));
-    await deliver(fx, events.get(h2));
-    await deliver(fx, await deadline(fx));
-    expect((await roundDoc(fx)).droppedHospitals).toEqual([h3]);
-    // An aggregator that claims h3 dropped yet holds h3's update (here: its receipt says accepted).
-    const receipt = UpdateReceiptSchema.parse((await fx.stack.documents.get(paths.update(fx.runId, 1, h1)))!);
-    await fx.stack.documents.set(paths.update(fx.runId, 1, h3), { ...receipt, hospitalId: h3, eventId: 'x' });
-    await expect(job(fx, 'reveal', h1)).rejects.toThrow(
-      new RegExp(`refusing to reveal my seed with ${h3}: its update for round 1 was received`),
+  it('a survivor refuses to reveal when the round holds an update from a hospital it calls dropped', async () => {
+    const f = await withDropout();
+    await f.lifecycle.openRound(f.runId, 1);
+    const [h1, h2, h3, gone] = f.hospitals;
+    expect((await job(f, 'reveal', h1)).detail).toMatch(/round 1 is open, not awaiting seeds/);
+    const events = await train(f);
+    for (const h of [h1, h2, h3]) await deliver(f, events.get(h));
+    await deliver(f, await deadline(f));
+    expect((await roundDoc(f)).droppedHospitals).toEqual([gone]);
+    // An aggregator that claims the fourth dropped yet holds its update (its receipt says accepted).
+    const receipt = UpdateReceiptSchema.parse((await f.stack.documents.get(paths.update(f.runId, 1, h1)))!);
+    await f.stack.documents.set(paths.update(f.runId, 1, gone), {
+      ...receipt,
+      hospitalId: gone,
+      eventId: 'x',
+      sha256: events.get(gone)!.data.sha256,
+    });
+    await expect(job(f, 'reveal', h1)).rejects.toThrow(
+      new RegExp(`refusing to reveal: the round says ${gone} both arrived and dropped`),
     );
-    expect(await fx.stack.documents.list(paths.revealedSeeds(fx.runId, 1))).toHaveLength(0);
+    expect(await f.stack.documents.list(paths.revealedSeeds(f.runId, 1))).toHaveLength(0);
   });
 
-  it('fails the round at the seeds deadline when a survivor never reveals (model and ledger unchanged)', async () => {
-    fx = await setUpRun({ secureAggregation: true, clipNorm: CLIP, quorum: 2 });
-    await fx.lifecycle.openRound(fx.runId, 1);
-    const [h1, h2, h3] = fx.hospitals;
-    const events = await trainAll(fx);
-    await deliver(fx, events.get(h1));
-    await deliver(fx, events.get(h2));
-    await deliver(fx, await deadline(fx));
-    await job(fx, 'reveal', h1); // h2's reveal job never runs
-    await deliver(fx, await deadline(fx));
-    const doc = await roundDoc(fx);
+  it('fails the round at the seeds deadline when fewer than t survivors reveal (model and ledger unchanged)', async () => {
+    const f = await withDropout();
+    await f.lifecycle.openRound(f.runId, 1);
+    const [h1, h2, h3] = f.hospitals;
+    expect((await roundDoc(f)).masking!.threshold).toBe(3);
+    const events = await train(f, [h1, h2, h3]);
+    for (const e of events.values()) await deliver(f, e);
+    await deliver(f, await deadline(f));
+    await job(f, 'reveal', h1);
+    await job(f, 'reveal', h3); // h2's reveal job never runs: 2 of t = 3
+    await deliver(f, await deadline(f));
+    const doc = await roundDoc(f);
     expect(doc.status).toBe('failed');
-    expect(doc.failureReason).toMatch(new RegExp(`${h2} did not reveal their seeds with dropped ${h3}`));
-    expect(await fx.models.get(versionOf(fx, 1))).toBeUndefined();
-    expect((await fx.lifecycle.getRun(fx.runId))!.ledger).toHaveLength(0);
+    expect(doc.failureReason).toMatch(
+      new RegExp(`${h2} did not reveal their shares, and the 2 that did are fewer than the threshold 3`),
+    );
+    expect(await f.models.get(versionOf(f, 1))).toBeUndefined();
+    expect((await f.lifecycle.getRun(f.runId))!.ledger).toHaveLength(0);
+  });
+
+  it('fails the round, audited, when a malicious hospital wraps the int32 sum (the bound check after unmasking)', async () => {
+    const f = await fixture({ secureAggregation: true });
+    await f.lifecycle.openRound(f.runId, 1);
+    const [h1, h2, h3] = f.hospitals;
+    for (const e of (await train(f, [h1, h2])).values()) await deliver(f, e);
+    const evil = new Int32Array(f.numParameters);
+    evil[5] = -(2 ** 31);
+    await deliver(f, (await maliciousUpdate(f, h3, evil)).event);
+    expect((await roundDoc(f)).status).toBe('awaiting-seeds');
+    for (const h of f.hospitals) expect((await job(f, 'reveal', h)).status).toBe('done');
+    await deliver(f, await deadline(f));
+    const doc = await roundDoc(f);
+    expect(doc.status).toBe('failed');
+    expect(doc.failureReason).toMatch(/secure aggregation: unmasked sum coordinate 5 .* outside ±3·C/);
+    expect(await auditReasons(f)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/unmasked sum coordinate 5/)]),
+    );
+    expect(await f.models.get(versionOf(f, 1))).toBeUndefined();
+  });
+
+  it('refuses to unmask a sum of fewer accepted updates than the round minimum', async () => {
+    const f = await fixture({ secureAggregation: true });
+    const opened = await f.lifecycle.openRound(f.runId, 1);
+    expect(opened.masking!.minHospitals).toBe(3);
+    // A round document with a lowered quorum (as a tampered run would have): two updates.
+    await f.stack.documents.update(paths.round(f.runId, 1), { quorum: 2 });
+    const [h1, h2] = f.hospitals;
+    for (const e of (await train(f, [h1, h2])).values()) await deliver(f, e);
+    await deliver(f, await deadline(f));
+    expect((await roundDoc(f)).status).toBe('awaiting-seeds');
+    for (const h of [h1, h2]) expect((await job(f, 'reveal', h)).status).toBe('done');
+    await deliver(f, await deadline(f));
+    const doc = await roundDoc(f);
+    expect(doc.status).toBe('failed');
+    expect(doc.failureReason).toMatch(
+      /only 2 update\(s\) arrived; the minimum per unmasked sum is 3: refusing to unmask/,
+    );
   });
 
   it('rejects plain or wrongly declared updates in a masked round, and masked ones in a plain round', async () => {
-    fx = await setUpRun({ secureAggregation: true, clipNorm: CLIP, quorum: 2 });
-    await fx.lifecycle.openRound(fx.runId, 1);
-    const [h1, h2, h3] = fx.hospitals;
-    const { masking } = await roundDoc(fx);
-    await deliver(fx, (await craftUpdate(fx, h1, deltaWithNorm(fx.numParameters, 0.1, 1))).event);
+    const f = await fixture({ secureAggregation: true });
+    await f.lifecycle.openRound(f.runId, 1);
+    const [h1, h2, h3] = f.hospitals;
+    const { masking } = await roundDoc(f);
+    await deliver(f, (await craftUpdate(f, h1, deltaWithNorm(f.numParameters, 0.1, 1))).event);
     const wrongScale = {
       scheme: masking!.scheme,
       scale: masking!.scale / 2,
       participants: masking!.participants,
     };
     await deliver(
-      fx,
-      (await craftUpdate(fx, h2, new Int32Array(fx.numParameters), { masking: wrongScale })).event,
+      f,
+      (await craftUpdate(f, h2, new Int32Array(f.numParameters), { masking: wrongScale })).event,
     );
     const fewer = { ...wrongScale, scale: masking!.scale, participants: [h1, h3] };
-    await deliver(
-      fx,
-      (await craftUpdate(fx, h3, new Int32Array(fx.numParameters), { masking: fewer })).event,
-    );
-    const reasons = (await receiptsOf(fx)).map((r) => String(r.reason));
+    await deliver(f, (await craftUpdate(f, h3, new Int32Array(f.numParameters), { masking: fewer })).event);
+    const reasons = (await receiptsOf(f)).map((r) => String(r.reason));
     expect(reasons).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/uses secure aggregation: expected a masked int32 update/),
@@ -320,13 +364,11 @@ describe('secure aggregation in the services', () => {
         expect.stringMatching(/masked against .* the round's participants are/),
       ]),
     );
-    await fx.close();
-
-    fx = await setUpRun({ secureAggregation: false });
-    await fx.lifecycle.openRound(fx.runId, 1);
-    expect((await roundDoc(fx)).masking).toBeNull();
-    await deliver(fx, (await craftUpdate(fx, h1, new Int32Array(fx.numParameters))).event);
-    expect(String((await receiptsOf(fx))[0].reason)).toMatch(
+    const plain = await fixture({ secureAggregation: false });
+    await plain.lifecycle.openRound(plain.runId, 1);
+    expect((await roundDoc(plain)).masking).toBeNull();
+    await deliver(plain, (await craftUpdate(plain, h1, new Int32Array(plain.numParameters))).event);
+    expect(String((await receiptsOf(plain))[0].reason)).toMatch(
       /masked \(int32\) updates need secure aggregation/,
     );
   });
