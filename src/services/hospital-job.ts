@@ -5,6 +5,7 @@ import { HospitalEvaluationSchema } from '../../schemas/metrics';
 import type { HospitalKeyStore } from '../ports/hospital-keys';
 import { importPrivateKeyPem } from '../runtime/secure-aggregation-crypto';
 import { signUpdate } from '../runtime/update-signing';
+import { hospitalEventSigner, type HospitalEventSigner } from '../runtime/hospital-event-signing';
 import type { JobEnv } from '../config/job-env';
 import { encodeUpdate } from '../core/codec/update-codec';
 import { transformRecords, type Preprocessor } from '../core/data';
@@ -15,7 +16,7 @@ import { CryptoRandom } from '../runtime/crypto-random';
 import { BlobHospitalLedgerStore } from '../adapters/ledger/blob-hospital-ledger-store';
 import { chargeUse, reservedMechanism, reserveRunPrivacy } from './patient-privacy';
 import type { HospitalLedgerDeps, LedgerSigner } from './hospital-ledger';
-import { enrol, type EnrolledKeys } from './hospital-enrolment';
+import { confirmOwnEnrolment, type EnrolledKeys } from './hospital-enrolment';
 import { revealSeeds } from './seed-reveal';
 import { maskClippedUpdate } from './update-masking';
 import { describeAggregates, shareAggregates } from './hospital-aggregates';
@@ -34,12 +35,17 @@ import { loadHimasModel } from './model-artifacts';
 import { hospitalEvaluation } from './model-evaluation';
 import { readRound, readRun } from './run-documents';
 
-/** The ports a hospital job uses: no transactions and no subscriptions, so they can be served remotely. */
+/**
+ * The ports a hospital job uses: no transactions and no subscriptions, so they can be served
+ * remotely. Least privilege: shared state is read only (the round, its peers' public keys, the
+ * model); what a hospital says travels as signed events on himas-updates, which only the
+ * aggregator records. It writes blobs under its own prefixes (its update, releases, ledger copy).
+ */
 export interface HospitalJobPorts {
-  documents: Pick<DocumentStore, 'get' | 'set' | 'create' | 'update' | 'delete' | 'list'>;
+  documents: Pick<DocumentStore, 'get' | 'list'>;
   blobs: BlobStore;
   events: Pick<EventBus, 'publish'>;
-  models: ModelRegistry;
+  models: Pick<ModelRegistry, 'get' | 'load'>;
 }
 
 export interface HospitalJobDeps extends HospitalJobPorts {
@@ -71,14 +77,16 @@ export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promis
   if (!run) throw new Error(`run ${env.runId} does not exist`);
   if (!run.hospitals.includes(env.hospitalId))
     throw new Error(`hospital ${env.hospitalId} is not enrolled in run ${env.runId}`);
-  if (env.mode === 'reveal') return revealSeeds({ ...env, round: env.round! }, deps);
-  // Check the enrolment before touching any patient data: an impostor job stops here.
-  const keys = await enrol(env.hospitalId, deps);
+  // Check the operator's enrolment before touching any patient data: an impostor job, a revoked
+  // hospital or a key store that lost its key stops here.
+  const keys = await confirmOwnEnrolment(env.hospitalId, deps);
+  const sign = hospitalEventSigner(keys.signing.privateKeyPem);
+  if (env.mode === 'reveal') return revealSeeds({ ...env, round: env.round! }, { ...deps, keys, sign });
   const privacy = ledgerContext(env.hospitalId, keys, deps);
   await reserveRunPrivacy(privacy.deps, privacy.signer, run);
-  if (env.mode === 'stats') return shareReleases(env, run, deps, privacy);
-  if (env.mode === 'evaluate') return evaluateVersion(env, run, deps, privacy);
-  return trainRound(env, run, deps, keys, privacy);
+  if (env.mode === 'stats') return shareReleases(env, run, deps, privacy, sign);
+  if (env.mode === 'evaluate') return evaluateVersion(env, run, deps, privacy, sign);
+  return trainRound(env, run, deps, keys, privacy, sign);
 }
 
 interface LedgerContext {
@@ -97,6 +105,7 @@ function ledgerContext(hospitalId: string, keys: EnrolledKeys, deps: HospitalJob
       hospitalId,
       privateKey: importPrivateKeyPem(keys.signing.privateKeyPem),
       publicKey: keys.signing.publicKey,
+      previousPublicKeys: keys.previousSigningPublicKeys,
     },
   };
 }
@@ -106,12 +115,13 @@ async function shareReleases(
   run: RunDocument,
   deps: HospitalJobDeps,
   privacy: LedgerContext,
+  sign: HospitalEventSigner,
 ): Promise<HospitalJobOutcome> {
   const outcomes = await shareAggregates(
     env.runId,
     env.hospitalId,
     run,
-    { ...deps, random: new CryptoRandom() },
+    { ...deps, random: new CryptoRandom(), sign },
     async () => {
       await chargeUse(privacy.deps, privacy.signer, run, ['stats']);
     },
@@ -126,6 +136,7 @@ async function evaluateVersion(
   run: RunDocument,
   deps: HospitalJobDeps,
   privacy: LedgerContext,
+  sign: HospitalEventSigner,
 ): Promise<HospitalJobOutcome> {
   const versionId = env.modelVersionId!;
   if (await deps.documents.get(paths.evaluation(versionId, env.hospitalId)))
@@ -136,13 +147,15 @@ async function evaluateVersion(
     const evaluation = await evaluationRelease(env, run, deps, privacy, { model, preprocessor, versionId });
     await publishEvent(
       deps.events,
-      makeEvent('evaluation.reported', {
-        id: `evaluation:${versionId}:${env.hospitalId}`,
-        runId: env.runId,
-        round: 0,
-        time: deps.clock.now(),
-        data: evaluation,
-      }),
+      sign(
+        makeEvent('evaluation.reported', {
+          id: `evaluation:${versionId}:${env.hospitalId}`,
+          runId: env.runId,
+          round: 0,
+          time: deps.clock.now(),
+          data: evaluation,
+        }),
+      ),
     );
     return {
       status: 'done',
@@ -195,6 +208,7 @@ async function trainRound(
   deps: HospitalJobDeps,
   keys: EnrolledKeys,
   privacy: LedgerContext,
+  sign: HospitalEventSigner,
 ): Promise<HospitalJobOutcome> {
   const round = env.round!;
   const roundDoc = await readRound(deps.documents, env.runId, round);
@@ -285,7 +299,8 @@ async function trainRound(
     const ledgerSequence = (await privacy.deps.ledger.read(env.hospitalId)).length - 1;
     await publishEvent(
       deps.events,
-      makeEvent('update.submitted', {
+      sign(
+        makeEvent('update.submitted', {
         id: `update:${env.runId}:${round}:${env.hospitalId}`,
         runId: env.runId,
         round,
@@ -304,6 +319,7 @@ async function trainRound(
           masking: masked?.masking ?? null,
         },
       }),
+      ),
     );
     logs.jobTrained(deps.logger, env.runId, round, env.hospitalId, trainLoss);
     return { status: 'done', detail: `update of ${clipped.length} parameters submitted` };

@@ -3,13 +3,11 @@ import {
   paths,
   RevealedSeedsSchema,
   type RoundDocument,
-  type UpdateReceipt,
 } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
 import { decodeUpdate, type UpdateEncoding } from '../core/codec/update-codec';
 import type { ClippedSum } from '../core/federated';
 import { SecureAggregationError, unmaskSum, type RevealedSeed } from '../core/secure-aggregation';
-import type { BlobStore } from '../ports/blob-store';
 import type { DocumentStore } from '../ports/document-store';
 import { aesCtrSeedExpander } from '../runtime/secure-aggregation-crypto';
 
@@ -52,19 +50,19 @@ export function checkMasking(
  * K/(2·scale) per coordinate (src/core/secure-aggregation/fixed-point.ts).
  */
 export async function unmaskedClippedSum(
-  deps: { blobs: BlobStore; documents: Pick<DocumentStore, 'list'> },
+  deps: { documents: Pick<DocumentStore, 'list'> },
   round: RoundDocument,
-  accepted: readonly UpdateReceipt[],
+  updates: ReadonlyArray<{ hospitalId: string; bytes: Uint8Array }>,
   length: number,
 ): Promise<ClippedSum> {
   const masking = round.masking;
   if (masking === null) throw new SecureAggregationError(`round ${round.round} is not masked`);
   const maskedUpdates = new Map<string, Int32Array>();
-  for (const receipt of accepted) {
-    const decoded = decodeUpdate(await deps.blobs.get(receipt.blobPath));
+  for (const update of updates) {
+    const decoded = decodeUpdate(update.bytes);
     if (decoded.encoding !== 'int32')
-      throw new SecureAggregationError(`update of ${receipt.hospitalId} is not masked`);
-    maskedUpdates.set(receipt.hospitalId, decoded.values as Int32Array);
+      throw new SecureAggregationError(`update of ${update.hospitalId} is not masked`);
+    maskedUpdates.set(update.hospitalId, decoded.values as Int32Array);
   }
   const revealedSeeds: RevealedSeed[] = [];
   if (round.droppedHospitals.length > 0) {

@@ -1,23 +1,23 @@
-import {
-  paths,
-  RevealedSeedsSchema,
-  UpdateReceiptSchema,
-  type RevealedSeeds,
-  type RoundDocument,
-} from '../../schemas/documents';
+import { paths, UpdateReceiptSchema, type RoundDocument } from '../../schemas/documents';
 import type { RevealedSeed } from '../core/secure-aggregation';
 import { logs } from '../logs';
 import type { Logger } from '../logging/logger';
 import type { Clock } from '../ports/clock';
 import type { DocumentStore } from '../ports/document-store';
-import type { HospitalKeyStore } from '../ports/hospital-keys';
+import type { EventBus } from '../ports/event-bus';
+import type { HospitalEventSigner } from '../runtime/hospital-event-signing';
 import { importPrivateKeyPem, revealSeedForDropped } from '../runtime/secure-aggregation-crypto';
-import { enrol, enrolledMaskingKeys } from './hospital-enrolment';
+import { enrolledMaskingKeys } from './enrolled-keys';
+import { makeEvent, publishEvent } from './event-publishing';
+import type { EnrolledKeys } from './hospital-enrolment';
 import { readRound } from './run-documents';
 
 export interface SeedRevealDeps {
-  documents: Pick<DocumentStore, 'get' | 'create' | 'update' | 'list'>;
-  keys: HospitalKeyStore;
+  documents: Pick<DocumentStore, 'get' | 'list'>;
+  events: Pick<EventBus, 'publish'>;
+  /** The hospital's keys, already checked against its enrolment. */
+  keys: EnrolledKeys;
+  sign: HospitalEventSigner;
   clock: Clock;
   logger: Logger;
 }
@@ -25,10 +25,12 @@ export interface SeedRevealDeps {
 export type SeedRevealOutcome = { status: 'done' | 'skipped'; detail: string };
 
 /**
- * Survivor side of dropout recovery (the `reveal` job mode): posts this hospital's pairwise seeds
- * with exactly the hospitals the round declared dropped. Refuses (throws) when a declared dropout's
+ * Survivor side of dropout recovery (the `reveal` job mode): publishes, signed, this hospital's
+ * pairwise seeds with exactly the hospitals the round declared dropped; the aggregator verifies
+ * and records them (a hospital writes no shared state). Refuses (throws) when a declared dropout's
  * update was accepted after all: with that seed and that update the aggregator could unmask it.
- * Only the pairwise seed s_{self,dropped} is revealed, never the private key.
+ * Only the pairwise seed s_{self,dropped} is revealed, never the private key. Re-sending is safe:
+ * the same seeds are derived again and the event id is the same.
  */
 export async function revealSeeds(
   env: { runId: string; round: number; hospitalId: string },
@@ -48,8 +50,7 @@ export async function revealSeeds(
   const dropped = await checkDropouts(deps.documents, roundDoc, hospitalId);
   if (dropped === 'not-a-survivor') return skip(`no accepted update from ${hospitalId} in round ${round}`);
 
-  const { masking } = await enrol(hospitalId, deps);
-  const privateKey = importPrivateKeyPem(masking.privateKeyPem);
+  const privateKey = importPrivateKeyPem(deps.keys.masking.privateKeyPem);
   const droppedKeys = await enrolledMaskingKeys(deps.documents, dropped);
   const seeds: RevealedSeed[] = dropped.map((droppedId) =>
     revealSeedForDropped({
@@ -61,13 +62,21 @@ export async function revealSeeds(
       droppedPublicKey: droppedKeys.get(droppedId)!,
     }),
   );
-  const doc: RevealedSeeds = RevealedSeedsSchema.parse({
-    survivorId: hospitalId,
-    seeds: seeds.map((s) => ({ droppedId: s.droppedId, seed: Buffer.from(s.seed).toString('base64') })),
-    revealedAt: deps.clock.now().toISOString(),
-  });
-  if (!(await deps.documents.create(paths.revealedSeed(runId, round, hospitalId), doc)))
-    return skip(`seeds for round ${round} already revealed`);
+  await publishEvent(
+    deps.events,
+    deps.sign(
+      makeEvent('seeds.revealed', {
+        id: `seeds:${runId}:${round}:${hospitalId}`,
+        runId,
+        round,
+        time: deps.clock.now(),
+        data: {
+          hospitalId,
+          seeds: seeds.map((s) => ({ droppedId: s.droppedId, seed: Buffer.from(s.seed).toString('base64') })),
+        },
+      }),
+    ),
+  );
   logs.seedsRevealed(deps.logger, runId, round, hospitalId, dropped);
   return { status: 'done', detail: `seeds with ${dropped.join(', ')} revealed` };
 }

@@ -4,7 +4,7 @@ import { chooseFixedPointScale } from '../core/secure-aggregation';
 import type { DocumentStore } from '../ports/document-store';
 import type { HospitalMaskingKey } from '../ports/hospital-keys';
 import { importPrivateKeyPem, maskUpdate } from '../runtime/secure-aggregation-crypto';
-import { enrolledMaskingKeys } from './hospital-enrolment';
+import { enrolledMaskingKeys } from './enrolled-keys';
 
 export type UpdateMasking = NonNullable<EventOf<'update.submitted'>['data']['masking']>;
 
