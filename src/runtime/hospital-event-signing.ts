@@ -32,7 +32,10 @@ export function signHospitalEvent<E extends HospitalEvent>(event: E, privateKey:
 export function verifyHospitalEvent(event: HospitalEvent, publicKey: KeyObject | string): SignatureCheck {
   const hospitalId = event.data.hospitalId;
   if (event.signature === undefined)
-    return { ok: false, reason: `${event.type} from ${hospitalId} is not signed (envelope signature missing)` };
+    return {
+      ok: false,
+      reason: `${event.type} from ${hospitalId} is not signed (envelope signature missing)`,
+    };
   const bytes = Buffer.from(event.signature, 'base64');
   if (bytes.length !== SIGNATURE_BYTES || bytes.toString('base64') !== event.signature)
     return { ok: false, reason: `envelope signature is not ${SIGNATURE_BYTES} bytes of base64` };

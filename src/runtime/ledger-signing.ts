@@ -88,7 +88,8 @@ export function verifyLedgerChain(
         // A malformed signature verifies under no key.
       }
     }
-    if (signer < 0) return { ok: false, reason: `entry ${index} is not signed by ${excerpt.hospitalId}'s key` };
+    if (signer < 0)
+      return { ok: false, reason: `entry ${index} is not signed by ${excerpt.hospitalId}'s key` };
     keyIndex = signer;
     previous = entrySha256(entry);
   }

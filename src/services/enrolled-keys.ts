@@ -45,7 +45,9 @@ export function signingKeyAt(enrolment: HospitalEnrolment, at: Date): KeyLookup 
     };
   const currentFrom = new Date(enrolment.keyValidFrom ?? enrolment.enrolledAt);
   if (at >= currentFrom) return { ok: true, signingPublicKey: enrolment.signingPublicKey };
-  const retired = enrolment.previousKeys.find((k) => new Date(k.validFrom) <= at && at < new Date(k.validUntil));
+  const retired = enrolment.previousKeys.find(
+    (k) => new Date(k.validFrom) <= at && at < new Date(k.validUntil),
+  );
   if (retired) return { ok: true, signingPublicKey: retired.signingPublicKey };
   return { ok: false, reason: `no key of hospital ${id} was valid at ${at.toISOString()}` };
 }

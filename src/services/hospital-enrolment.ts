@@ -81,7 +81,11 @@ export async function enrolHospital(
     throw new EnrolmentError(
       `hospital ${hospitalId} is already enrolled under another masking key; to give it new keys use: himas hospitals rotate ${hospitalId}`,
     );
-  return { changed: false, enrolment: existing, detail: `${hospitalId} is already enrolled under these keys` };
+  return {
+    changed: false,
+    enrolment: existing,
+    detail: `${hospitalId} is already enrolled under these keys`,
+  };
 }
 
 /**
@@ -241,7 +245,11 @@ export async function confirmOwnEnrolment(
     throw new Error(
       `hospital ${hospitalId}'s key store holds another masking key than the enrolled one; have the operator rotate it (himas hospitals rotate ${hospitalId})`,
     );
-  return { signing, masking, previousSigningPublicKeys: enrolment.previousKeys.map((k) => k.signingPublicKey) };
+  return {
+    signing,
+    masking,
+    previousSigningPublicKeys: enrolment.previousKeys.map((k) => k.signingPublicKey),
+  };
 }
 
 /** First 12 hex digits of the raw key: enough to compare keys by eye in a log line. */

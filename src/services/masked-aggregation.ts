@@ -1,9 +1,4 @@
-import {
-  MASKING_SCHEME,
-  paths,
-  RevealedSeedsSchema,
-  type RoundDocument,
-} from '../../schemas/documents';
+import { MASKING_SCHEME, paths, RevealedSeedsSchema, type RoundDocument } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
 import { decodeUpdate, type UpdateEncoding } from '../core/codec/update-codec';
 import type { ClippedSum } from '../core/federated';

@@ -74,7 +74,10 @@ export async function aggregateRound(
 
   const versionId = modelVersionId(runId, round);
   const samplingProbability = Math.min(1, roundDoc.expectedHospitals.length / run.hospitals.length);
-  const ledger = [...run.ledger, roundPrivacyEvent(config, roundDoc.expectedHospitals.length, run.hospitals.length)];
+  const ledger = [
+    ...run.ledger,
+    roundPrivacyEvent(config, roundDoc.expectedHospitals.length, run.hospitals.length),
+  ];
   const guarantee = hospitalLevelGuarantee(config, ledger, samplingProbability);
   // Each participant's patient-level guarantee, recomputed from its published, verified ledger.
   const patient = await patientPrivacyOf(ctx, run, participants);
@@ -94,7 +97,10 @@ export async function aggregateRound(
   const guarantees = worst ? [guarantee, worst] : [guarantee];
 
   // Check ahead, not after: refuse to publish a version that would exceed the budget.
-  if (config.epsilonBudget !== null && (guarantee.epsilon === null || guarantee.epsilon > config.epsilonBudget)) {
+  if (
+    config.epsilonBudget !== null &&
+    (guarantee.epsilon === null || guarantee.epsilon > config.epsilonBudget)
+  ) {
     const reason = `privacy budget: this round would bring hospital-level ε to ${guarantee.epsilon?.toFixed(3) ?? '∞'} > budget ${config.epsilonBudget}`;
     await failRound(ctx, runId, round, reason, participants);
     await haltRun(ctx, runId, reason, guarantee.epsilon);
@@ -249,7 +255,9 @@ async function patientPrivacyOf(
   ctx: AggregatorContext,
   run: RunDocument,
   participants: string[],
-): Promise<{ ok: true; hospitals: HospitalPrivacy[]; ledgers: LedgerExcerpt[] } | { ok: false; reason: string }> {
+): Promise<
+  { ok: true; hospitals: HospitalPrivacy[]; ledgers: LedgerExcerpt[] } | { ok: false; reason: string }
+> {
   const hospitals: HospitalPrivacy[] = [];
   const ledgers: LedgerExcerpt[] = [];
   for (const hospitalId of participants) {
@@ -286,10 +294,22 @@ async function auditPublication(
       `${where}: Gaussian noise multiplier ${g.noiseMultiplier} on clip norm ${g.clipNorm} (${g.unit} level)`,
     );
   }
-  await ctx.audit(runId, round, 'model.published', versionId, 'info', privacy.map((g) => describeGuarantee(g)).join('; '));
+  await ctx.audit(
+    runId,
+    round,
+    'model.published',
+    versionId,
+    'info',
+    privacy.map((g) => describeGuarantee(g)).join('; '),
+  );
 }
 
-async function haltRun(ctx: AggregatorContext, runId: string, reason: string, epsilon: number | null): Promise<void> {
+async function haltRun(
+  ctx: AggregatorContext,
+  runId: string,
+  reason: string,
+  epsilon: number | null,
+): Promise<void> {
   const { deps } = ctx;
   const now = deps.clock.now();
   await ctx.audit(runId, null, 'run.halted', runId, 'info', reason);

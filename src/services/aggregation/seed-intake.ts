@@ -30,9 +30,16 @@ export async function receiveSeeds(ctx: AggregatorContext, event: EventOf<'seeds
   if (!sender.ok) return refuse(sender.reason);
   const roundDoc = await ctx.getRound(runId, round);
   if (!roundDoc) return refuse(`round ${round} of run ${runId} was never opened`);
-  if (roundDoc.status !== 'awaiting-seeds') return refuse(`round ${round} is ${roundDoc.status}, not awaiting seeds`);
-  const receipt = UpdateReceiptSchema.safeParse(await deps.documents.get(paths.update(runId, round, hospitalId)));
-  if (!receipt.success || receipt.data.status !== 'accepted' || roundDoc.droppedHospitals.includes(hospitalId))
+  if (roundDoc.status !== 'awaiting-seeds')
+    return refuse(`round ${round} is ${roundDoc.status}, not awaiting seeds`);
+  const receipt = UpdateReceiptSchema.safeParse(
+    await deps.documents.get(paths.update(runId, round, hospitalId)),
+  );
+  if (
+    !receipt.success ||
+    receipt.data.status !== 'accepted' ||
+    roundDoc.droppedHospitals.includes(hospitalId)
+  )
     return refuse(`${hospitalId} is not a survivor of round ${round}`);
   const named = event.data.seeds.map((s) => s.droppedId).sort();
   const dropped = [...roundDoc.droppedHospitals].sort();

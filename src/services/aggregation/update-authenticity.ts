@@ -44,7 +44,8 @@ export async function authenticateUpdate(
   try {
     bytes = await deps.blobs.get(blobPath);
   } catch (error) {
-    if (error instanceof NotFoundError) return { ok: false, reason: `update blob ${blobPath} does not exist` };
+    if (error instanceof NotFoundError)
+      return { ok: false, reason: `update blob ${blobPath} does not exist` };
     throw error;
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');

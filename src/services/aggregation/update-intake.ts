@@ -30,7 +30,10 @@ import { authenticateUpdate } from './update-authenticity';
  * aggregator's own, content-addressed path first, so the hospital (which may overwrite its upload
  * path) cannot change what was accepted.
  */
-export async function receiveUpdate(ctx: AggregatorContext, event: EventOf<'update.submitted'>): Promise<void> {
+export async function receiveUpdate(
+  ctx: AggregatorContext,
+  event: EventOf<'update.submitted'>,
+): Promise<void> {
   const { runId, round } = event;
   const { hospitalId } = event.data;
   const { deps } = ctx;
@@ -91,7 +94,8 @@ export async function receiveUpdate(ctx: AggregatorContext, event: EventOf<'upda
     ? receipt
     : (UpdateReceiptSchema.safeParse(await deps.documents.get(receiptPath)).data ?? receipt);
   if (!created) logs.updateDuplicate(deps.logger, runId, round, hospitalId);
-  else if (receipt.status === 'accepted') logs.updateAccepted(deps.logger, runId, round, hospitalId, verdict.norm);
+  else if (receipt.status === 'accepted')
+    logs.updateAccepted(deps.logger, runId, round, hospitalId, verdict.norm);
   else logs.updateRejected(deps.logger, runId, round, hospitalId, receipt.reason ?? '');
   await finishIntake(ctx, event, stored);
 }
