@@ -145,7 +145,9 @@ describe('secure aggregation in the services', () => {
     const [h1, h2] = fx.hospitals;
     const other = (await fx.keys.maskingKey(h2)).publicKey;
     await fx.stack.documents.update(paths.hospital(h1), { maskingPublicKey: other });
-    await expect(job(fx, 'train', h1)).rejects.toThrow(`hospital ${h1} is enrolled with another masking key`);
+    await expect(job(fx, 'train', h1)).rejects.toThrow(
+      `hospital ${h1}'s key store holds another masking key than the enrolled one`,
+    );
   });
 
   it('publishes the correct model after one participant drops out after masking and the survivors reveal seeds', async () => {
@@ -172,6 +174,8 @@ describe('secure aggregation in the services', () => {
     // A dropped hospital has nothing to reveal; the survivors reveal exactly their seed with h3.
     expect((await job(fx, 'reveal', h3)).status).toBe('skipped');
     expect(await job(fx, 'reveal', h1)).toEqual({ status: 'done', detail: `seeds with ${h3} revealed` });
+    // The job publishes its seeds, signed; only the aggregator records them.
+    await deliver(fx, fx.bus.ofType('seeds.revealed').at(-1));
     expect((await job(fx, 'reveal', h1)).status).toBe('skipped');
     // A redelivery of the update deadline does not end the reveal early.
     await deliver(fx, {
@@ -181,6 +185,7 @@ describe('secure aggregation in the services', () => {
     });
     expect((await roundDoc(fx)).status).toBe('awaiting-seeds');
     expect((await job(fx, 'reveal', h2)).status).toBe('done');
+    await deliver(fx, fx.bus.ofType('seeds.revealed').at(-1));
     const seeds = await fx.stack.documents.list(paths.revealedSeeds(fx.runId, 1));
     expect(seeds.map((s) => RevealedSeedsSchema.parse(s.data).seeds.map((x) => x.droppedId))).toEqual([
       [h3],
