@@ -295,9 +295,11 @@ export async function craftUpdate(
     mirror: new MirrorStore(fx.stack.blobs, 'shared'),
     clock: fx.clock,
   };
-  const entries = options.skipLedger
-    ? await fx.ledger.read(hospitalId)
-    : await chargeUse(ledgerDeps, signer, run, [`train:${round}`]);
+  // An impostor (signAs) cannot charge the named hospital's ledger: only that hospital writes it.
+  const entries =
+    options.skipLedger || options.signAs !== undefined
+      ? await fx.ledger.read(hospitalId)
+      : await chargeUse(ledgerDeps, signer, run, [`train:${round}`]);
   const signature =
     options.signature ??
     signUpdate(
