@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { HospitalIdSchema } from '../../../schemas/events';
 import { FileHospitalKeyStore } from '../../adapters/keys/file-hospital-key-store';
 import { openStackPorts } from '../../config/stack-config';
 import { openEmbeddedPlatform } from '../../local/embedded-platform';
@@ -85,6 +86,10 @@ export const hospitalsCommand: Command = {
       throw new UserError(`himas hospitals ${action} needs a HOSPITAL id, e.g. himas hospitals ${action} h1`);
     if (action === 'list' && hospitalId !== undefined)
       throw new UserError(`himas hospitals list takes no HOSPITAL id (got '${hospitalId}')`);
+    if (hospitalId !== undefined && !HospitalIdSchema.safeParse(hospitalId).success)
+      throw new UserError(
+        `bad hospital id '${hospitalId}': letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      );
     const given = givenKeys(stringFlag(values, 'signing-key'), stringFlag(values, 'masking-key'));
     if (given !== null && action !== 'enrol' && action !== 'rotate')
       throw new UserError(`--signing-key and --masking-key go with enrol or rotate, not ${action}`);
