@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { HospitalIdSchema } from '../../../schemas/events';
 import { FileHospitalKeyStore } from '../../adapters/keys/file-hospital-key-store';
-import { openStackPorts } from '../../config/stack-config';
+import { openStackPorts, readStackConfig, StackConfigError } from '../../config/stack-config';
 import { openEmbeddedPlatform } from '../../local/embedded-platform';
 import { readStackState, stackConfigOf, stackStatePath } from '../../local/stack/stack-control';
 import { systemClock } from '../../ports/clock';
@@ -44,7 +44,10 @@ as the hospital sends them out of band. Without them, enrol and rotate act for a
 hospital whose key store is local (<home>/keys, or the emulator stack's folder): enrol creates
 its key if it has none, rotate replaces it. \`himas train\` enrols its simulated hospitals itself.
 
-Flags: --home DIR (default .himas), --stack embedded|emulators (default embedded).`;
+Flags: --home DIR (default .himas), --stack embedded|emulators|gcp (default embedded). With
+--stack gcp the command writes the project's Firestore with your (the operator's) credentials:
+HIMAS_PROJECT and HIMAS_BUCKET name the stack, and enrol/rotate need --signing-key and
+--masking-key (a cloud hospital's keys are never on the operator's machine).`;
 
 const ACTIONS = ['enrol', 'rotate', 'revoke', 'list'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -98,7 +101,12 @@ export const hospitalsCommand: Command = {
       throw new UserError('himas hospitals revoke needs --reason TEXT (it goes into the audit log)');
 
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
-    const kind = parseStoreKind(stringFlag(values, 'stack'));
+    const stackFlag = stringFlag(values, 'stack');
+    const kind: StoreKind | 'gcp' = stackFlag === 'gcp' ? 'gcp' : parseStoreKind(stackFlag);
+    if (kind === 'gcp' && given === null && (action === 'enrol' || action === 'rotate'))
+      throw new UserError(
+        `himas hospitals ${action} --stack gcp needs the hospital's --signing-key and --masking-key (its key store is the hospital's own Secret Manager)`,
+      );
     return withOperatorStore(home, kind, async ({ documents, keysDir }) => {
       const deps: OperatorDeps = { documents, clock: systemClock, operator: `operator:${operatorName()}` };
       try {
@@ -163,7 +171,7 @@ async function listAction(documents: Pick<DocumentStore, 'list'>, json: boolean)
 /** The store the operator writes: the embedded store in `home` (created if new), or the emulator stack. */
 async function withOperatorStore<T>(
   home: string,
-  kind: StoreKind,
+  kind: StoreKind | 'gcp',
   fn: (store: { documents: DocumentStore; keysDir: string }) => Promise<T>,
 ): Promise<T> {
   if (kind === 'embedded') {
@@ -178,6 +186,22 @@ async function withOperatorStore<T>(
       return await fn({ documents: platform.stack.documents, keysDir: path.join(home, 'keys') });
     } finally {
       await platform.close();
+    }
+  }
+  if (kind === 'gcp') {
+    let config;
+    try {
+      config = readStackConfig({ ...process.env, HIMAS_STACK: 'gcp' });
+    } catch (error) {
+      if (error instanceof StackConfigError) throw new UserError(`--stack gcp: ${error.message}`);
+      throw error;
+    }
+    const ports = openStackPorts(config);
+    try {
+      // No local key store in the cloud: only keys given on the command line are enrolled.
+      return await fn({ documents: ports.documents, keysDir: path.join(home, 'no-local-keys') });
+    } finally {
+      await ports.close();
     }
   }
   const state = readStackState(home);

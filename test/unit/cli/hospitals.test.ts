@@ -139,6 +139,19 @@ describe('himas hospitals (operator-only identities)', () => {
     expect((await hospitals(home, ['list'])).out).toBe(
       'no hospital is enrolled yet (himas hospitals enrol HOSPITAL)\n',
     );
+    // In the cloud the operator gives the hospital's public keys; the stack comes from the environment.
+    await expect(hospitals(home, ['enrol', 'h1', '--stack', 'gcp'])).rejects.toThrow(
+      "himas hospitals enrol --stack gcp needs the hospital's --signing-key and --masking-key",
+    );
+    const savedProject = process.env.HIMAS_PROJECT;
+    delete process.env.HIMAS_PROJECT;
+    try {
+      await expect(hospitals(home, ['list', '--stack', 'gcp'])).rejects.toThrow(
+        /^--stack gcp: stack configuration: HIMAS_PROJECT is not set/,
+      );
+    } finally {
+      if (savedProject !== undefined) process.env.HIMAS_PROJECT = savedProject;
+    }
     expect((await hospitals(home, ['--help'])).out).toMatch(
       /^Usage: himas hospitals <enrol\|rotate\|revoke\|list>/,
     );
