@@ -1,3 +1,4 @@
+import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -60,6 +61,16 @@ describe('the training workflow on the embedded platform', () => {
   beforeEach(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'himas-wf-'));
     platform = await openEmbeddedPlatform({ home, dataDir, logger: silentLogger, jobs: 'in-process' });
+    // The operator's enrolment, ahead of any job (some tests run jobs before the workflow does).
+    await enrolSimulatedHospitals(
+      {
+        documents: platform.stack.documents,
+        clock: platform.clock,
+        operator: 'operator:test',
+        keys: platform.hospitalKeys,
+      },
+      hospitals,
+    );
   });
   afterEach(async () => {
     await platform?.close();
