@@ -38,6 +38,9 @@ hospital sends is verified against it. Every change is written to the audit log 
                     a key file was lost or replaced — deleting a key file never re-enrols.
   revoke HOSPITAL   refuse every new message of the hospital (--reason TEXT is required)
   list              the enrolled hospitals, their key fingerprints and state (--json for JSON)
+  public-keys HOSPITAL  run by the hospital: prints the enrol flags for its own key file
+                    (--keys-dir DIR, default <home>/keys), to send to the operator out of band;
+                    creates nothing and never prints the private key
 
 Keys: --signing-key B64 --masking-key B64 give the hospital's raw public keys (32 bytes, base64),
 as the hospital sends them out of band. Without them, enrol and rotate act for a simulated
@@ -49,7 +52,7 @@ Flags: --home DIR (default .himas), --stack embedded|emulators|gcp (default embe
 HIMAS_PROJECT and HIMAS_BUCKET name the stack, and enrol/rotate need --signing-key and
 --masking-key (a cloud hospital's keys are never on the operator's machine).`;
 
-const ACTIONS = ['enrol', 'rotate', 'revoke', 'list'] as const;
+const ACTIONS = ['enrol', 'rotate', 'revoke', 'list', 'public-keys'] as const;
 type Action = (typeof ACTIONS)[number];
 
 export const hospitalsCommand: Command = {
@@ -62,6 +65,7 @@ export const hospitalsCommand: Command = {
         'signing-key': { type: 'string' },
         'masking-key': { type: 'string' },
         reason: { type: 'string' },
+        'keys-dir': { type: 'string' },
         json: { type: 'boolean' },
         home: { type: 'string' },
         stack: { type: 'string' },
@@ -101,6 +105,20 @@ export const hospitalsCommand: Command = {
       throw new UserError('himas hospitals revoke needs --reason TEXT (it goes into the audit log)');
 
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
+    if (action === 'public-keys') {
+      // The hospital's side: no store is opened, nothing is written.
+      const keysDir = path.resolve(stringFlag(values, 'keys-dir') ?? path.join(home, 'keys'));
+      try {
+        const keys = await publicKeysOf(new FileHospitalKeyStore(keysDir), hospitalId!);
+        process.stdout.write(
+          `--signing-key ${keys.signingPublicKey} --masking-key ${keys.maskingPublicKey}\n`,
+        );
+        return 0;
+      } catch (error) {
+        if (error instanceof MissingHospitalKeyError) throw new UserError(error.message);
+        throw error;
+      }
+    }
     const stackFlag = stringFlag(values, 'stack');
     const kind: StoreKind | 'gcp' = stackFlag === 'gcp' ? 'gcp' : parseStoreKind(stackFlag);
     if (kind === 'gcp' && given === null && (action === 'enrol' || action === 'rotate'))

@@ -105,6 +105,13 @@ describe('himas hospitals (operator-only identities)', () => {
       (await hospitals(home, ['enrol', 'h9', '--signing-key', signing, '--masking-key', masking])).code,
     ).toBe(0);
     const json = JSON.parse((await hospitals(home, ['list', '--json'])).out);
+    // What the hospital sends: the enrol flags printed from its own key folder, nothing written.
+    const printed = await hospitals(home, ['public-keys', 'h9', '--keys-dir', path.join(home, 'elsewhere')]);
+    expect(printed.out).toBe(`--signing-key ${signing} --masking-key ${masking}\n`);
+    expect(printed.out).not.toMatch(/PRIVATE/);
+    await expect(
+      hospitals(home, ['public-keys', 'h5', '--keys-dir', path.join(home, 'elsewhere')]),
+    ).rejects.toThrow(/hospital h5 has no signing key/);
     expect(json).toEqual([
       expect.objectContaining({ hospitalId: 'h9', signingPublicKey: signing, maskingPublicKey: masking }),
     ]);
@@ -127,7 +134,7 @@ describe('himas hospitals (operator-only identities)', () => {
 
   it('says what is wrong with the command line, in one line', async () => {
     await expect(hospitals(home, [])).rejects.toThrow(
-      'himas hospitals needs an action: enrol, rotate, revoke, list',
+      'himas hospitals needs an action: enrol, rotate, revoke, list, public-keys',
     );
     await expect(hospitals(home, ['enroll', 'h1'])).rejects.toThrow(/unknown action 'enroll'.*enrol/);
     await expect(hospitals(home, ['rotate'])).rejects.toThrow('himas hospitals rotate needs a HOSPITAL id');
