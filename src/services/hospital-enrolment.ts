@@ -222,27 +222,27 @@ export interface EnrolledKeys {
 /**
  * The hospital job's check before it touches any data: the key store holds the key the operator
  * enrolled, and the hospital is not revoked. Read only — a job has no write access to
- * `hospitals/{id}`.
+ * `hospitals/{id}`. Refusals are EnrolmentErrors (the operator's to fix: enrol, rotate).
  */
 export async function confirmOwnEnrolment(
   hospitalId: string,
   deps: { documents: Pick<DocumentStore, 'get'>; keys: HospitalKeyStore },
 ): Promise<EnrolledKeys> {
   const lookup = await readEnrolment(deps.documents, hospitalId);
-  if (!lookup.ok) throw new Error(lookup.reason);
+  if (!lookup.ok) throw new EnrolmentError(lookup.reason);
   const enrolment = lookup.enrolment;
   if (!enrolment.enabled)
-    throw new Error(
+    throw new EnrolmentError(
       `hospital ${hospitalId} is revoked${enrolment.revocationReason ? ` (${enrolment.revocationReason})` : ''}; its jobs do not run`,
     );
   const signing = await deps.keys.signingKey(hospitalId);
   const masking = await deps.keys.maskingKey(hospitalId);
   if (signing.publicKey !== enrolment.signingPublicKey)
-    throw new Error(
+    throw new EnrolmentError(
       `hospital ${hospitalId}'s key store holds signing key ${fingerprint(signing.publicKey)}, but ${fingerprint(enrolment.signingPublicKey)} is enrolled: restore the enrolled key, or have the operator rotate to this one (himas hospitals rotate ${hospitalId})`,
     );
   if (enrolment.maskingPublicKey !== undefined && masking.publicKey !== enrolment.maskingPublicKey)
-    throw new Error(
+    throw new EnrolmentError(
       `hospital ${hospitalId}'s key store holds another masking key than the enrolled one; have the operator rotate it (himas hospitals rotate ${hospitalId})`,
     );
   return {

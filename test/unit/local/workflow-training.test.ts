@@ -110,6 +110,19 @@ describe('the training workflow on the embedded platform', () => {
     expect((await p.lifecycle.getRun('wf-full'))?.status).toBe('completed');
   });
 
+  it("stops before anything runs when a simulated hospital's key file was deleted: no silent re-enrolment", async () => {
+    const p = platform!;
+    const enrolled = await p.stack.documents.get(paths.hospital(hospitals[1]));
+    rmSync(path.join(home, 'keys', `${hospitals[1]}.signing.json`));
+    const jobs = countingRunner(p.jobs);
+    await expect(run(p, jobs, 'wf-lost-key')).rejects.toThrow(
+      new RegExp(`hospital ${hospitals[1]} has no signing key in .*himas hospitals rotate ${hospitals[1]}`),
+    );
+    expect(jobs.calls).toEqual([]);
+    expect(await p.lifecycle.getRun('wf-lost-key')).toBeUndefined();
+    expect(await p.stack.documents.get(paths.hospital(hospitals[1]))).toEqual(enrolled);
+  });
+
   it('resumes a run interrupted mid-round: every hospital counted once, no update recomputed', async () => {
     const p = platform!;
     // The state a crash leaves: run, statistics and model created, round 1 open, one update in.
