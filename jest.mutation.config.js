@@ -23,5 +23,9 @@ module.exports = {
     // The ledger's arithmetic is exercised through the services that keep the ledger.
     '<rootDir>/test/unit/services/patient-privacy.test.ts',
     '<rootDir>/test/unit/services/privacy-attacks.test.ts',
+    // Identities and the aggregator's verification (issue 13): the attacks and the signatures.
+    '<rootDir>/test/unit/security/**/*.test.ts',
+    '<rootDir>/test/unit/runtime/hospital-event-signing.test.ts',
+    '<rootDir>/test/unit/services/hospital-enrolment.test.ts',
   ],
 };

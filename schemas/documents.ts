@@ -31,6 +31,7 @@ export const paths = {
   evaluations: (versionId: string) => `models/${versionId}/evaluations`,
   evaluation: (versionId: string, hospitalId: string) => `models/${versionId}/evaluations/${hospitalId}`,
   hospital: (hospitalId: string) => `hospitals/${hospitalId}`,
+  hospitals: () => 'hospitals',
   audit: (id: string) => `audit/${id}`,
   audits: () => 'audit',
 } as const;
@@ -42,6 +43,12 @@ export const roundKey = (round: number): string => String(round).padStart(4, '0'
 export const blobPaths = {
   update: (runId: string, round: number, hospitalId: string) =>
     `runs/${runId}/rounds/${roundKey(round)}/updates/${hospitalId}.bin`,
+  /**
+   * The aggregator's copy of an accepted update, named by its hash: what the round's close
+   * re-verifies and sums, out of the hospital's reach (it may overwrite its own upload path).
+   */
+  acceptedUpdate: (runId: string, round: number, hospitalId: string, sha256: string) =>
+    `runs/${runId}/rounds/${roundKey(round)}/accepted/${hospitalId}-${sha256}.bin`,
   /**
    * The published copy of a hospital's privacy ledger (signed, chained entries; the hospital's own
    * store holds the authoritative one): `ledgers/<hospital>/<8-digit sequence>.json`.
@@ -169,6 +176,14 @@ export const UpdateReceiptSchema = z.object({
   receivedAt: isoTime,
   /** The published ledger entry the hospital's guarantee claim was computed at (null without a ledger). */
   ledgerSequence: z.number().int().min(0).nullable().default(null),
+  /**
+   * The hospital's Ed25519 update signature (update-signing.ts), kept so that the round's close
+   * re-verifies every included update against the enrolled key and the blob, never trusting the
+   * receipt alone. Null in receipts from before; such a receipt is never counted.
+   */
+  signature: z.string().nullable().default(null),
+  /** Base model the update declared (signed); the close checks it against the round's. */
+  baseModelVersionId: z.string().nullable().default(null),
 });
 export type UpdateReceipt = z.infer<typeof UpdateReceiptSchema>;
 
@@ -202,7 +217,21 @@ export type ModelVersionDocument = z.infer<typeof ModelVersionDocumentSchema>;
 
 export { HospitalEvaluationSchema };
 
-/** `hospitals/{id}`: the enrolment of a hospital, with the public key its updates must verify under. */
+/** A key a hospital signed (and masked) with before a rotation, and when it was valid: [validFrom, validUntil). */
+export const RetiredHospitalKeySchema = z.object({
+  signingPublicKey: z.string().min(1),
+  maskingPublicKey: z.string().min(1).optional(),
+  validFrom: isoTime,
+  validUntil: isoTime,
+});
+export type RetiredHospitalKey = z.infer<typeof RetiredHospitalKeySchema>;
+
+/**
+ * `hospitals/{id}`: the enrolment of a hospital, written only by the operator (`himas hospitals`),
+ * with the public keys its messages must verify under. The current key is valid from keyValidFrom;
+ * rotated-out keys stay in previousKeys with their validity, so the ledger entries and updates they
+ * signed still verify. `enabled: false` (revoked) refuses every new message of the hospital.
+ */
 export const HospitalEnrolmentSchema = z.object({
   hospitalId: z.string(),
   /** Raw Ed25519 public key, base64. */
@@ -211,6 +240,13 @@ export const HospitalEnrolmentSchema = z.object({
   maskingPublicKey: z.string().min(1).optional(),
   enrolledAt: isoTime,
   enabled: z.boolean(),
+  /** Since when the current key is valid (its enrolment or its rotation; old documents: enrolledAt). */
+  keyValidFrom: isoTime.optional(),
+  /** Rotated-out keys, oldest first. */
+  previousKeys: z.array(RetiredHospitalKeySchema).default([]),
+  revokedAt: isoTime.nullable().default(null),
+  revocationReason: z.string().nullable().default(null),
+  updatedAt: isoTime.optional(),
 });
 export type HospitalEnrolment = z.infer<typeof HospitalEnrolmentSchema>;
 

@@ -1,12 +1,18 @@
 import { z } from 'zod';
 import { HospitalEvaluationSchema } from './metrics';
 import { DpEventDataSchema, PrivacyGuaranteeSchema } from './privacy';
+import { RevealBundleSchema } from './secure-aggregation';
 
 /**
  * Every HIMAS event travels in this envelope (ARCHITECTURE.md section 2). `id` is deterministic,
  * e.g. `update:<runId>:<round>:<hospital>`, so a redelivered or re-sent event is recognised.
+ *
+ * 1.1 adds `signature`: the sending hospital's Ed25519 signature over the rest of the envelope
+ * (src/runtime/hospital-event-signing.ts), required on every HOSPITAL_EVENT_TYPES event. 1.0
+ * envelopes still parse (events from the platform itself), but an unsigned hospital event is refused.
  */
-export const SPEC_VERSION = '1.0';
+export const SPEC_VERSION = '1.1';
+export const SPEC_VERSIONS = ['1.0', '1.1'] as const;
 
 export const TOPICS = {
   rounds: 'himas-rounds',
@@ -140,17 +146,29 @@ const TreatmentReportedData = z.object({
   privacy: ReleasePrivacyData,
 });
 const EvaluationReportedData = HospitalEvaluationSchema;
+/**
+ * A survivor's reveal for a masked round (schemas/secure-aggregation.ts RevealBundle: one share or
+ * pair seed per participant, signed inside by the survivor's identity key). The hospital publishes
+ * it; only the aggregator, after verifying the event signature, the reveal and the round's claim,
+ * records it in `runs/{runId}/rounds/{round}/seeds/{hospital}` (RevealedShares).
+ */
+const SeedsRevealedData = z.object({
+  hospitalId: HospitalIdSchema,
+  reveal: RevealBundleSchema,
+});
 
 const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
   z
     .object({
       type: z.literal(type),
-      specVersion: z.literal(SPEC_VERSION),
+      specVersion: z.enum(SPEC_VERSIONS),
       id: z.string().min(1).max(512),
       runId: RunIdSchema,
       round: z.number().int().min(0),
       time: isoTime,
       data,
+      /** Ed25519 signature (base64) of the hospital named in `data.hospitalId`; see SPEC_VERSION. */
+      signature: z.string().min(1).optional(),
     })
     .strict();
 
@@ -166,6 +184,7 @@ export const EventSchemas = {
   'evaluation.reported': envelope('evaluation.reported', EvaluationReportedData),
   'surveillance.reported': envelope('surveillance.reported', SurveillanceReportedData),
   'treatment.reported': envelope('treatment.reported', TreatmentReportedData),
+  'seeds.revealed': envelope('seeds.revealed', SeedsRevealedData),
 } as const;
 
 export type EventType = keyof typeof EventSchemas;
@@ -183,6 +202,7 @@ export const HimasEventSchema = z.discriminatedUnion('type', [
   EventSchemas['evaluation.reported'],
   EventSchemas['surveillance.reported'],
   EventSchemas['treatment.reported'],
+  EventSchemas['seeds.revealed'],
 ]);
 export type HimasEvent = z.infer<typeof HimasEventSchema>;
 export type EventOf<T extends EventType> = z.infer<(typeof EventSchemas)[T]>;
@@ -197,7 +217,23 @@ export const TOPIC_OF: Record<EventType, TopicName> = {
   'evaluation.reported': TOPICS.updates,
   'surveillance.reported': TOPICS.updates,
   'treatment.reported': TOPICS.updates,
+  'seeds.revealed': TOPICS.updates,
   'model.published': TOPICS.models,
   'privacy.alert': TOPICS.alerts,
   'surveillance.alert': TOPICS.alerts,
 };
+
+/** Events a hospital sends: each names its sender in `data.hospitalId` and carries its signature. */
+export const HOSPITAL_EVENT_TYPES = [
+  'update.submitted',
+  'evaluation.reported',
+  'surveillance.reported',
+  'treatment.reported',
+  'seeds.revealed',
+] as const satisfies readonly EventType[];
+export type HospitalEventType = (typeof HOSPITAL_EVENT_TYPES)[number];
+export type HospitalEvent = EventOf<HospitalEventType>;
+
+export function isHospitalEvent(event: HimasEvent): event is HospitalEvent {
+  return (HOSPITAL_EVENT_TYPES as readonly string[]).includes(event.type);
+}

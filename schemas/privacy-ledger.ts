@@ -86,6 +86,11 @@ export const LedgerExcerptSchema = z
     hospitalId: z.string().min(1),
     /** Raw Ed25519 public key (base64) of the hospital, as enrolled. */
     signingPublicKey: z.string().min(1),
+    /**
+     * Keys the hospital signed with before rotations, oldest first: earlier entries may be signed by
+     * them, and once an entry is signed by a later key no earlier one is accepted again.
+     */
+    previousSigningPublicKeys: z.array(z.string().min(1)).default([]),
     entries: z.array(SignedLedgerEntrySchema),
   })
   .strict();

@@ -145,6 +145,16 @@ export const logs = {
       message: `message rejected: ${reason}`,
       reason,
     }),
+  /** A hospital event that does not verify (signature, enrolment, blob): audited, acknowledged, never recorded. */
+  unverifiedMessage: (log: Logger, type: string, hospitalId: string, reason: string) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'message.unverified',
+      message: `${type} claiming to be from ${hospitalId} not recorded: ${reason}`,
+      type,
+      hospitalId,
+      reason,
+    }),
   jobStarted: (log: Logger, mode: string, runId: string, round: number | null, hospitalId: string) =>
     log.write({
       severity: 'INFO',

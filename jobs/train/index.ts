@@ -3,6 +3,7 @@ import { createStorage, GcsBlobStore } from '../../src/adapters/gcp';
 import { FileHospitalKeyStore } from '../../src/adapters/keys/file-hospital-key-store';
 import { BlobHospitalLedgerStore } from '../../src/adapters/ledger/blob-hospital-ledger-store';
 import { localHospitalLedger } from '../../src/adapters/ledger/local-hospital-ledger';
+import { readOnlyDocuments } from '../../src/adapters/read-only-documents';
 import { readJobEnv } from '../../src/config/job-env';
 import {
   openCohortSource,
@@ -38,7 +39,11 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
     let outcome;
     try {
       outcome = await runHospitalJob(jobEnv, {
-        ...ports,
+        // Shared state read only; models read only (what the IPC parent serves is the same).
+        documents: readOnlyDocuments(ports.documents),
+        blobs: ports.blobs,
+        events: ports.events,
+        models: { get: (id) => ports.models.get(id), load: (id) => ports.models.load(id) },
         // CSV files in HIMAS_DATA_DIR, else (gcp) the hospital's BigQuery table.
         cohorts: openCohortSource(stack),
         // The hospital's own secret store: next to its data unless the runner says otherwise.

@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   workflows: async () =>
     (require('./commands/workflows') as typeof import('./commands/workflows')).workflowsCommand,
   privacy: async () => (require('./commands/privacy') as typeof import('./commands/privacy')).privacyCommand,
+  hospitals: async () =>
+    (require('./commands/hospitals') as typeof import('./commands/hospitals')).hospitalsCommand,
   bench: async () => (require('./commands/bench') as typeof import('./commands/bench')).benchCommand,
   deploy: async () => (require('./commands/deploy') as typeof import('./commands/deploy')).deployCommand,
   ui: async () => (require('./commands/ui') as typeof import('./commands/ui')).uiCommand,

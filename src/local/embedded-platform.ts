@@ -63,6 +63,8 @@ export interface EmbeddedPlatform {
     treatmentOptimization: TreatmentAgent;
   };
   jobs: JobRunner;
+  /** The simulated hospitals' key files (the CLI provisions and enrols them as the local operator). */
+  hospitalKeys: FileHospitalKeyStore;
   clock: Clock;
   close(): Promise<void>;
 }
@@ -106,12 +108,13 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
     diseaseSurveillance: new SurveillanceAgent(agentDeps),
     treatmentOptimization: new TreatmentAgent(agentDeps),
   };
+  const hospitalKeys = new FileHospitalKeyStore(path.join(options.home, 'keys'));
   const jobs: JobRunner =
     options.jobs === 'in-process'
       ? new InProcessJobRunner({
           ...ports,
           cohorts: new CsvCohortSource(options.dataDir),
-          keys: new FileHospitalKeyStore(path.join(options.home, 'keys')),
+          keys: hospitalKeys,
           ledger: localHospitalLedger(hospitalStateDir(options.home)),
           clock,
           logger: options.logger,
@@ -154,5 +157,15 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
     for (const subscription of AGENT_SUBSCRIPTIONS)
       await attach(subscription, handlers[subscription.entryPoint]);
   }
-  return { stack, models, lifecycle, aggregator, agents, jobs, clock, close: () => stack.close() };
+  return {
+    stack,
+    models,
+    lifecycle,
+    aggregator,
+    agents,
+    jobs,
+    hospitalKeys,
+    clock,
+    close: () => stack.close(),
+  };
 }

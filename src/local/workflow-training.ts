@@ -17,6 +17,10 @@ import {
   type WorkflowOutcome,
 } from './workflows';
 
+import type { HospitalKeyProvisioner } from '../ports/hospital-keys';
+import { systemClock } from '../ports/clock';
+import { enrolSimulatedHospitals } from '../services/hospital-enrolment';
+
 /** The workflow that deploys to Cloud Workflows; every local run executes this very file. */
 export const TRAINING_WORKFLOW = path.resolve(__dirname, '..', '..', 'workflows', 'federated-training.yaml');
 export const LOCAL_COORDINATOR_URL = 'http://coordinator.himas.internal';
@@ -26,6 +30,11 @@ export const JOB_PREFIX = 'himas-train-';
 /** What a local run drives: the embedded platform, or the emulator stack seen from the CLI. */
 export interface TrainingPlatform {
   stack: { documents: DocumentStore; events: EventBus };
+  /**
+   * The simulated hospitals' own key stores (local files): on a laptop the CLI is the operator, so
+   * it provisions and enrols a hospital that has no key yet before the run starts.
+   */
+  hospitalKeys: HospitalKeyProvisioner;
   models: ModelRegistry;
   /** Reads of the run; on the embedded stack also the in-process coordinator's steps. */
   lifecycle: RunLifecycle;
@@ -78,6 +87,17 @@ export async function runTrainingWorkflow(
   // A served coordinator is reached by real HTTP on loopback, as Cloud Workflows calls its URL.
   const callables: Record<string, Callable> = platform.coordinatorUrl ? loopbackHttpCallables() : {};
   for (const [name, call] of Object.entries(connectors)) callables[name] = (args) => call(args);
+  // As the operator of the simulated hospitals: enrol any that has no key yet; never re-enrol one
+  // whose key file no longer matches (that stops here, saying to rotate).
+  await enrolSimulatedHospitals(
+    {
+      documents: platform.stack.documents,
+      clock: systemClock,
+      operator: 'operator:local-cli',
+      keys: platform.hospitalKeys,
+    },
+    input.hospitals,
+  );
   return executeWorkflow(
     loadWorkflowFile(TRAINING_WORKFLOW),
     {

@@ -42,20 +42,27 @@ export type ChainCheck = { ok: true } | { ok: false; reason: string };
 
 /**
  * Verifies a chain of signed entries from entry 0: numbering, links, hospital and every signature
- * under `signingPublicKey` (raw Ed25519, base64). Never throws on bad input: a reason comes back.
+ * under `signingPublicKey` (raw Ed25519, base64) or, across rotations, under one of
+ * `previousSigningPublicKeys` (oldest first) — never going back to an older key once a newer one
+ * signed, so a retired key cannot append to the chain. Never throws on bad input: a reason comes back.
  */
 export function verifyLedgerChain(
-  excerpt: Pick<LedgerExcerpt, 'hospitalId' | 'signingPublicKey' | 'entries'>,
+  excerpt: Pick<LedgerExcerpt, 'hospitalId' | 'signingPublicKey' | 'entries'> & {
+    previousSigningPublicKeys?: readonly string[];
+  },
 ): ChainCheck {
-  let key: KeyObject;
-  try {
-    key = importSigningPublicKey(excerpt.signingPublicKey);
-  } catch (error) {
-    return {
-      ok: false,
-      reason: `the signing public key is not a raw Ed25519 key: ${(error as Error).message}`,
-    };
+  const keys: KeyObject[] = [];
+  for (const raw of [...(excerpt.previousSigningPublicKeys ?? []), excerpt.signingPublicKey]) {
+    try {
+      keys.push(importSigningPublicKey(raw));
+    } catch (error) {
+      return {
+        ok: false,
+        reason: `the signing public key is not a raw Ed25519 key: ${(error as Error).message}`,
+      };
+    }
   }
+  let keyIndex = 0;
   let previous: string | null = null;
   for (const [index, signed] of excerpt.entries.entries()) {
     const parsed = LedgerEntrySchema.safeParse(signed.entry);
@@ -71,18 +78,19 @@ export function verifyLedgerChain(
       };
     if (entry.previousSha256 !== previous)
       return { ok: false, reason: `entry ${index} does not link to entry ${index - 1} (chain broken)` };
-    let good = false;
-    try {
-      good = verify(
-        null,
-        Buffer.from(DOMAIN + canonicalJson(entry)),
-        key,
-        Buffer.from(signed.signature, 'base64'),
-      );
-    } catch {
-      good = false;
+    const message = Buffer.from(DOMAIN + canonicalJson(entry));
+    const signature = Buffer.from(signed.signature, 'base64');
+    let signer = -1;
+    for (let k = keyIndex; k < keys.length && signer < 0; k++) {
+      try {
+        if (verify(null, message, keys[k], signature)) signer = k;
+      } catch {
+        // A malformed signature verifies under no key.
+      }
     }
-    if (!good) return { ok: false, reason: `entry ${index} is not signed by ${excerpt.hospitalId}'s key` };
+    if (signer < 0)
+      return { ok: false, reason: `entry ${index} is not signed by ${excerpt.hospitalId}'s key` };
+    keyIndex = signer;
     previous = entrySha256(entry);
   }
   return { ok: true };

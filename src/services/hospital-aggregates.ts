@@ -10,6 +10,7 @@ import type { Clock } from '../ports/clock';
 import type { CohortSource } from '../ports/cohort-source';
 import type { EventBus } from '../ports/event-bus';
 import { makeEvent, publishEvent } from './event-publishing';
+import type { HospitalEventSigner } from '../runtime/hospital-event-signing';
 
 /**
  * A hospital's aggregate releases for the surveillance and treatment agents, made once per run in
@@ -31,6 +32,8 @@ export interface AggregateDeps {
   events: Pick<EventBus, 'publish'>;
   clock: Clock;
   random: SecureRandom;
+  /** The hospital's signature on what it releases (the agents verify it against the enrolment). */
+  sign: HospitalEventSigner;
 }
 
 /** What each release sent, for the job's outcome line. */
@@ -160,7 +163,7 @@ async function releaseOnce(
     const event = EventSchemas[`${kind}.reported`].parse(
       JSON.parse(Buffer.from(await deps.blobs.get(stored)).toString('utf8')),
     ) as ReleaseEvent;
-    await publishEvent(deps.events, event);
+    await publishEvent(deps.events, deps.sign(event));
     return { kind, status: 're-sent', epsilon: event.data.privacy.epsilon };
   }
   const event: DpEvent = gaussianEvent(spec.noiseMultiplier);
@@ -177,7 +180,7 @@ async function releaseOnce(
     event,
   });
   await deps.blobs.put(stored, Buffer.from(JSON.stringify(release)), { contentType: 'application/json' });
-  await publishEvent(deps.events, release);
+  await publishEvent(deps.events, deps.sign(release));
   return { kind, status: 'released', epsilon };
 }
 

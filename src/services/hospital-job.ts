@@ -6,6 +6,7 @@ import { HospitalEvaluationSchema } from '../../schemas/metrics';
 import type { HospitalKeyStore } from '../ports/hospital-keys';
 import { importPrivateKeyPem } from '../runtime/secure-aggregation-crypto';
 import { signUpdate } from '../runtime/update-signing';
+import { hospitalEventSigner, type HospitalEventSigner } from '../runtime/hospital-event-signing';
 import type { JobEnv } from '../config/job-env';
 import { encodeUpdate } from '../core/codec/update-codec';
 import { transformRecords, type Preprocessor } from '../core/data';
@@ -16,7 +17,7 @@ import { CryptoRandom } from '../runtime/crypto-random';
 import { BlobHospitalLedgerStore } from '../adapters/ledger/blob-hospital-ledger-store';
 import { chargeUse, reservedMechanism, reserveRunPrivacy } from './patient-privacy';
 import type { HospitalLedgerDeps, LedgerSigner } from './hospital-ledger';
-import { enrol, type EnrolledKeys } from './hospital-enrolment';
+import { confirmOwnEnrolment, type EnrolledKeys } from './hospital-enrolment';
 import { revealSeeds } from './seed-reveal';
 import { maskClippedUpdate, publishRoundKeys } from './update-masking';
 import { describeAggregates, shareAggregates } from './hospital-aggregates';
@@ -35,12 +36,17 @@ import { loadHimasModel } from './model-artifacts';
 import { hospitalEvaluation } from './model-evaluation';
 import { readRound, readRun } from './run-documents';
 
-/** The ports a hospital job uses: no transactions and no subscriptions, so they can be served remotely. */
+/**
+ * The ports a hospital job uses: no transactions and no subscriptions, so they can be served
+ * remotely. Least privilege: shared state is read only (the round, its peers' public keys, the
+ * model); what a hospital says travels as signed events on himas-updates, which only the
+ * aggregator records. It writes blobs under its own prefixes (its update, releases, ledger copy).
+ */
 export interface HospitalJobPorts {
-  documents: Pick<DocumentStore, 'get' | 'set' | 'create' | 'update' | 'delete' | 'list'>;
+  documents: Pick<DocumentStore, 'get' | 'list'>;
   blobs: BlobStore;
   events: Pick<EventBus, 'publish'>;
-  models: ModelRegistry;
+  models: Pick<ModelRegistry, 'get' | 'load'>;
 }
 
 export interface HospitalJobDeps extends HospitalJobPorts {
@@ -61,9 +67,9 @@ export type HospitalJobOutcome = { status: 'done' | 'skipped'; detail: string };
  * any record is read, when it would exceed the lifetime budget) and makes the agents' releases if
  * the run enables them (and, with secure aggregation, publishes its round masking public keys);
  * `train` trains one round with DP-SGD and submits a clipped (in a masked round, double-masked,
- * with its encrypted shares) signed update; `reveal` posts a survivor's one share per participant
- * of a masked round (docs/architecture.md §5); `evaluate` releases a noisy risk histogram of a model version on
- * the hospital's test split. Every read of the data is charged to the ledger before it happens;
+ * with its encrypted shares) signed update; `reveal` publishes, signed, a survivor's one share
+ * per participant of a masked round (docs/architecture.md §5); `evaluate` releases a noisy risk
+ * histogram of a model version on the hospital's test split. Every read of the data is charged to the ledger before it happens;
  * what leaves is DP-noised or public (docs/architecture.md §5). Re-running a job is safe: what was
  * already answered is skipped or re-sent, never re-drawn for free.
  */
@@ -73,16 +79,19 @@ export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promis
   if (!run) throw new Error(`run ${env.runId} does not exist`);
   if (!run.hospitals.includes(env.hospitalId))
     throw new Error(`hospital ${env.hospitalId} is not enrolled in run ${env.runId}`);
-  if (env.mode === 'reveal') return revealSeeds({ ...env, round: env.round! }, deps);
-  // Check the enrolment before touching any patient data: an impostor job stops here.
-  const keys = await enrol(env.hospitalId, deps);
+  // Check the operator's enrolment before touching any patient data: an impostor job, a revoked
+  // hospital or a key store that lost its key stops here.
+  const keys = await confirmOwnEnrolment(env.hospitalId, deps);
+  const sign = hospitalEventSigner(keys.signing.privateKeyPem);
+  if (env.mode === 'reveal') return revealSeeds({ ...env, round: env.round! }, { ...deps, keys, sign });
   const privacy = ledgerContext(env.hospitalId, keys, deps);
   await reserveRunPrivacy(privacy.deps, privacy.signer, run);
-  // Secure aggregation's first phase: this hospital's round public keys, before any round masks.
+  // Secure aggregation's first phase: this hospital's round public keys, before any round masks
+  // (a blob under its own prefix: a hospital writes no shared document).
   if (usesSecureAggregation(run.config)) await publishRoundKeys(deps.blobs, run, env.hospitalId, keys);
-  if (env.mode === 'stats') return shareReleases(env, run, deps, privacy);
-  if (env.mode === 'evaluate') return evaluateVersion(env, run, deps, privacy);
-  return trainRound(env, run, deps, keys, privacy);
+  if (env.mode === 'stats') return shareReleases(env, run, deps, privacy, sign);
+  if (env.mode === 'evaluate') return evaluateVersion(env, run, deps, privacy, sign);
+  return trainRound(env, run, deps, keys, privacy, sign);
 }
 
 interface LedgerContext {
@@ -101,6 +110,7 @@ function ledgerContext(hospitalId: string, keys: EnrolledKeys, deps: HospitalJob
       hospitalId,
       privateKey: importPrivateKeyPem(keys.signing.privateKeyPem),
       publicKey: keys.signing.publicKey,
+      previousPublicKeys: keys.previousSigningPublicKeys,
     },
   };
 }
@@ -110,12 +120,13 @@ async function shareReleases(
   run: RunDocument,
   deps: HospitalJobDeps,
   privacy: LedgerContext,
+  sign: HospitalEventSigner,
 ): Promise<HospitalJobOutcome> {
   const outcomes = await shareAggregates(
     env.runId,
     env.hospitalId,
     run,
-    { ...deps, random: new CryptoRandom() },
+    { ...deps, random: new CryptoRandom(), sign },
     async () => {
       await chargeUse(privacy.deps, privacy.signer, run, ['stats']);
     },
@@ -130,6 +141,7 @@ async function evaluateVersion(
   run: RunDocument,
   deps: HospitalJobDeps,
   privacy: LedgerContext,
+  sign: HospitalEventSigner,
 ): Promise<HospitalJobOutcome> {
   const versionId = env.modelVersionId!;
   if (await deps.documents.get(paths.evaluation(versionId, env.hospitalId)))
@@ -140,13 +152,15 @@ async function evaluateVersion(
     const evaluation = await evaluationRelease(env, run, deps, privacy, { model, preprocessor, versionId });
     await publishEvent(
       deps.events,
-      makeEvent('evaluation.reported', {
-        id: `evaluation:${versionId}:${env.hospitalId}`,
-        runId: env.runId,
-        round: 0,
-        time: deps.clock.now(),
-        data: evaluation,
-      }),
+      sign(
+        makeEvent('evaluation.reported', {
+          id: `evaluation:${versionId}:${env.hospitalId}`,
+          runId: env.runId,
+          round: 0,
+          time: deps.clock.now(),
+          data: evaluation,
+        }),
+      ),
     );
     return {
       status: 'done',
@@ -199,6 +213,7 @@ async function trainRound(
   deps: HospitalJobDeps,
   keys: EnrolledKeys,
   privacy: LedgerContext,
+  sign: HospitalEventSigner,
 ): Promise<HospitalJobOutcome> {
   const round = env.round!;
   const roundDoc = await readRound(deps.documents, env.runId, round);
@@ -268,6 +283,7 @@ async function trainRound(
           hospitalId: env.hospitalId,
           keys,
           clipped,
+          now: deps.clock.now(),
         })
       : null;
     const bytes = masked ? masked.bytes : encodeUpdate(clipped);
@@ -297,25 +313,27 @@ async function trainRound(
     const ledgerSequence = (await privacy.deps.ledger.read(env.hospitalId)).length - 1;
     await publishEvent(
       deps.events,
-      makeEvent('update.submitted', {
-        id: `update:${env.runId}:${round}:${env.hospitalId}`,
-        runId: env.runId,
-        round,
-        time: deps.clock.now(),
-        data: {
-          hospitalId: env.hospitalId,
-          baseModelVersionId: roundDoc.baseModelVersionId,
-          blobPath,
-          sha256: createHash('sha256').update(bytes).digest('hex'),
-          numExamples,
-          numParameters: clipped.length,
-          trainLoss,
-          baseEvaluation,
-          ledgerSequence,
-          signature,
-          masking: masked?.masking ?? null,
-        },
-      }),
+      sign(
+        makeEvent('update.submitted', {
+          id: `update:${env.runId}:${round}:${env.hospitalId}`,
+          runId: env.runId,
+          round,
+          time: deps.clock.now(),
+          data: {
+            hospitalId: env.hospitalId,
+            baseModelVersionId: roundDoc.baseModelVersionId,
+            blobPath,
+            sha256: createHash('sha256').update(bytes).digest('hex'),
+            numExamples,
+            numParameters: clipped.length,
+            trainLoss,
+            baseEvaluation,
+            ledgerSequence,
+            signature,
+            masking: masked?.masking ?? null,
+          },
+        }),
+      ),
     );
     logs.jobTrained(deps.logger, env.runId, round, env.hospitalId, trainLoss);
     return { status: 'done', detail: `update of ${clipped.length} parameters submitted` };

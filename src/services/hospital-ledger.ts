@@ -42,6 +42,8 @@ export interface LedgerSigner {
   privateKey: KeyObject;
   /** Raw Ed25519 public key, base64, as enrolled. */
   publicKey: string;
+  /** Keys the hospital signed with before rotations (oldest first): older entries verify under them. */
+  previousPublicKeys?: readonly string[];
 }
 
 export interface ChargeSettings {
@@ -195,6 +197,7 @@ async function readReconciled(deps: HospitalLedgerDeps, signer: LedgerSigner): P
     const check = verifyLedgerChain({
       hospitalId: signer.hospitalId,
       signingPublicKey: signer.publicKey,
+      previousSigningPublicKeys: signer.previousPublicKeys,
       entries: published,
     });
     if (!check.ok)

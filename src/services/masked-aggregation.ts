@@ -5,13 +5,13 @@ import {
   paths,
   RevealedSharesSchema,
   type RoundDocument,
-  type UpdateReceipt,
 } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
 import { decodeUpdate, type UpdateEncoding } from '../core/codec/update-codec';
 import type { ClippedSum } from '../core/federated';
 import { SecureAggregationError } from '../core/secure-aggregation';
 import type { BlobStore } from '../ports/blob-store';
+import type { Clock } from '../ports/clock';
 import type { DocumentStore } from '../ports/document-store';
 import { unmaskRound } from '../runtime/double-masking-round';
 import { maskingDirectory } from './masking-directory';
@@ -65,31 +65,30 @@ export async function revealedSurvivors(
  * to within K/(2·scale) per coordinate (src/core/secure-aggregation/fixed-point.ts).
  */
 export async function unmaskedClippedSum(
-  deps: { blobs: BlobStore; documents: Pick<DocumentStore, 'get' | 'list'> },
+  deps: {
+    blobs: Pick<BlobStore, 'get' | 'stat'>;
+    documents: Pick<DocumentStore, 'get' | 'list'>;
+    clock: Clock;
+  },
   round: RoundDocument,
-  accepted: readonly UpdateReceipt[],
+  updates: ReadonlyArray<{ hospitalId: string; bytes: Uint8Array }>,
   length: number,
 ): Promise<ClippedSum> {
   if (round.masking === null) throw new SecureAggregationError(`round ${round.round} is not masked`);
   const terms = roundTerms(round);
   const maskedUpdates = new Map<string, { values: Int32Array; sha256: string }>();
   const bundles = new Map<string, unknown>();
-  for (const receipt of accepted) {
-    const bytes = await deps.blobs.get(receipt.blobPath);
+  // The bytes were verified at the close (signature and hash under the enrolled key); only the
+  // masking bundles, signed by their hospital and bound to that hash, are read here.
+  for (const { hospitalId, bytes } of updates) {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== receipt.sha256)
-      throw new SecureAggregationError(
-        `the update blob of ${receipt.hospitalId} changed after it was accepted`,
-      );
     const decoded = decodeUpdate(bytes);
     if (decoded.encoding !== 'int32' || decoded.values.length !== length)
-      throw new SecureAggregationError(
-        `update of ${receipt.hospitalId} is not a masked update of ${length} values`,
-      );
-    maskedUpdates.set(receipt.hospitalId, { values: decoded.values as Int32Array, sha256 });
-    const bundlePath = blobPaths.maskingBundle(round.runId, round.round, receipt.hospitalId, sha256);
+      throw new SecureAggregationError(`update of ${hospitalId} is not a masked update of ${length} values`);
+    maskedUpdates.set(hospitalId, { values: decoded.values as Int32Array, sha256 });
+    const bundlePath = blobPaths.maskingBundle(round.runId, round.round, hospitalId, sha256);
     if (await deps.blobs.stat(bundlePath))
-      bundles.set(receipt.hospitalId, parseJson(await deps.blobs.get(bundlePath), bundlePath));
+      bundles.set(hospitalId, parseJson(await deps.blobs.get(bundlePath), bundlePath));
   }
   const reveals = [];
   for (const snapshot of await deps.documents.list(paths.revealedSeeds(round.runId, round.round))) {
@@ -103,7 +102,7 @@ export async function unmaskedClippedSum(
     // Only survivors' reveals count (a dropped hospital has nothing to reveal).
     if (maskedUpdates.has(snapshot.id)) reveals.push(parsed.data.reveal);
   }
-  const directory = await maskingDirectory(deps.documents, terms.participants);
+  const directory = await maskingDirectory(deps.documents, terms.participants, deps.clock.now());
   const statements = await readRoundKeys(deps.blobs, round.runId, terms.participants);
   let unmasked;
   try {

@@ -1,9 +1,10 @@
-import { blobPaths, HospitalEnrolmentSchema, paths } from '../../schemas/documents';
+import { blobPaths } from '../../schemas/documents';
 import type { LedgerExcerpt, SignedLedgerEntry } from '../../schemas/privacy-ledger';
 import { BlobHospitalLedgerStore, LedgerCorruptError } from '../adapters/ledger/blob-hospital-ledger-store';
 import type { BlobStore } from '../ports/blob-store';
 import type { DocumentStore } from '../ports/document-store';
 import { verifyLedgerChain } from '../runtime/ledger-signing';
+import { readEnrolment, signingKeyHistory } from './enrolled-keys';
 
 /**
  * Reading a hospital's published privacy ledger (the mirror in the shared store) as the aggregator,
@@ -13,20 +14,22 @@ import { verifyLedgerChain } from '../runtime/ledger-signing';
  * fails closed (no guarantee is stated from an unverifiable ledger).
  */
 export type PublishedLedger =
-  | { ok: true; hospitalId: string; signingPublicKey: string; entries: SignedLedgerEntry[] }
+  | {
+      ok: true;
+      hospitalId: string;
+      signingPublicKey: string;
+      previousSigningPublicKeys: string[];
+      entries: SignedLedgerEntry[];
+    }
   | { ok: false; hospitalId: string; reason: string };
 
 export async function readPublishedLedger(
   deps: { blobs: BlobStore; documents: Pick<DocumentStore, 'get'> },
   hospitalId: string,
 ): Promise<PublishedLedger> {
-  const enrolment = HospitalEnrolmentSchema.safeParse(await deps.documents.get(paths.hospital(hospitalId)));
-  if (!enrolment.success)
-    return {
-      ok: false,
-      hospitalId,
-      reason: `hospital ${hospitalId} is not enrolled: no key to verify its ledger`,
-    };
+  const enrolment = await readEnrolment(deps.documents, hospitalId);
+  if (!enrolment.ok)
+    return { ok: false, hospitalId, reason: `${enrolment.reason}: no key to verify its ledger` };
   let entries: SignedLedgerEntry[];
   try {
     entries = await new BlobHospitalLedgerStore(
@@ -38,11 +41,14 @@ export async function readPublishedLedger(
     if (error instanceof LedgerCorruptError) return { ok: false, hospitalId, reason: error.message };
     throw error;
   }
-  const signingPublicKey = enrolment.data.signingPublicKey;
-  const check = verifyLedgerChain({ hospitalId, signingPublicKey, entries });
+  // A revoked hospital's past entries still verify: what it contributed stays accounted for.
+  const keys = signingKeyHistory(enrolment.enrolment);
+  const signingPublicKey = keys.current;
+  const previousSigningPublicKeys = keys.previous;
+  const check = verifyLedgerChain({ hospitalId, signingPublicKey, previousSigningPublicKeys, entries });
   if (!check.ok)
     return { ok: false, hospitalId, reason: `published privacy ledger of ${hospitalId}: ${check.reason}` };
-  return { ok: true, hospitalId, signingPublicKey, entries };
+  return { ok: true, hospitalId, signingPublicKey, previousSigningPublicKeys, entries };
 }
 
 /** Whether entries 0..upTo charge `slot` of `runId` (a use entry naming it), i.e. the data use was paid for. */
@@ -61,6 +67,7 @@ export function excerptOf(ledger: Extract<PublishedLedger, { ok: true }>): Ledge
   return {
     hospitalId: ledger.hospitalId,
     signingPublicKey: ledger.signingPublicKey,
+    previousSigningPublicKeys: ledger.previousSigningPublicKeys,
     entries: ledger.entries,
   };
 }

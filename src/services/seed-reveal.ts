@@ -1,11 +1,4 @@
-import {
-  blobPaths,
-  paths,
-  RevealedSharesSchema,
-  UpdateReceiptSchema,
-  type RevealedShares,
-  type RoundDocument,
-} from '../../schemas/documents';
+import { blobPaths, paths, UpdateReceiptSchema, type RoundDocument } from '../../schemas/documents';
 import { RevealBundleSchema, type RevealBundle } from '../../schemas/secure-aggregation';
 import { RevealRefusedError } from '../core/secure-aggregation';
 import { logs } from '../logs';
@@ -13,17 +6,23 @@ import type { Logger } from '../logging/logger';
 import type { BlobStore } from '../ports/blob-store';
 import type { Clock } from '../ports/clock';
 import type { DocumentStore } from '../ports/document-store';
-import type { HospitalKeyStore } from '../ports/hospital-keys';
+import type { EventBus } from '../ports/event-bus';
 import { revealShares } from '../runtime/double-masking-round';
-import { enrol } from './hospital-enrolment';
+import type { HospitalEventSigner } from '../runtime/hospital-event-signing';
+import { makeEvent, publishEvent } from './event-publishing';
+import type { EnrolledKeys } from './hospital-enrolment';
 import { maskingDirectory } from './masking-directory';
 import { readRound } from './run-documents';
 import { protocolKeys, readRoundKeys, roundTerms } from './update-masking';
 
 export interface SeedRevealDeps {
-  documents: Pick<DocumentStore, 'get' | 'create' | 'update' | 'list'>;
+  /** Read only: a hospital writes no shared document. */
+  documents: Pick<DocumentStore, 'get' | 'list'>;
   blobs: BlobStore;
-  keys: HospitalKeyStore;
+  events: Pick<EventBus, 'publish'>;
+  /** The hospital's keys, already checked against its enrolment. */
+  keys: EnrolledKeys;
+  sign: HospitalEventSigner;
   clock: Clock;
   logger: Logger;
 }
@@ -36,7 +35,9 @@ export type SeedRevealOutcome = { status: 'done' | 'skipped'; detail: string };
  * received its update, else its share of that hospital's round key (or its own pair seed with
  * it, when it dropped before sending shares). Checked against the receipts, not the round's word
  * alone, and decided once: the reveal is kept in the hospital's own blob prefix, a re-run re-sends
- * it, and a request that would now reveal the other kind for anyone is refused (throws).
+ * it (same event id), and a request that would now reveal the other kind for anyone is refused
+ * (throws). The reveal travels as a signed `seeds.revealed` event; only the aggregator, after
+ * verifying it, records it (src/services/aggregation/seed-intake.ts).
  */
 export async function revealSeeds(
   env: { runId: string; round: number; hospitalId: string },
@@ -57,7 +58,6 @@ export async function revealSeeds(
   if (!receipts.has(hospitalId) || roundDoc.droppedHospitals.includes(hospitalId))
     return skip(`no accepted update from ${hospitalId} in round ${round}`);
 
-  const keys = await enrol(hospitalId, deps);
   const terms = roundTerms(roundDoc);
   const stored = blobPaths.reveal(runId, round, hospitalId);
   const previous = (await deps.blobs.stat(stored))
@@ -67,8 +67,8 @@ export async function revealSeeds(
   try {
     reveal = revealShares(
       terms,
-      protocolKeys(hospitalId, keys),
-      await maskingDirectory(deps.documents, terms.participants),
+      protocolKeys(hospitalId, deps.keys),
+      await maskingDirectory(deps.documents, terms.participants, deps.clock.now()),
       // Every accepted receipt counts as received, the round's dropped list included: a participant
       // on both is refused by the reveal policy (its update would be unmasked).
       { received: receipts, dropped: roundDoc.droppedHospitals },
@@ -82,15 +82,21 @@ export async function revealSeeds(
     if (error instanceof RevealRefusedError) throw new Error(`refusing to reveal: ${error.message}`);
     throw error;
   }
+  // Kept before it is sent: what this survivor revealed for the round is decided once.
   if (previous === null)
     await deps.blobs.create(stored, Buffer.from(JSON.stringify(reveal)), { contentType: 'application/json' });
-  const doc: RevealedShares = RevealedSharesSchema.parse({
-    survivorId: hospitalId,
-    reveal,
-    revealedAt: deps.clock.now().toISOString(),
-  });
-  if (!(await deps.documents.create(paths.revealedSeed(runId, round, hospitalId), doc)))
-    return skip(`shares for round ${round} already revealed`);
+  await publishEvent(
+    deps.events,
+    deps.sign(
+      makeEvent('seeds.revealed', {
+        id: `seeds:${runId}:${round}:${hospitalId}`,
+        runId,
+        round,
+        time: deps.clock.now(),
+        data: { hospitalId, reveal },
+      }),
+    ),
+  );
   logs.seedsRevealed(deps.logger, runId, round, hospitalId, roundDoc.droppedHospitals);
   return {
     status: 'done',
@@ -98,7 +104,7 @@ export async function revealSeeds(
   };
 }
 
-/** Participant → SHA-256 of its accepted update (from the receipts). */
+/** Participant → SHA-256 of its accepted update (from the receipts, which only the aggregator writes). */
 async function acceptedUpdates(
   documents: Pick<DocumentStore, 'list'>,
   roundDoc: RoundDocument,

@@ -11,6 +11,7 @@ import { logs } from '../logs';
 import type { Delivery, EventBus } from '../ports/event-bus';
 import { decodeOrLogPoison, makeEvent, publishEvent } from './event-publishing';
 import type { AgentDeps } from './privacy-guardian-agent';
+import { verifySender } from './enrolled-keys';
 import { readRun } from './run-documents';
 
 export const SURVEILLANCE_ACTOR = 'agent:disease-surveillance';
@@ -53,6 +54,12 @@ export class SurveillanceAgent {
    * Callers that may run concurrently go through handle(), which serialises them.
    */
   async receive(event: EventOf<'surveillance.reported'>): Promise<SurveillanceAlert[] | null> {
+    // Only what the hospital itself signed (enrolled, not revoked) goes into the warehouse.
+    const sender = await verifySender(this.deps.documents, event, this.deps.clock.now());
+    if (!sender.ok) {
+      logs.unverifiedMessage(this.deps.logger, event.type, event.data.hospitalId, sender.reason);
+      return null;
+    }
     const { runId } = event;
     const run = await readRun(this.deps.documents, runId);
     if (!run) {

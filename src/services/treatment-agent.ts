@@ -15,6 +15,7 @@ import { POOLED_ID } from '../core/agents/surveillance';
 import { logs } from '../logs';
 import type { Delivery } from '../ports/event-bus';
 import { decodeOrLogPoison } from './event-publishing';
+import { verifySender } from './enrolled-keys';
 import { readRun } from './run-documents';
 import type { SurveillanceDeps } from './surveillance-agent';
 
@@ -46,6 +47,12 @@ export class TreatmentAgent {
 
   /** Stores a hospital's tables and, once all hospitals reported, returns the estimate (else null). */
   async receive(event: EventOf<'treatment.reported'>): Promise<TreatmentEffectReport | null> {
+    // Only what the hospital itself signed (enrolled, not revoked) goes into the warehouse.
+    const sender = await verifySender(this.deps.documents, event, this.deps.clock.now());
+    if (!sender.ok) {
+      logs.unverifiedMessage(this.deps.logger, event.type, event.data.hospitalId, sender.reason);
+      return null;
+    }
     const { runId } = event;
     const run = await readRun(this.deps.documents, runId);
     const { hospitalId, tables } = event.data;

@@ -101,12 +101,14 @@ export async function maskClippedUpdate(input: {
   hospitalId: string;
   keys: EnrolledKeys;
   clipped: Float32Array;
+  /** When the hospital masks: its peers' keys valid now are the ones masked against. */
+  now: Date;
 }): Promise<{ bytes: Uint8Array; masking: UpdateMasking; bundle: MaskingBundle }> {
   const { round, hospitalId } = input;
   const terms = roundTerms(round);
   if (!terms.participants.includes(hospitalId))
     throw new Error(`hospital ${hospitalId} is not a masking participant of round ${round.round}`);
-  const directory = await maskingDirectory(input.documents, terms.participants);
+  const directory = await maskingDirectory(input.documents, terms.participants, input.now);
   const statements = await readRoundKeys(input.blobs, round.runId, terms.participants);
   const attempt = await maskAttempt(
     terms,

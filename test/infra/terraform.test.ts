@@ -247,6 +247,32 @@ describe('terraform/', () => {
     expect(hits).toEqual([]);
   });
 
+  it('grants no hospital identity a Firestore write role: a hospital job only reads shared state', () => {
+    const hospital = config.modules['modules/hospital'];
+    const jobMember = 'google_service_account.job.member';
+    // Every IAM grant in the hospital module, and any grant in the root to a hospital's account.
+    const grants: Array<{ where: string; role: string }> = [];
+    for (const [type, resources] of Object.entries(hospital.resources))
+      if (type.endsWith('_iam_member'))
+        for (const [name, body] of Object.entries(resources)) {
+          const b = body as { role?: string; member?: string };
+          if (String(b.member).includes(jobMember))
+            grants.push({ where: `modules/hospital ${type}.${name}`, role: String(b.role) });
+        }
+    for (const [type, resources] of Object.entries(config.root.resources))
+      if (type.endsWith('_iam_member'))
+        for (const [name, body] of Object.entries(resources)) {
+          const text = JSON.stringify(body);
+          if (/module\.hospital|himas-train-/.test(text))
+            grants.push({ where: `${type}.${name}`, role: String((body as { role?: string }).role) });
+        }
+    const firestore = grants.filter((g) => /^roles\/(datastore|firestore)\./.test(g.role));
+    // It must read (runs, rounds, peers' enrolments, model versions), so exactly the viewer role.
+    expect(firestore.map((g) => g.role)).toEqual(['roles/datastore.viewer']);
+    const writers = firestore.filter((g) => g.role !== 'roles/datastore.viewer');
+    expect(writers).toEqual([]);
+  });
+
   it('gives every component its own service account', () => {
     const accounts = Object.entries(config.root.resources.google_service_account ?? {});
     // The console (terraform/console.tf) has its own read-only account beside the components'.

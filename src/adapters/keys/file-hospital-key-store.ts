@@ -1,11 +1,13 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import type {
-  HospitalKeyPair,
-  HospitalKeyStore,
-  HospitalMaskingKey,
-  HospitalSigningKey,
+import {
+  MissingHospitalKeyError,
+  type HospitalKeyPair,
+  type HospitalKeyProvisioner,
+  type HospitalMaskingKey,
+  type HospitalSigningKey,
 } from '../../ports/hospital-keys';
 import {
   deriveMaskingKeyPair,
@@ -18,20 +20,40 @@ const KeyFileSchema = z.object({ privateKeyPem: z.string().min(1), publicKey: z.
 
 /**
  * The signing key as one file per hospital (`<dir>/<hospital>.signing.json`, mode 0600; in the
- * cloud the Secret Manager volume mounted there), created exclusively so two concurrent first jobs
- * of a hospital cannot end up with different keys. The masking key is derived from it.
+ * cloud the Secret Manager volume mounted there). Reading never creates a key: a job whose key file
+ * is gone fails (MissingHospitalKeyError) rather than inventing an identity the operator never
+ * enrolled. Provisioning creates it exclusively (two concurrent first uses agree on one key) and a
+ * rotation replaces it atomically. The masking key is derived from it.
  */
-export class FileHospitalKeyStore implements HospitalKeyStore {
+export class FileHospitalKeyStore implements HospitalKeyProvisioner {
   constructor(private readonly dir: string) {}
 
-  signingKey(hospitalId: string): Promise<HospitalSigningKey> {
-    return this.keyFile(hospitalId, 'signing', () => {
-      const pair = generateSigningKeyPair();
-      return {
-        privateKeyPem: exportPrivateKeyPem(pair.privateKey),
-        publicKey: exportSigningPublicKey(pair.publicKey),
-      };
-    });
+  async signingKey(hospitalId: string): Promise<HospitalSigningKey> {
+    const existing = await this.readKeyFile(hospitalId);
+    if (existing === undefined) throw new MissingHospitalKeyError(hospitalId, this.dir);
+    return existing;
+  }
+
+  async ensureSigningKey(hospitalId: string): Promise<HospitalSigningKey> {
+    const file = await this.prepare(hospitalId);
+    const fresh = newSigningKey();
+    try {
+      await writeFile(file, JSON.stringify(fresh), { flag: 'wx', mode: 0o600 });
+      return fresh;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    return this.signingKey(hospitalId);
+  }
+
+  async replaceSigningKey(hospitalId: string): Promise<HospitalSigningKey> {
+    const file = await this.prepare(hospitalId);
+    const fresh = newSigningKey();
+    // Written aside, then renamed over: a crash leaves the old key or the new one, never half a file.
+    const temporary = `${file}.${randomUUID().slice(0, 8)}.tmp`;
+    await writeFile(temporary, JSON.stringify(fresh), { flag: 'wx', mode: 0o600 });
+    await rename(temporary, file);
+    return fresh;
   }
 
   /** Derived from the signing key (deriveMaskingKeyPair): one secret per hospital, not two. */
@@ -43,25 +65,46 @@ export class FileHospitalKeyStore implements HospitalKeyStore {
     };
   }
 
-  private async keyFile(
-    hospitalId: string,
-    purpose: 'signing' | 'masking',
-    generate: () => HospitalKeyPair,
-  ): Promise<HospitalKeyPair> {
+  private async prepare(hospitalId: string): Promise<string> {
+    const file = this.fileOf(hospitalId);
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    return file;
+  }
+
+  private fileOf(hospitalId: string): string {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(hospitalId))
       throw new Error(`bad hospital id for a key file: ${hospitalId}`);
-    const file = path.join(this.dir, `${hospitalId}.${purpose}.json`);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const fresh = generate();
+    return path.join(this.dir, `${hospitalId}.signing.json`);
+  }
+
+  private async readKeyFile(hospitalId: string): Promise<HospitalKeyPair | undefined> {
+    const file = this.fileOf(hospitalId);
+    let text: string;
     try {
-      await writeFile(file, JSON.stringify(fresh), { flag: 'wx', mode: 0o600 });
-      return fresh;
+      text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
     }
-    const parsed = KeyFileSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = KeyFileSchema.safeParse(json);
     if (!parsed.success)
-      throw new Error(`${purpose} key file ${file} is malformed; delete it to re-enrol the hospital`);
+      throw new Error(
+        `signing key file ${file} is malformed; restore it from the hospital's backup, or have the operator rotate the key (himas hospitals rotate ${hospitalId})`,
+      );
     return parsed.data;
   }
+}
+
+function newSigningKey(): HospitalKeyPair {
+  const pair = generateSigningKeyPair();
+  return {
+    privateKeyPem: exportPrivateKeyPem(pair.privateKey),
+    publicKey: exportSigningPublicKey(pair.publicKey),
+  };
 }

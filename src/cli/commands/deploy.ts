@@ -20,6 +20,7 @@ check        Before \`terraform apply\`: checks the variables (FILE, default ter
 signing-key  Writes a hospital's new Ed25519 signing key, DIR/<ID>.signing.json (mode 0600), for
              \`gcloud secrets versions add himas-signing-key-<ID> --data-file=DIR/<ID>.signing.json\`.
              Refuses to overwrite an existing key file. Keep the file where the hospital keeps secrets.
+             Prints the \`himas hospitals enrol\` line for the operator: a hospital never enrols itself.
 
 docs/operations.md walks through a deployment in order.`;
 
@@ -79,11 +80,14 @@ async function signingKey(argv: string[]): Promise<number> {
   const file = path.join(path.resolve(out), `${hospital}.signing.json`);
   if (existsSync(file))
     throw new UserError(
-      `${file} already exists: a hospital keeps one key; delete it only to re-enrol the hospital`,
+      `${file} already exists: a hospital keeps one key; for a new one write it to another --out DIR and have the operator rotate to it (himas hospitals rotate ${hospital} --stack gcp --signing-key … --masking-key …)`,
     );
-  const key = await new FileHospitalKeyStore(path.resolve(out)).signingKey(hospital);
+  const store = new FileHospitalKeyStore(path.resolve(out));
+  const key = await store.ensureSigningKey(hospital);
+  const masking = await store.maskingKey(hospital);
+  // The hospital never enrols itself: the operator enrols these public keys (only they leave).
   process.stdout.write(
-    `${file}\npublic key ${key.publicKey}\nnext: gcloud secrets versions add himas-signing-key-${hospital} --data-file=${path.relative(process.cwd(), file) || file}\n`,
+    `${file}\npublic key ${key.publicKey}\nnext: gcloud secrets versions add himas-signing-key-${hospital} --data-file=${path.relative(process.cwd(), file) || file}\nthen (the operator): npx himas hospitals enrol ${hospital} --stack gcp --signing-key ${key.publicKey} --masking-key ${masking.publicKey}\n`,
   );
   return 0;
 }

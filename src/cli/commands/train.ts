@@ -37,6 +37,8 @@ import { watchRounds } from '../round-watcher';
 import { defaultHome, newRunId } from '../run-locations';
 import { trainHelp } from '../train-help';
 import { holdStore, openTrainingStore } from '../training-store';
+import { EnrolmentError } from '../../services/hospital-enrolment';
+import { MissingHospitalKeyError } from '../../ports/hospital-keys';
 import { writeRunOutputs } from '../train-outputs';
 import { checkRunFolder, checkRunId, planData, writePlannedData } from '../train-plan';
 import { trainExitCode, trainSummary } from '../train-summary';
@@ -183,6 +185,12 @@ export const trainCommand: Command = {
               if (line !== null) printer.line(`workflow: ${line}`);
             },
           });
+        } catch (error) {
+          // The local operator step refused (a key file lost or replaced, a revoked hospital):
+          // nothing ran and no ε was spent; the message says what to do (rotate).
+          if (error instanceof EnrolmentError || error instanceof MissingHospitalKeyError)
+            throw new UserError(error.message, exitCode('usage'));
+          throw error;
         } finally {
           await watcher.stop();
         }

@@ -10,11 +10,15 @@ import type { HospitalJobPorts } from '../../services/hospital-job';
  */
 export type JobPorts = HospitalJobPorts;
 
-const METHODS: { [K in keyof JobPorts]: string[] } = {
-  documents: ['get', 'set', 'create', 'update', 'delete', 'list'],
+/**
+ * What a job may call: reads of shared state only (least privilege, as the hospital's service
+ * account in the cloud); a write method is refused by the parent, whatever the child sends.
+ */
+const METHODS: { [K in keyof JobPorts]: Array<keyof JobPorts[K] & string> } = {
+  documents: ['get', 'list'],
   blobs: ['put', 'create', 'get', 'stat', 'list', 'delete'],
   events: ['publish'],
-  models: ['register', 'get', 'load', 'list', 'annotate'],
+  models: ['get', 'load'],
 };
 
 interface CallMessage {
@@ -39,7 +43,10 @@ export function servePortsOverIpc(child: ChildProcess, ports: JobPorts): void {
     const reply = (payload: Omit<ReplyMessage, 'himasRpc' | 'id'>) => {
       if (child.connected) child.send({ himasRpc: 'reply', id: message.id, ...payload });
     };
-    if (!Object.hasOwn(METHODS, message.port) || !METHODS[message.port].includes(message.method)) {
+    if (
+      !Object.hasOwn(METHODS, message.port) ||
+      !(METHODS[message.port] as string[]).includes(message.method)
+    ) {
       reply({ error: { name: 'Error', message: `unknown port method ${message.port}.${message.method}` } });
       return;
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readOnlyDocuments } from '../../adapters/read-only-documents';
 import { readJobEnv } from '../../config/job-env';
 import type { JobRequest, JobResult, JobRunner } from '../../ports/job-runner';
 import { runHospitalJob, type HospitalJobDeps } from '../../services/hospital-job';
@@ -8,7 +9,16 @@ import { runHospitalJob, type HospitalJobDeps } from '../../services/hospital-jo
  * real job code. The CLI uses ChildProcessJobRunner, which isolates each job as Cloud Run would.
  */
 export class InProcessJobRunner implements JobRunner {
-  constructor(private readonly deps: HospitalJobDeps) {}
+  private readonly deps: HospitalJobDeps;
+
+  /** The job sees shared state read only, even though this process holds the writable stores. */
+  constructor(deps: HospitalJobDeps) {
+    this.deps = {
+      ...deps,
+      documents: readOnlyDocuments(deps.documents),
+      models: { get: (id) => deps.models.get(id), load: (id) => deps.models.load(id) },
+    };
+  }
 
   async run(request: JobRequest): Promise<JobResult> {
     const started = Date.now();

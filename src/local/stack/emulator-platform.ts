@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { FileHospitalKeyStore } from '../../adapters/keys/file-hospital-key-store';
 import { openStackPorts, stackEnvVars } from '../../config/stack-config';
 import type { Logger } from '../../logging/logger';
 import { systemClock } from '../../ports/clock';
@@ -24,6 +25,7 @@ export function openEmulatorPlatform(options: {
   return {
     stack: { documents: ports.documents, events: ports.events },
     models: ports.models,
+    hospitalKeys: new FileHospitalKeyStore(options.state.keysDir),
     // Only reads go through it here (getRun); the coordinator function runs the steps.
     lifecycle: new RunLifecycle({ ...ports, clock: systemClock, logger: options.logger }),
     jobs: new ChildProcessJobRunner(undefined, {

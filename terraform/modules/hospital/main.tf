@@ -106,11 +106,13 @@ resource "google_project_iam_member" "job_runs_queries" {
   member  = google_service_account.job.member
 }
 
-# Reads runs/rounds, writes its statistics and update receipts. Firestore IAM has no per-collection
-# scope; the aggregator validates every receipt and update (docs/operations.md, "Isolation").
-resource "google_project_iam_member" "job_uses_firestore" {
+# Least privilege: the job only reads shared state (its run and round, its peers' enrolled public
+# keys, model versions). It writes none — no receipt, no enrolment, no seed: what a hospital says
+# travels as a signed event on himas-updates, which the aggregator verifies before recording
+# (src/services/aggregation/). test/infra checks that no hospital identity holds a Firestore write role.
+resource "google_project_iam_member" "job_reads_firestore" {
   project = var.project_id
-  role    = "roles/datastore.user"
+  role    = "roles/datastore.viewer"
   member  = google_service_account.job.member
 }
 

@@ -151,8 +151,14 @@ describe('himas deploy check', () => {
       expect(key.stdout).toMatch(
         /gcloud secrets versions add himas-signing-key-h1-academic --data-file=keys\/h1-academic.signing.json/,
       );
+      // The operator enrols the public keys; the hospital never enrols itself.
+      expect(key.stdout).toMatch(
+        /then \(the operator\): npx himas hospitals enrol h1-academic --stack gcp --signing-key \S{44} --masking-key \S{44}\n/,
+      );
       const again = run('signing-key', '--hospital', 'h1-academic', '--out', 'keys');
-      expect(again.stderr).toMatch(/already exists: a hospital keeps one key/);
+      expect(again.stderr).toMatch(
+        /already exists: a hospital keeps one key; .*himas hospitals rotate h1-academic/,
+      );
       expect(again.status).toBe(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -267,7 +267,7 @@ describe('himas privacy ledger and a plan against it', () => {
     };
     const key = new FileHospitalKeyStore(path.join(home, 'keys'));
     for (const hospitalId of ['h1-academic', 'h2-cardiac']) {
-      const signing = await key.signingKey(hospitalId);
+      const signing = await key.ensureSigningKey(hospitalId);
       const signer = {
         hospitalId,
         privateKey: importPrivateKeyPem(signing.privateKeyPem),

@@ -17,15 +17,11 @@ function deps(failures: number): HospitalJobDeps & { reads: number } {
         if (state.reads <= failures) throw new Error(`transient failure ${state.reads}`);
         return { not: 'a run document' } as T;
       },
-      set: unused,
-      create: unused,
-      update: unused,
-      delete: unused,
       list: unused,
     },
     blobs: { put: unused, create: unused, get: unused, stat: unused, list: unused, delete: unused },
     events: { publish: unused },
-    models: { register: unused, get: unused, load: unused, list: unused, annotate: unused },
+    models: { get: unused, load: unused },
     cohorts: { read: unused, describe: () => ({ kind: 'csv', location: '-' }) },
     keys: { signingKey: unused, maskingKey: unused },
     ledger: { read: unused, append: unused, hospitals: unused, describe: () => '-' },

@@ -26,7 +26,7 @@ describe('ports over the Node IPC channel', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('serves documents, blobs, events and models to a child process', async () => {
+  it('serves reads of documents and models, blobs and events to a child process, and refuses its writes to shared state', async () => {
     const published: Array<{ topic: string; message: OutgoingMessage }> = [];
     const ports = {
       documents: stack.documents,
@@ -39,6 +39,7 @@ describe('ports over the Node IPC channel', () => {
       },
       models: new DocumentModelRegistry(stack.documents, stack.blobs),
     };
+    await stack.documents.create('runs/ipc-run', { status: 'running', n: 2, nested: { a: [1, 2] } });
     const child = fork(
       path.join(REPO_ROOT, 'bin', 'run-ts.js'),
       [path.join(__dirname, 'fixtures', 'ipc-ports-child.ts')],
@@ -57,9 +58,15 @@ describe('ports over the Node IPC channel', () => {
     if (code !== 0) throw new Error(`child exited ${code}: ${stderr}`);
 
     const result = JSON.parse(stdout.trim());
-    expect(result.created).toBe(true);
-    expect(result.createdAgain).toBe(false);
-    expect(result.doc).toEqual({ status: 'running', n: 1, nested: { a: [1, 2] } });
+    expect(result.doc).toEqual({ status: 'running', n: 2, nested: { a: [1, 2] } });
+    // Least privilege: every write to shared state is refused by the parent, whatever the child sends.
+    for (const method of ['set', 'create', 'update', 'delete'])
+      expect(result.writes[method]).toMatchObject({
+        error: { message: `unknown port method documents.${method}` },
+      });
+    expect(result.writes['models.register']).toMatchObject({
+      error: { message: 'unknown port method models.register' },
+    });
     expect(result.missingDoc).toBe('undefined');
     expect(result.listed).toEqual([
       { id: 'ipc-run', data: { status: 'running', n: 2, nested: { a: [1, 2] } } },
@@ -74,7 +81,6 @@ describe('ports over the Node IPC channel', () => {
       path: 'runs/ipc-run/missing.bin',
       isError: true,
     });
-    expect(result.updateMissing).toEqual({ name: 'NotFoundError' });
     expect(result.messageId).toBe('string');
     // Only the job's methods are served: no transactions over IPC.
     expect(result.forbidden).toMatchObject({
@@ -82,7 +88,7 @@ describe('ports over the Node IPC channel', () => {
     });
     expect(result.modelMissing).toBe('undefined');
 
-    // The child's writes landed in the parent's stores.
+    // The child's blob and event landed in the parent's stores; the document is unchanged.
     expect(await stack.documents.get('runs/ipc-run')).toEqual({
       status: 'running',
       n: 2,

@@ -1,3 +1,4 @@
+import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -60,6 +61,16 @@ describe('the training workflow on the embedded platform', () => {
   beforeEach(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'himas-wf-'));
     platform = await openEmbeddedPlatform({ home, dataDir, logger: silentLogger, jobs: 'in-process' });
+    // The operator's enrolment, ahead of any job (some tests run jobs before the workflow does).
+    await enrolSimulatedHospitals(
+      {
+        documents: platform.stack.documents,
+        clock: platform.clock,
+        operator: 'operator:test',
+        keys: platform.hospitalKeys,
+      },
+      hospitals,
+    );
   });
   afterEach(async () => {
     await platform?.close();
@@ -99,6 +110,19 @@ describe('the training workflow on the embedded platform', () => {
     expect(versions.map((v) => v.round)).toEqual([0, 1, 2]);
     expect(versions[2].pooled?.metrics.n).toBeGreaterThan(0);
     expect((await p.lifecycle.getRun('wf-full'))?.status).toBe('completed');
+  });
+
+  it("stops before anything runs when a simulated hospital's key file was deleted: no silent re-enrolment", async () => {
+    const p = platform!;
+    const enrolled = await p.stack.documents.get(paths.hospital(hospitals[1]));
+    rmSync(path.join(home, 'keys', `${hospitals[1]}.signing.json`));
+    const jobs = countingRunner(p.jobs);
+    await expect(run(p, jobs, 'wf-lost-key')).rejects.toThrow(
+      new RegExp(`hospital ${hospitals[1]} has no signing key in .*himas hospitals rotate ${hospitals[1]}`),
+    );
+    expect(jobs.calls).toEqual([]);
+    expect(await p.lifecycle.getRun('wf-lost-key')).toBeUndefined();
+    expect(await p.stack.documents.get(paths.hospital(hospitals[1]))).toEqual(enrolled);
   });
 
   it('resumes a run interrupted mid-round: every hospital counted once, no update recomputed', async () => {

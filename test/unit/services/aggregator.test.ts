@@ -1,3 +1,4 @@
+import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
 import { binRisks } from '../../../src/core/evaluation/risk-histogram';
 import { paths, UpdateReceiptSchema } from '../../../schemas/documents';
 import { metricsFromHistogram } from '../../../src/core/evaluation/pooled-metrics';
@@ -18,7 +19,9 @@ import {
   setUpRun,
   versionOf,
   type RunFixture,
+  signedAs,
 } from './service-fixture';
+import type { HospitalEvaluation } from '../../../schemas/metrics';
 
 jest.setTimeout(60_000);
 
@@ -190,12 +193,19 @@ describe('Aggregator: rejected updates', () => {
     hospital?: string;
     craft: (f: RunFixture, hospitalId: string) => Promise<{ data: string }>;
     reason: RegExp;
+    /**
+     * 'receipt': the hospital's own signed update, rejected on its merits (a rejected receipt).
+     * 'audit only': the message does not verify as the hospital's — nothing but the audit record is
+     * written, so it cannot lock the genuine hospital out.
+     */
+    recorded: 'receipt' | 'audit only';
   };
   const cases: Case[] = [
     {
       name: 'unsigned-looking signature (not 64 bytes)',
       craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { signature: 'AAAA' }),
       reason: /bad signature: /,
+      recorded: 'audit only',
     },
     {
       name: "another hospital's signature (forged by a peer)",
@@ -207,6 +217,7 @@ describe('Aggregator: rejected updates', () => {
         });
       },
       reason: /bad signature: signature does not match/,
+      recorded: 'audit only',
     },
     {
       name: 'a signed weight changed in transit',
@@ -218,6 +229,7 @@ describe('Aggregator: rejected updates', () => {
         });
       },
       reason: /bad signature: signature does not match .*weight/,
+      recorded: 'audit only',
     },
     {
       // A signed weight other than the declared size: an exact cohort count would leak.
@@ -225,27 +237,32 @@ describe('Aggregator: rejected updates', () => {
       craft: (f, h) =>
         craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { numExamples: f.declared[h] + 1 }),
       reason: /update weight \d+ is not .*'s declared cohort size \d+/,
+      recorded: 'receipt',
     },
     {
       // An update whose round was never charged to the hospital's ledger: nobody paid for it.
       name: 'an update with no ledger charge for its round',
       craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { skipLedger: true }),
       reason: /privacy ledger: .* charges no training for round 1/,
+      recorded: 'receipt',
     },
     {
       name: 'sha256 mismatch',
       craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { sha256: 'ab'.repeat(32) }),
-      reason: /checksum .* does not match the event's abababababab/,
+      reason: /checksum .* does not match the claimed abababababab/,
+      recorded: 'audit only',
     },
     {
       name: 'missing blob',
       craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { skipBlob: true }),
       reason: /update blob runs\/run-test\/rounds\/0001\/updates\/.*\.bin does not exist/,
+      recorded: 'audit only',
     },
     {
       name: 'wrong parameter count',
       craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters + 1, 1, 1)),
       reason: /update has \d+ parameters, the model has \d+/,
+      recorded: 'receipt',
     },
     {
       name: 'NaN value',
@@ -255,23 +272,43 @@ describe('Aggregator: rejected updates', () => {
         return craftUpdate(f, h, v);
       },
       reason: /update value 5 is NaN/,
+      recorded: 'receipt',
     },
     {
       name: 'norm over the clip norm',
       craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 3, 1)),
       reason: /update norm 3\.0000 exceeds the clip norm 2/,
+      recorded: 'receipt',
     },
     {
-      name: 'hospital not expected',
+      name: 'hospital not enrolled',
       hospital: 'h-intruder',
-      craft: (f, h) => craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { skipLedger: true }),
+      craft: async (f, h) => {
+        await f.keys.ensureSigningKey(h); // its own key, which no operator enrolled
+        return craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { skipLedger: true });
+      },
+      reason: /hospital h-intruder is not enrolled/,
+      recorded: 'audit only',
+    },
+    {
+      name: 'hospital enrolled but not expected in the round',
+      hospital: 'h-intruder',
+      craft: async (f, h) => {
+        await enrolSimulatedHospitals(
+          { documents: f.stack.documents, clock: f.clock, operator: 'operator:test', keys: f.keys },
+          [h],
+        );
+        return craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { skipLedger: true });
+      },
       reason: /hospital h-intruder is not expected in round 1/,
+      recorded: 'receipt',
     },
     {
       name: 'wrong base model',
       craft: (f, h) =>
         craftUpdate(f, h, deltaWithNorm(f.numParameters, 1, 1), { baseModelVersionId: 'elsewhere-r0007' }),
       reason: /trained from elsewhere-r0007, the round started from run-test-r0000/,
+      recorded: 'receipt',
     },
     {
       name: 'truncated blob (shorter than its header)',
@@ -280,6 +317,7 @@ describe('Aggregator: rejected updates', () => {
         return craftUpdate(f, h, new Float32Array(1), { bytes });
       },
       reason: /update blob is 7 bytes, shorter than its header/,
+      recorded: 'receipt',
     },
     {
       name: 'truncated blob (body cut short)',
@@ -288,6 +326,7 @@ describe('Aggregator: rejected updates', () => {
         return craftUpdate(f, h, new Float32Array(1), { bytes: bytes.slice(0, bytes.length - 4) });
       },
       reason: /update blob declares \d+ parameters \(\d+ bytes\) but has \d+ bytes/,
+      recorded: 'receipt',
     },
     {
       name: 'foreign blob (bad magic)',
@@ -297,27 +336,31 @@ describe('Aggregator: rejected updates', () => {
         return craftUpdate(f, h, new Float32Array(1), { bytes });
       },
       reason: /does not start with "HMUP"/,
+      recorded: 'receipt',
     },
     {
       name: 'masked int32 update without secure aggregation',
       craft: (f, h) =>
         craftUpdate(f, h, new Float32Array(1), { bytes: encodeUpdate(new Int32Array(f.numParameters)) }),
       reason: /masked \(int32\) updates need secure aggregation/,
+      recorded: 'receipt',
     },
   ];
 
-  it.each(cases)('$name → rejected receipt and audit record naming the problem', async (c) => {
+  it.each(cases)('$name → $recorded, with an audit record naming the problem', async (c) => {
     fx = await setUpRun();
     await fx.lifecycle.openRound(fx.runId, 1);
     const hospitalId = c.hospital ?? fx.hospitals[0];
     await expect(fx.aggregator.handle(await c.craft(fx, hospitalId))).resolves.toBeUndefined();
 
-    const receipt = UpdateReceiptSchema.parse(
-      await fx.stack.documents.get(paths.update(fx.runId, 1, hospitalId)),
-    );
-    expect(receipt.status).toBe('rejected');
-    expect(receipt.reason).toMatch(c.reason);
-    expect(receipt.norm).toBeNull();
+    const stored = await fx.stack.documents.get(paths.update(fx.runId, 1, hospitalId));
+    if (c.recorded === 'audit only') expect(stored).toBeUndefined();
+    else {
+      const receipt = UpdateReceiptSchema.parse(stored);
+      expect(receipt.status).toBe('rejected');
+      expect(receipt.reason).toMatch(c.reason);
+      expect(receipt.norm).toBeNull();
+    }
     const audits = await fx.stack.documents.list(paths.audits());
     const matching = audits.filter((a) => c.reason.test(String(a.data.reason)));
     expect(matching).toHaveLength(1);
@@ -562,7 +605,8 @@ describe('Aggregator: evaluations', () => {
       time: fx.clock.now(),
       data: evaluationOf(fx.hospitals[0], 'no-such-version'),
     });
-    await expect(fx.aggregator.handle({ data: JSON.stringify(event) })).resolves.toBeUndefined();
+    const signed = await signedAs(fx, fx.hospitals[0], event);
+    await expect(fx.aggregator.handle({ data: JSON.stringify(signed) })).resolves.toBeUndefined();
     expect(await auditReasons(fx)).toEqual(['unknown model version no-such-version']);
   });
 
@@ -580,8 +624,9 @@ describe('Aggregator: evaluations', () => {
         time: fx.clock.now(),
         data,
       });
-      await fx.aggregator.handle({ data: JSON.stringify(event) });
-      await fx.aggregator.handle({ data: JSON.stringify(event) }); // redelivered: still one evaluation
+      const signed = JSON.stringify(await signedAs(fx, data.hospitalId, event));
+      await fx.aggregator.handle({ data: signed });
+      await fx.aggregator.handle({ data: signed }); // redelivered: still one evaluation
     }
     const version = (await fx.models.get(fx.baseVersionId))!;
     const expected = metricsFromHistogram(mergeHistograms(parts.map((p) => p.histogram)));
@@ -596,19 +641,24 @@ describe('Aggregator: evaluations', () => {
   it('audits an evaluation whose histogram cannot be pooled, and keeps pooling the others', async () => {
     const run = await setUpRun();
     fx = run;
-    const send = (data: unknown, id: string) =>
-      run.aggregator.handle({
-        data: JSON.stringify({
-          ...makeEvent('evaluation.reported', {
-            id,
-            runId: run.runId,
-            round: 0,
-            time: run.clock.now(),
-            data: evaluationOf(run.hospitals[0], run.baseVersionId),
-          }),
-          data,
+    // h-stranger is enrolled (by the operator) but not in this run.
+    await enrolSimulatedHospitals(
+      { documents: run.stack.documents, clock: run.clock, operator: 'operator:test', keys: run.keys },
+      ['h-stranger'],
+    );
+    const send = async (data: HospitalEvaluation, id: string) => {
+      const event = {
+        ...makeEvent('evaluation.reported', {
+          id,
+          runId: run.runId,
+          round: 0,
+          time: run.clock.now(),
+          data: evaluationOf(run.hospitals[0], run.baseVersionId),
         }),
-      });
+        data,
+      };
+      return run.aggregator.handle({ data: JSON.stringify(await signedAs(run, data.hospitalId, event)) });
+    };
     await send(evaluationOf(fx.hospitals[0], fx.baseVersionId), 'good');
     // Finer bins than the public ones would let a label be read off a count: refused.
     const finer = {

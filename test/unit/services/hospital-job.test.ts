@@ -6,7 +6,14 @@ import { decodeUpdate } from '../../../src/core/codec/update-codec';
 import { initializeBackend } from '../../../src/core/model';
 import { silentLogger } from '../../../src/logging/logger';
 import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
-import { memoryCohortSource, setUpRun, smallCohort, versionOf, type RunFixture } from './service-fixture';
+import {
+  auditActions,
+  memoryCohortSource,
+  setUpRun,
+  smallCohort,
+  versionOf,
+  type RunFixture,
+} from './service-fixture';
 
 jest.setTimeout(90_000);
 
@@ -51,7 +58,7 @@ describe('runHospitalJob', () => {
     ).rejects.toThrow(`hospital h-other is not enrolled in run ${fx.runId}`);
   });
 
-  it('enrols its public signing key once and refuses to act under an id enrolled with another key', async () => {
+  it('never enrols itself: runs only under the key the operator enrolled, and refuses an impostor key store', async () => {
     fx = await setUpRun();
     const [h1, h2] = fx.hospitals;
     const enrolment = (await fx.stack.documents.get(paths.hospital(h1)))!;
@@ -60,12 +67,31 @@ describe('runHospitalJob', () => {
       enabled: true,
       signingPublicKey: (await fx.keys.signingKey(h1)).publicKey,
     });
-    // Someone else's key store claiming h2: its job must not enrol over the real one.
-    const impostor = { ...jobDeps(fx), keys: new FileHospitalKeyStore(path.join(fx.home, 'impostor-keys')) };
+    // The enrolments were written by the operator, never by a hospital.
+    const enrolled = (await auditActions(fx)).filter(([action]) => action === 'hospital.enrolled');
+    expect(enrolled).toHaveLength(fx.hospitals.length);
+    const audits = await fx.stack.documents.list(paths.audits());
+    expect(audits.filter((a) => a.data.action === 'hospital.enrolled').map((a) => a.data.actor)).toEqual(
+      fx.hospitals.map(() => 'operator:test'),
+    );
+    // Someone else's key store claiming h2: its job must not run, nor enrol over the real one.
+    const impostorKeys = new FileHospitalKeyStore(path.join(fx.home, 'impostor-keys'));
+    await impostorKeys.ensureSigningKey(h2);
+    const impostor = { ...jobDeps(fx), keys: impostorKeys };
     await fx.lifecycle.startRound(fx.runId, 1);
     await expect(
       runHospitalJob({ mode: 'train', runId: fx.runId, hospitalId: h2, round: 1, taskAttempt: 0 }, impostor),
-    ).rejects.toThrow(`hospital ${h2} is enrolled with another signing key`);
+    ).rejects.toThrow(
+      new RegExp(`hospital ${h2}'s key store holds signing key [0-9a-f]{12}, but [0-9a-f]{12} is enrolled`),
+    );
+    // A key store with no key at all (never provisioned) does not invent one.
+    const empty = { ...jobDeps(fx), keys: new FileHospitalKeyStore(path.join(fx.home, 'empty-keys')) };
+    await expect(
+      runHospitalJob({ mode: 'train', runId: fx.runId, hospitalId: h2, round: 1, taskAttempt: 0 }, empty),
+    ).rejects.toThrow(`hospital ${h2} has no signing key in`);
+    expect((await fx.stack.documents.get(paths.hospital(h2)))!.signingPublicKey).toBe(
+      (await fx.keys.signingKey(h2)).publicKey,
+    );
   });
 
   it('the stats job reserves the run in the hospital ledger once and, with no releases enabled, reads no record', async () => {

@@ -250,7 +250,7 @@ describe('attack (d): a fresh budget from a reordered, copied or thinned copy of
     const home = mkdtempSync(path.join(os.tmpdir(), 'himas-attack-reset-'));
     try {
       const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
-      const signing = await keys.signingKey('h1');
+      const signing = await keys.ensureSigningKey('h1');
       const signer = {
         hospitalId: 'h1',
         privateKey: importPrivateKeyPem(signing.privateKeyPem),
@@ -293,7 +293,7 @@ describe('attack (e): two concurrent runs on one hospital, each alone within bud
     const home = mkdtempSync(path.join(os.tmpdir(), 'himas-attack-race-'));
     try {
       const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
-      const signing = await keys.signingKey('h1');
+      const signing = await keys.ensureSigningKey('h1');
       const signer = {
         hospitalId: 'h1',
         privateKey: importPrivateKeyPem(signing.privateKeyPem),

@@ -12,6 +12,7 @@ import { DocumentModelRegistry } from '../../../src/adapters/model-registry/docu
 import { initializeBackend } from '../../../src/core/model';
 import { silentLogger } from '../../../src/logging/logger';
 import { runHospitalJob } from '../../../src/services/hospital-job';
+import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
 import { RunLifecycle } from '../../../src/services/run-lifecycle';
 import {
   manualClock,
@@ -67,8 +68,14 @@ async function open(): Promise<Ctx> {
     models,
     lifecycle,
     hospitals: cohort.hospitals.map((h) => h.hospitalId),
-    shareStatistics: (runId, hospitalId) =>
-      runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps),
+    shareStatistics: async (runId, hospitalId) => {
+      // The operator enrols the hospital first (a job never enrols itself).
+      await enrolSimulatedHospitals(
+        { documents: stack.documents, clock, operator: 'operator:test', keys: jobDeps.keys },
+        [hospitalId],
+      );
+      return runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps);
+    },
   };
   return ctx;
 }

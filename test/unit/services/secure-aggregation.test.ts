@@ -84,8 +84,16 @@ function jobDeps(f: RunFixture): HospitalJobDeps {
   };
 }
 
-const job = (f: RunFixture, mode: 'train' | 'reveal', hospitalId: string, round = 1) =>
-  runHospitalJob({ mode, runId: f.runId, hospitalId, round, taskAttempt: 0 }, jobDeps(f));
+/**
+ * Runs a hospital job; a reveal travels as a signed seeds.revealed event, which the bus delivers
+ * to the aggregator (only it records the reveal).
+ */
+async function job(f: RunFixture, mode: 'train' | 'reveal', hospitalId: string, round = 1) {
+  const sent = f.bus.ofType('seeds.revealed').length;
+  const outcome = await runHospitalJob({ mode, runId: f.runId, hospitalId, round, taskAttempt: 0 }, jobDeps(f));
+  for (const event of f.bus.ofType('seeds.revealed').slice(sent)) await deliver(f, event);
+  return outcome;
+}
 
 const roundDoc = async (f: RunFixture, round = 1): Promise<RoundDocument> =>
   (await f.lifecycle.getRound(f.runId, round))!;
@@ -124,7 +132,11 @@ async function publishedWeights(f: RunFixture): Promise<Float32Array> {
 async function maliciousUpdate(f: RunFixture, h: string, encoded: Int32Array) {
   const round = await roundDoc(f);
   const terms = roundTerms(round);
-  const keys = protocolKeys(h, { signing: await f.keys.signingKey(h), masking: await f.keys.maskingKey(h) });
+  const keys = protocolKeys(h, {
+    signing: await f.keys.signingKey(h),
+    masking: await f.keys.maskingKey(h),
+    previousSigningPublicKeys: [],
+  });
   const statements = await readRoundKeys(f.stack.blobs, f.runId, terms.participants);
   const roundKey = deriveRoundMaskingKey(keys.signingPrivateKeyPem, f.runId, 1);
   const peers = terms.participants
@@ -144,7 +156,7 @@ async function maliciousUpdate(f: RunFixture, h: string, encoded: Int32Array) {
     }));
   const seed = newSelfMaskSeed();
   const bytes = encodeUpdate(applyDoubleMask(encoded, h, seed, peers, aesCtrSeedExpander));
-  const directory = await maskingDirectory(f.stack.documents, terms.participants);
+  const directory = await maskingDirectory(f.stack.documents, terms.participants, f.clock.now());
   const bundle = await makeMaskingBundle(
     keys.identity,
     {
@@ -181,6 +193,18 @@ describe('double-masked secure aggregation in the services', () => {
     // Every hospital advertised its round keys in its stats job, before any round opened.
     for (const h of f.hospitals)
       expect(await f.stack.blobs.stat(blobPaths.roundKeys(f.runId, h))).toBeDefined();
+    // The operator enrolled each hospital's masking key, and a job checks it against its key store
+    // before anything else: a job whose store holds another masking key is refused.
+    for (const h of f.hospitals) {
+      const enrolment = await f.stack.documents.get(paths.hospital(h));
+      expect(enrolment!.maskingPublicKey).toBe((await f.keys.maskingKey(h)).publicKey);
+    }
+    const [h1, h2] = f.hospitals;
+    const other = (await f.keys.maskingKey(h2)).publicKey;
+    await f.stack.documents.update(paths.hospital(h1), { maskingPublicKey: other });
+    await expect(job(f, 'train', h1)).rejects.toThrow(
+      `hospital ${h1}'s key store holds another masking key than the enrolled one`,
+    );
   });
 
   it('a round with every update in goes through the reveal and publishes the plain DP-FedAvg model (within the fixed-point bound)', async () => {

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { blobPaths, modelVersionId, paths, type RunDocument } from '../../../schemas/documents';
-import type { EventOf, HimasEvent } from '../../../schemas/events';
+import type { EventOf, HimasEvent, HospitalEvent } from '../../../schemas/events';
 import type { HospitalEvaluation } from '../../../schemas/metrics';
 import { TrainingConfigSchema, type TrainingConfigInput } from '../../../schemas/training-config';
 import { openEmbeddedStack, type EmbeddedStack } from '../../../src/adapters/embedded';
@@ -26,6 +26,8 @@ import { CryptoRandom } from '../../../src/runtime/crypto-random';
 import { Aggregator } from '../../../src/services/aggregator';
 import { makeEvent } from '../../../src/services/event-publishing';
 import { runHospitalJob } from '../../../src/services/hospital-job';
+import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
+import { signHospitalEvent } from '../../../src/runtime/hospital-event-signing';
 import { RunLifecycle } from '../../../src/services/run-lifecycle';
 import { weightsFromBytes } from '../../../src/services/weights-bytes';
 
@@ -189,6 +191,11 @@ export async function setUpRun(
     ledger,
   };
   try {
+    // The operator enrols the hospitals (they never enrol themselves); keys already on file are kept.
+    await enrolSimulatedHospitals(
+      { documents: stack.documents, clock, operator: 'operator:test', keys },
+      hospitals,
+    );
     for (const hospitalId of hospitals)
       await runHospitalJob({ mode: 'stats', runId, hospitalId, taskAttempt: 0 }, jobDeps);
   } catch (error) {
@@ -258,6 +265,10 @@ export interface CraftOptions {
   skipLedger?: boolean;
   /** Send this evaluation of the base model (default none: the run does not evaluate every round). */
   baseEvaluation?: HospitalEvaluation | null;
+  /** Leave the envelope unsigned (default: signed by the hospital's own key, as its job does). */
+  unsignedEnvelope?: boolean;
+  /** Sign the envelope (and the update) with this hospital's key instead (an impersonation). */
+  signAs?: string;
 }
 
 /** Stores an update blob as a hospital job would and returns the `update.submitted` delivery. */
@@ -274,7 +285,7 @@ export async function craftUpdate(
   const roundDoc = await fx.lifecycle.getRound(fx.runId, round);
   const baseModelVersionId = options.baseModelVersionId ?? roundDoc?.baseModelVersionId ?? fx.baseVersionId;
   const numExamples = options.numExamples ?? fx.declared[hospitalId] ?? 100;
-  const key = await fx.keys.signingKey(hospitalId);
+  const key = await fx.keys.signingKey(options.signAs ?? hospitalId);
   // As the job does: the round's training is charged to the hospital's ledger (and published)
   // before an update exists.
   const run = (await fx.lifecycle.getRun(fx.runId))!;
@@ -284,16 +295,18 @@ export async function craftUpdate(
     mirror: new MirrorStore(fx.stack.blobs, 'shared'),
     clock: fx.clock,
   };
-  const entries = options.skipLedger
-    ? await fx.ledger.read(hospitalId)
-    : await chargeUse(ledgerDeps, signer, run, [`train:${round}`]);
+  // An impostor (signAs) cannot charge the named hospital's ledger: only that hospital writes it.
+  const entries =
+    options.skipLedger || options.signAs !== undefined
+      ? await fx.ledger.read(hospitalId)
+      : await chargeUse(ledgerDeps, signer, run, [`train:${round}`]);
   const signature =
     options.signature ??
     signUpdate(
       { runId: fx.runId, round, hospitalId, baseModelVersionId, numExamples, blob: bytes },
       importPrivateKeyPem(key.privateKeyPem),
     );
-  const event = makeEvent('update.submitted', {
+  const unsigned = makeEvent('update.submitted', {
     id: options.eventId ?? `update:${fx.runId}:${round}:${hospitalId}`,
     runId: fx.runId,
     round,
@@ -312,7 +325,20 @@ export async function craftUpdate(
       ledgerSequence: Math.max(0, entries.length - 1),
     },
   });
+  const event = options.unsignedEnvelope
+    ? unsigned
+    : signHospitalEvent(unsigned, importPrivateKeyPem(key.privateKeyPem));
   return { data: JSON.stringify(event), event };
+}
+
+/** A hospital event as the hospital's job sends it: signed with its own key (or `signAs`'s). */
+export async function signedAs<E extends HospitalEvent>(
+  fx: RunFixture,
+  hospitalId: string,
+  event: E,
+): Promise<E> {
+  const key = await fx.keys.signingKey(hospitalId);
+  return signHospitalEvent(event, importPrivateKeyPem(key.privateKeyPem));
 }
 
 /** A delta with a chosen L2 norm, deterministic per seed (values in [-1, 1] before scaling). */

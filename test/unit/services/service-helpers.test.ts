@@ -56,7 +56,7 @@ describe('event-publishing', () => {
     });
     expect(event).toEqual({
       type: 'round.failed',
-      specVersion: '1.0',
+      specVersion: '1.1',
       id: 'round.failed:r:1',
       runId: 'r',
       round: 1,

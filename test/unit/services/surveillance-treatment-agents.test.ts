@@ -11,6 +11,9 @@ import { systemClock } from '../../../src/ports/clock';
 import type { CohortSource } from '../../../src/ports/cohort-source';
 import { CryptoRandom } from '../../../src/runtime/crypto-random';
 import { shareAggregates } from '../../../src/services/hospital-aggregates';
+import { FileHospitalKeyStore } from '../../../src/adapters/keys/file-hospital-key-store';
+import { hospitalEventSigner } from '../../../src/runtime/hospital-event-signing';
+import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
 import { RunLifecycle } from '../../../src/services/run-lifecycle';
 import { DocumentModelRegistry } from '../../../src/adapters/model-registry/document-model-registry';
 import { SurveillanceAgent } from '../../../src/services/surveillance-agent';
@@ -84,9 +87,23 @@ describe('hospital aggregate releases and the surveillance and treatment agents'
       clock: systemClock,
       random: new CryptoRandom(),
     };
-    for (const h of hospitals) await shareAggregates(runId, h, run, deps, charge(h));
+    // The operator enrols the hospitals; each signs its own releases.
+    const keys = new FileHospitalKeyStore(path.join(dir, 'keys'));
+    await enrolSimulatedHospitals(
+      { documents: stack.documents, clock: systemClock, operator: 'operator:test', keys },
+      hospitals,
+    );
+    const signerOf = async (h: string) => hospitalEventSigner((await keys.signingKey(h)).privateKeyPem);
+    for (const h of hospitals)
+      await shareAggregates(runId, h, run, { ...deps, sign: await signerOf(h) }, charge(h));
     // A re-run re-sends the stored release: same numbers, no new noise, nothing read, no new charge.
-    await shareAggregates(runId, 'h1-academic', run, deps, charge('h1-academic'));
+    await shareAggregates(
+      runId,
+      'h1-academic',
+      run,
+      { ...deps, sign: await signerOf('h1-academic') },
+      charge('h1-academic'),
+    );
   });
 
   afterAll(async () => {
