@@ -27,5 +27,7 @@ module.exports = {
     '<rootDir>/test/unit/security/**/*.test.ts',
     '<rootDir>/test/unit/runtime/hospital-event-signing.test.ts',
     '<rootDir>/test/unit/services/hospital-enrolment.test.ts',
+    // What the aggregator records of a reveal, and whose keys a masked round uses.
+    '<rootDir>/test/unit/services/secure-aggregation.test.ts',
   ],
 };

@@ -63,9 +63,14 @@ export const blobPaths = {
     `models/${versionId}/evaluations/${hospitalId}.json`,
   /** A hospital's signed round masking public keys for every round of a run (secure aggregation). */
   roundKeys: (runId: string, hospitalId: string) => `runs/${runId}/masking/${hospitalId}.round-keys.json`,
+  /**
+   * A copy of the hospital's latest masking bundle of the round, at a name its peers know without
+   * listing (a hospital's cloud identity reads objects by name only): what a survivor decrypts
+   * its round-key share from when the hospital dropped before its update arrived.
+   */
+  latestMaskingBundle: (runId: string, round: number, hospitalId: string) =>
+    `runs/${runId}/rounds/${roundKey(round)}/masking/${hospitalId}/latest.json`,
   /** A hospital's masking shares for the update with that SHA-256 (one per attempt). */
-  maskingBundles: (runId: string, round: number, hospitalId: string) =>
-    `runs/${runId}/rounds/${roundKey(round)}/masking/${hospitalId}/`,
   maskingBundle: (runId: string, round: number, hospitalId: string, updateSha256: string) =>
     `runs/${runId}/rounds/${roundKey(round)}/masking/${hospitalId}/${updateSha256}.json`,
   /** What a survivor revealed for a round, kept so it never reveals anything else for it. */

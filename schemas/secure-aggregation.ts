@@ -8,6 +8,8 @@ import { z } from 'zod';
  *   runs/<run>/rounds/<r>/masking/<h>/<sha256>.json      MaskingBundle: for the update with that
  *                                                        SHA-256, encrypted Shamir shares of its
  *                                                        self-mask seed and of its round masking key
+ *   runs/<run>/rounds/<r>/masking/<h>/latest.json        the same, of its latest attempt (read by
+ *                                                        name when it dropped: no listing needed)
  *   runs/<run>/rounds/<r>/masking/<h>.reveal.json        RevealBundle: what a survivor revealed (once)
  */
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256');

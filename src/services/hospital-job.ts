@@ -287,12 +287,16 @@ async function trainRound(
         })
       : null;
     const bytes = masked ? masked.bytes : encodeUpdate(clipped);
-    if (masked)
+    if (masked) {
+      const bundle = Buffer.from(JSON.stringify(masked.bundle));
+      const options = { contentType: 'application/json' };
       await deps.blobs.put(
         blobPaths.maskingBundle(env.runId, round, env.hospitalId, masked.bundle.updateSha256),
-        Buffer.from(JSON.stringify(masked.bundle)),
-        { contentType: 'application/json' },
+        bundle,
+        options,
       );
+      await deps.blobs.put(blobPaths.latestMaskingBundle(env.runId, round, env.hospitalId), bundle, options);
+    }
     const blobPath = blobPaths.update(env.runId, round, env.hospitalId);
     await deps.blobs.put(blobPath, bytes, { contentType: 'application/octet-stream' });
     // The weight is the declared (public) cohort size, never the exact number of rows.

@@ -118,11 +118,11 @@ async function acceptedUpdates(
 }
 
 /**
- * The masking bundles this survivor can read: for a received participant, the one of its
- * accepted update; for a dropped one, any of its attempts (they share the round key).
+ * The masking bundles this survivor can read, by name: for a received participant, the one of its
+ * accepted update; for a dropped one, its latest attempt's (attempts share the round key).
  */
 async function publishedBundles(
-  blobs: Pick<BlobStore, 'get' | 'list' | 'stat'>,
+  blobs: Pick<BlobStore, 'get' | 'stat'>,
   roundDoc: RoundDocument,
   accepted: ReadonlyMap<string, string>,
 ): Promise<Map<string, unknown>> {
@@ -133,8 +133,8 @@ async function publishedBundles(
     const path =
       sha !== undefined
         ? blobPaths.maskingBundle(runId, round, id, sha)
-        : (await blobs.list(blobPaths.maskingBundles(runId, round, id)))[0];
-    if (path !== undefined && (await blobs.stat(path)))
+        : blobPaths.latestMaskingBundle(runId, round, id);
+    if (await blobs.stat(path))
       bundles.set(id, JSON.parse(Buffer.from(await blobs.get(path)).toString('utf8')));
   }
   return bundles;

@@ -8,6 +8,7 @@ import {
   type TfConfig,
   type TfModule,
 } from './terraform-model';
+import { blobPaths } from '../../schemas/documents';
 
 /**
  * Static validation of terraform/ without a cloud account: every file parses with a real HCL
@@ -273,6 +274,41 @@ describe('terraform/', () => {
     expect(writers).toEqual([]);
   });
 
+  it("lets a hospital job write only its own masking objects and read its peers' (secure aggregation)", () => {
+    const grants = config.modules['modules/hospital'].resources.google_storage_bucket_iam_member as Record<
+      string,
+      Body
+    >;
+    const condition = (name: string) =>
+      String(((grants[name].condition as Body[])[0] as Body).expression);
+    const writable = iamCondition(condition('own_updates'), 'h1');
+    const readable = iamCondition(condition('read_peer_masking'), 'h1');
+    const sha = 'a'.repeat(64);
+    const own = [
+      blobPaths.roundKeys('run-1', 'h1'),
+      blobPaths.maskingBundle('run-1', 2, 'h1', sha),
+      blobPaths.reveal('run-1', 2, 'h1'),
+      blobPaths.update('run-1', 2, 'h1'),
+    ];
+    const peers = [
+      blobPaths.roundKeys('run-1', 'h2'),
+      blobPaths.maskingBundle('run-1', 2, 'h2', sha),
+      blobPaths.reveal('run-1', 2, 'h2'),
+    ];
+    for (const name of own) expect({ name, write: writable(name) }).toEqual({ name, write: true });
+    for (const name of peers) {
+      expect({ name, write: writable(name) }).toEqual({ name, write: false });
+      expect({ name, read: readable(name) }).toEqual({ name, read: true });
+    }
+    // Reading is for the masking documents only: not a peer's update, receipt copy or ledger.
+    for (const name of [
+      blobPaths.update('run-1', 2, 'h2'),
+      blobPaths.acceptedUpdate('run-1', 2, 'h2', sha),
+      'ledgers/h2/00000000.json',
+    ])
+      expect({ name, read: readable(name) }).toEqual({ name, read: false });
+  });
+
   it('gives every component its own service account', () => {
     const accounts = Object.entries(config.root.resources.google_service_account ?? {});
     // The console (terraform/console.tf) has its own read-only account beside the components'.
@@ -287,3 +323,38 @@ describe('terraform/', () => {
     );
   });
 });
+
+/**
+ * A hospital module's IAM condition (the subset of CEL it uses: startsWith, endsWith, extract,
+ * ==, !=, &&, ||, parentheses) as a predicate on an object path in the bucket, for hospital `id`.
+ */
+function iamCondition(expression: string, id: string): (objectPath: string) => boolean {
+  const objects = 'projects/_/buckets/b/objects/';
+  const source = expression
+    .replaceAll('${local.objects}', objects)
+    .replaceAll('${var.hospital_id}', id)
+    .replaceAll('resource.name', 'name')
+    .replace(/\.extract\(/g, '.__extract(');
+  expect(source).not.toMatch(/\$\{/);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a test evaluating the repo's own terraform
+  const predicate = new Function('name', `return ${source};`) as (name: CelString) => boolean;
+  return (objectPath) => predicate(celString(objects + objectPath));
+}
+
+type CelString = string & { __extract(template: string): string };
+
+/** CEL's extract: the text the one {placeholder} of the template matches, or '' when it does not match. */
+function celString(value: string): CelString {
+  const s = Object.assign(Object(value) as string, {
+    __extract(template: string): string {
+      const [before, after] = template.split(/\{[^}]+\}/);
+      const start = value.indexOf(before);
+      if (start < 0) return '';
+      const rest = value.slice(start + before.length);
+      if (after === '') return rest;
+      const end = rest.indexOf(after);
+      return end < 0 ? '' : rest.slice(0, end);
+    },
+  });
+  return s as CelString;
+}

@@ -167,8 +167,12 @@ resource "google_storage_bucket_iam_member" "job_uses_cuda_cache" {
 # and https://cloud.google.com/storage/docs/access-control/iam#conditions): the job may create, read
 # and overwrite only its own objects (schemas/documents.ts blobPaths)
 #   runs/<run>/rounds/<round>/updates/<hospital>.bin, runs/<run>/releases/<hospital>/...
+# with secure aggregation (schemas/secure-aggregation.ts) its signed masking documents
+#   runs/<run>/masking/<hospital>.round-keys.json, runs/<run>/rounds/<round>/masking/<hospital>/<sha256>.json,
+#   runs/<run>/rounds/<round>/masking/<hospital>.reveal.json
 # and the published copy of its privacy ledger ledgers/<hospital>/<sequence>.json (read by name,
-# never listed), and read the published models.
+# never listed), and read the published models and its peers' masking documents (signed by each
+# peer and verified before use, so reading is all it needs).
 resource "google_storage_bucket_iam_member" "own_updates" {
   bucket = var.bucket
   role   = "roles/storage.objectUser"
@@ -176,8 +180,20 @@ resource "google_storage_bucket_iam_member" "own_updates" {
 
   condition {
     title       = "own-updates-${var.hospital_id}"
-    description = "Only ${var.hospital_id}'s update, release and published-ledger objects"
-    expression  = "(resource.name.startsWith(\"${local.objects}runs/\") && (resource.name.endsWith(\"/updates/${var.hospital_id}.bin\") || resource.name.extract(\"/releases/{hospital}/\") == \"${var.hospital_id}\")) || resource.name.startsWith(\"${local.objects}ledgers/${var.hospital_id}/\")"
+    description = "Only ${var.hospital_id}'s update, release, masking and published-ledger objects"
+    expression  = "(resource.name.startsWith(\"${local.objects}runs/\") && (resource.name.endsWith(\"/updates/${var.hospital_id}.bin\") || resource.name.extract(\"/releases/{hospital}/\") == \"${var.hospital_id}\" || resource.name.endsWith(\"/masking/${var.hospital_id}.round-keys.json\") || resource.name.extract(\"/masking/{hospital}/\") == \"${var.hospital_id}\" || resource.name.endsWith(\"/masking/${var.hospital_id}.reveal.json\"))) || resource.name.startsWith(\"${local.objects}ledgers/${var.hospital_id}/\")"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "read_peer_masking" {
+  bucket = var.bucket
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.job.member
+
+  condition {
+    title       = "read-masking-${var.hospital_id}"
+    description = "Peers' signed masking documents (round keys, shares) of secure aggregation"
+    expression  = "resource.name.startsWith(\"${local.objects}runs/\") && resource.name.extract(\"/masking/{document}\") != \"\""
   }
 }
 

@@ -1,4 +1,9 @@
-import { paths, UpdateReceiptSchema, type RoundDocument } from '../../../schemas/documents';
+import {
+  paths,
+  RevealedSharesSchema,
+  UpdateReceiptSchema,
+  type RoundDocument,
+} from '../../../schemas/documents';
 import type { EventOf } from '../../../schemas/events';
 import type { TrainingConfigInput } from '../../../schemas/training-config';
 import { decodeUpdate, encodeUpdate } from '../../../src/core/codec/update-codec';
@@ -10,13 +15,15 @@ import {
   fixedPointErrorBound,
 } from '../../../src/core/secure-aggregation';
 import { silentLogger } from '../../../src/logging/logger';
-import { makeMaskingBundle } from '../../../src/runtime/double-masking-bundles';
+import { makeMaskingBundle, makeReveal } from '../../../src/runtime/double-masking-bundles';
+import { hospitalEventSigner } from '../../../src/runtime/hospital-event-signing';
 import { deriveRoundMaskingKey, newSelfMaskSeed } from '../../../src/runtime/double-masking-crypto';
 import { sha256Hex } from '../../../src/runtime/double-masking-round';
 import {
   aesCtrSeedExpander,
   derivePairSeed,
   importMaskingPublicKey,
+  importPrivateKeyPem,
 } from '../../../src/runtime/secure-aggregation-crypto';
 import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
 import { maskingDirectory } from '../../../src/services/masking-directory';
@@ -261,6 +268,19 @@ describe('double-masked secure aggregation in the services', () => {
     for (const h of [h1, h2, h3]) expect((await job(f, 'reveal', h)).status).toBe('done');
     // A re-run re-sends nothing new.
     expect((await job(f, 'reveal', h1)).status).toBe('skipped');
+    // The dropout sent its shares before it vanished: each survivor revealed its round-key share
+    // of it (found by name, its latest bundle), and a self-mask share of every received update.
+    const recorded = (await f.stack.documents.list(paths.revealedSeeds(f.runId, 1))).map(
+      (x) => RevealedSharesSchema.parse(x.data).reveal,
+    );
+    expect(recorded.map((r) => r.hospitalId).sort()).toEqual([h1, h2, h3].sort());
+    for (const r of recorded)
+      expect(Object.fromEntries(r.reveals.map((e) => [e.peerId, e.kind]))).toEqual({
+        [h1]: 'self-mask',
+        [h2]: 'self-mask',
+        [h3]: 'self-mask',
+        [gone]: 'masking-key',
+      });
     await deliver(f, await deadline(f));
     const closed = await roundDoc(f);
     expect(closed.status).toBe('closed');
@@ -302,6 +322,55 @@ describe('double-masked secure aggregation in the services', () => {
       new RegExp(`refusing to reveal: the round says ${gone} both arrived and dropped`),
     );
     expect(await f.stack.documents.list(paths.revealedSeeds(f.runId, 1))).toHaveLength(0);
+  });
+
+  it('records a reveal only when it is its survivor`s, verifies, and answers the round`s commitment', async () => {
+    const f = await fixture({ secureAggregation: true });
+    await f.lifecycle.openRound(f.runId, 1);
+    const [h1, h2, h3] = f.hospitals;
+    for (const e of (await train(f)).values()) await deliver(f, e);
+    expect((await roundDoc(f)).status).toBe('awaiting-seeds');
+    // h1's genuine reveal, published but not delivered yet.
+    await runHospitalJob({ mode: 'reveal', runId: f.runId, hospitalId: h1, round: 1, taskAttempt: 0 }, jobDeps(f));
+    const genuine = f.bus.ofType('seeds.revealed').at(-1)!;
+    const signAs = async (h: string) => hospitalEventSigner((await f.keys.signingKey(h)).privateKeyPem);
+    const recorded = async () => (await f.stack.documents.list(paths.revealedSeeds(f.runId, 1))).map((x) => x.id);
+
+    // h2 passes h1's reveal off as its own (its envelope signature is good, the reveal is h1's).
+    const { signature: _dropped, ...unsigned } = genuine;
+    await deliver(f, (await signAs(h2))({ ...unsigned, id: 'x2', data: { ...genuine.data, hospitalId: h2 } }));
+    // Someone edits a share of h1's reveal and keeps the envelope: the signature no longer holds.
+    const edited = structuredClone(genuine);
+    edited.data.reveal.reveals[0].share = Buffer.alloc(32, 1).toString('base64');
+    await deliver(f, edited);
+    // h1 itself, correctly signed, asks for pair seeds of updates the round received: revealing
+    // them would strip the pair masks off received blobs.
+    const signing = await f.keys.signingKey(h1);
+    const wrongKind = makeReveal(
+      {
+        hospitalId: h1,
+        signingKey: importPrivateKeyPem(signing.privateKeyPem),
+        identityMaskingKey: importPrivateKeyPem((await f.keys.maskingKey(h1)).privateKeyPem),
+      },
+      { runId: f.runId, round: 1, identityPublicKeys: new Map() },
+      new Map(f.hospitals.map((h) => [h, { kind: 'pair-seed' as const, updateSha256: null }])),
+      { bundles: new Map(), pairSeedWith: () => new Uint8Array(32) },
+    );
+    await deliver(f, (await signAs(h1))({ ...unsigned, id: 'x1', data: { hospitalId: h1, reveal: wrongKind } }));
+    expect(await recorded()).toEqual([]);
+    expect(await auditReasons(f)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(`reveal document claims to be from ${h1}, expected ${h2}`),
+        expect.stringMatching(`is not signed by ${h1}'s enrolled key`),
+        expect.stringMatching(`a pair-seed share of ${h1}, whose update .* was received`),
+      ]),
+    );
+    // None of that blocks the genuine reveal, which is recorded once.
+    await deliver(f, genuine);
+    await deliver(f, genuine);
+    expect(await recorded()).toEqual([h1]);
+    for (const h of [h2, h3]) expect((await job(f, 'reveal', h)).status).toBe('done');
+    expect((await roundDoc(f)).status).toBe('closed');
   });
 
   it('fails the round at the seeds deadline when fewer than t survivors reveal (model and ledger unchanged)', async () => {
