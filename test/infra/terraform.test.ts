@@ -279,8 +279,7 @@ describe('terraform/', () => {
       string,
       Body
     >;
-    const condition = (name: string) =>
-      String(((grants[name].condition as Body[])[0] as Body).expression);
+    const condition = (name: string) => String(((grants[name].condition as Body[])[0] as Body).expression);
     const writable = iamCondition(condition('own_updates'), 'h1');
     const readable = iamCondition(condition('read_peer_masking'), 'h1');
     const sha = 'a'.repeat(64);
@@ -336,7 +335,6 @@ function iamCondition(expression: string, id: string): (objectPath: string) => b
     .replaceAll('resource.name', 'name')
     .replace(/\.extract\(/g, '.__extract(');
   expect(source).not.toMatch(/\$\{/);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a test evaluating the repo's own terraform
   const predicate = new Function('name', `return ${source};`) as (name: CelString) => boolean;
   return (objectPath) => predicate(celString(objects + objectPath));
 }

@@ -46,8 +46,11 @@ export async function receiveSeeds(ctx: AggregatorContext, event: EventOf<'seeds
   if (!key.ok) return refuse(key.reason);
   let reveal: RevealBundle;
   try {
-    reveal = verifyReveal(event.data.reveal, { runId, round, hospitalId }, importSigningPublicKey(key.signingPublicKey))
-      .bundle;
+    reveal = verifyReveal(
+      event.data.reveal,
+      { runId, round, hospitalId },
+      importSigningPublicKey(key.signingPublicKey),
+    ).bundle;
   } catch (error) {
     return refuse((error as Error).message);
   }
@@ -64,7 +67,10 @@ export async function receiveSeeds(ctx: AggregatorContext, event: EventOf<'seeds
 }
 
 /** Survivors of the round (accepted, not declared dropped) → SHA-256 of the update received from each. */
-async function receivedUpdates(ctx: AggregatorContext, roundDoc: RoundDocument): Promise<Map<string, string>> {
+async function receivedUpdates(
+  ctx: AggregatorContext,
+  roundDoc: RoundDocument,
+): Promise<Map<string, string>> {
   const received = new Map<string, string>();
   for (const snapshot of await ctx.deps.documents.list(paths.updates(roundDoc.runId, roundDoc.round))) {
     const receipt = UpdateReceiptSchema.safeParse(snapshot.data);
@@ -94,7 +100,8 @@ function commitmentMismatch(
       if (!revealsSelfMask(kind) || entry.updateSha256 !== sha)
         return `the reveal holds a ${kind} share of ${peerId}, whose update ${sha.slice(0, 12)}… was received: only its self-mask share may be revealed`;
     } else if (dropped.has(peerId)) {
-      if (revealsSelfMask(kind)) return `the reveal holds a self-mask share of ${peerId}, which the round dropped`;
+      if (revealsSelfMask(kind))
+        return `the reveal holds a self-mask share of ${peerId}, which the round dropped`;
     } else return `the round has not said whether ${peerId} arrived or dropped`;
   }
   return null;

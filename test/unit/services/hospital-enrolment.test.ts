@@ -15,6 +15,8 @@ import {
 } from '../../../src/services/hospital-enrolment';
 import { hospitalEventSigner } from '../../../src/runtime/hospital-event-signing';
 import { makeEvent } from '../../../src/services/event-publishing';
+import { maskingDirectory } from '../../../src/services/masking-directory';
+import { exportMaskingPublicKey } from '../../../src/runtime/secure-aggregation-crypto';
 import { manualClock } from './service-fixture';
 
 describe('signingKeyAt (which key speaks for a hospital when)', () => {
@@ -114,6 +116,34 @@ describe('operator enrolment', () => {
     // A rotation back to a key used before is refused.
     await expect(rotateHospitalKeys(deps(), 'h1', { ...(await publicKeysOf(keys, 'h1')) })).rejects.toThrow(
       'hospital h1 has used this signing key before; a rotation needs a new key',
+    );
+  });
+
+  it("a masked round's directory follows the enrolment: the keys valid then, and none for the revoked or unknown", async () => {
+    await keys.ensureSigningKey('h1');
+    await keys.ensureSigningKey('h2');
+    const first = await publicKeysOf(keys, 'h1');
+    await enrolHospital(deps(), 'h1', first);
+    await enrolHospital(deps(), 'h2', await publicKeysOf(keys, 'h2'));
+    const before = clock.now();
+    clock.advance(60_000);
+    await keys.replaceSigningKey('h1');
+    const second = await publicKeysOf(keys, 'h1');
+    await rotateHospitalKeys(deps(), 'h1', second);
+    const masking = async (at: Date) =>
+      exportMaskingPublicKey(
+        (await maskingDirectory(stack.documents, ['h1', 'h2'], at)).get('h1')!.identityMaskingPublicKey,
+      );
+    expect(second.maskingPublicKey).not.toBe(first.maskingPublicKey);
+    // Before the rotation the retired pair speaks for h1, from it on the new one.
+    expect(await masking(before)).toBe(first.maskingPublicKey);
+    expect(await masking(clock.now())).toBe(second.maskingPublicKey);
+    await expect(maskingDirectory(stack.documents, ['h1', 'h3'], clock.now())).rejects.toThrow(
+      'hospital h3 is not enrolled',
+    );
+    await revokeHospital(deps(), 'h2', 'left the network');
+    await expect(maskingDirectory(stack.documents, ['h1', 'h2'], clock.now())).rejects.toThrow(
+      /hospital h2 is revoked .*left the network/,
     );
   });
 

@@ -97,7 +97,10 @@ function jobDeps(f: RunFixture): HospitalJobDeps {
  */
 async function job(f: RunFixture, mode: 'train' | 'reveal', hospitalId: string, round = 1) {
   const sent = f.bus.ofType('seeds.revealed').length;
-  const outcome = await runHospitalJob({ mode, runId: f.runId, hospitalId, round, taskAttempt: 0 }, jobDeps(f));
+  const outcome = await runHospitalJob(
+    { mode, runId: f.runId, hospitalId, round, taskAttempt: 0 },
+    jobDeps(f),
+  );
   for (const event of f.bus.ofType('seeds.revealed').slice(sent)) await deliver(f, event);
   return outcome;
 }
@@ -331,14 +334,21 @@ describe('double-masked secure aggregation in the services', () => {
     for (const e of (await train(f)).values()) await deliver(f, e);
     expect((await roundDoc(f)).status).toBe('awaiting-seeds');
     // h1's genuine reveal, published but not delivered yet.
-    await runHospitalJob({ mode: 'reveal', runId: f.runId, hospitalId: h1, round: 1, taskAttempt: 0 }, jobDeps(f));
+    await runHospitalJob(
+      { mode: 'reveal', runId: f.runId, hospitalId: h1, round: 1, taskAttempt: 0 },
+      jobDeps(f),
+    );
     const genuine = f.bus.ofType('seeds.revealed').at(-1)!;
     const signAs = async (h: string) => hospitalEventSigner((await f.keys.signingKey(h)).privateKeyPem);
-    const recorded = async () => (await f.stack.documents.list(paths.revealedSeeds(f.runId, 1))).map((x) => x.id);
+    const recorded = async () =>
+      (await f.stack.documents.list(paths.revealedSeeds(f.runId, 1))).map((x) => x.id);
 
     // h2 passes h1's reveal off as its own (its envelope signature is good, the reveal is h1's).
     const { signature: _dropped, ...unsigned } = genuine;
-    await deliver(f, (await signAs(h2))({ ...unsigned, id: 'x2', data: { ...genuine.data, hospitalId: h2 } }));
+    await deliver(
+      f,
+      (await signAs(h2))({ ...unsigned, id: 'x2', data: { ...genuine.data, hospitalId: h2 } }),
+    );
     // Someone edits a share of h1's reveal and keeps the envelope: the signature no longer holds.
     const edited = structuredClone(genuine);
     edited.data.reveal.reveals[0].share = Buffer.alloc(32, 1).toString('base64');
@@ -356,7 +366,10 @@ describe('double-masked secure aggregation in the services', () => {
       new Map(f.hospitals.map((h) => [h, { kind: 'pair-seed' as const, updateSha256: null }])),
       { bundles: new Map(), pairSeedWith: () => new Uint8Array(32) },
     );
-    await deliver(f, (await signAs(h1))({ ...unsigned, id: 'x1', data: { hospitalId: h1, reveal: wrongKind } }));
+    await deliver(
+      f,
+      (await signAs(h1))({ ...unsigned, id: 'x1', data: { hospitalId: h1, reveal: wrongKind } }),
+    );
     expect(await recorded()).toEqual([]);
     expect(await auditReasons(f)).toEqual(
       expect.arrayContaining([
