@@ -10,8 +10,6 @@ import {
 } from '../../src/core/data';
 import {
   createModel,
-  getFlatWeights,
-  setFlatWeights,
   trainLocally,
   trainLocallyWithDpSgd,
   type ModelSpec,
@@ -21,7 +19,7 @@ import { loadTrainingConfig } from '../../src/config/training-config-loader';
 import { CryptoRandom } from '../../src/runtime/crypto-random';
 import { SeededRandom } from '../../src/core/random/seeded-random';
 import { planForHospital } from '../../src/services/patient-privacy';
-import { buildStrategy } from '../../src/services/strategy-from-config';
+import { simulateFederatedRounds } from '../../src/local/federated-simulation';
 import { concat, metricsOf, intervalsOf, type MetricIntervals, type ModelMetrics } from './quality';
 import { meanInterval95, type MeanInterval } from '../statistics';
 
@@ -166,13 +164,11 @@ async function federatedRun(config: TrainingConfig, splits: Split[]): Promise<tf
     return sgd.noiseMultiplier;
   });
   const model = createModel(specOf(config, trains[0].cols), config.seed);
-  const strategy = buildStrategy(config);
-  let global = getFlatWeights(model);
-  let state;
-  for (let round = 1; round <= config.rounds; round++) {
-    const updates = [];
-    for (let i = 0; i < splits.length; i++) {
-      setFlatWeights(model, global);
+  await simulateFederatedRounds({
+    config,
+    model,
+    hospitals: splits.map((s, i) => ({ hospitalId: s.hospitalId, declaredRows: trains[i].rows })),
+    trainLocal: async (i) => {
       await trainLocallyWithDpSgd(model, trains[i], {
         epochs: config.localEpochs,
         batchSize: config.batchSize,
@@ -184,23 +180,8 @@ async function federatedRun(config: TrainingConfig, splits: Split[]): Promise<tf
         random: new CryptoRandom(),
         noiseRandom: new CryptoRandom(),
       });
-      const local = getFlatWeights(model);
-      updates.push({
-        hospitalId: splits[i].hospitalId,
-        delta: local.map((w, j) => w - global[j]),
-        numExamples: trains[i].rows,
-      });
-    }
-    const result = strategy.aggregate(global, updates, state, {
-      round,
-      expectedHospitals: splits.length,
-      enrolledHospitals: splits.length,
-      random: new CryptoRandom(),
-    });
-    global = result.weights;
-    state = result.state;
-  }
-  setFlatWeights(model, global);
+    },
+  });
   return model;
 }
 

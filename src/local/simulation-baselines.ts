@@ -8,10 +8,8 @@ import {
   type DesignMatrix,
   type Preprocessor,
 } from '../core/data';
-import { clipToNorm } from '../core/federated';
-import { createModel, getFlatWeights, setFlatWeights, trainLocally } from '../core/model';
-import { CryptoRandom } from '../runtime/crypto-random';
-import { buildStrategy } from '../services/strategy-from-config';
+import { createModel, trainLocally } from '../core/model';
+import { simulateFederatedRounds } from './federated-simulation';
 import { SeededRandom } from '../core/random/seeded-random';
 import type { CohortSource } from '../ports/cohort-source';
 import { evaluateModel, metricsOf } from '../services/model-evaluation';
@@ -129,38 +127,19 @@ async function simulateNonPrivateFederated(
   };
   const model = createModel(spec, config.seed);
   try {
-    const strategy = buildStrategy(config);
-    let global = getFlatWeights(model);
-    let state;
-    for (let round = 1; round <= config.rounds; round++) {
-      const updates = [];
-      for (const { hospitalId, design } of trains) {
-        setFlatWeights(model, global);
-        await trainLocally(model, design, {
+    await simulateFederatedRounds({
+      config,
+      model,
+      hospitals: trains.map((t) => ({ hospitalId: t.hospitalId, declaredRows: t.design.rows })),
+      trainLocal: (i, round) =>
+        trainLocally(model, trains[i].design, {
           epochs: config.localEpochs,
           batchSize: config.batchSize,
           learningRate: config.localLearningRate,
           proximalMu: config.proximalMu,
-          random: new SeededRandom(config.seed).fork(`shuffle:${hospitalId}:${round}`),
-        });
-        const local = getFlatWeights(model);
-        const delta = local.map((w, i) => w - global[i]);
-        updates.push({
-          hospitalId,
-          delta: config.aggregation === 'dp-fedavg' ? clipToNorm(delta, config.clipNorm).clipped : delta,
-          numExamples: design.rows,
-        });
-      }
-      const result = strategy.aggregate(global, updates, state, {
-        round,
-        expectedHospitals: trains.length,
-        enrolledHospitals: trains.length,
-        random: new CryptoRandom(),
-      });
-      global = result.weights;
-      state = result.state;
-    }
-    setFlatWeights(model, global);
+          random: new SeededRandom(config.seed).fork(`shuffle:${trains[i].hospitalId}:${round}`),
+        }).then(() => undefined),
+    });
     return qualityOf(
       data.map((h) => ({
         hospitalId: h.hospitalId,
