@@ -14,6 +14,7 @@ import {
   chooseFixedPointScale,
   fixedPointErrorBound,
 } from '../../../src/core/secure-aggregation';
+import { readOnlyDocuments } from '../../../src/adapters/read-only-documents';
 import { silentLogger } from '../../../src/logging/logger';
 import { makeMaskingBundle, makeReveal } from '../../../src/runtime/double-masking-bundles';
 import { hospitalEventSigner } from '../../../src/runtime/hospital-event-signing';
@@ -77,9 +78,10 @@ async function fixture(config: TrainingConfigInput, four = false): Promise<RunFi
 }
 const withDropout = (secureAggregation = true) => fixture({ secureAggregation, quorum: 3 }, true);
 
+/** A hospital job's ports: documents read only (a masked round's hospital side writes blobs and events). */
 function jobDeps(f: RunFixture): HospitalJobDeps {
   return {
-    documents: f.stack.documents,
+    documents: readOnlyDocuments(f.stack.documents),
     blobs: f.stack.blobs,
     events: f.bus,
     models: f.models,
