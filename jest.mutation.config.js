@@ -14,7 +14,7 @@ module.exports = {
     ...base.transform,
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }],
   },
-  roots: ['<rootDir>/test/unit'],
+  roots: ['<rootDir>/test'],
   testMatch: [
     '<rootDir>/test/unit/core/privacy/**/*.test.ts',
     '<rootDir>/test/unit/core/federated/**/*.test.ts',
@@ -29,5 +29,9 @@ module.exports = {
     '<rootDir>/test/unit/services/hospital-enrolment.test.ts',
     // What the aggregator records of a reveal, and whose keys a masked round uses.
     '<rootDir>/test/unit/services/secure-aggregation.test.ts',
+    // Double masking (issue 13): the protocol's unit tests and the attacks on it.
+    '<rootDir>/test/unit/core/secure-aggregation/**/*.test.ts',
+    '<rootDir>/test/unit/runtime/double-masking-round.test.ts',
+    '<rootDir>/test/attacks/**/*.test.ts',
   ],
 };
