@@ -90,14 +90,17 @@ describe('the agents during a training workflow', () => {
   });
 
   it('the orchestrator stops a long run early when learning has stalled', async () => {
-    // Deterministic on purpose: a local learning rate of 1e-7 leaves the model where it started,
-    // so the pooled AUROC and loss are flat and the plateau rule (window 3, at least 4 evaluated
-    // versions) must fire as soon as version r0003 is evaluated, i.e. when r0004 is published.
-    // Every round's model is evaluated (evaluateEveryRound), and with a generous test-split budget
-    // (ε = 100 per run: noise SD 0.35 per count) the evaluations' DP noise is small enough for a
-    // plateau to be seen as one. At the default ε = 1 it is not: see the orchestrator's caveat.
+    // A local learning rate of 1e-7 leaves the model where it started, so the exact pooled AUROC
+    // and loss are flat and the plateau rule (window 3, at least 4 evaluated versions) can fire as
+    // soon as version r0003 is evaluated. Every round's model is evaluated (evaluateEveryRound),
+    // with a generous test-split budget (ε = 100 per run) so the evaluations' DP noise is small
+    // enough for a plateau to be seen as one; at the default ε = 1 it is not (the orchestrator's
+    // caveat). An MLP, not the default logistic model: that one starts at zero weights, where the
+    // tiniest noisy step decides the whole ranking, so its AUROC jumps however little it learns.
     const outcome = await train('agents-stall', {
-      rounds: 12,
+      rounds: 30,
+      model: 'mlp',
+      hiddenUnits: [8],
       localLearningRate: 1e-7,
       evaluateEveryRound: true,
       patientTargetEpsilon: 100,
@@ -113,12 +116,13 @@ describe('the agents during a training workflow', () => {
     await platform!.stack.events.idle();
     const run = await platform!.lifecycle.getRun('agents-stall');
     expect(run?.halt?.by).toBe('agent:orchestrator');
-    // The plateau needs 4 evaluated versions, so round 4 is the earliest stop; on a loaded machine
-    // it was seen later while pooled metrics could lose a concurrent evaluation (fixed); the bound
-    // keeps the test about the behaviour: it stops long before the 12 rounds asked for.
+    // The plateau needs 4 evaluated versions, so round 4 is the earliest stop. The evaluations are
+    // DP releases even here (noise SD ≈ 0.04 on a near-chance AUROC of 150 test stays), so a window
+    // can look like an improvement by chance and the stop comes a few windows later in some runs;
+    // the bound keeps the test about the behaviour: it stops long before the 30 rounds asked for.
     const stoppedAt = run!.currentRound;
     expect(stoppedAt).toBeGreaterThanOrEqual(4);
-    expect(stoppedAt).toBeLessThanOrEqual(8);
+    expect(stoppedAt).toBeLessThanOrEqual(20);
     const progress = await platform!.stack.warehouse.query(RUN_PROGRESS_TABLE, {
       where: { runId: 'agents-stall' },
       orderBy: 'round',
