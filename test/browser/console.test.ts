@@ -89,7 +89,7 @@ describeWithChromium('himas ui in a real browser (Debian Chromium)', () => {
         '--data',
         'data',
         '--rounds',
-        '3',
+        '5',
         '--run-id',
         'live',
         '--out',
@@ -118,7 +118,7 @@ describeWithChromium('himas ui in a real browser (Debian Chromium)', () => {
     expect(seen.size).toBeGreaterThanOrEqual(2);
     expect(navigations).toBe(0);
     await page.locator('tr[data-run="live"] .badge', { hasText: 'succeeded' }).waitFor({ timeout: 10_000 });
-    await expect(progress.getAttribute('value')).resolves.toBe('3');
+    await expect(progress.getAttribute('value')).resolves.toBe('5');
     expect(problems).toEqual([]);
   }, 300_000);
 
@@ -173,7 +173,7 @@ describeWithChromium('himas ui in a real browser (Debian Chromium)', () => {
     const text = await result.innerText();
     expect(text).toMatch(/Estimated in-hospital mortality risk\s+\d+\.\d %/);
     expect(text).toMatch(/Band: (low|moderate|high|very high)/i);
-    expect(text).toMatch(/Model live-r0003 \(run live, round 3\)/);
+    expect(text).toMatch(/Model live-r0005 \(run live, round 5\)/);
     expect(text).toMatch(/Privacy: patient-level ε = /);
     expect(await result.locator('table tr').count()).toBeGreaterThan(1);
     await page.screenshot({ path: path.join(SHOTS, 'calculator-answer.png'), fullPage: true });
