@@ -68,8 +68,14 @@ describe('himas train (embedded stack, end to end)', () => {
     );
     // Pooled from noisy releases: an estimate of the exact figure, with an interval of the noise.
     const noisy = report.finalModel!.quality!;
-    expect(Math.abs(noisy.pooled.auroc! - federated.quality.pooled.auroc!)).toBeLessThan(0.12);
     expect(noisy.intervals?.auroc).toEqual([expect.any(Number), expect.any(Number)]);
+    // The exact figure lies within the noise interval widened by half its width each side (the
+    // verdict's rule): a fixed bound (0.12) was missed by fresh CSPRNG noise in about 1 run in 10.
+    const [low, high] = noisy.intervals!.auroc!;
+    const half = (high - low) / 2;
+    expect(high - low).toBeLessThan(0.5); // an interval that says something
+    expect(federated.quality.pooled.auroc!).toBeGreaterThanOrEqual(low - half);
+    expect(federated.quality.pooled.auroc!).toBeLessThanOrEqual(high + half);
     expect(report.versions).toHaveLength(6);
   });
 
