@@ -218,7 +218,7 @@ describeWithEmulators('redelivery and crashes on the emulator stack (real emulat
     }
   });
 
-  it('accepted each update exactly once and closed each round once, across both function processes', () => {
+  it('accepted each update at most once and closed each round once, across both function processes', () => {
     const entries = aggregateLog(state).filter((e) => e.runId === CHAOS);
     const count = (event: string) => {
       const counts = new Map<string, number>();
@@ -229,10 +229,23 @@ describeWithEmulators('redelivery and crashes on the emulator stack (real emulat
       return counts;
     };
     const accepted = count('update.accepted');
-    expect(accepted.size).toBe(ROUNDS * HOSPITALS);
     for (const times of accepted.values()) expect(times).toBe(1);
-    // Every accepted update came back at least once and was recognised as a duplicate.
-    expect([...count('update.duplicate').keys()].sort()).toEqual([...accepted.keys()].sort());
+    // An update whose push was in flight when the function server was killed may have been
+    // committed with its log line lost to SIGKILL: its redelivery is then a duplicate. Every other
+    // update's acceptance is in the log; none is accepted twice.
+    const cutOffByKill = new Set(
+      relay.deliveries
+        .filter(
+          (d) => d.event?.runId === CHAOS && d.event.type === 'update.submitted' && d.functionStatus === 0,
+        )
+        .map((d) => `${d.event!.round}:${d.event!.hospitalId ?? ''}`),
+    );
+    expect(accepted.size).toBeGreaterThanOrEqual(ROUNDS * HOSPITALS - cutOffByKill.size);
+    const duplicates = new Set(count('update.duplicate').keys());
+    // Every update came back at least once and was recognised as a duplicate.
+    expect(duplicates.size).toBe(ROUNDS * HOSPITALS);
+    for (const key of accepted.keys()) expect(duplicates).toContain(key);
+    for (const key of duplicates) expect(accepted.has(key) || cutOffByKill.has(key)).toBe(true);
     expect([...count('round.closed').entries()].sort()).toEqual(
       Array.from({ length: ROUNDS }, (_, i) => [`${i + 1}:`, 1]),
     );

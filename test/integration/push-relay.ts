@@ -13,7 +13,8 @@ export interface PushedMessage {
   messageId: string;
   attributes: Record<string, string>;
   /** The HIMAS envelope the message carries, when its data parses as one. */
-  event: { id: string; type: string; runId: string; round: number } | undefined;
+  event:
+    { id: string; type: string; runId: string; round: number; hospitalId: string | undefined } | undefined;
 }
 
 export interface RelayedDelivery extends PushedMessage {
@@ -106,12 +107,14 @@ function parsePush(body: Buffer): PushedMessage {
       string,
       unknown
     >;
+    const data = parsed.data as Record<string, unknown> | undefined;
     if (typeof parsed.id === 'string' && typeof parsed.type === 'string')
       event = {
         id: parsed.id,
         type: parsed.type,
         runId: String(parsed.runId),
         round: Number(parsed.round),
+        hospitalId: typeof data?.hospitalId === 'string' ? data.hospitalId : undefined,
       };
   } catch {
     event = undefined;
