@@ -121,6 +121,31 @@ export const logs = {
       hospitalId,
       dropped,
     }),
+  leaseTakenOver: (
+    log: Logger,
+    runId: string,
+    round: number,
+    previousOwner: string,
+    why: 'holder-gone' | 'expired',
+  ) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'round.lease-taken-over',
+      message: `run ${runId} round ${round}: took over the aggregation from ${previousOwner} (${why === 'holder-gone' ? 'its process is gone' : 'its lease expired'})`,
+      runId,
+      round,
+      previousOwner,
+      why,
+    }),
+  leaseRenewalFailed: (log: Logger, runId: string, round: number, reason: string) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'round.lease-renewal-failed',
+      message: `run ${runId} round ${round}: renewing the aggregation lease failed: ${reason}`,
+      runId,
+      round,
+      reason,
+    }),
   leaseBusy: (log: Logger, runId: string, round: number, owner: string) =>
     log.write({
       severity: 'INFO',

@@ -24,6 +24,7 @@ import { TreatmentAgent } from '../services/treatment-agent';
 import { messagePublishedFromDelivery, type MessagePublishedData } from '../services/pubsub-message';
 import { RunLifecycle } from '../services/run-lifecycle';
 import { CryptoRandom } from '../runtime/crypto-random';
+import { localProcessLiveness } from '../runtime/local-process-liveness';
 import { ChildProcessJobRunner } from './jobs/child-process-job-runner';
 import { InProcessJobRunner } from './jobs/in-process-job-runner';
 
@@ -98,6 +99,8 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
     logger: options.logger,
     random: new CryptoRandom(),
     instanceId: `aggregator-${randomUUID().slice(0, 8)}`,
+    // Every aggregator of this store is a process on this machine: a killed one is taken over at once.
+    leaseHolders: localProcessLiveness(),
   });
   const lifecycle = new RunLifecycle({ ...ports, clock, logger: options.logger });
   const agentDeps = { ...ports, warehouse: stack.warehouse, clock, logger: options.logger };

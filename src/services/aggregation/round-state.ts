@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   paths,
   RoundDocumentSchema,
@@ -7,10 +6,11 @@ import {
   type UpdateReceipt,
 } from '../../../schemas/documents';
 import { logs } from '../../logs';
-import { RetryLaterError, type AggregatorContext } from './aggregator-context';
+import type { AggregatorContext } from './aggregator-context';
 import { revealedSurvivors } from '../masked-aggregation';
 import { aggregateRound } from './round-aggregation';
 import { failRound } from './round-failure';
+import { takeLease, type RoundLease } from './round-lease';
 
 /**
  * The round's state machine: open → (awaiting-seeds) → aggregating → closed | failed. It decides
@@ -48,8 +48,7 @@ export async function tryCloseRound(
   if (roundDoc.status === 'awaiting-seeds') {
     const ready = await seedsReady(ctx, roundDoc, accepted, signalledDeadline);
     if (!ready) return;
-    const lease = await takeLease(ctx, runId, round);
-    if (lease !== null) await aggregateRound(ctx, roundDoc, accepted, lease);
+    await aggregateUnderLease(ctx, roundDoc, accepted, await takeLease(ctx, runId, round));
     return;
   }
   const answered = new Set(receipts.map((r) => r.hospitalId));
@@ -79,9 +78,21 @@ export async function tryCloseRound(
     );
     return;
   }
-  const lease = await takeLease(ctx, runId, round);
+  await aggregateUnderLease(ctx, roundDoc, accepted, await takeLease(ctx, runId, round));
+}
+
+async function aggregateUnderLease(
+  ctx: AggregatorContext,
+  roundDoc: RoundDocument,
+  accepted: UpdateReceipt[],
+  lease: RoundLease | null,
+): Promise<void> {
   if (lease === null) return;
-  await aggregateRound(ctx, roundDoc, accepted, lease);
+  try {
+    await aggregateRound(ctx, roundDoc, accepted, lease);
+  } finally {
+    lease.stop();
+  }
 }
 
 /**
@@ -154,32 +165,4 @@ async function seedsReady(
     );
   }
   return false;
-}
-
-/**
- * Takes the round's lease and returns its token; null when the round is already finished; throws
- * RetryLaterError while any unexpired lease is held — also one held by this instance, since two
- * deliveries (the last update and the deadline) can reach one instance at the same moment, and
- * aggregating twice would draw two different noises for one model version.
- */
-async function takeLease(ctx: AggregatorContext, runId: string, round: number): Promise<string | null> {
-  const { deps } = ctx;
-  const now = deps.clock.now();
-  const expiresAt = new Date(now.getTime() + (deps.leaseSeconds ?? 120) * 1000).toISOString();
-  const token = `${deps.instanceId}/${randomUUID().slice(0, 8)}`;
-  const outcome = await deps.documents.runTransaction(async (tx) => {
-    const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
-    if (current.status === 'closed' || current.status === 'failed') return 'finished' as const;
-    const held =
-      current.status === 'aggregating' && current.lease !== null && new Date(current.lease.expiresAt) > now;
-    if (held) return current.lease!.owner;
-    tx.update(paths.round(runId, round), { status: 'aggregating', lease: { owner: token, expiresAt } });
-    return 'taken' as const;
-  });
-  if (outcome === 'finished') return null;
-  if (outcome !== 'taken') {
-    logs.leaseBusy(deps.logger, runId, round, outcome);
-    throw new RetryLaterError(`round ${round} of run ${runId} is being aggregated by ${outcome}`);
-  }
-  return token;
 }

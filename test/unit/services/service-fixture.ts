@@ -24,6 +24,7 @@ import type { CohortSource } from '../../../src/ports/cohort-source';
 import type { EventBus } from '../../../src/ports/event-bus';
 import { CryptoRandom } from '../../../src/runtime/crypto-random';
 import { Aggregator } from '../../../src/services/aggregator';
+import type { LeaseHolderProbe } from '../../../src/services/aggregation/aggregator-context';
 import { makeEvent } from '../../../src/services/event-publishing';
 import { runHospitalJob } from '../../../src/services/hospital-job';
 import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
@@ -141,6 +142,8 @@ export async function setUpRun(
   options: {
     runId?: string;
     leaseSeconds?: number;
+    /** How the aggregators prove a lease holder dead (the local stacks' probe). */
+    leaseHolders?: LeaseHolderProbe;
     /** Where the hospitals' keys live (share one to compare runs signed by the same keys). */
     keysDir?: string;
     /** The hospitals' data (default smallCohort()). */
@@ -164,6 +167,7 @@ export async function setUpRun(
     logger: silentLogger,
     random: new CryptoRandom(),
     leaseSeconds: options.leaseSeconds,
+    leaseHolders: options.leaseHolders,
   };
   const aggregator = new Aggregator({ ...aggregatorDeps, instanceId: 'aggregator-a' });
   const otherAggregator = new Aggregator({ ...aggregatorDeps, instanceId: 'aggregator-b' });
