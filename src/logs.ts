@@ -121,6 +121,16 @@ export const logs = {
       hospitalId,
       dropped,
     }),
+  roundAwaitingReplay: (log: Logger, runId: string, round: number, unreceived: string[], until: string) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'round.awaiting-replay',
+      message: `run ${runId} round ${round}: short of its quorum at the deadline, but ${unreceived.join(', ')} sent an update that never arrived (dead-lettered or in flight); waiting until ${until} — \`himas deadletter replay --run ${runId}\` brings dead letters back`,
+      runId,
+      round,
+      unreceived,
+      until,
+    }),
   leaseTakenOver: (
     log: Logger,
     runId: string,

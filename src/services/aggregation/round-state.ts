@@ -1,4 +1,5 @@
 import {
+  blobPaths,
   paths,
   RoundDocumentSchema,
   UpdateReceiptSchema,
@@ -57,7 +58,19 @@ export async function tryCloseRound(
   if (!everyoneAnswered && !deadlinePassed) return;
 
   if (accepted.length < roundDoc.quorum) {
-    const reason = `${accepted.length} accepted update(s), quorum is ${roundDoc.quorum}${everyoneAnswered ? '' : ' (deadline passed)'}`;
+    const unreceived = everyoneAnswered ? [] : await submittedNotReceived(ctx, roundDoc, answered);
+    if (unreceived.length > 0 && accepted.length + unreceived.length >= roundDoc.quorum) {
+      const until = await replayWindowEnd(ctx, roundDoc);
+      if (deps.clock.now() < until) {
+        logs.roundAwaitingReplay(deps.logger, runId, round, unreceived, until.toISOString());
+        return;
+      }
+    }
+    const missing =
+      unreceived.length > 0
+        ? `; ${unreceived.join(', ')} uploaded an update that never reached the aggregator (dead-lettered or lost): \`himas deadletter list --run ${runId}\``
+        : '';
+    const reason = `${accepted.length} accepted update(s), quorum is ${roundDoc.quorum}${everyoneAnswered ? '' : ' (deadline passed)'}${missing}`;
     await failRound(
       ctx,
       runId,
@@ -93,6 +106,36 @@ async function aggregateUnderLease(
   } finally {
     lease.stop();
   }
+}
+
+/**
+ * The expected hospitals with no receipt whose update is in the blob store: each uploaded its
+ * update and then published it, so the message is in flight, or was dead-lettered while the
+ * aggregator was unreachable (`himas deadletter replay` brings it back). The upload is the
+ * hospital's own write, so at worst a hospital that uploads without sending delays its round by
+ * the replay window, never more.
+ */
+async function submittedNotReceived(
+  ctx: AggregatorContext,
+  roundDoc: RoundDocument,
+  answered: Set<string>,
+): Promise<string[]> {
+  const unreceived: string[] = [];
+  for (const hospitalId of roundDoc.expectedHospitals) {
+    if (answered.has(hospitalId) || roundDoc.droppedHospitals.includes(hospitalId)) continue;
+    const uploaded = await ctx.deps.blobs.stat(blobPaths.update(roundDoc.runId, roundDoc.round, hospitalId));
+    if (uploaded !== undefined) unreceived.push(hospitalId);
+  }
+  return unreceived;
+}
+
+/**
+ * How long a round short of its quorum waits, past its deadline, for updates that were sent but
+ * not received: one more deadline period, time for an operator to replay the dead letters.
+ */
+async function replayWindowEnd(ctx: AggregatorContext, roundDoc: RoundDocument): Promise<Date> {
+  const deadlineSeconds = (await ctx.getRun(roundDoc.runId))?.config.deadlineSeconds ?? 600;
+  return new Date(new Date(roundDoc.deadline).getTime() + deadlineSeconds * 1000);
 }
 
 /**
