@@ -142,6 +142,8 @@ export async function setUpRun(
   options: {
     runId?: string;
     leaseSeconds?: number;
+    /** The bus instead of the embedded one (the Pub/Sub emulator's, say). */
+    events?: EventBus;
     /** How the aggregators prove a lease holder dead (the local stacks' probe). */
     leaseHolders?: LeaseHolderProbe;
     /** Where the hospitals' keys live (share one to compare runs signed by the same keys). */
@@ -156,7 +158,7 @@ export async function setUpRun(
 ): Promise<RunFixture> {
   const home = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'himas-services-'));
   const stack = await openEmbeddedStack(home);
-  const bus = recordingBus(stack.events);
+  const bus = recordingBus(options.events ?? stack.events);
   const models = new DocumentModelRegistry(stack.documents, stack.blobs);
   const clock = manualClock();
   const ports = { documents: stack.documents, blobs: stack.blobs, events: bus, models };
