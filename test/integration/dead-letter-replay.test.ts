@@ -51,11 +51,13 @@ describeWithEmulators('dead-letter replay on the Pub/Sub emulator', () => {
       universeDomain: 'googleapis.com',
     });
     // What `himas stack up` creates (src/local/stack/stack-control.ts), as Terraform does.
-    await pubsub.createTopic(TOPICS.updates);
-    await pubsub.createTopic(deadLetterTopic(TOPICS.updates));
-    await pubsub
-      .topic(deadLetterTopic(TOPICS.updates))
-      .createSubscription(deadLetterHoldSubscription(TOPICS.updates), { ackDeadlineSeconds: 60 });
+    for (const topic of Object.values(TOPICS)) {
+      await pubsub.createTopic(topic);
+      await pubsub.createTopic(deadLetterTopic(topic));
+      await pubsub
+        .topic(deadLetterTopic(topic))
+        .createSubscription(deadLetterHoldSubscription(topic), { ackDeadlineSeconds: 60 });
+    }
     bus = new PubSubEventBus(pubsub, {
       emulator: true,
       retryPolicy: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 1 },
