@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { paths, type LeaseHolder } from '../../../../schemas/documents';
 import { initializeBackend } from '../../../../src/core/model';
 import { localProcessLiveness, processStartTicks } from '../../../../src/runtime/local-process-liveness';
@@ -103,6 +103,26 @@ describe('round lease: recovery without waiting for its expiry', () => {
     f.clock.advance(100_001);
     await f.aggregator.handle(deadlineDelivery(f));
     expect((await f.lifecycle.getRound(f.runId, 1))!.status).toBe('closed');
+  });
+
+  it('a real process killed with SIGKILL is gone from the moment it dies, before its parent reaps it', async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('spawn', resolve));
+    const holder: LeaseHolder = {
+      ...probe.self(),
+      pid: child.pid!,
+      startTicks: processStartTicks(child.pid!)!,
+    };
+    expect(probe.isGone(holder)).toBe(false);
+    process.kill(child.pid!, 'SIGKILL');
+    for (let waited = 0; !probe.isGone(holder); waited += 10) {
+      if (waited > 5_000) throw new Error('a SIGKILLed process still looks alive');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve),
+    );
+    expect(probe.isGone(holder)).toBe(true);
   });
 
   it('a holder on another boot of this machine is gone', () => {
