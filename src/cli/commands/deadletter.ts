@@ -187,8 +187,8 @@ async function checkedHold(hold: MessageHold): Promise<MessageHold> {
 async function openEmbeddedDeadLetters(home: string): Promise<DeadLetterAccess> {
   if (!existsSync(path.join(home, 'himas.duckdb')))
     throw new UserError(`no HIMAS store in ${home} yet; run \`himas train\` first (or pass --home DIR)`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { openEmbeddedStack } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('../../adapters/embedded') as typeof import('../../adapters/embedded');
   let stack;
   try {
