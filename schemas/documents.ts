@@ -127,6 +127,19 @@ export type RoundStatus = z.infer<typeof RoundStatusSchema>;
  */
 export const MASKING_SCHEME = 'double-masked-x25519-aes-ctr-shamir-v2';
 
+/**
+ * A process as a lease records it: its machine (boot id: the same host name after a reboot is
+ * another boot, and every pid of the old boot is gone), its pid and its start time in clock ticks
+ * since boot (a reused pid is another process with another start time).
+ */
+export const LeaseHolderSchema = z.object({
+  host: z.string(),
+  bootId: z.string(),
+  pid: z.number().int().positive(),
+  startTicks: z.string(),
+});
+export type LeaseHolder = z.infer<typeof LeaseHolderSchema>;
+
 export const RoundDocumentSchema = z.object({
   runId: z.string(),
   round: z.number().int().min(1),
@@ -136,8 +149,18 @@ export const RoundDocumentSchema = z.object({
   baseModelVersionId: z.string(),
   openedAt: isoTime,
   deadline: isoTime,
-  /** Held by the aggregator instance that is aggregating; another may take over once it expires. */
-  lease: z.object({ owner: z.string(), expiresAt: isoTime }).nullable(),
+  /**
+   * Held by the aggregator instance that is aggregating, renewed while it works; another may take
+   * over once it expires, or at once when `holder` names a process on this machine that is gone.
+   */
+  lease: z
+    .object({
+      owner: z.string(),
+      expiresAt: isoTime,
+      /** The holding process, where the aggregator can prove a process's death (the local stacks). */
+      holder: LeaseHolderSchema.nullable().default(null),
+    })
+    .nullable(),
   closedAt: isoTime.nullable(),
   modelVersionId: z.string().nullable(),
   participants: z.array(z.string()),

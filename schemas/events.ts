@@ -25,6 +25,13 @@ export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 /** Dead-letter topic of a topic: `<topic>-dead-letter`. */
 export const deadLetterTopic = (topic: string): string => `${topic}-dead-letter`;
 
+/**
+ * The subscription that keeps a dead-letter topic's messages until an operator replays them
+ * (`himas deadletter`): `<topic>-dead-letter-hold` (Terraform's dead_letter_hold). Pub/Sub keeps a
+ * message only for a topic's subscriptions, so without it a dead letter would be dropped.
+ */
+export const deadLetterHoldSubscription = (topic: string): string => `${deadLetterTopic(topic)}-hold`;
+
 const identifier = z
   .string()
   .min(1)

@@ -121,6 +121,41 @@ export const logs = {
       hospitalId,
       dropped,
     }),
+  roundAwaitingReplay: (log: Logger, runId: string, round: number, unreceived: string[], until: string) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'round.awaiting-replay',
+      message: `run ${runId} round ${round}: short of its quorum at the deadline, but ${unreceived.join(', ')} sent an update that never arrived (dead-lettered or in flight); waiting until ${until} — \`himas deadletter replay --run ${runId}\` brings dead letters back`,
+      runId,
+      round,
+      unreceived,
+      until,
+    }),
+  leaseTakenOver: (
+    log: Logger,
+    runId: string,
+    round: number,
+    previousOwner: string,
+    why: 'holder-gone' | 'expired',
+  ) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'round.lease-taken-over',
+      message: `run ${runId} round ${round}: took over the aggregation from ${previousOwner} (${why === 'holder-gone' ? 'its process is gone' : 'its lease expired'})`,
+      runId,
+      round,
+      previousOwner,
+      why,
+    }),
+  leaseRenewalFailed: (log: Logger, runId: string, round: number, reason: string) =>
+    log.write({
+      severity: 'WARNING',
+      event: 'round.lease-renewal-failed',
+      message: `run ${runId} round ${round}: renewing the aggregation lease failed: ${reason}`,
+      runId,
+      round,
+      reason,
+    }),
   leaseBusy: (log: Logger, runId: string, round: number, owner: string) =>
     log.write({
       severity: 'INFO',

@@ -27,6 +27,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   bench: async () => (require('./commands/bench') as typeof import('./commands/bench')).benchCommand,
   deploy: async () => (require('./commands/deploy') as typeof import('./commands/deploy')).deployCommand,
   ui: async () => (require('./commands/ui') as typeof import('./commands/ui')).uiCommand,
+  deadletter: async () =>
+    (require('./commands/deadletter') as typeof import('./commands/deadletter')).deadletterCommand,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { FileHospitalKeyStore } from '../adapters/keys/file-hospital-key-store';
 import { hospitalStateDir, localHospitalLedger } from '../adapters/ledger/local-hospital-ledger';
-import { deadLetterTopic, TOPICS } from '../../schemas/events';
+import { deadLetterHoldSubscription, deadLetterTopic, TOPICS } from '../../schemas/events';
 import { aggregateHandler } from '../../functions/aggregate';
 import { orchestratorHandler } from '../../functions/agents/orchestrator';
 import { privacyGuardianHandler } from '../../functions/agents/privacy-guardian';
@@ -24,6 +24,7 @@ import { TreatmentAgent } from '../services/treatment-agent';
 import { messagePublishedFromDelivery, type MessagePublishedData } from '../services/pubsub-message';
 import { RunLifecycle } from '../services/run-lifecycle';
 import { CryptoRandom } from '../runtime/crypto-random';
+import { localProcessLiveness } from '../runtime/local-process-liveness';
 import { ChildProcessJobRunner } from './jobs/child-process-job-runner';
 import { InProcessJobRunner } from './jobs/in-process-job-runner';
 
@@ -98,6 +99,8 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
     logger: options.logger,
     random: new CryptoRandom(),
     instanceId: `aggregator-${randomUUID().slice(0, 8)}`,
+    // Every aggregator of this store is a process on this machine: a killed one is taken over at once.
+    leaseHolders: localProcessLiveness(),
   });
   const lifecycle = new RunLifecycle({ ...ports, clock, logger: options.logger });
   const agentDeps = { ...ports, warehouse: stack.warehouse, clock, logger: options.logger };
@@ -129,11 +132,16 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
         });
 
   /** Feeds a function from a subscription, wrapping each delivery as Eventarc wraps a Pub/Sub message. */
-  const attach = (
+  const attach = async (
     subscription: { name: string; topic: string },
     handler: (event: { data: MessagePublishedData }) => Promise<void>,
-  ) =>
-    stack.events.subscribe(
+  ) => {
+    // Its dead letters are kept for `himas deadletter` (Terraform's dead_letter_hold), never dropped.
+    await stack.events.createSubscription({
+      name: deadLetterHoldSubscription(subscription.topic),
+      topic: deadLetterTopic(subscription.topic),
+    });
+    await stack.events.subscribe(
       {
         name: subscription.name,
         topic: subscription.topic,
@@ -142,6 +150,7 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
       },
       (delivery) => handler({ data: messagePublishedFromDelivery(delivery, subscription.name) }),
     );
+  };
   if (options.withAggregator !== false) {
     const handler = aggregateHandler(async () => aggregator);
     for (const subscription of AGGREGATOR_SUBSCRIPTIONS) await attach(subscription, handler);

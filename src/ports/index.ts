@@ -8,3 +8,4 @@ export * from './cohort-source';
 export * from './clock';
 export * from './warehouse';
 export * from './language-model';
+export * from './message-hold';

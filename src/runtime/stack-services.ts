@@ -22,6 +22,7 @@ import { RunLifecycle } from '../services/run-lifecycle';
 import { SurveillanceAgent } from '../services/surveillance-agent';
 import { TreatmentAgent } from '../services/treatment-agent';
 import { CryptoRandom } from './crypto-random';
+import { localProcessLiveness } from './local-process-liveness';
 
 /**
  * The services the deployed functions run, over the ports of the stack their environment names
@@ -103,6 +104,9 @@ export async function aggregatorFromStack(env: NodeJS.ProcessEnv = process.env):
     random: new CryptoRandom(),
     // Cloud Functions names the instance in K_REVISION; the uuid tells instances of one revision apart.
     instanceId: `aggregator-${env.K_REVISION ?? 'local'}-${randomUUID().slice(0, 8)}`,
+    // The emulator stack's function servers are processes on this machine, so a killed one's lease
+    // is taken over at once; in the cloud instances share no machine and the lease's expiry decides.
+    leaseHolders: readStackConfig(env).stack === 'emulators' ? localProcessLiveness() : undefined,
   });
 }
 

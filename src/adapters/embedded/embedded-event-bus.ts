@@ -5,6 +5,7 @@ import type {
   OutgoingMessage,
   SubscriptionSpec,
 } from '../../ports/event-bus';
+import type { HeldMessage, MessageHold } from '../../ports/message-hold';
 import { backoffMs, selectDeliveries, type PendingDelivery } from './delivery-selection';
 import type { EmbeddedDatabase, SqlExecutor } from './embedded-database';
 
@@ -55,7 +56,7 @@ interface PendingRow extends PendingDelivery {
  * is driven by scans of the pending rows (after a publish, a completed delivery, or a backoff
  * timer), never from inside publish.
  */
-export class EmbeddedEventBus implements EventBus {
+export class EmbeddedEventBus implements EventBus, MessageHold {
   private readonly workers = new Map<string, Worker>();
   private progressWaiters: Array<() => void> = [];
   private closed = false;
@@ -138,6 +139,48 @@ export class EmbeddedEventBus implements EventBus {
     this.workers.set(spec.name, worker);
     // Pending deliveries from before (a restart) start now.
     this.schedulePump(worker);
+  }
+
+  /**
+   * The pending messages of a subscription no handler is attached to (a dead-letter hold), oldest
+   * first. Refused for an attached one: its messages are being delivered, not held.
+   */
+  async pull(subscription: string): Promise<HeldMessage[]> {
+    this.assertOpen();
+    this.assertHeld(subscription);
+    const rows = await this.database.all<Record<string, unknown>>(
+      `SELECT d.message_seq AS seq, m.id, m.data, m.attributes, m.publish_time
+       FROM bus_deliveries d JOIN bus_messages m ON m.seq = d.message_seq
+       WHERE d.subscription = $1 AND d.state = 'pending' ORDER BY d.message_seq`,
+      [subscription],
+    );
+    return rows.map((row) => ({
+      ackId: String(row.seq),
+      messageId: row.id as string,
+      data: row.data as string,
+      attributes: JSON.parse(row.attributes as string) as Record<string, string>,
+      publishTime: row.publish_time as string,
+    }));
+  }
+
+  async acknowledge(subscription: string, ackIds: string[]): Promise<void> {
+    this.assertOpen();
+    this.assertHeld(subscription);
+    const seqs = ackIds.map(Number).filter((n) => Number.isSafeInteger(n));
+    if (seqs.length === 0) return;
+    await this.database.run(
+      `UPDATE bus_deliveries SET state = 'acked'
+       WHERE subscription = $1 AND message_seq IN (${seqs.join(', ')})`,
+      [subscription],
+    );
+  }
+
+  /** Nothing to give back: a pull here leaves the messages pending. */
+  async release(): Promise<void> {}
+
+  private assertHeld(subscription: string): void {
+    if (this.workers.has(subscription))
+      throw new Error(`subscription ${subscription} has a handler: its messages are delivered, not held`);
   }
 
   /**

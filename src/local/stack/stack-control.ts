@@ -4,7 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { deadLetterTopic, TOPICS } from '../../../schemas/events';
+import { deadLetterHoldSubscription, deadLetterTopic, TOPICS } from '../../../schemas/events';
 import { stackEnvVars, type StackConfig } from '../../config/stack-config';
 import { AGENT_SUBSCRIPTIONS, AGGREGATOR_SUBSCRIPTIONS } from '../embedded-platform';
 import {
@@ -349,6 +349,11 @@ async function createPubSubResources(
     for (const topic of Object.values(TOPICS)) {
       await pubsub.createTopic(topic);
       await pubsub.createTopic(deadLetterTopic(topic));
+      // Terraform's dead_letter_hold: Pub/Sub keeps a dead letter only for a subscription of its
+      // topic, and `himas deadletter` pulls them from this one.
+      await pubsub.topic(deadLetterTopic(topic)).createSubscription(deadLetterHoldSubscription(topic), {
+        ackDeadlineSeconds: 60,
+      });
     }
     for (const subscription of pushes) {
       await pubsub.topic(subscription.topic).createSubscription(subscription.name, {

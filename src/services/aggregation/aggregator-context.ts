@@ -1,4 +1,4 @@
-import type { RoundDocument, RunDocument } from '../../../schemas/documents';
+import type { LeaseHolder, RoundDocument, RunDocument } from '../../../schemas/documents';
 import type { SecureRandom } from '../../core/random/random';
 import type { Logger } from '../../logging/logger';
 import type { BlobStore } from '../../ports/blob-store';
@@ -20,8 +20,23 @@ export interface AggregatorDeps {
   random: SecureRandom;
   /** Identifies this aggregator instance in round leases. */
   instanceId: string;
-  /** How long a lease protects an aggregation in progress (default 120 s). */
+  /**
+   * How long a lease protects an aggregation in progress without a renewal (default 30 s); the
+   * holder renews it every third of that while it works, and confirms it before it publishes.
+   */
   leaseSeconds?: number;
+  /**
+   * Where a dead holder can be proved dead (the local stacks: every aggregator is a process on
+   * this machine), its lease is taken over at once instead of at its expiry. Absent in the cloud.
+   */
+  leaseHolders?: LeaseHolderProbe;
+}
+
+/** Names this process in the leases it takes, and tells whether a recorded holder is provably gone. */
+export interface LeaseHolderProbe {
+  self(): LeaseHolder;
+  /** True only on proof (same machine and boot, process gone); false when it cannot tell. */
+  isGone(holder: LeaseHolder): boolean;
 }
 
 /** Thrown to nack a message so it is redelivered later (for example while another instance holds the lease). */

@@ -27,6 +27,7 @@ import type { AggregatorContext } from './aggregator-context';
 import { refreshPooledMetrics } from './evaluation-intake';
 import { verifyIncludedUpdates, type VerifiedUpdate } from './included-updates';
 import { failRound } from './round-failure';
+import type { RoundLease } from './round-lease';
 
 /**
  * Aggregation of a round the state machine closed, under its lease: re-verify every included
@@ -39,7 +40,7 @@ export async function aggregateRound(
   ctx: AggregatorContext,
   roundDoc: RoundDocument,
   accepted: UpdateReceipt[],
-  lease: string,
+  lease: RoundLease,
 ): Promise<void> {
   const { deps } = ctx;
   const { runId, round } = roundDoc;
@@ -109,7 +110,7 @@ export async function aggregateRound(
 
   let version = await deps.models.get(versionId);
   try {
-    version ??= await computeVersion(ctx, run, roundDoc, verified, versionId, guarantees, patient);
+    version ??= await computeVersion(ctx, run, roundDoc, verified, versionId, guarantees, patient, lease);
   } catch (error) {
     // Inconsistent seeds or masked updates cannot be retried into consistency: fail the round.
     // SumOutOfBoundsError (‖Σ‖ > K·C after unmasking) is one of them, audited like the rest.
@@ -131,7 +132,7 @@ export async function aggregateRound(
   const closedNow = await deps.documents.runTransaction(async (tx) => {
     const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
     const currentRun = RunDocumentSchema.parse(await tx.get(paths.run(runId)));
-    if (current.status !== 'aggregating' || current.lease?.owner !== lease) return false;
+    if (current.status !== 'aggregating' || current.lease?.owner !== lease.token) return false;
     tx.update(paths.round(runId, round), {
       status: 'closed',
       closedAt,
@@ -207,6 +208,7 @@ async function computeVersion(
   versionId: string,
   guarantees: ModelVersionDocument['privacy'],
   patient: { hospitals: HospitalPrivacy[]; ledgers: LedgerExcerpt[] },
+  lease: RoundLease,
 ): Promise<ModelVersionDocument> {
   const { deps } = ctx;
   const { runId, round } = roundDoc;
@@ -231,6 +233,9 @@ async function computeVersion(
     }));
     result = buildStrategy(run.config).aggregate(global, plain, state, context);
   }
+  // The fence: the noise is drawn but not yet stored anywhere. A holder that lost its lease (paused
+  // past its expiry, taken over) stops here and its noise is never released.
+  await lease.confirm();
   await saveStrategyState(deps.blobs, runId, round, result.state);
   const weights = bytesFromWeights(result.weights);
   const doc: ModelVersionDocument = {

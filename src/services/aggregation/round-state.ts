@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import {
+  blobPaths,
   paths,
   RoundDocumentSchema,
   UpdateReceiptSchema,
@@ -7,10 +7,11 @@ import {
   type UpdateReceipt,
 } from '../../../schemas/documents';
 import { logs } from '../../logs';
-import { RetryLaterError, type AggregatorContext } from './aggregator-context';
+import type { AggregatorContext } from './aggregator-context';
 import { revealedSurvivors } from '../masked-aggregation';
 import { aggregateRound } from './round-aggregation';
 import { failRound } from './round-failure';
+import { takeLease, type RoundLease } from './round-lease';
 
 /**
  * The round's state machine: open → (awaiting-seeds) → aggregating → closed | failed. It decides
@@ -48,8 +49,7 @@ export async function tryCloseRound(
   if (roundDoc.status === 'awaiting-seeds') {
     const ready = await seedsReady(ctx, roundDoc, accepted, signalledDeadline);
     if (!ready) return;
-    const lease = await takeLease(ctx, runId, round);
-    if (lease !== null) await aggregateRound(ctx, roundDoc, accepted, lease);
+    await aggregateUnderLease(ctx, roundDoc, accepted, await takeLease(ctx, runId, round));
     return;
   }
   const answered = new Set(receipts.map((r) => r.hospitalId));
@@ -58,7 +58,19 @@ export async function tryCloseRound(
   if (!everyoneAnswered && !deadlinePassed) return;
 
   if (accepted.length < roundDoc.quorum) {
-    const reason = `${accepted.length} accepted update(s), quorum is ${roundDoc.quorum}${everyoneAnswered ? '' : ' (deadline passed)'}`;
+    const unreceived = everyoneAnswered ? [] : await submittedNotReceived(ctx, roundDoc, answered);
+    if (unreceived.length > 0 && accepted.length + unreceived.length >= roundDoc.quorum) {
+      const until = await replayWindowEnd(ctx, roundDoc);
+      if (deps.clock.now() < until) {
+        logs.roundAwaitingReplay(deps.logger, runId, round, unreceived, until.toISOString());
+        return;
+      }
+    }
+    const missing =
+      unreceived.length > 0
+        ? `; ${unreceived.join(', ')} uploaded an update that never reached the aggregator (dead-lettered or lost): \`himas deadletter list --run ${runId}\``
+        : '';
+    const reason = `${accepted.length} accepted update(s), quorum is ${roundDoc.quorum}${everyoneAnswered ? '' : ' (deadline passed)'}${missing}`;
     await failRound(
       ctx,
       runId,
@@ -79,9 +91,51 @@ export async function tryCloseRound(
     );
     return;
   }
-  const lease = await takeLease(ctx, runId, round);
+  await aggregateUnderLease(ctx, roundDoc, accepted, await takeLease(ctx, runId, round));
+}
+
+async function aggregateUnderLease(
+  ctx: AggregatorContext,
+  roundDoc: RoundDocument,
+  accepted: UpdateReceipt[],
+  lease: RoundLease | null,
+): Promise<void> {
   if (lease === null) return;
-  await aggregateRound(ctx, roundDoc, accepted, lease);
+  try {
+    await aggregateRound(ctx, roundDoc, accepted, lease);
+  } finally {
+    lease.stop();
+  }
+}
+
+/**
+ * The expected hospitals with no receipt whose update is in the blob store: each uploaded its
+ * update and then published it, so the message is in flight, or was dead-lettered while the
+ * aggregator was unreachable (`himas deadletter replay` brings it back). The upload is the
+ * hospital's own write, so at worst a hospital that uploads without sending delays its round by
+ * the replay window, never more.
+ */
+async function submittedNotReceived(
+  ctx: AggregatorContext,
+  roundDoc: RoundDocument,
+  answered: Set<string>,
+): Promise<string[]> {
+  const unreceived: string[] = [];
+  for (const hospitalId of roundDoc.expectedHospitals) {
+    if (answered.has(hospitalId) || roundDoc.droppedHospitals.includes(hospitalId)) continue;
+    const uploaded = await ctx.deps.blobs.stat(blobPaths.update(roundDoc.runId, roundDoc.round, hospitalId));
+    if (uploaded !== undefined) unreceived.push(hospitalId);
+  }
+  return unreceived;
+}
+
+/**
+ * How long a round short of its quorum waits, past its deadline, for updates that were sent but
+ * not received: one more deadline period, time for an operator to replay the dead letters.
+ */
+async function replayWindowEnd(ctx: AggregatorContext, roundDoc: RoundDocument): Promise<Date> {
+  const deadlineSeconds = (await ctx.getRun(roundDoc.runId))?.config.deadlineSeconds ?? 600;
+  return new Date(new Date(roundDoc.deadline).getTime() + deadlineSeconds * 1000);
 }
 
 /**
@@ -154,32 +208,4 @@ async function seedsReady(
     );
   }
   return false;
-}
-
-/**
- * Takes the round's lease and returns its token; null when the round is already finished; throws
- * RetryLaterError while any unexpired lease is held — also one held by this instance, since two
- * deliveries (the last update and the deadline) can reach one instance at the same moment, and
- * aggregating twice would draw two different noises for one model version.
- */
-async function takeLease(ctx: AggregatorContext, runId: string, round: number): Promise<string | null> {
-  const { deps } = ctx;
-  const now = deps.clock.now();
-  const expiresAt = new Date(now.getTime() + (deps.leaseSeconds ?? 120) * 1000).toISOString();
-  const token = `${deps.instanceId}/${randomUUID().slice(0, 8)}`;
-  const outcome = await deps.documents.runTransaction(async (tx) => {
-    const current = RoundDocumentSchema.parse(await tx.get(paths.round(runId, round)));
-    if (current.status === 'closed' || current.status === 'failed') return 'finished' as const;
-    const held =
-      current.status === 'aggregating' && current.lease !== null && new Date(current.lease.expiresAt) > now;
-    if (held) return current.lease!.owner;
-    tx.update(paths.round(runId, round), { status: 'aggregating', lease: { owner: token, expiresAt } });
-    return 'taken' as const;
-  });
-  if (outcome === 'finished') return null;
-  if (outcome !== 'taken') {
-    logs.leaseBusy(deps.logger, runId, round, outcome);
-    throw new RetryLaterError(`round ${round} of run ${runId} is being aggregated by ${outcome}`);
-  }
-  return token;
 }

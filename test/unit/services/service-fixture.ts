@@ -24,6 +24,7 @@ import type { CohortSource } from '../../../src/ports/cohort-source';
 import type { EventBus } from '../../../src/ports/event-bus';
 import { CryptoRandom } from '../../../src/runtime/crypto-random';
 import { Aggregator } from '../../../src/services/aggregator';
+import type { LeaseHolderProbe } from '../../../src/services/aggregation/aggregator-context';
 import { makeEvent } from '../../../src/services/event-publishing';
 import { runHospitalJob } from '../../../src/services/hospital-job';
 import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
@@ -141,6 +142,10 @@ export async function setUpRun(
   options: {
     runId?: string;
     leaseSeconds?: number;
+    /** The bus instead of the embedded one (the Pub/Sub emulator's, say). */
+    events?: EventBus;
+    /** How the aggregators prove a lease holder dead (the local stacks' probe). */
+    leaseHolders?: LeaseHolderProbe;
     /** Where the hospitals' keys live (share one to compare runs signed by the same keys). */
     keysDir?: string;
     /** The hospitals' data (default smallCohort()). */
@@ -153,7 +158,7 @@ export async function setUpRun(
 ): Promise<RunFixture> {
   const home = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'himas-services-'));
   const stack = await openEmbeddedStack(home);
-  const bus = recordingBus(stack.events);
+  const bus = recordingBus(options.events ?? stack.events);
   const models = new DocumentModelRegistry(stack.documents, stack.blobs);
   const clock = manualClock();
   const ports = { documents: stack.documents, blobs: stack.blobs, events: bus, models };
@@ -164,6 +169,7 @@ export async function setUpRun(
     logger: silentLogger,
     random: new CryptoRandom(),
     leaseSeconds: options.leaseSeconds,
+    leaseHolders: options.leaseHolders,
   };
   const aggregator = new Aggregator({ ...aggregatorDeps, instanceId: 'aggregator-a' });
   const otherAggregator = new Aggregator({ ...aggregatorDeps, instanceId: 'aggregator-b' });
