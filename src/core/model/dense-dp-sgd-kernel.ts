@@ -1,0 +1,221 @@
+import { PROBABILITY_EPSILON } from './loss';
+
+/**
+ * The DP-SGD step of dp-sgd-step.ts for a chain of Dense layers, written out by hand over flat
+ * Float32Array weights, so a step costs a few loops instead of some hundred tfjs op dispatches
+ * (which dominate a 24-feature model: docs/benchmarks.md, local training). Same mathematics:
+ *
+ *   δ_L = p − y (sigmoid + binary cross-entropy; 0 where p is clipped to [ε, 1 − ε], as the
+ *   gradient of tfjs' clipByValue is), δ_{l−1} = (δ_l·W_lᵀ) ⊙ act′(z_{l−1});
+ *   ‖∇ℓᵢ‖² = Σ_l ‖a_{l,i}‖²·‖δ_{l,i}‖² + ‖δ_{l,i}‖² (ghost norms, dp-sgd-ghost-norms.ts);
+ *   Σᵢ cᵢ∇ℓᵢ with cᵢ = min(1, C/‖∇ℓᵢ‖): kernel a_lᵀ(c ⊙ δ_l), bias Σᵢ cᵢδ_{l,i}.
+ *
+ * Intermediate values are doubles (JavaScript numbers); weights stay Float32 as in the tfjs
+ * variables, so the two paths agree to float32 rounding.
+ */
+
+export type HiddenActivation = 'relu' | 'linear' | 'tanh' | 'sigmoid';
+
+export interface DenseLayerLayout {
+  inputs: number;
+  units: number;
+  /** The output layer is always sigmoid with one unit; this is the activation of hidden layers. */
+  activation: HiddenActivation;
+  /** Offsets into the flat parameter vector (getFlatWeights order: kernel [in, out] row-major, then bias). */
+  kernelOffset: number;
+  biasOffset: number | null;
+  /** L2 coefficient of the kernel's regulariser (penalty l2·Σw², gradient 2·l2·w); 0 = none. */
+  kernelL2: number;
+}
+
+export interface DenseLayout {
+  layers: DenseLayerLayout[];
+  parameters: number;
+}
+
+/** Scratch buffers for one batch size; grown on demand so a Poisson batch of any size fits. */
+export class DenseWorkspace {
+  /** Per layer, the layer's input activations a_l, [batch, inputs]; a_0 is the gathered rows. */
+  readonly activations: Float64Array[];
+  /** Per layer, pre-activations z_l then, in place, the errors δ_l, [batch, units]. */
+  readonly errors: Float64Array[];
+  /** Per example: clip factor cᵢ (squared norm first). */
+  factors: Float64Array;
+  /** Transposed kernels [units, inputs], refreshed every step for contiguous forward dot products. */
+  readonly transposed: Float64Array[];
+  private capacity = 0;
+
+  constructor(private readonly layout: DenseLayout) {
+    this.activations = layout.layers.map(() => new Float64Array(0));
+    this.errors = layout.layers.map(() => new Float64Array(0));
+    this.factors = new Float64Array(0);
+    this.transposed = layout.layers.map((l) => new Float64Array(l.inputs * l.units));
+  }
+
+  ensure(batch: number): void {
+    if (batch <= this.capacity) return;
+    const capacity = Math.max(batch, Math.ceil(this.capacity * 1.5));
+    this.layout.layers.forEach((l, i) => {
+      this.activations[i] = new Float64Array(capacity * l.inputs);
+      this.errors[i] = new Float64Array(capacity * l.units);
+    });
+    this.factors = new Float64Array(capacity);
+    this.capacity = capacity;
+  }
+}
+
+export interface ClippedSum {
+  /** Σᵢ −[yᵢ log pᵢ + (1−yᵢ) log(1−pᵢ)] with p clipped to [ε, 1−ε], before the update. */
+  lossSum: number;
+  /** Examples whose gradient norm exceeded C (cᵢ < 1). */
+  clipped: number;
+}
+
+/**
+ * Writes Σᵢ min(1, C/‖∇ℓᵢ‖)·∇ℓᵢ over the rows `batch` of `features` into `sum` (getFlatWeights
+ * layout, overwritten). No noise, no division, no penalty: the caller adds those.
+ */
+export function clippedGradientSum(
+  layout: DenseLayout,
+  weights: Float32Array,
+  features: Float32Array,
+  labels: Float32Array,
+  cols: number,
+  batch: Int32Array,
+  clipNorm: number,
+  work: DenseWorkspace,
+  sum: Float64Array,
+): ClippedSum {
+  sum.fill(0);
+  const n = batch.length;
+  if (n === 0) return { lossSum: 0, clipped: 0 };
+  work.ensure(n);
+  const layers = layout.layers;
+  const last = layers.length - 1;
+  const a0 = work.activations[0];
+  for (let r = 0; r < n; r++) {
+    const from = batch[r] * cols;
+    for (let c = 0; c < cols; c++) a0[r * cols + c] = features[from + c];
+  }
+
+  // Forward: z_l = a_l·W_l + b_l kept in errors[l]; a_{l+1} = act(z_l).
+  for (let l = 0; l <= last; l++) {
+    const { inputs, units, kernelOffset, biasOffset } = layers[l];
+    const wt = work.transposed[l];
+    for (let i = 0; i < inputs; i++)
+      for (let o = 0; o < units; o++) wt[o * inputs + i] = weights[kernelOffset + i * units + o];
+    const a = work.activations[l];
+    const z = work.errors[l];
+    const next = l < last ? work.activations[l + 1] : null;
+    const act = layers[l].activation;
+    for (let r = 0; r < n; r++) {
+      const ar = r * inputs;
+      for (let o = 0; o < units; o++) {
+        let s = biasOffset === null ? 0 : weights[biasOffset + o];
+        const wo = o * inputs;
+        for (let i = 0; i < inputs; i++) s += a[ar + i] * wt[wo + i];
+        z[r * units + o] = s;
+        if (next) next[r * units + o] = activate(act, s);
+      }
+    }
+  }
+
+  // Output error and loss: sigmoid with one unit, binary cross-entropy.
+  let lossSum = 0;
+  const zOut = work.errors[last];
+  for (let r = 0; r < n; r++) {
+    const p = 1 / (1 + Math.exp(-zOut[r]));
+    const y = labels[batch[r]];
+    const inside = p >= PROBABILITY_EPSILON && p <= 1 - PROBABILITY_EPSILON;
+    const pc = inside ? p : p < PROBABILITY_EPSILON ? PROBABILITY_EPSILON : 1 - PROBABILITY_EPSILON;
+    lossSum -= y * Math.log(pc) + (1 - y) * Math.log(1 - pc);
+    zOut[r] = inside ? p - y : 0;
+  }
+
+  // Backward: δ_{l−1} = (δ_l·W_lᵀ) ⊙ act′(z_{l−1}), written over z_{l−1}; a_l = act(z_{l−1}) gives act′.
+  for (let l = last; l > 0; l--) {
+    const { inputs, units, kernelOffset } = layers[l];
+    const d = work.errors[l];
+    const prev = work.errors[l - 1];
+    const aIn = work.activations[l];
+    const act = layers[l - 1].activation;
+    for (let r = 0; r < n; r++) {
+      for (let i = 0; i < inputs; i++) {
+        let s = 0;
+        const wi = kernelOffset + i * units;
+        for (let o = 0; o < units; o++) s += d[r * units + o] * weights[wi + o];
+        const k = r * inputs + i;
+        prev[k] = s * derivative(act, prev[k], aIn[k]);
+      }
+    }
+  }
+
+  // Per-example norms (ghost norms), then clip factors cᵢ = min(1, C/gᵢ); gᵢ = 0 gives 1.
+  const factors = work.factors;
+  for (let r = 0; r < n; r++) factors[r] = 0;
+  for (let l = 0; l <= last; l++) {
+    const { inputs, units, biasOffset } = layers[l];
+    const a = work.activations[l];
+    const d = work.errors[l];
+    for (let r = 0; r < n; r++) {
+      let aa = 0;
+      for (let i = 0; i < inputs; i++) aa += a[r * inputs + i] * a[r * inputs + i];
+      let dd = 0;
+      for (let o = 0; o < units; o++) dd += d[r * units + o] * d[r * units + o];
+      factors[r] += biasOffset === null ? aa * dd : (aa + 1) * dd;
+    }
+  }
+  let clipped = 0;
+  for (let r = 0; r < n; r++) {
+    const norm = Math.sqrt(factors[r]);
+    const c = norm > clipNorm ? clipNorm / norm : 1;
+    if (c < 1) clipped++;
+    factors[r] = c;
+  }
+
+  // Σᵢ cᵢ·aᵢᵀδᵢ and Σᵢ cᵢ·δᵢ.
+  for (let l = 0; l <= last; l++) {
+    const { inputs, units, kernelOffset, biasOffset } = layers[l];
+    const a = work.activations[l];
+    const d = work.errors[l];
+    for (let r = 0; r < n; r++) {
+      const c = factors[r];
+      const dr = r * units;
+      if (biasOffset !== null) for (let o = 0; o < units; o++) sum[biasOffset + o] += c * d[dr + o];
+      for (let i = 0; i < inputs; i++) {
+        const ca = c * a[r * inputs + i];
+        if (ca === 0) continue;
+        const gi = kernelOffset + i * units;
+        for (let o = 0; o < units; o++) sum[gi + o] += ca * d[dr + o];
+      }
+    }
+  }
+  return { lossSum, clipped };
+}
+
+function activate(act: HiddenActivation, z: number): number {
+  switch (act) {
+    case 'relu':
+      return z > 0 ? z : 0;
+    case 'tanh':
+      return Math.tanh(z);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-z));
+    default:
+      return z;
+  }
+}
+
+/** act′ at z, given a = act(z); relu′(0) = 0 as in tfjs' gradient (step(x) is 1 for x > 0 only). */
+function derivative(act: HiddenActivation, z: number, a: number): number {
+  switch (act) {
+    case 'relu':
+      return z > 0 ? 1 : 0;
+    case 'tanh':
+      return 1 - a * a;
+    case 'sigmoid':
+      return a * (1 - a);
+    default:
+      return 1;
+  }
+}
