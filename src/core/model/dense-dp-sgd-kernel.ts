@@ -35,7 +35,7 @@ export interface DenseLayout {
 
 /** Scratch buffers for one batch size; grown on demand so a Poisson batch of any size fits. */
 export class DenseWorkspace {
-  /** Per layer, the layer's input activations a_l, [batch, inputs]; a_0 is the gathered rows. */
+  /** Per layer, the layer's input activations a_l, [batch, inputs]; unused for layer 0 (read in place). */
   readonly activations: Float64Array[];
   /** Per layer, pre-activations z_l then, in place, the errors δ_l, [batch, units]. */
   readonly errors: Float64Array[];
@@ -56,7 +56,7 @@ export class DenseWorkspace {
     if (batch <= this.capacity) return;
     const capacity = Math.max(batch, Math.ceil(this.capacity * 1.5));
     this.layout.layers.forEach((l, i) => {
-      this.activations[i] = new Float64Array(capacity * l.inputs);
+      if (i > 0) this.activations[i] = new Float64Array(capacity * l.inputs);
       this.errors[i] = new Float64Array(capacity * l.units);
     });
     this.factors = new Float64Array(capacity);
@@ -78,13 +78,16 @@ export interface ClippedSum {
 export function clippedGradientSum(
   layout: DenseLayout,
   weights: Float32Array,
-  features: Float32Array,
+  /** rows × cols, row-major, as doubles (the trainer converts TrainingData.features once). */
+  features: Float64Array,
   labels: Float32Array,
   cols: number,
   batch: Int32Array,
   clipNorm: number,
   work: DenseWorkspace,
   sum: Float64Array,
+  /** ‖x_r‖² per row of `features`, if the caller cached it (it does not change between steps). */
+  rowSquaredNorms?: Float64Array,
 ): ClippedSum {
   sum.fill(0);
   const n = batch.length;
@@ -92,11 +95,8 @@ export function clippedGradientSum(
   work.ensure(n);
   const layers = layout.layers;
   const last = layers.length - 1;
-  const a0 = work.activations[0];
-  for (let r = 0; r < n; r++) {
-    const from = batch[r] * cols;
-    for (let c = 0; c < cols; c++) a0[r * cols + c] = features[from + c];
-  }
+  // Layer 0 reads its rows in place: a_0 row r is features[batch[r]·cols …].
+  const input = (l: number) => (l === 0 ? features : work.activations[l]);
 
   // Forward: z_l = a_l·W_l + b_l kept in errors[l]; a_{l+1} = act(z_l).
   for (let l = 0; l <= last; l++) {
@@ -104,12 +104,12 @@ export function clippedGradientSum(
     const wt = work.transposed[l];
     for (let i = 0; i < inputs; i++)
       for (let o = 0; o < units; o++) wt[o * inputs + i] = weights[kernelOffset + i * units + o];
-    const a = work.activations[l];
+    const a = input(l);
     const z = work.errors[l];
     const next = l < last ? work.activations[l + 1] : null;
     const act = layers[l].activation;
     for (let r = 0; r < n; r++) {
-      const ar = r * inputs;
+      const ar = l === 0 ? batch[r] * cols : r * inputs;
       for (let o = 0; o < units; o++) {
         let s = biasOffset === null ? 0 : weights[biasOffset + o];
         const wo = o * inputs;
@@ -128,7 +128,7 @@ export function clippedGradientSum(
     const y = labels[batch[r]];
     const inside = p >= PROBABILITY_EPSILON && p <= 1 - PROBABILITY_EPSILON;
     const pc = inside ? p : p < PROBABILITY_EPSILON ? PROBABILITY_EPSILON : 1 - PROBABILITY_EPSILON;
-    lossSum -= y * Math.log(pc) + (1 - y) * Math.log(1 - pc);
+    lossSum -= y === 1 ? Math.log(pc) : Math.log(1 - pc); // labels are 0 or 1 (validated)
     zOut[r] = inside ? p - y : 0;
   }
 
@@ -155,11 +155,15 @@ export function clippedGradientSum(
   for (let r = 0; r < n; r++) factors[r] = 0;
   for (let l = 0; l <= last; l++) {
     const { inputs, units, biasOffset } = layers[l];
-    const a = work.activations[l];
+    const a = input(l);
     const d = work.errors[l];
     for (let r = 0; r < n; r++) {
       let aa = 0;
-      for (let i = 0; i < inputs; i++) aa += a[r * inputs + i] * a[r * inputs + i];
+      if (l === 0 && rowSquaredNorms) aa = rowSquaredNorms[batch[r]];
+      else {
+        const ar = l === 0 ? batch[r] * cols : r * inputs;
+        for (let i = 0; i < inputs; i++) aa += a[ar + i] * a[ar + i];
+      }
       let dd = 0;
       for (let o = 0; o < units; o++) dd += d[r * units + o] * d[r * units + o];
       factors[r] += biasOffset === null ? aa * dd : (aa + 1) * dd;
@@ -176,14 +180,28 @@ export function clippedGradientSum(
   // Σᵢ cᵢ·aᵢᵀδᵢ and Σᵢ cᵢ·δᵢ.
   for (let l = 0; l <= last; l++) {
     const { inputs, units, kernelOffset, biasOffset } = layers[l];
-    const a = work.activations[l];
+    const a = input(l);
     const d = work.errors[l];
+    if (units === 1) {
+      // The output layer (and a logistic model's only one): one column, no inner loop over units.
+      let biasSum = 0;
+      for (let r = 0; r < n; r++) {
+        const cd = factors[r] * d[r];
+        if (cd === 0) continue;
+        biasSum += cd;
+        const ar = l === 0 ? batch[r] * cols : r * inputs;
+        for (let i = 0; i < inputs; i++) sum[kernelOffset + i] += cd * a[ar + i];
+      }
+      if (biasOffset !== null) sum[biasOffset] += biasSum;
+      continue;
+    }
     for (let r = 0; r < n; r++) {
       const c = factors[r];
       const dr = r * units;
+      const ar = l === 0 ? batch[r] * cols : r * inputs;
       if (biasOffset !== null) for (let o = 0; o < units; o++) sum[biasOffset + o] += c * d[dr + o];
       for (let i = 0; i < inputs; i++) {
-        const ca = c * a[r * inputs + i];
+        const ca = c * a[ar + i];
         if (ca === 0) continue;
         const gi = kernelOffset + i * units;
         for (let o = 0; o < units; o++) sum[gi + o] += ca * d[dr + o];

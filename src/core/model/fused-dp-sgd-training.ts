@@ -129,6 +129,15 @@ export async function trainDenseDpSgdFused(
   const work = new DenseWorkspace(layout);
   const sum = new Float64Array(layout.parameters);
   const noise = new Float32Array(sigma > 0 ? layout.parameters : 0);
+  // ‖x_r‖² enters every step's layer-0 norm and does not depend on the weights: computed once.
+  // The features as doubles once, so every kernel loop reads one array type.
+  const features = Float64Array.from(data.features);
+  const rowSquaredNorms = new Float64Array(data.rows);
+  for (let r = 0; r < data.rows; r++) {
+    let s = 0;
+    for (let c = 0; c < data.cols; c++) s += features[r * data.cols + c] ** 2;
+    rowSquaredNorms[r] = s;
+  }
   const epochLosses: number[] = [];
   let steps = 0;
   let examples = 0;
@@ -140,13 +149,14 @@ export async function trainDenseDpSgdFused(
         const { lossSum } = clippedGradientSum(
           layout,
           weights,
-          data.features,
+          features,
           data.labels,
           data.cols,
           batch,
           options.exampleClipNorm,
           work,
           sum,
+          rowSquaredNorms,
         );
         if (sigma > 0) options.noiseRandom.fillStandardNormal(noise);
         const penalty = finishGradient(

@@ -120,7 +120,7 @@ describe('clippedGradientSum (the fused per-example kernel)', () => {
     const result = clippedGradientSum(
       layout,
       getFlatWeights(model),
-      data.features,
+      Float64Array.from(data.features),
       data.labels,
       COLS,
       Int32Array.from(rows),
@@ -143,7 +143,14 @@ describe('clippedGradientSum (the fused per-example kernel)', () => {
     const sum = new Float64Array(layout.parameters);
     const norm = () => Math.hypot(...sum);
     for (const row of [0, 1, 2, 3, 4]) {
-      const args = [layout, weights, data.features, data.labels, COLS, Int32Array.of(row)] as const;
+      const args = [
+        layout,
+        weights,
+        Float64Array.from(data.features),
+        data.labels,
+        COLS,
+        Int32Array.of(row),
+      ] as const;
       clippedGradientSum(...args, Infinity, work, sum);
       const full = norm();
       expect(full).toBeGreaterThan(1e-3);
@@ -153,7 +160,17 @@ describe('clippedGradientSum (the fused per-example kernel)', () => {
     }
     // A batch of n examples, all clipped: the sum's norm is at most n·C (its sensitivity bound).
     const all = Int32Array.from({ length: 100 }, (_, i) => i);
-    const r = clippedGradientSum(layout, weights, data.features, data.labels, COLS, all, 1e-3, work, sum);
+    const r = clippedGradientSum(
+      layout,
+      weights,
+      Float64Array.from(data.features),
+      data.labels,
+      COLS,
+      all,
+      1e-3,
+      work,
+      sum,
+    );
     expect(r.clipped).toBe(100);
     expect(norm()).toBeLessThanOrEqual(100 * 1e-3 * (1 + 1e-9));
     model.dispose();
