@@ -130,12 +130,17 @@ export async function trainDenseDpSgdFused(
   const sum = new Float64Array(layout.parameters);
   const noise = new Float32Array(sigma > 0 ? layout.parameters : 0);
   // ‖x_r‖² enters every step's layer-0 norm and does not depend on the weights: computed once.
-  // The features as doubles once, so every kernel loop reads one array type.
-  const features = Float64Array.from(data.features);
+  // The features as doubles once, so every kernel loop reads one array type, and ‖x_r‖² per row in
+  // the same pass: layer 0's ghost norm needs it every time a row is sampled, and it never changes.
+  const features = new Float64Array(data.features.length);
   const rowSquaredNorms = new Float64Array(data.rows);
-  for (let r = 0; r < data.rows; r++) {
+  for (let r = 0, k = 0; r < data.rows; r++) {
     let s = 0;
-    for (let c = 0; c < data.cols; c++) s += features[r * data.cols + c] ** 2;
+    for (let c = 0; c < data.cols; c++, k++) {
+      const v = data.features[k];
+      features[k] = v;
+      s += v * v;
+    }
     rowSquaredNorms[r] = s;
   }
   const epochLosses: number[] = [];
