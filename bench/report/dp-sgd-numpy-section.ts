@@ -58,5 +58,20 @@ export function dpSgdNumpySection(r: BenchResults): string[] {
     ),
     '',
   );
+  const compared = d.figures.filter((f) => f.ratioToNumpy !== null);
+  if (compared.length > 0) {
+    const at = (fs: typeof compared) =>
+      fs.map((f) => `${f.model.replace(/ \(.*\)$/, '')} at batch ${f.batchSize}`).join('; ');
+    const ahead = compared.filter((f) => f.ratioToNumpy! >= 1);
+    const behind = compared.filter((f) => f.ratioToNumpy! < 1);
+    out.push(
+      `- HIMAS ≥ numpy (wall-clock medians): ${ahead.length > 0 ? at(ahead) : 'none'}.`,
+      `- HIMAS < numpy: ${behind.length > 0 ? at(behind) : 'none'}. Where numpy leads it is the ghost variant, whose per-layer products`,
+      '  (a·W, δ·Wᵀ, aᵀ(c ⊙ δ)) run in OpenBLAS with SIMD over the whole batch, while the fused kernel is scalar JavaScript (one',
+      '  thread, no SIMD): its cost grows with batch × weights, numpy’s per-call overhead is paid once per step. A WebAssembly SIMD',
+      '  kernel (AssemblyScript, a dependency not yet added) is what would close that gap for MLPs and large batches.',
+      '',
+    );
+  }
   return out;
 }
