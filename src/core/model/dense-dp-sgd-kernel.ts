@@ -41,7 +41,7 @@ export class DenseWorkspace {
   readonly errors: Float64Array[];
   /** Per example: clip factor cᵢ (squared norm first). */
   factors: Float64Array;
-  /** Transposed kernels [units, inputs], refreshed every step for contiguous forward dot products. */
+  /** One-unit kernels as doubles, refreshed every step (unused for wider layers). */
   readonly transposed: Float64Array[];
   private capacity = 0;
 
@@ -49,7 +49,7 @@ export class DenseWorkspace {
     this.activations = layout.layers.map(() => new Float64Array(0));
     this.errors = layout.layers.map(() => new Float64Array(0));
     this.factors = new Float64Array(0);
-    this.transposed = layout.layers.map((l) => new Float64Array(l.inputs * l.units));
+    this.transposed = layout.layers.map((l) => new Float64Array(l.units === 1 ? l.inputs : 0));
   }
 
   ensure(batch: number): void {
@@ -101,22 +101,37 @@ export function clippedGradientSum(
   // Forward: z_l = a_l·W_l + b_l kept in errors[l]; a_{l+1} = act(z_l).
   for (let l = 0; l <= last; l++) {
     const { inputs, units, kernelOffset, biasOffset } = layers[l];
+    // A one-unit kernel [inputs, 1] is already contiguous; copied to doubles once per step.
     const wt = work.transposed[l];
-    for (let i = 0; i < inputs; i++)
-      for (let o = 0; o < units; o++) wt[o * inputs + i] = weights[kernelOffset + i * units + o];
+    if (units === 1) for (let i = 0; i < inputs; i++) wt[i] = weights[kernelOffset + i];
     const a = input(l);
     const z = work.errors[l];
     const next = l < last ? work.activations[l + 1] : null;
     const act = layers[l].activation;
-    for (let r = 0; r < n; r++) {
-      const ar = l === 0 ? batch[r] * cols : r * inputs;
-      for (let o = 0; o < units; o++) {
-        let s = biasOffset === null ? 0 : weights[biasOffset + o];
-        const wo = o * inputs;
-        for (let i = 0; i < inputs; i++) s += a[ar + i] * wt[wo + i];
-        z[r * units + o] = s;
-        if (next) next[r * units + o] = activate(act, s);
+    if (units === 1) {
+      // One column (the output layer, a logistic model's only one): a dot product per row.
+      const b = biasOffset === null ? 0 : weights[biasOffset];
+      for (let r = 0; r < n; r++) {
+        const ar = l === 0 ? batch[r] * cols : r * inputs;
+        let s = b;
+        for (let i = 0; i < inputs; i++) s += a[ar + i] * wt[i];
+        z[r] = s;
+        if (next) next[r] = activate(act, s);
       }
+      continue;
+    }
+    for (let r = 0; r < n; r++) {
+      // Row r of z as Σᵢ aᵢ·W[i, :] (contiguous rows of W); inputs that are 0 (ReLU) cost nothing.
+      const ar = l === 0 ? batch[r] * cols : r * inputs;
+      const zr = r * units;
+      for (let o = 0; o < units; o++) z[zr + o] = biasOffset === null ? 0 : weights[biasOffset + o];
+      for (let i = 0; i < inputs; i++) {
+        const ai = a[ar + i];
+        if (ai === 0) continue;
+        const wi = kernelOffset + i * units;
+        for (let o = 0; o < units; o++) z[zr + o] += ai * weights[wi + o];
+      }
+      if (next) for (let o = 0; o < units; o++) next[zr + o] = activate(act, z[zr + o]);
     }
   }
 
@@ -141,10 +156,15 @@ export function clippedGradientSum(
     const act = layers[l - 1].activation;
     for (let r = 0; r < n; r++) {
       for (let i = 0; i < inputs; i++) {
+        const k = r * inputs + i;
+        // ReLU′ = 0 where z ≤ 0: δ is 0 there whatever the sum, so skip it.
+        if (act === 'relu' && prev[k] <= 0) {
+          prev[k] = 0;
+          continue;
+        }
         let s = 0;
         const wi = kernelOffset + i * units;
         for (let o = 0; o < units; o++) s += d[r * units + o] * weights[wi + o];
-        const k = r * inputs + i;
         prev[k] = s * derivative(act, prev[k], aIn[k]);
       }
     }
