@@ -14,7 +14,8 @@ export function dpSgdNumpySection(r: BenchResults): string[] {
     'the same epoch in numpy (float32; Poisson sampling by geometric gaps; numpy’s PCG64 for sampling and noise, which is',
     'faster than a CSPRNG), in a python3 process kept up for the comparison and timed by itself (pipe latency excluded).',
     'numpy runs two ways: per-example gradients **materialised** ([n, in, out] by einsum, as Opacus’s grad_sample does) and',
-    '**ghost** norms (‖aᵢ‖²‖δᵢ‖², sum aᵀ(c ⊙ δ): HIMAS’s algorithm, BLAS products); the ratio is against the faster one.',
+    '**ghost** norms (‖aᵢ‖²‖δᵢ‖², sum aᵀ(c ⊙ δ): HIMAS’s algorithm, BLAS products), the latter also with OpenBLAS held to one',
+    'thread (threaded BLAS can lose on a loaded 2-core machine); the ratio is against the fastest of the three.',
     "“tfjs path” is HIMAS’s implementation before the fused kernel (`kernel: 'tfjs'`, " +
       `${d.backend} backend), timed in the same interleaved repeats.`,
     `Machine load (1-minute average) ${d.loadAverage[0].toFixed(1)} at the start, ${d.loadAverage[1].toFixed(1)} at the end, on ${r.machine.cores} cores: wall times are stretched by other jobs; the CPU-time ratio (each process's own CPU seconds, numpy's over all its threads) is less affected.`,
@@ -36,6 +37,7 @@ export function dpSgdNumpySection(r: BenchResults): string[] {
         'tfjs path samples/s (before)',
         'numpy materialised',
         'numpy ghost',
+        'numpy ghost, 1 BLAS thread',
         '**HIMAS / numpy** (pairs q1–q3)',
         'CPU-time ratio',
         'repeats',
@@ -49,6 +51,7 @@ export function dpSgdNumpySection(r: BenchResults): string[] {
         si(f.tfjsSamplesPerSecond),
         f.numpySamplesPerSecond.materialised ? si(f.numpySamplesPerSecond.materialised) : '—',
         f.numpySamplesPerSecond.ghost ? si(f.numpySamplesPerSecond.ghost) : '—',
+        f.numpySamplesPerSecond['ghost-1-thread'] ? si(f.numpySamplesPerSecond['ghost-1-thread']) : '—',
         f.ratioToNumpy === null
           ? '—'
           : `**${f.ratioToNumpy.toFixed(2)}** (${f.ratioPairs ? range(f.ratioPairs, (x) => x.toFixed(2)) : '—'})`,

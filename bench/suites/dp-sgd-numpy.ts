@@ -66,7 +66,11 @@ export class NumpyReference {
   ) {}
 
   /** Starts the reference, or returns why it cannot run (never throws for a missing python3 or numpy). */
-  static async start(config: NumpyReferenceConfig): Promise<NumpyReference | NumpyStatus> {
+  static async start(
+    config: NumpyReferenceConfig,
+    /** blasThreads: cap OpenBLAS (and OpenMP) at this many threads; default: numpy's own choice. */
+    options: { blasThreads?: number } = {},
+  ): Promise<NumpyReference | NumpyStatus> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'himas-numpy-dp-sgd-'));
     const file = (name: string, values: Float32Array) => {
       const p = path.join(dir, name);
@@ -103,7 +107,11 @@ export class NumpyReference {
       optimizer: config.optimizer ?? 'adam',
     });
     const command = pythonCommand();
-    const child = spawn(command, [SCRIPT, args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const threads = options.blasThreads === undefined ? null : String(options.blasThreads);
+    const env = threads
+      ? { ...process.env, OPENBLAS_NUM_THREADS: threads, OMP_NUM_THREADS: threads }
+      : process.env;
+    const child = spawn(command, [SCRIPT, args], { stdio: ['pipe', 'pipe', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     const spawnError = new Promise<NumpyStatus>((resolve) =>

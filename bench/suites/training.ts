@@ -17,7 +17,19 @@ import { CryptoRandom } from '../../src/runtime/crypto-random';
 import { consume, measureSideBySide, timeOnce, type TimingOptions } from '../harness';
 import { median, summarize, type Summary } from '../statistics';
 import type { DpSgdNumpyResult } from '../results';
-import { NUMPY_VARIANTS, NumpyReference, type NumpyStatus } from './dp-sgd-numpy';
+import { NumpyReference, type NumpyStatus, type NumpyVariant } from './dp-sgd-numpy';
+
+/**
+ * The numpy runs timed against HIMAS: both variants with numpy's own BLAS threading, and the ghost
+ * variant with OpenBLAS held to one thread (on a loaded 2-core machine threaded BLAS can lose to
+ * one thread; the ratio is taken against whichever is fastest, so numpy is never held back).
+ */
+export const NUMPY_RUNS = [
+  { key: 'materialised', variant: 'materialised', blasThreads: undefined },
+  { key: 'ghost', variant: 'ghost', blasThreads: undefined },
+  { key: 'ghost-1-thread', variant: 'ghost', blasThreads: 1 },
+] as const satisfies ReadonlyArray<{ key: string; variant: NumpyVariant; blasThreads: number | undefined }>;
+export type NumpyRunKey = (typeof NUMPY_RUNS)[number]['key'];
 
 export const BENCH_INPUT_DIM = 32;
 export const BENCH_HIDDEN_UNITS = [64, 32];
@@ -256,16 +268,16 @@ export interface DpSgdNumpyFigure {
   /** HIMAS's tfjs path on the same model (the implementation before the fused kernel). */
   tfjs: Summary;
   /** numpy reference epochs, per variant (absent when python3/numpy are). */
-  numpy: Partial<Record<(typeof NUMPY_VARIANTS)[number], Summary>>;
+  numpy: Partial<Record<NumpyRunKey, Summary>>;
   himasSamplesPerSecond: number;
   tfjsSamplesPerSecond: number;
-  numpySamplesPerSecond: Partial<Record<(typeof NUMPY_VARIANTS)[number], number>>;
+  numpySamplesPerSecond: Partial<Record<NumpyRunKey, number>>;
   /** HIMAS / the faster numpy variant (medians); null without numpy. */
   ratioToNumpy: number | null;
   /** The same ratio per interleaved repeat. */
   ratioPairs: Summary | null;
   /** Which numpy variant was the faster (the reference the ratio is taken against). */
-  numpyReference: (typeof NUMPY_VARIANTS)[number] | null;
+  numpyReference: NumpyRunKey | null;
   /**
    * The same ratio on CPU seconds (each process's own, numpy's over all its threads): less moved by
    * other jobs on a shared machine, which stretch wall time, not CPU time.
@@ -298,7 +310,7 @@ export async function benchDpSgdVsNumpy(
   if ('unsupported' in layout)
     throw new Error(`bench model not covered by the fused kernel: ${layout.unsupported}`);
   const { samplingProbability, stepsPerEpoch } = poissonSamplingPlan(rows, batchSize);
-  const started = await NumpyReference.start({
+  const referenceConfig = {
     features: data.features,
     labels: data.labels,
     rows,
@@ -312,9 +324,22 @@ export async function benchDpSgdVsNumpy(
     noiseMultiplier,
     learningRate,
     l2: layout.layers[0].kernelL2,
-  });
-  const reference = started instanceof NumpyReference ? started : null;
-  const numpy = reference ? reference.status : (started as NumpyStatus);
+  };
+  const threaded = await NumpyReference.start(referenceConfig);
+  const single =
+    threaded instanceof NumpyReference
+      ? await NumpyReference.start(referenceConfig, { blasThreads: 1 })
+      : null;
+  const references = [threaded, single].filter((r): r is NumpyReference => r instanceof NumpyReference);
+  const numpy = threaded instanceof NumpyReference ? threaded.status : (threaded as NumpyStatus);
+  const referenceFor = (blasThreads: number | undefined) =>
+    blasThreads === undefined
+      ? threaded instanceof NumpyReference
+        ? threaded
+        : null
+      : single instanceof NumpyReference
+        ? single
+        : null;
   let himasKernel: 'fused' | 'tfjs' = 'fused';
   const dpEpoch = (model: tf.LayersModel, kernel: 'auto' | 'tfjs') => async () => {
     const random = new CryptoRandom();
@@ -342,16 +367,20 @@ export async function benchDpSgdVsNumpy(
   const tasks: Array<[string, Task]> = [
     ['himas', inProcess(dpEpoch(fusedModel, 'auto'))],
     ['tfjs', inProcess(dpEpoch(tfjsModel, 'tfjs'))],
-    ...(reference
-      ? NUMPY_VARIANTS.map((v): [string, Task] => [
-          v,
+    ...NUMPY_RUNS.flatMap((run): Array<[string, Task]> => {
+      const reference = referenceFor(run.blasThreads);
+      if (!reference) return [];
+      return [
+        [
+          run.key,
           async () => {
-            const epoch = await reference.epoch(v);
+            const epoch = await reference.epoch(run.variant);
             consume(epoch.examples);
             return [epoch.seconds, epoch.cpuSeconds];
           },
-        ])
-      : []),
+        ],
+      ];
+    }),
   ];
   const seconds = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
   const cpuSeconds = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
@@ -369,7 +398,7 @@ export async function benchDpSgdVsNumpy(
       }
     }
   } finally {
-    await reference?.close();
+    for (const reference of references) await reference.close();
     fusedModel.dispose();
     tfjsModel.dispose();
   }
@@ -377,16 +406,16 @@ export async function benchDpSgdVsNumpy(
   const tfjs = summarize(seconds.get('tfjs')!);
   const numpySummaries: DpSgdNumpyFigure['numpy'] = {};
   const numpyRates: DpSgdNumpyFigure['numpySamplesPerSecond'] = {};
-  for (const v of NUMPY_VARIANTS) {
+  for (const { key: v } of NUMPY_RUNS) {
     const s = seconds.get(v);
     if (!s) continue;
     numpySummaries[v] = summarize(s);
     numpyRates[v] = rows / numpySummaries[v].median;
   }
   // The stronger reference: the faster numpy variant, repeat by repeat for the pair ratios.
-  const best = NUMPY_VARIANTS.filter((v) => numpySummaries[v]).sort(
-    (a, b) => numpySummaries[a]!.median - numpySummaries[b]!.median,
-  )[0];
+  const best = NUMPY_RUNS.map((r) => r.key)
+    .filter((v) => numpySummaries[v])
+    .sort((a, b) => numpySummaries[a]!.median - numpySummaries[b]!.median)[0];
   const pairs = best ? seconds.get('himas')!.map((t, i) => seconds.get(best)![i] / t) : null;
   return {
     numpy,
@@ -432,7 +461,7 @@ export async function benchDpSgdNumpyTable(
     for (const batchSize of c.batchSizes) {
       const run = await benchDpSgdVsNumpy(c.label, c.spec, backend, batchSize, full ? 16384 : 8192, {
         warmup: 1,
-        repeats: full ? 9 : 5,
+        repeats: full ? 11 : 7,
       });
       numpy = run.numpy;
       const f = run.figure;
