@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { dpSgdNumpySection } from '../../../bench/report/dp-sgd-numpy-section';
+import type { BenchResults, DpSgdNumpyResult } from '../../../bench/results';
 import { NumpyReference, type NumpyReferenceConfig } from '../../../bench/suites/dp-sgd-numpy';
-import { syntheticTrainingData } from '../../../bench/suites/training';
+import { syntheticTrainingData, type DpSgdNumpyFigure } from '../../../bench/suites/training';
 import {
   createModel,
   fusedDenseLayout,
@@ -120,4 +122,71 @@ describe('the numpy DP-SGD reference (bench)', () => {
       }
     },
   );
+});
+
+describe('the DP-SGD vs numpy section of docs/benchmarks.md', () => {
+  const summary = (median: number) => ({
+    median,
+    q1: median,
+    q3: median,
+    min: median,
+    max: median,
+    repeats: 3,
+  });
+  const figure = (ratio: number | null): DpSgdNumpyFigure => ({
+    model: 'logistic 24→1 (default DP-SGD recipe)',
+    backend: 'wasm',
+    batchSize: 128,
+    rows: 8192,
+    stepsPerEpoch: 64,
+    exampleClipNorm: 3,
+    noiseMultiplier: 1,
+    himas: summary(0.01),
+    himasKernel: 'fused',
+    tfjs: summary(0.5),
+    numpy: ratio === null ? {} : { ghost: summary(0.01 * ratio) },
+    himasSamplesPerSecond: 819200,
+    tfjsSamplesPerSecond: 16384,
+    numpySamplesPerSecond: ratio === null ? {} : { ghost: 819200 / ratio },
+    ratioToNumpy: ratio,
+    ratioPairs: ratio === null ? null : summary(ratio),
+    numpyReference: ratio === null ? null : 'ghost',
+    cpuRatioToNumpy: ratio,
+    repeats: 3,
+  });
+  const results = (dpSgdNumpy: DpSgdNumpyResult) =>
+    ({ machine: { cores: 2 }, training: { dpSgdNumpy } }) as unknown as BenchResults;
+
+  it('says plainly when the numpy reference did not run, and still shows HIMAS', () => {
+    const reason = 'python3 is not on PATH: the numpy reference was not run (the bench installs nothing)';
+    const text = dpSgdNumpySection(
+      results({
+        numpy: { present: false, reason },
+        backend: 'wasm',
+        loadAverage: [1, 1],
+        figures: [figure(null)],
+      }),
+    ).join('\n');
+    expect(text).toContain(`⚠ **numpy reference not run**: ${reason}`);
+    expect(text).toMatch(
+      /\| logistic 24→1 \(default DP-SGD recipe\) \| 128 \| 8192 \| 819k \| fused \| 16.4k \| — \| — \| — \| — \| — \| 3 \|/,
+    );
+    expect(text).not.toContain('HIMAS ≥ numpy');
+  });
+
+  it('gives the ratio and says where HIMAS is ahead and behind', () => {
+    const behind = { ...figure(0.5), batchSize: 1024 };
+    const text = dpSgdNumpySection(
+      results({
+        numpy: { present: true, numpy: '2.4.6', python: '3.11.7' },
+        backend: 'wasm',
+        loadAverage: [2, 3],
+        figures: [figure(1.5), behind],
+      }),
+    ).join('\n');
+    expect(text).toContain('numpy 2.4.6, Python 3.11.7.');
+    expect(text).toContain('**1.50** (1.50–1.50)');
+    expect(text).toContain('- HIMAS ≥ numpy (wall-clock medians): logistic 24→1 at batch 128.');
+    expect(text).toContain('- HIMAS < numpy: logistic 24→1 at batch 1024.');
+  });
 });
