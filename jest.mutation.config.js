@@ -20,6 +20,8 @@ module.exports = {
     '<rootDir>/test/unit/core/federated/**/*.test.ts',
     '<rootDir>/test/unit/core/evaluation/**/*.test.ts',
     '<rootDir>/test/unit/core/model/dp-sgd*.test.ts',
+    // The fused DP-SGD kernel's clipping, noise and equivalence with the tfjs step.
+    '<rootDir>/test/unit/core/model/fused-dp-sgd.test.ts',
     // The ledger's arithmetic is exercised through the services that keep the ledger.
     '<rootDir>/test/unit/services/patient-privacy.test.ts',
     '<rootDir>/test/unit/services/privacy-attacks.test.ts',

@@ -8,7 +8,8 @@ import type { QualityResult } from './suites/quality';
 import type { StrategyResult } from './suites/strategies';
 import type { DoubleMaskingFigure } from './suites/double-masking';
 import type { MaskingFigure, SecureAggregationFigure } from './suites/secure-aggregation';
-import type { BackendStatus, DpSgdFigure, TrainingFigure } from './suites/training';
+import type { NumpyStatus } from './suites/dp-sgd-numpy';
+import type { BackendStatus, DpSgdFigure, DpSgdNumpyFigure, TrainingFigure } from './suites/training';
 
 /** The shape of bench/results/<date>.json; docs/benchmarks.md is rendered from it alone. */
 export interface BenchResults {
@@ -50,6 +51,11 @@ export interface BenchResults {
     profiles: Array<{ backend: string; batchSize: number; summary: ProfileSummary }>;
     /** Patient-level DP-SGD vs plain training, per backend and batch. */
     dpSgd: DpSgdFigure[];
+    /**
+     * DP-SGD epochs against the numpy reference of the same step, timed interleaved (issue 18;
+     * absent in older files). `numpy.present` false: python3 or numpy missing, with the reason.
+     */
+    dpSgdNumpy?: DpSgdNumpyResult;
     pending: string[];
   };
   orchestration: OrchestrationResult;
@@ -57,4 +63,13 @@ export interface BenchResults {
   mergedRuns?: MergedRun[];
   /** strategies: absent in results written before issue 14's strategy table. */
   quality: QualityResult & { pending: string[]; strategies?: StrategyResult };
+}
+
+export interface DpSgdNumpyResult {
+  numpy: NumpyStatus;
+  /** tfjs backend of the tfjs-path column (the fused kernel does not use one). */
+  backend: string;
+  /** 1-minute load average before and after: the machine is shared. */
+  loadAverage: [number, number];
+  figures: DpSgdNumpyFigure[];
 }

@@ -32,6 +32,7 @@ import {
   BENCH_HIDDEN_UNITS,
   BENCH_INPUT_DIM,
   benchDpSgd,
+  benchDpSgdNumpyTable,
   benchTraining,
   syntheticTrainingData,
   trainingFlopsPerSample,
@@ -130,6 +131,9 @@ async function run(full: boolean): Promise<BenchResults> {
     }
   }
 
+  // DP-SGD against the numpy reference of the same step (issue 18).
+  const dpSgdNumpy = await benchDpSgdNumpyTable(full, log);
+
   const orchestration = await benchOrchestration(orchestrationOptions(full));
 
   // Quality uses the fastest present backend that is not the plain-JS one.
@@ -169,6 +173,7 @@ async function run(full: boolean): Promise<BenchResults> {
       figures: trainingFigures,
       profiles,
       dpSgd,
+      dpSgdNumpy,
       pending: [],
     },
     orchestration,
@@ -209,6 +214,36 @@ async function runDoubleMaskingOnly(argv: string[]): Promise<{ results: BenchRes
         mode: full ? 'full' : 'quick',
         durationSeconds: (Date.now() - started) / 1000,
         measured: `double-masked secure aggregation at K = ${[...new Set(doubleMasking.map((f) => f.hospitals))].join(', ')}, no dropout and 20 % dropouts (replaces the run's double-masking table)`,
+      },
+    ],
+  };
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  log(`merged into ${path.relative(REPO, file)}`);
+  return { results: merged, file };
+}
+
+/** `--only dp-sgd [--full] [--merge-into FILE]`: DP-SGD against numpy, merged into a results file. */
+async function runDpSgdOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
+  const full = argv.includes('--full');
+  const started = Date.now();
+  const i = argv.indexOf('--merge-into');
+  const file = path.resolve(i >= 0 ? argv[i + 1] : newestResultsFile());
+  if (!fs.existsSync(file)) throw new Error(`${file}: no results file to merge into`);
+  log(`bench --only dp-sgd (${full ? 'full' : 'quick'}), merging into ${path.relative(REPO, file)}`);
+  const dpSgdNumpy = await benchDpSgdNumpyTable(full, log);
+  // Read the file only now: another single-suite run may have merged meanwhile.
+  const base = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+  const merged: BenchResults = {
+    ...base,
+    training: { ...base.training, dpSgdNumpy },
+    mergedRuns: [
+      ...(base.mergedRuns ?? []),
+      {
+        suite: 'dp-sgd',
+        startedAt: new Date(started).toISOString(),
+        mode: full ? 'full' : 'quick',
+        durationSeconds: (Date.now() - started) / 1000,
+        measured: `DP-SGD epochs against the numpy reference (${dpSgdNumpy.numpy.present ? `numpy ${dpSgdNumpy.numpy.numpy}` : `numpy not run: ${dpSgdNumpy.numpy.reason}`}), ${dpSgdNumpy.figures.length} cases (replaces the run's DP-SGD vs numpy table)`,
       },
     ],
   };
@@ -394,8 +429,9 @@ async function main(argv: string[]): Promise<void> {
     if (suite === 'quality') ({ results, file } = await runQualityOnly(argv));
     else if (suite === 'orchestration') ({ results, file } = await runOrchestrationOnly(argv));
     else if (suite === 'double-masking') ({ results, file } = await runDoubleMaskingOnly(argv));
+    else if (suite === 'dp-sgd') ({ results, file } = await runDpSgdOnly(argv));
     else {
-      log(`bench: --only supports "orchestration", "quality" and "double-masking", got ${suite}`);
+      log(`bench: --only supports "orchestration", "quality", "double-masking" and "dp-sgd", got ${suite}`);
       process.exitCode = 2;
       return;
     }
@@ -403,7 +439,7 @@ async function main(argv: string[]): Promise<void> {
     const unknown = argv.filter((a) => a !== '--full');
     if (unknown.length > 0) {
       log(
-        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE]]`,
+        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE] | --only dp-sgd [--full] [--merge-into FILE]]`,
       );
       process.exitCode = 2;
       return;

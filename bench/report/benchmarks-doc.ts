@@ -7,6 +7,7 @@ import { qualityPresetSection, qualitySvgs } from './quality-section';
 import { strategySection } from './strategies-section';
 import { doubleMaskingSection } from './double-masking-section';
 import { secureAggregationSection } from './secure-aggregation-section';
+import { dpSgdNumpySection } from './dp-sgd-numpy-section';
 import { closingNote, dpSgdSection, headlinePrivacyRows } from './summary-sections';
 import { renderLineChart, type LineSeries } from './svg-plot';
 
@@ -375,6 +376,7 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
     );
   }
   push('', ...dpSgdSection(r));
+  push(...dpSgdNumpySection(r));
   if (t.pending.length > 0) push('Pending: ' + t.pending.join('; ') + '.', '');
   push(...orchestrationSection(r));
 

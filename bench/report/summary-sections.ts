@@ -48,6 +48,17 @@ export function headlinePrivacyRows(r: BenchResults): string[][] {
         `${si(d.dpSamplesPerSecond)} samples/s`,
         `${d.ratio.toFixed(3)} × plain training (DP overhead ratio)`,
       ]);
+  const recipe = r.training.dpSgdNumpy?.figures.find(
+    (f) => f.model.includes('default') && f.batchSize === 128,
+  );
+  if (recipe)
+    rows.push([
+      `patient-level DP-SGD, default recipe (${recipe.model.replace(/ \(.*\)$/, '')}, batch ${recipe.batchSize}), vs numpy`,
+      `${si(recipe.himasSamplesPerSecond)} samples/s`,
+      recipe.ratioToNumpy === null
+        ? `numpy reference not run: ${r.training.dpSgdNumpy!.numpy.reason}`
+        : `${recipe.ratioToNumpy.toFixed(2)} × the numpy reference (${recipe.numpyReference}); ${(recipe.himasSamplesPerSecond / recipe.tfjsSamplesPerSecond).toFixed(1)} × the tfjs path`,
+    ]);
   const o = r.orchestration;
   if (o) {
     rows.push([

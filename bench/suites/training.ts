@@ -1,16 +1,35 @@
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import {
   createModel,
+  fusedDenseLayout,
+  getFlatWeights,
   initializeBackend,
   trainLocally,
   trainLocallyWithDpSgd,
   type BackendName,
+  type ModelSpec,
   type TrainingData,
 } from '../../src/core/model';
+import { poissonSamplingPlan } from '../../src/core/privacy/patient-level-plan';
 import { SeededRandom } from '../../src/core/random/seeded-random';
 import { CryptoRandom } from '../../src/runtime/crypto-random';
-import { measureSideBySide, type TimingOptions } from '../harness';
-import type { Summary } from '../statistics';
+import { consume, measureSideBySide, timeOnce, type TimingOptions } from '../harness';
+import { median, summarize, type Summary } from '../statistics';
+import type { DpSgdNumpyResult } from '../results';
+import { NumpyReference, type NumpyStatus, type NumpyVariant } from './dp-sgd-numpy';
+
+/**
+ * The numpy runs timed against HIMAS: both variants with numpy's own BLAS threading, and the ghost
+ * variant with OpenBLAS held to one thread (on a loaded 2-core machine threaded BLAS can lose to
+ * one thread; the ratio is taken against whichever is fastest, so numpy is never held back).
+ */
+export const NUMPY_RUNS = [
+  { key: 'materialised', variant: 'materialised', blasThreads: undefined },
+  { key: 'ghost', variant: 'ghost', blasThreads: undefined },
+  { key: 'ghost-1-thread', variant: 'ghost', blasThreads: 1 },
+] as const satisfies ReadonlyArray<{ key: string; variant: NumpyVariant; blasThreads: number | undefined }>;
+export type NumpyRunKey = (typeof NUMPY_RUNS)[number]['key'];
 
 export const BENCH_INPUT_DIM = 32;
 export const BENCH_HIDDEN_UNITS = [64, 32];
@@ -217,4 +236,244 @@ export async function benchDpSgd(
     plainModel.dispose();
     dpModel.dispose();
   }
+}
+
+/** The shapes DP-SGD is compared with numpy on: the default recipe's logistic model first. */
+export const DP_SGD_NUMPY_CASES: ReadonlyArray<{ label: string; spec: ModelSpec; batchSizes: number[] }> = [
+  {
+    label: 'logistic 24→1 (default DP-SGD recipe)',
+    spec: { kind: 'logistic', inputDim: 24 },
+    batchSizes: [64, 128, 256, 1024],
+  },
+  { label: 'MLP 24→16→1', spec: { kind: 'mlp', inputDim: 24, hiddenUnits: [16] }, batchSizes: [128, 1024] },
+  {
+    label: 'MLP 24→64→32→1',
+    spec: { kind: 'mlp', inputDim: 24, hiddenUnits: [64, 32] },
+    batchSizes: [128, 1024],
+  },
+];
+
+export interface DpSgdNumpyFigure {
+  model: string;
+  backend: BackendName;
+  batchSize: number;
+  rows: number;
+  stepsPerEpoch: number;
+  exampleClipNorm: number;
+  noiseMultiplier: number;
+  /** Epoch seconds: HIMAS as it runs (fused kernel where it covers the model). */
+  himas: Summary;
+  /** Which implementation `himas` used. */
+  himasKernel: 'fused' | 'tfjs';
+  /** HIMAS's tfjs path on the same model (the implementation before the fused kernel). */
+  tfjs: Summary;
+  /** numpy reference epochs, per variant (absent when python3/numpy are). */
+  numpy: Partial<Record<NumpyRunKey, Summary>>;
+  himasSamplesPerSecond: number;
+  tfjsSamplesPerSecond: number;
+  numpySamplesPerSecond: Partial<Record<NumpyRunKey, number>>;
+  /** HIMAS / the faster numpy variant (medians); null without numpy. */
+  ratioToNumpy: number | null;
+  /** The same ratio per interleaved repeat. */
+  ratioPairs: Summary | null;
+  /** Which numpy variant was the faster (the reference the ratio is taken against). */
+  numpyReference: NumpyRunKey | null;
+  /**
+   * The same ratio on CPU seconds (each process's own, numpy's over all its threads): less moved by
+   * other jobs on a shared machine, which stretch wall time, not CPU time.
+   */
+  cpuRatioToNumpy: number | null;
+  repeats: number;
+}
+
+/**
+ * One DP-SGD epoch of trainLocallyWithDpSgd (as the hospital job runs it: Poisson sampling and
+ * noise from CryptoRandom, Adam) against the numpy reference of the same epoch, and against HIMAS's
+ * own tfjs path, all on the same rows, timed interleaved (order reversed every other repeat).
+ * numpy's seconds are measured inside its process (pipe latency excluded).
+ */
+export async function benchDpSgdVsNumpy(
+  label: string,
+  spec: ModelSpec,
+  backend: BackendName,
+  batchSize: number,
+  rows: number,
+  timing: TimingOptions,
+): Promise<{ figure: DpSgdNumpyFigure; numpy: NumpyStatus }> {
+  const data = syntheticTrainingData(rows, spec.inputDim);
+  const exampleClipNorm = 3;
+  const noiseMultiplier = 1;
+  const learningRate = 0.01;
+  const fusedModel = createModel(spec, 1);
+  const tfjsModel = createModel(spec, 1);
+  const layout = fusedDenseLayout(fusedModel);
+  if ('unsupported' in layout)
+    throw new Error(`bench model not covered by the fused kernel: ${layout.unsupported}`);
+  const { samplingProbability, stepsPerEpoch } = poissonSamplingPlan(rows, batchSize);
+  const referenceConfig = {
+    features: data.features,
+    labels: data.labels,
+    rows,
+    cols: spec.inputDim,
+    weights: getFlatWeights(fusedModel),
+    layout,
+    samplingProbability,
+    stepsPerEpoch,
+    expectedBatchSize: samplingProbability * rows,
+    exampleClipNorm,
+    noiseMultiplier,
+    learningRate,
+    l2: layout.layers[0].kernelL2,
+  };
+  const threaded = await NumpyReference.start(referenceConfig);
+  const single =
+    threaded instanceof NumpyReference
+      ? await NumpyReference.start(referenceConfig, { blasThreads: 1 })
+      : null;
+  const references = [threaded, single].filter((r): r is NumpyReference => r instanceof NumpyReference);
+  const numpy = threaded instanceof NumpyReference ? threaded.status : (threaded as NumpyStatus);
+  const referenceFor = (blasThreads: number | undefined) =>
+    blasThreads === undefined
+      ? threaded instanceof NumpyReference
+        ? threaded
+        : null
+      : single instanceof NumpyReference
+        ? single
+        : null;
+  let himasKernel: 'fused' | 'tfjs' = 'fused';
+  const dpEpoch = (model: tf.LayersModel, kernel: 'auto' | 'tfjs') => async () => {
+    const random = new CryptoRandom();
+    const result = await trainLocallyWithDpSgd(model, data, {
+      epochs: 1,
+      batchSize,
+      learningRate,
+      exampleClipNorm,
+      noiseMultiplier,
+      random,
+      noiseRandom: random,
+      kernel,
+    });
+    if (kernel === 'auto') himasKernel = result.kernel;
+    return result.steps;
+  };
+  /** Wall and CPU seconds of one epoch. */
+  type Task = () => Promise<[number, number]>;
+  const inProcess = (task: () => Promise<number>) => async (): Promise<[number, number]> => {
+    const cpu = process.cpuUsage();
+    const wall = await timeOnce(task);
+    const used = process.cpuUsage(cpu);
+    return [wall, (used.user + used.system) / 1e6];
+  };
+  const tasks: Array<[string, Task]> = [
+    ['himas', inProcess(dpEpoch(fusedModel, 'auto'))],
+    ['tfjs', inProcess(dpEpoch(tfjsModel, 'tfjs'))],
+    ...NUMPY_RUNS.flatMap((run): Array<[string, Task]> => {
+      const reference = referenceFor(run.blasThreads);
+      if (!reference) return [];
+      return [
+        [
+          run.key,
+          async () => {
+            const epoch = await reference.epoch(run.variant);
+            consume(epoch.examples);
+            return [epoch.seconds, epoch.cpuSeconds];
+          },
+        ],
+      ];
+    }),
+  ];
+  const seconds = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
+  const cpuSeconds = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
+  try {
+    const minWarmup = timing.minWarmupSeconds ?? 0.2;
+    let warmed = 0;
+    for (let i = 0; i < Math.max(1, timing.warmup) || (warmed < minWarmup && i < 50); i++)
+      for (const [, task] of tasks) warmed += (await task())[0];
+    for (let i = 0; i < timing.repeats; i++) {
+      const order = i % 2 === 0 ? tasks : [...tasks].reverse();
+      for (const [name, task] of order) {
+        const [wall, cpu] = await task();
+        seconds.get(name)!.push(wall);
+        cpuSeconds.get(name)!.push(cpu);
+      }
+    }
+  } finally {
+    for (const reference of references) await reference.close();
+    fusedModel.dispose();
+    tfjsModel.dispose();
+  }
+  const himas = summarize(seconds.get('himas')!);
+  const tfjs = summarize(seconds.get('tfjs')!);
+  const numpySummaries: DpSgdNumpyFigure['numpy'] = {};
+  const numpyRates: DpSgdNumpyFigure['numpySamplesPerSecond'] = {};
+  for (const { key: v } of NUMPY_RUNS) {
+    const s = seconds.get(v);
+    if (!s) continue;
+    numpySummaries[v] = summarize(s);
+    numpyRates[v] = rows / numpySummaries[v].median;
+  }
+  // The stronger reference: the faster numpy variant, repeat by repeat for the pair ratios.
+  const best = NUMPY_RUNS.map((r) => r.key)
+    .filter((v) => numpySummaries[v])
+    .sort((a, b) => numpySummaries[a]!.median - numpySummaries[b]!.median)[0];
+  const pairs = best ? seconds.get('himas')!.map((t, i) => seconds.get(best)![i] / t) : null;
+  return {
+    numpy,
+    figure: {
+      model: label,
+      backend,
+      batchSize,
+      rows,
+      stepsPerEpoch,
+      exampleClipNorm,
+      noiseMultiplier,
+      himas,
+      himasKernel,
+      tfjs,
+      numpy: numpySummaries,
+      himasSamplesPerSecond: rows / himas.median,
+      tfjsSamplesPerSecond: rows / tfjs.median,
+      numpySamplesPerSecond: numpyRates,
+      ratioToNumpy: best ? numpySummaries[best]!.median / himas.median : null,
+      ratioPairs: pairs ? summarize(pairs) : null,
+      numpyReference: best ?? null,
+      cpuRatioToNumpy: best ? median(cpuSeconds.get(best)!) / median(cpuSeconds.get('himas')!) : null,
+      repeats: timing.repeats,
+    },
+  };
+}
+
+/**
+ * Every case of DP_SGD_NUMPY_CASES on the wasm backend (cpu if wasm is absent), for the results
+ * file's `training.dpSgdNumpy`. Without python3/numpy the HIMAS columns are still measured and the
+ * reason is kept.
+ */
+export async function benchDpSgdNumpyTable(
+  full: boolean,
+  log: (line: string) => void,
+): Promise<DpSgdNumpyResult> {
+  const backend: BackendName = (await activateBackend('wasm')).present ? 'wasm' : 'cpu';
+  if (backend === 'cpu') await activateBackend('cpu');
+  const loadAtStart = os.loadavg()[0];
+  const figures: DpSgdNumpyFigure[] = [];
+  let numpy: NumpyStatus = { present: false, reason: 'no case ran' };
+  for (const c of DP_SGD_NUMPY_CASES) {
+    for (const batchSize of c.batchSizes) {
+      const run = await benchDpSgdVsNumpy(c.label, c.spec, backend, batchSize, full ? 16384 : 8192, {
+        warmup: 1,
+        repeats: full ? 11 : 7,
+      });
+      numpy = run.numpy;
+      const f = run.figure;
+      figures.push(f);
+      log(
+        `DP-SGD vs numpy, ${c.label}, batch ${batchSize}: HIMAS ${f.himasSamplesPerSecond.toFixed(0)} samples/s (${f.himasKernel}), ` +
+          `tfjs path ${f.tfjsSamplesPerSecond.toFixed(0)}, ` +
+          (f.ratioToNumpy === null
+            ? `numpy not run: ${numpy.reason}`
+            : `${f.ratioToNumpy.toFixed(2)} × numpy ${f.numpyReference} (CPU-time ratio ${f.cpuRatioToNumpy?.toFixed(2)})`),
+      );
+    }
+  }
+  return { numpy, backend, loadAverage: [loadAtStart, os.loadavg()[0]], figures };
 }

@@ -4,6 +4,7 @@ import { dpSgdPrivacyEvent, poissonSamplingPlan } from '../privacy/patient-level
 import type { SecureRandom } from '../random/random';
 import type { BatchSchedule } from './batching';
 import { dpSgdGradientStep } from './dp-sgd-step';
+import { fusedDenseLayout, trainDenseDpSgdFused } from './fused-dp-sgd-training';
 import { runTrainingLoop, type LocalTrainingResult } from './local-training';
 import { poissonSample } from './poisson-batches';
 import { type TrainingData, assertInputWidth, validateTrainingData } from './training-data';
@@ -36,6 +37,12 @@ export interface DpSgdTrainingOptions {
   /** Gaussian noise: must be secure (CryptoRandom). */
   noiseRandom: SecureRandom;
   onEpoch?: (epoch: number, loss: number) => void;
+  /**
+   * 'auto' (default): the fused kernel (fused-dp-sgd-training.ts) when it covers the model, else
+   * the tfjs path; 'tfjs': always the tfjs path (tests compare the two; the bench times both).
+   * Same batches, noise, step and accounting either way.
+   */
+  kernel?: 'auto' | 'tfjs';
 }
 
 export interface DpSgdTrainingResult extends LocalTrainingResult {
@@ -43,6 +50,8 @@ export interface DpSgdTrainingResult extends LocalTrainingResult {
   samplingProbability: number;
   /** What this call spent: SelfComposed(PoissonSampled(q, Gaussian(z)), steps), for the ledger. */
   privacyEvent: DpEvent;
+  /** Which implementation ran: 'fused' (the dense kernel) or 'tfjs'. */
+  kernel: 'fused' | 'tfjs';
 }
 
 /**
@@ -67,35 +76,35 @@ export async function trainLocallyWithDpSgd(
     );
   const declared = options.declaredRows ?? data.rows;
   const { samplingProbability, stepsPerEpoch } = poissonSamplingPlan(declared, options.batchSize);
-  const step = dpSgdGradientStep({
-    exampleClipNorm: options.exampleClipNorm,
-    noiseMultiplier: options.noiseMultiplier,
-    // q times the public size: the divisor must not depend on who (or how many) are in the data.
-    expectedBatchSize: samplingProbability * declared,
-    noiseRandom: options.noiseRandom,
-  });
+  // q times the public size: the divisor must not depend on who (or how many) are in the data.
+  const expectedBatchSize = samplingProbability * declared;
   // Every row of the real data joins each of the plan's steps with probability q.
   const schedule: BatchSchedule = (rows, _batchSize, random) =>
     Array.from({ length: stepsPerEpoch }, () => poissonSample(rows, samplingProbability, random));
-  const { epochLosses, steps, examples } = await runTrainingLoop(
-    model,
-    data,
-    options,
-    step,
-    schedule,
-    'step',
-  );
+  // Built on both paths: it validates C, z and the noise source.
+  const step = dpSgdGradientStep({
+    exampleClipNorm: options.exampleClipNorm,
+    noiseMultiplier: options.noiseMultiplier,
+    expectedBatchSize,
+    noiseRandom: options.noiseRandom,
+  });
+  const layout = options.kernel === 'tfjs' ? null : fusedDenseLayout(model);
+  const fused = layout !== null && !('unsupported' in layout) ? layout : null;
+  const { epochLosses, steps, examples } = fused
+    ? await trainDenseDpSgdFused(model, fused, data, { ...options, expectedBatchSize, schedule })
+    : await runTrainingLoop(model, data, options, step, schedule, 'step');
   return {
     epochLosses,
     steps,
     examples,
     samplingProbability,
     privacyEvent: dpSgdPrivacyEvent(samplingProbability, options.noiseMultiplier, steps),
+    kernel: fused ? 'fused' : 'tfjs',
   };
 }
 
 function validateTrainingOptions(options: DpSgdTrainingOptions): void {
-  const { epochs, batchSize, learningRate, optimizer } = options;
+  const { epochs, batchSize, learningRate, optimizer, proximalMu, kernel } = options;
   if (!Number.isInteger(epochs) || epochs < 0)
     throw new RangeError(`epochs must be a non-negative integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1)
@@ -104,4 +113,8 @@ function validateTrainingOptions(options: DpSgdTrainingOptions): void {
     throw new RangeError(`learningRate must be finite and > 0, got ${learningRate}`);
   if (optimizer !== undefined && optimizer !== 'adam' && optimizer !== 'sgd')
     throw new RangeError(`optimizer must be 'adam' or 'sgd', got '${String(optimizer)}'`);
+  if (proximalMu !== undefined && !(proximalMu >= 0 && Number.isFinite(proximalMu)))
+    throw new RangeError(`proximalMu must be finite and >= 0, got ${proximalMu}`);
+  if (kernel !== undefined && kernel !== 'auto' && kernel !== 'tfjs')
+    throw new RangeError(`kernel must be 'auto' or 'tfjs', got '${String(kernel)}'`);
 }

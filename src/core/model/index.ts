@@ -33,3 +33,5 @@ export {
   type GhostPass,
 } from './dp-sgd-ghost-norms';
 export { trainLocallyWithDpSgd, type DpSgdTrainingOptions, type DpSgdTrainingResult } from './dp-sgd';
+export { fusedDenseLayout, trainDenseDpSgdFused, type FusedDpSgdOptions } from './fused-dp-sgd-training';
+export { clippedGradientSum, DenseWorkspace, type DenseLayout } from './dense-dp-sgd-kernel';
