@@ -8,7 +8,6 @@ import {
 
 describe('normals drawn on a worker thread', () => {
   it('the worker’s copy of the polar-method loop gives the same samples from the same words', () => {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const workerLoop = new Function(
       `${normalsLoopSource()}; return normalsFromWords;`,
     )() as typeof normalsFromWords;
