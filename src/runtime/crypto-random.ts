@@ -45,7 +45,12 @@ export class CryptoRandom implements SecureRandom {
   fillStandardNormal(out: Float64Array | Float32Array): void {
     const prefetched = this.prefetched;
     this.prefetched = null;
-    if (prefetched !== null && prefetched.takeInto(out)) return;
+    if (prefetched !== null && prefetched.takeInto(out, (chunk) => this.drawStandardNormal(chunk))) return;
+    this.drawStandardNormal(out);
+  }
+
+  /** The polar method on this thread's own CSPRNG buffer. */
+  private drawStandardNormal(out: Float64Array | Float32Array): void {
     let state = { index: this.index, filled: 0 };
     while (state.filled < out.length) {
       if (state.index + 4 > this.words.length) {

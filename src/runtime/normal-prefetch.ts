@@ -33,31 +33,47 @@ export function normalsFromWords(
   return { index: w, filled: i };
 }
 
+/** Samples per chunk: the worker and the caller take chunks from one shared counter. */
+export const CHUNK_SAMPLES = 8192;
+// Control words (Int32Array over a SharedArrayBuffer): next chunk to take, chunks done, failed.
+const NEXT = 0;
+const DONE = 1;
+const FAILED = 2;
+
 /**
- * The worker: on {values, flag, length}, fills values[0 … length) and sets flag to 1 (2 on
- * error); on {wipe: values} zeroes it. Plain JavaScript so it runs from a string under any loader
- * (tsx, Jest, compiled dist); its loop is normalsFromWords, word for word.
+ * The worker: on {values, control, length} takes chunk after chunk (Atomics.add on NEXT) and fills
+ * it, counting it in DONE (the last one wakes the caller); on error sets FAILED. On {wipe} zeroes
+ * the buffer. Plain JavaScript so it runs from a string under any loader (tsx, Jest, compiled
+ * dist); its loop is normalsFromWords, word for word.
  */
 export const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { randomFillSync } = require('node:crypto');
 ${normalsLoopSource()}
 const words = new Uint32Array(16384);
+let index = words.length;
 parentPort.on('message', (m) => {
   if (m.wipe) { m.wipe.fill(0); return; }
-  const flag = new Int32Array(m.flag);
+  const control = new Int32Array(m.control);
+  const chunks = Math.ceil(m.length / ${CHUNK_SAMPLES});
   try {
-    const out = new Float64Array(m.values, 0, m.length);
-    let state = { index: words.length, filled: 0 };
-    while (state.filled < out.length) {
-      if (state.index + 4 > words.length) { randomFillSync(words); state.index = 0; }
-      state = normalsFromWords(words, state.index, out, state.filled);
+    for (;;) {
+      const c = Atomics.add(control, ${NEXT}, 1);
+      if (c >= chunks) break;
+      const from = c * ${CHUNK_SAMPLES};
+      const out = new Float64Array(m.values, from * 8, Math.min(m.length, from + ${CHUNK_SAMPLES}) - from);
+      let state = { index, filled: 0 };
+      while (state.filled < out.length) {
+        if (state.index + 4 > words.length) { randomFillSync(words); state.index = 0; }
+        state = normalsFromWords(words, state.index, out, state.filled);
+      }
+      index = state.index;
+      if (Atomics.add(control, ${DONE}, 1) + 1 === chunks) Atomics.notify(control, ${DONE});
     }
-    Atomics.store(flag, 0, 1);
   } catch (e) {
-    Atomics.store(flag, 0, 2);
+    Atomics.store(control, ${FAILED}, 1);
+    Atomics.notify(control, ${DONE});
   }
-  Atomics.notify(flag, 0);
 });
 `;
 
@@ -82,7 +98,7 @@ export function normalsLoopSource(): string {
 }
 
 /** Below this many samples drawing here is cheaper than a round trip to the worker. */
-export const PREFETCH_MIN_LENGTH = 65536;
+export const PREFETCH_MIN_LENGTH = 16384;
 /** How long a fill may wait for the worker before drawing itself (the worker is stuck or gone). */
 const WAIT_MS = 60_000;
 
@@ -104,12 +120,16 @@ function noiseWorker(): Worker | null {
   return worker;
 }
 
-/** One request to the worker: `length` samples that will be in `values` once flag is 1. */
+/**
+ * One request: `length` samples in chunks, drawn by the worker from the moment of the request and,
+ * once the caller asks for them, by the caller too (whoever is free takes the next chunk), so the
+ * draw uses both cores when the caller has nothing else to do.
+ */
 export class PrefetchedNormals {
   private constructor(
     readonly length: number,
     private readonly values: SharedArrayBuffer,
-    private readonly flag: Int32Array,
+    private readonly control: Int32Array,
     private readonly from: Worker,
   ) {}
 
@@ -119,33 +139,45 @@ export class PrefetchedNormals {
     const from = noiseWorker();
     if (from === null) return null;
     const values = new SharedArrayBuffer(length * 8);
-    const flag = new Int32Array(new SharedArrayBuffer(4));
-    from.postMessage({ values, flag: flag.buffer, length });
-    return new PrefetchedNormals(length, values, flag, from);
+    const control = new Int32Array(new SharedArrayBuffer(12));
+    from.postMessage({ values, control: control.buffer, length });
+    return new PrefetchedNormals(length, values, control, from);
   }
 
   /**
-   * Waits for the samples (Atomics.wait: Node lets the main thread block) and copies them into
-   * `out`; false if the worker failed or did not answer in time (the caller then draws itself).
+   * Draws the chunks the worker has not taken with `draw` (the caller's own CSPRNG), waits for the
+   * worker's (Atomics.wait: Node lets the main thread block), and copies all into `out`; false if
+   * the worker failed or did not finish in time (the caller then draws everything afresh).
    */
-  takeInto(out: Float64Array | Float32Array): boolean {
+  takeInto(out: Float64Array | Float32Array, draw: (chunk: Float64Array) => void): boolean {
     if (out.length !== this.length) {
       this.discard();
       return false;
     }
+    const chunks = Math.ceil(this.length / CHUNK_SAMPLES);
+    const control = this.control;
+    for (;;) {
+      const c = Atomics.add(control, NEXT, 1);
+      if (c >= chunks) break;
+      const from = c * CHUNK_SAMPLES;
+      draw(new Float64Array(this.values, from * 8, Math.min(this.length, from + CHUNK_SAMPLES) - from));
+      Atomics.add(control, DONE, 1);
+    }
     const deadline = Date.now() + WAIT_MS;
-    while (Atomics.load(this.flag, 0) === 0) {
+    for (;;) {
+      if (Atomics.load(control, FAILED) !== 0) return false;
+      const done = Atomics.load(control, DONE);
+      if (done >= chunks) break;
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      Atomics.wait(this.flag, 0, 0, left);
+      Atomics.wait(control, DONE, done, left);
     }
-    if (Atomics.load(this.flag, 0) !== 1) return false;
     out.set(new Float64Array(this.values, 0, this.length));
     this.discard();
     return true;
   }
 
-  /** Has the worker zero the samples once drawn (it handles messages in order); they are never used. */
+  /** Has the worker zero the samples once drawn (it handles messages in order); they are never used again. */
   discard(): void {
     this.from.postMessage({ wipe: new Float64Array(this.values) });
   }
