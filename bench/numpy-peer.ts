@@ -68,8 +68,11 @@ for line in sys.stdin:
 
 export type PeerTask = 'floor' | 'floor-4k' | 'reference';
 
+/** The python the peers run on: HIMAS_BENCH_PYTHON, else python3 on the PATH. */
+export const peerPython = (): string => process.env.HIMAS_BENCH_PYTHON ?? 'python3';
+
 /** Why there is no numpy peer on this machine, or null if there is one. */
-export function numpyAbsence(python = 'python3'): string | null {
+export function numpyAbsence(python = peerPython()): string | null {
   const probe = spawnSync(python, ['-c', 'import numpy, sys; print(numpy.__version__)'], {
     encoding: 'utf8',
     timeout: 30_000,
@@ -94,7 +97,7 @@ export class NumpyPeer {
     this.lines.on('line', (line) => this.pending.shift()?.(line));
   }
 
-  static start(python = 'python3'): NumpyPeer {
+  static start(python = peerPython()): NumpyPeer {
     const child = spawn(python, ['-c', PEER_SOURCE], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stderr.on('data', (d: Buffer) => process.stderr.write(`numpy peer: ${d.toString()}`));
     return new NumpyPeer(child);
