@@ -27,6 +27,15 @@ export function aggregationPeersSection(r: BenchResults): string[] {
       : `numpy ${p.numpyVersion}; numpy's arrays ${p.hugepages === true ? 'get transparent huge pages (madvise)' : p.hugepages === false ? 'do not get huge pages' : 'huge pages unknown'}. ` +
         '“4 KiB floor” is the same read pass over a copy made without huge pages — the kind of memory V8 gives JavaScript and WebAssembly, where one read stream runs at about a third of the huge-page speed.',
     '',
+    ...(p.loadAverage
+      ? [
+          `Load average while measuring: ${p.loadAverage[0].toFixed(1)} at the start, ${p.loadAverage[1].toFixed(1)} at the end, on ${r.machine?.cores ?? '?'} cores` +
+            (Math.max(...p.loadAverage) > 1.5
+              ? ' — other jobs shared the machine, so absolute times are inflated and only the side-by-side ratios mean something (and they too are noisier: a lane descheduled mid-call loses).'
+              : '.'),
+          '',
+        ]
+      : []),
     ...(target?.speedupOverNumpy !== undefined
       ? [
           `**K = 30, P = 10^6: ${x(target.speedupOverNumpy)} numpy (target ≥ 2×), ${pct(target.fractionOfFloor!)} of the floor (target ≥ 30 %).**`,
@@ -64,7 +73,7 @@ export function aggregationPeersSection(r: BenchResults): string[] {
     '',
     ...(p.skipped.length > 0
       ? [
-          `Not measured in this run: ${p.skipped.map((s) => `K = ${s.hospitals} × P = ${pLabel(s.params)}`).join(', ')} (${p.skipped[0].reason.replace(/^K·P = \d+ is /, 'K·P ')}; \`--full\` runs them).`,
+          `Not measured in this run: ${p.skipped.map((s) => `K = ${s.hospitals} × P = ${pLabel(s.params)}`).join(', ')} (${p.skipped[0].reason}; \`--full\` runs them).`,
           '',
         ]
       : []),

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { KernelMemory } from '../../src/core/kernels/aggregation-kernels';
 import type { ClientUpdate } from '../../src/core/federated';
 import { CryptoRandom } from '../../src/runtime/crypto-random';
@@ -42,6 +43,8 @@ export interface PeerResult {
   hugepages: boolean | null;
   figures: PeerFigure[];
   skipped: Array<{ hospitals: number; params: number; reason: string }>;
+  /** 1-minute load average at the start and the end of the table (others' jobs share the machine). */
+  loadAverage?: [number, number];
 }
 
 export const PEER_HOSPITALS = [3, 30, 100, 1000];
@@ -126,6 +129,7 @@ export async function benchPeerTable(options: {
   const peer = numpyAbsent ? null : NumpyPeer.start();
   const figures: PeerFigure[] = [];
   const skipped: PeerResult['skipped'] = [];
+  const loadAtStart = os.loadavg()[0];
   try {
     const cases =
       options.only ?? PEER_PARAMS.flatMap((p) => PEER_HOSPITALS.map((k) => [k, p] as [number, number]));
@@ -134,7 +138,7 @@ export async function benchPeerTable(options: {
         skipped.push({
           hospitals: k,
           params: p,
-          reason: `K·P = ${k * p} is above this run's ${options.maxTotal} (${((k * p * 4) / 2 ** 20).toFixed(0)} MiB of updates, held three times)`,
+          reason: `K·P above this run's ${options.maxTotal.toExponential(0)} (updates are held three times: as arrays, in kernel memory, in numpy)`,
         });
         continue;
       }
@@ -159,5 +163,6 @@ export async function benchPeerTable(options: {
     hugepages: peer?.hugepages ?? null,
     figures,
     skipped,
+    loadAverage: [loadAtStart, os.loadavg()[0]],
   };
 }

@@ -33,18 +33,19 @@ export function normalsFromWords(
   return { index: w, filled: i };
 }
 
-/** Samples per chunk: the worker and the caller take chunks from one shared counter. */
+/** Samples per chunk: the worker and the caller each claim chunks, and never wait for one another. */
 export const CHUNK_SAMPLES = 8192;
-// Control words (Int32Array over a SharedArrayBuffer): next chunk to take, chunks done, failed.
-const NEXT = 0;
-const DONE = 1;
-const FAILED = 2;
+// One state per chunk (Int32Array over a SharedArrayBuffer), changed only by Atomics.
+const FREE = 0;
+const WORKER_DRAWING = 1;
+const WORKER_DONE = 2;
+const CALLER = 3;
 
 /**
- * The worker: on {values, control, length} takes chunk after chunk (Atomics.add on NEXT) and fills
- * it, counting it in DONE (the last one wakes the caller); on error sets FAILED. On {wipe} zeroes
- * the buffer. Plain JavaScript so it runs from a string under any loader (tsx, Jest, compiled
- * dist); its loop is normalsFromWords, word for word.
+ * The worker: on {values, states, length} claims free chunks from the front (compareExchange
+ * FREE → WORKER_DRAWING), fills each and marks it WORKER_DONE. On {wipe} zeroes the buffer (it
+ * handles messages in order, so after its last write). Plain JavaScript so it runs from a string
+ * under any loader (tsx, Jest, compiled dist); its loop is normalsFromWords, word for word.
  */
 export const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -54,25 +55,18 @@ const words = new Uint32Array(16384);
 let index = words.length;
 parentPort.on('message', (m) => {
   if (m.wipe) { m.wipe.fill(0); return; }
-  const control = new Int32Array(m.control);
-  const chunks = Math.ceil(m.length / ${CHUNK_SAMPLES});
-  try {
-    for (;;) {
-      const c = Atomics.add(control, ${NEXT}, 1);
-      if (c >= chunks) break;
-      const from = c * ${CHUNK_SAMPLES};
-      const out = new Float64Array(m.values, from * 8, Math.min(m.length, from + ${CHUNK_SAMPLES}) - from);
-      let state = { index, filled: 0 };
-      while (state.filled < out.length) {
-        if (state.index + 4 > words.length) { randomFillSync(words); state.index = 0; }
-        state = normalsFromWords(words, state.index, out, state.filled);
-      }
-      index = state.index;
-      if (Atomics.add(control, ${DONE}, 1) + 1 === chunks) Atomics.notify(control, ${DONE});
+  const states = new Int32Array(m.states);
+  for (let c = 0; c < states.length; c++) {
+    if (Atomics.compareExchange(states, c, ${FREE}, ${WORKER_DRAWING}) !== ${FREE}) continue;
+    const from = c * ${CHUNK_SAMPLES};
+    const out = new Float64Array(m.values, from * 8, Math.min(m.length, from + ${CHUNK_SAMPLES}) - from);
+    let state = { index, filled: 0 };
+    while (state.filled < out.length) {
+      if (state.index + 4 > words.length) { randomFillSync(words); state.index = 0; }
+      state = normalsFromWords(words, state.index, out, state.filled);
     }
-  } catch (e) {
-    Atomics.store(control, ${FAILED}, 1);
-    Atomics.notify(control, ${DONE});
+    index = state.index;
+    Atomics.store(states, c, ${WORKER_DONE});
   }
 });
 `;
@@ -99,9 +93,6 @@ export function normalsLoopSource(): string {
 
 /** Below this many samples drawing here is cheaper than a round trip to the worker. */
 export const PREFETCH_MIN_LENGTH = 16384;
-/** How long a fill may wait for the worker before drawing itself (the worker is stuck or gone). */
-const WAIT_MS = 60_000;
-
 let worker: Worker | null | undefined;
 
 /** The process's noise worker, started on first use; null if worker_threads cannot start one. */
@@ -122,14 +113,15 @@ function noiseWorker(): Worker | null {
 
 /**
  * One request: `length` samples in chunks, drawn by the worker from the moment of the request and,
- * once the caller asks for them, by the caller too (whoever is free takes the next chunk), so the
- * draw uses both cores when the caller has nothing else to do.
+ * once the caller asks for them, by the caller too. The caller never waits: a chunk the worker has
+ * not finished is drawn by the caller into its output (the worker's late values are never used and
+ * are zeroed), so a descheduled or failed worker costs at most the draw it would have saved.
  */
 export class PrefetchedNormals {
   private constructor(
     readonly length: number,
     private readonly values: SharedArrayBuffer,
-    private readonly control: Int32Array,
+    private readonly states: Int32Array,
     private readonly from: Worker,
   ) {}
 
@@ -139,45 +131,39 @@ export class PrefetchedNormals {
     const from = noiseWorker();
     if (from === null) return null;
     const values = new SharedArrayBuffer(length * 8);
-    const control = new Int32Array(new SharedArrayBuffer(12));
-    from.postMessage({ values, control: control.buffer, length });
-    return new PrefetchedNormals(length, values, control, from);
+    const states = new Int32Array(new SharedArrayBuffer(4 * Math.ceil(length / CHUNK_SAMPLES)));
+    from.postMessage({ values, states: states.buffer, length });
+    return new PrefetchedNormals(length, values, states, from);
   }
 
   /**
-   * Draws the chunks the worker has not taken with `draw` (the caller's own CSPRNG), waits for the
-   * worker's (Atomics.wait: Node lets the main thread block), and copies all into `out`; false if
-   * the worker failed or did not finish in time (the caller then draws everything afresh).
+   * Fills `out`: the chunks the worker finished are copied, every other one is drawn here with
+   * `draw` (the caller's own CSPRNG), claimed from the back so the two rarely meet. False (nothing
+   * written) if `out` is not of the requested length.
    */
-  takeInto(out: Float64Array | Float32Array, draw: (chunk: Float64Array) => void): boolean {
+  takeInto(out: Float64Array | Float32Array, draw: (chunk: Float64Array | Float32Array) => void): boolean {
     if (out.length !== this.length) {
       this.discard();
       return false;
     }
-    const chunks = Math.ceil(this.length / CHUNK_SAMPLES);
-    const control = this.control;
-    for (;;) {
-      const c = Atomics.add(control, NEXT, 1);
-      if (c >= chunks) break;
-      const from = c * CHUNK_SAMPLES;
-      draw(new Float64Array(this.values, from * 8, Math.min(this.length, from + CHUNK_SAMPLES) - from));
-      Atomics.add(control, DONE, 1);
+    const states = this.states;
+    const chunk = (c: number) => [c * CHUNK_SAMPLES, Math.min(this.length, (c + 1) * CHUNK_SAMPLES)];
+    for (let c = states.length - 1; c >= 0; c--) {
+      if (Atomics.compareExchange(states, c, FREE, CALLER) !== FREE) continue;
+      const [from, to] = chunk(c);
+      draw(out.subarray(from, to));
     }
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      if (Atomics.load(control, FAILED) !== 0) return false;
-      const done = Atomics.load(control, DONE);
-      if (done >= chunks) break;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      Atomics.wait(control, DONE, done, left);
+    for (let c = 0; c < states.length; c++) {
+      const [from, to] = chunk(c);
+      const state = Atomics.load(states, c);
+      if (state === WORKER_DONE) out.set(new Float64Array(this.values, from * 8, to - from), from);
+      else if (state === WORKER_DRAWING) draw(out.subarray(from, to));
     }
-    out.set(new Float64Array(this.values, 0, this.length));
     this.discard();
     return true;
   }
 
-  /** Has the worker zero the samples once drawn (it handles messages in order); they are never used again. */
+  /** Has the worker zero the buffer once it is done with it; its samples are never used again. */
   discard(): void {
     this.from.postMessage({ wipe: new Float64Array(this.values) });
   }

@@ -328,8 +328,8 @@ export function scaledSumInto(
 export function sumModularInto(target: Int32Array, vectors: readonly Int32Array[]): void {
   if (vectors.some((v) => v.length !== target.length))
     throw new RangeError(`every vector must have ${target.length} values`);
-  const memory =
-    target.length >= WASM_MIN_LENGTH && vectors.length > 0 ? memoryFor([target, ...vectors]) : null;
+  // The inputs decide where the kernels run (read in place there); the target is tiled through.
+  const memory = target.length >= WASM_MIN_LENGTH && vectors.length > 0 ? memoryFor(vectors) : null;
   if (memory !== null) return memory.sumModularInto(target, vectors);
   target.fill(0);
   for (const v of vectors) addModularJs(target, v, 1);
