@@ -1,7 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 import { CryptoRandom } from '../../../src/runtime/crypto-random';
 import {
+  CHUNK_SAMPLES,
   normalsFromWords,
+  PrefetchedNormals,
   normalsLoopSource,
   PREFETCH_MIN_LENGTH,
 } from '../../../src/runtime/normal-prefetch';
@@ -58,6 +60,28 @@ describe('normals drawn on a worker thread', () => {
     const out = new Float64Array(PREFETCH_MIN_LENGTH);
     random.fillStandardNormal(out);
     expect(new Set(out).size).toBe(PREFETCH_MIN_LENGTH);
+  });
+
+  it('the worker draws chunks while the caller is busy, and the caller draws only what is left', () => {
+    const n = 4 * CHUNK_SAMPLES;
+    const request = PrefetchedNormals.request(n);
+    expect(request).not.toBeNull();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000); // the caller "sums" for 1 s
+    let drawnHere = 0;
+    const out = new Float64Array(n);
+    expect(
+      request!.takeInto(out, (chunk) => {
+        drawnHere += 1;
+        new CryptoRandom().fillStandardNormal(chunk);
+      }),
+    ).toBe(true);
+    expect(drawnHere).toBeLessThan(4);
+    expect(new Set(out).size).toBe(n);
+    // One open request per process: a second one meanwhile is refused, and its caller draws alone.
+    const first = PrefetchedNormals.request(n);
+    expect(first).not.toBeNull();
+    expect(PrefetchedNormals.request(n)).toBeNull();
+    first!.discard();
   });
 
   it('a short prefetch is not sent to the worker, and the fill is still drawn', () => {
