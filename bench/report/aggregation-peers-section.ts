@@ -31,7 +31,7 @@ export function aggregationPeersSection(r: BenchResults): string[] {
       ? [
           `Load average while measuring: ${p.loadAverage[0].toFixed(1)} at the start, ${p.loadAverage[1].toFixed(1)} at the end, on ${r.machine?.cores ?? '?'} cores` +
             (Math.max(...p.loadAverage) > 1.5
-              ? ' — other jobs shared the machine, so absolute times are inflated and only the side-by-side ratios mean something (and they too are noisier: a lane descheduled mid-call loses).'
+              ? ' — other jobs shared the machine, so absolute times are inflated and only the side-by-side ratios mean something, and they too are noisy: a lane descheduled mid-call loses. Check the floor’s GB/s: a read pass that ran far below the machine’s bandwidth (≈ 9–16 GB/s when quiet) makes “of floor” flatter HIMAS.'
               : '.'),
           '',
         ]
@@ -50,7 +50,7 @@ export function aggregationPeersSection(r: BenchResults): string[] {
         'M params/s',
         'numpy DP-FedAvg ms',
         '× numpy',
-        'floor ms',
+        'floor ms (GB/s)',
         'of floor',
         'of 4 KiB floor',
         'HIMAS, plain arrays ms',
@@ -62,7 +62,9 @@ export function aggregationPeersSection(r: BenchResults): string[] {
         ((f.hospitals * f.params) / f.himasSeconds.median / 1e6).toFixed(0),
         f.numpySeconds ? ms(f.numpySeconds.median) : '—',
         `${x(f.speedupOverNumpy)}${spread(f.speedupOverNumpyPairs, (v) => v.toFixed(2))}`,
-        f.floorSeconds ? ms(f.floorSeconds.median) : '—',
+        f.floorSeconds
+          ? `${ms(f.floorSeconds.median)} (${((f.hospitals * f.params * 4) / f.floorSeconds.median / 1e9).toFixed(1)})`
+          : '—',
         f.fractionOfFloor === undefined
           ? '—'
           : `${pct(f.fractionOfFloor)}${spread(f.fractionOfFloorPairs, (v) => pct(v, 0))}`,
