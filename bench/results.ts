@@ -2,6 +2,7 @@ import type { MachineInfo } from './machine';
 import type { ProfileSummary } from './cpu-profile';
 import type { AggregationFigure, AggregationStages, DecodeFigure } from './suites/aggregation';
 import type { NoiseFigure } from './suites/noise';
+import type { PeerResult } from './suites/aggregation-peers';
 import type { MergedRun } from './merge-results';
 import type { OrchestrationResult } from './suites/orchestration';
 import type { QualityResult } from './suites/quality';
@@ -42,6 +43,8 @@ export interface BenchResults {
     skipped: Array<{ hospitals: number; params: number; reason: string }>;
     pending: string[];
   };
+  /** HIMAS DP-FedAvg against numpy's read pass and numpy's DP-FedAvg (absent in older files). */
+  aggregationPeers?: PeerResult;
   noise: NoiseFigure;
   training: {
     flopsPerSample: { forward: number; training: number };

@@ -17,6 +17,7 @@ import {
   makeUpdates,
 } from './suites/aggregation';
 import { benchNoise } from './suites/noise';
+import { benchPeerTable } from './suites/aggregation-peers';
 import { mergeOrchestration } from './merge-results';
 import {
   benchOrchestration,
@@ -91,6 +92,7 @@ async function run(full: boolean): Promise<BenchResults> {
   }
 
   const doubleMasking = await benchDoubleMaskingGrid(full);
+  const aggregationPeers = await benchPeerTable({ maxTotal: full ? 1e8 : 3e7, log });
 
   const noise = await benchNoise(1_000_000, { warmup: 2, repeats: full ? 21 : 11 });
   log(`noise: CryptoRandom / Math.random Box–Muller throughput = ${noise.ratio.toFixed(2)}`);
@@ -165,6 +167,7 @@ async function run(full: boolean): Promise<BenchResults> {
       skipped,
       pending: [],
     },
+    aggregationPeers,
     noise,
     training: {
       flopsPerSample: trainingFlopsPerSample(BENCH_INPUT_DIM, BENCH_HIDDEN_UNITS),
@@ -362,6 +365,35 @@ async function runOrchestrationOnly(argv: string[]): Promise<{ results: BenchRes
   return { results: merged, file };
 }
 
+/** `--only aggregation [--full] [--merge-into FILE]`: HIMAS vs numpy's floor and DP-FedAvg, replacing the file's table. */
+async function runAggregationOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
+  const full = argv.includes('--full');
+  const started = Date.now();
+  const i = argv.indexOf('--merge-into');
+  const file = path.resolve(i >= 0 ? argv[i + 1] : newestResultsFile());
+  if (!fs.existsSync(file)) throw new Error(`${file}: no results file to merge into`);
+  log(`bench --only aggregation (${full ? 'full' : 'quick'}), merging into ${path.relative(REPO, file)}`);
+  const aggregationPeers = await benchPeerTable({ maxTotal: full ? 1e8 : 3e7, log });
+  const base = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+  const merged: BenchResults = {
+    ...base,
+    aggregationPeers,
+    mergedRuns: [
+      ...(base.mergedRuns ?? []),
+      {
+        suite: 'aggregation',
+        startedAt: new Date(started).toISOString(),
+        mode: full ? 'full' : 'quick',
+        durationSeconds: (Date.now() - started) / 1000,
+        measured: `aggregation kernels vs numpy floor and numpy DP-FedAvg at ${aggregationPeers.figures.length} (K, P) cases (replaces the run's kernel table)`,
+      },
+    ],
+  };
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  log(`merged into ${path.relative(REPO, file)}`);
+  return { results: merged, file };
+}
+
 /** `--only quality [--full] [--merge-into FILE]`: the quality suite, replacing the file's quality section. */
 async function runQualityOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
   const full = argv.includes('--full');
@@ -430,8 +462,11 @@ async function main(argv: string[]): Promise<void> {
     else if (suite === 'orchestration') ({ results, file } = await runOrchestrationOnly(argv));
     else if (suite === 'double-masking') ({ results, file } = await runDoubleMaskingOnly(argv));
     else if (suite === 'dp-sgd') ({ results, file } = await runDpSgdOnly(argv));
+    else if (suite === 'aggregation') ({ results, file } = await runAggregationOnly(argv));
     else {
-      log(`bench: --only supports "orchestration", "quality", "double-masking" and "dp-sgd", got ${suite}`);
+      log(
+        `bench: --only supports "orchestration", "quality", "double-masking", "dp-sgd" and "aggregation", got ${suite}`,
+      );
       process.exitCode = 2;
       return;
     }

@@ -8,6 +8,7 @@ import { strategySection } from './strategies-section';
 import { doubleMaskingSection } from './double-masking-section';
 import { secureAggregationSection } from './secure-aggregation-section';
 import { dpSgdNumpySection } from './dp-sgd-numpy-section';
+import { aggregationPeersSection } from './aggregation-peers-section';
 import { closingNote, dpSgdSection, headlinePrivacyRows } from './summary-sections';
 import { renderLineChart, type LineSeries } from './svg-plot';
 
@@ -278,6 +279,7 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
     ),
     '',
     ...(r.aggregation.pending.length > 0 ? ['Pending: ' + r.aggregation.pending.join('; ') + '.', ''] : []),
+    ...aggregationPeersSection(r),
     ...secureAggregationSection(r),
     ...doubleMaskingSection(r),
   );

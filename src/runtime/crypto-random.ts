@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import type { SecureRandom } from '../core/random/random';
+import { normalsFromWords, PrefetchedNormals } from './normal-prefetch';
 
 const DEFAULT_CHUNK_BYTES = 64 * 1024;
 const TWO_POW_26 = 67108864;
@@ -14,6 +15,7 @@ export class CryptoRandom implements SecureRandom {
   readonly secure = true as const;
   private readonly words: Uint32Array;
   private index: number;
+  private prefetched: PrefetchedNormals | null = null;
 
   constructor(chunkBytes: number = DEFAULT_CHUNK_BYTES) {
     if (!Number.isInteger(chunkBytes) || chunkBytes < 8 || chunkBytes % 4 !== 0) {
@@ -41,26 +43,35 @@ export class CryptoRandom implements SecureRandom {
    * f = sqrt(-2 ln s / s) are two independent N(0, 1) samples; both are used.
    */
   fillStandardNormal(out: Float64Array | Float32Array): void {
-    const words = this.words;
-    const n = words.length;
-    let index = this.index;
-    let i = 0;
-    while (i < out.length) {
-      if (index + 4 > n) {
-        this.index = index;
+    const prefetched = this.prefetched;
+    this.prefetched = null;
+    if (prefetched !== null && prefetched.takeInto(out, (chunk) => this.drawStandardNormal(chunk))) return;
+    this.drawStandardNormal(out);
+  }
+
+  /** The polar method on this thread's own CSPRNG buffer. */
+  private drawStandardNormal(out: Float64Array | Float32Array): void {
+    let state = { index: this.index, filled: 0 };
+    while (state.filled < out.length) {
+      if (state.index + 4 > this.words.length) {
+        this.index = state.index;
         this.refill();
-        index = 0;
+        state = { index: 0, filled: state.filled };
       }
-      const u = (((words[index] >>> 5) * TWO_POW_26 + (words[index + 1] >>> 6)) / TWO_POW_53) * 2 - 1;
-      const v = (((words[index + 2] >>> 5) * TWO_POW_26 + (words[index + 3] >>> 6)) / TWO_POW_53) * 2 - 1;
-      index += 4;
-      const s = u * u + v * v;
-      if (s >= 1 || s === 0) continue;
-      const f = Math.sqrt((-2 * Math.log(s)) / s);
-      out[i++] = u * f;
-      if (i < out.length) out[i++] = v * f;
+      state = normalsFromWords(this.words, state.index, out, state.filled);
     }
-    this.index = index;
+    this.index = state.index;
+  }
+
+  /**
+   * Starts drawing the next `length` normals on a worker thread (normal-prefetch.ts): the next
+   * fillStandardNormal of that length waits for them instead of drawing. Fresh bytes from
+   * node:crypto either way; a prefetch of another length, or one that fails, is drawn here.
+   */
+  prefetchStandardNormal(length: number): void {
+    if (this.prefetched?.length === length) return;
+    this.prefetched?.discard();
+    this.prefetched = PrefetchedNormals.request(length);
   }
 
   private refill(): void {

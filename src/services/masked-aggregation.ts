@@ -7,7 +7,8 @@ import {
   type RoundDocument,
 } from '../../schemas/documents';
 import type { EventOf } from '../../schemas/events';
-import { decodeUpdate, type UpdateEncoding } from '../core/codec/update-codec';
+import { decodeUpdate, decodeUpdateInto, type UpdateEncoding } from '../core/codec/update-codec';
+import { KernelMemory } from '../core/kernels/aggregation-kernels';
 import type { ClippedSum } from '../core/federated';
 import { SecureAggregationError } from '../core/secure-aggregation';
 import type { BlobStore } from '../ports/blob-store';
@@ -78,11 +79,13 @@ export async function unmaskedClippedSum(
   const terms = roundTerms(round);
   const maskedUpdates = new Map<string, { values: Int32Array; sha256: string }>();
   const bundles = new Map<string, unknown>();
+  // Decoded straight into kernel memory, where the modular-sum kernels read them in place.
+  const memory = KernelMemory.create(updates.length * length * 4);
   // The bytes were verified at the close (signature and hash under the enrolled key); only the
   // masking bundles, signed by their hospital and bound to that hash, are read here.
   for (const { hospitalId, bytes } of updates) {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const decoded = decodeUpdate(bytes);
+    const decoded = memory ? decodeUpdateInto(bytes, memory) : decodeUpdate(bytes);
     if (decoded.encoding !== 'int32' || decoded.values.length !== length)
       throw new SecureAggregationError(`update of ${hospitalId} is not a masked update of ${length} values`);
     maskedUpdates.set(hospitalId, { values: decoded.values as Int32Array, sha256 });

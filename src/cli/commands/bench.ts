@@ -1,4 +1,5 @@
 import { benchAggregate } from '../../../bench/suites/aggregation';
+import { benchPeerTable } from '../../../bench/suites/aggregation-peers';
 import { benchAggregatorPath } from '../../../bench/suites/secure-aggregation';
 import { intFlag, parseCommandArgs, stringFlag } from '../args';
 import type { Command } from '../main';
@@ -19,6 +20,9 @@ aggregation time; 1 = as fast as reading every parameter once). --json prints on
   --repeats N     timed runs after warm-up (default 5)
   --secure-aggregation   unmask K masked updates instead of clipping and summing floats
   --signatures    verify K Ed25519 update signatures (SHA-256 of each blob) first
+  --peers         also time numpy's read pass (the memory floor) and numpy DP-FedAvg over the
+                  same bytes, interleaved (python3 + numpy; said when absent); adds
+                  numpySpeedup and fractionOfNumpyFloor to --json
   --json          machine-readable output`;
 
 /** K·P floats held at once (4 bytes each): 2 GB of updates is enough for any comparison. */
@@ -40,6 +44,7 @@ export const benchCommand: Command = {
       repeats: { type: 'string' },
       'secure-aggregation': { type: 'boolean' },
       signatures: { type: 'boolean' },
+      peers: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -71,11 +76,26 @@ export const benchCommand: Command = {
             paramsPerSecond: f.paramsPerSecond,
             floorRatio: f.floorRatio,
           }));
-    const result = {
+    const result: Record<string, number | string | null> = {
       medianSeconds: figure.seconds.median,
       paramsPerSecond: figure.paramsPerSecond,
       floorRatio: figure.floorRatio,
     };
+    let peerLine = '';
+    if (values.peers === true) {
+      if (path.secureAggregation || path.signatures)
+        throw new UserError(
+          '--peers compares plain DP-FedAvg only; drop --secure-aggregation / --signatures',
+        );
+      const peers = await benchPeerTable({ maxTotal: Infinity, log: () => {}, only: [[hospitals, params]] });
+      const f = peers.figures[0];
+      result.numpySpeedup = f.speedupOverNumpy ?? null;
+      result.fractionOfNumpyFloor = f.fractionOfFloor ?? null;
+      if (peers.numpyAbsent) result.numpyAbsent = peers.numpyAbsent;
+      peerLine = peers.numpyAbsent
+        ? `  numpy peers not measured: ${peers.numpyAbsent}\n`
+        : `  side by side: ${f.speedupOverNumpy!.toFixed(2)}× numpy DP-FedAvg, ${(100 * f.fractionOfFloor!).toFixed(1)} % of numpy's read pass (the memory floor)\n`;
+    }
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       return 0;
@@ -88,8 +108,9 @@ export const benchCommand: Command = {
     process.stdout.write(
       `${name}, K = ${hospitals} updates × P = ${params} parameters, ${repeats} repeats after warm-up:\n` +
         `  median ${(s.median * 1000).toFixed(3)} ms (q1-q3 ${(s.q1 * 1000).toFixed(3)}-${(s.q3 * 1000).toFixed(3)} ms)\n` +
-        `  ${result.paramsPerSecond.toExponential(3)} parameters aggregated per second\n` +
-        `  floor ratio ${result.floorRatio.toFixed(3)} (read pass ${(figure.floorSeconds.median * 1000).toFixed(3)} ms; 1 = at the floor)\n`,
+        `  ${figure.paramsPerSecond.toExponential(3)} parameters aggregated per second\n` +
+        `  floor ratio ${figure.floorRatio.toFixed(3)} (read pass ${(figure.floorSeconds.median * 1000).toFixed(3)} ms; 1 = at the floor)\n` +
+        peerLine,
     );
     return 0;
   },

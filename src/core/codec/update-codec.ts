@@ -78,6 +78,26 @@ export function decodeUpdate(bytes: Uint8Array): DecodedUpdate {
   return { encoding, values: encoding === 'int32' ? new Int32Array(payload) : new Float32Array(payload) };
 }
 
+/** Allocates a decoded update's values: e.g. in kernel memory, where the aggregation kernels read them in place. */
+export interface UpdateAllocator {
+  float32(length: number): Float32Array;
+  int32(length: number): Int32Array;
+}
+
+/**
+ * decodeUpdate into arrays from `allocate` (one copy of the payload, the one decodeUpdate makes
+ * into a fresh buffer); the same checks and values.
+ */
+export function decodeUpdateInto(bytes: Uint8Array, allocate: UpdateAllocator): DecodedUpdate {
+  if (!LITTLE_ENDIAN_HOST) return decodeUpdateWithDataView(bytes);
+  const { encoding, count } = readHeader(bytes);
+  const values = encoding === 'int32' ? allocate.int32(count) : allocate.float32(count);
+  new Uint8Array(values.buffer, values.byteOffset, count * 4).set(
+    bytes.subarray(HEADER_BYTES, HEADER_BYTES + count * 4),
+  );
+  return { encoding, values };
+}
+
 /** The portable decoder (any host byte order): what decodeUpdate runs on a big-endian host. */
 export function decodeUpdateWithDataView(bytes: Uint8Array): DecodedUpdate {
   const { encoding, count, view } = readHeader(bytes);

@@ -1,3 +1,4 @@
+import { scaledSumInto } from '../kernels/aggregation-kernels';
 import { gaussianEvent, poissonSampledEvent } from '../privacy/dp-event';
 import { serverStepOf } from './server-step';
 import {
@@ -166,24 +167,27 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
       const { sorted, norms } = validateRound(global, updates);
       checkContext(context);
 
+      // The CSPRNG draws the round's noise on another core while this one sums (when it can).
+      if (noiseMultiplier > 0) context.random?.prefetchStandardNormal?.(global.length);
+
       // Clipping folded into the sum: clipToNorm's float32 copy v[i]·scale becomes fround(v[i]·scale)
-      // added in place, the same value without allocating K copies. The norms come from validation.
-      const length = global.length;
-      const sum = new Float64Array(length);
+      // added in place (scale 1 adds v[i] itself), the same value without allocating K copies; one
+      // tiled kernel pass reads every update once (src/core/kernels). The norms come from validation.
+      const sum = new Float64Array(global.length);
       const clippedHospitals: string[] = [];
       const updateNorms: Record<string, number> = {};
-      for (let k = 0; k < sorted.length; k++) {
-        const { hospitalId, delta } = sorted[k];
+      const scales = sorted.map(({ hospitalId }, k) => {
         const norm = norms[k];
-        const scale = norm > clipNorm ? clipNorm / norm : 1;
         updateNorms[hospitalId] = norm;
-        if (scale < 1) {
-          clippedHospitals.push(hospitalId);
-          for (let i = 0; i < length; i++) sum[i] += Math.fround(delta[i] * scale);
-        } else {
-          for (let i = 0; i < length; i++) sum[i] += delta[i];
-        }
-      }
+        if (!(norm > clipNorm)) return 1;
+        clippedHospitals.push(hospitalId);
+        return clipNorm / norm;
+      });
+      scaledSumInto(
+        sum,
+        sorted.map((u) => u.delta),
+        scales,
+      );
       return noiseAndStep(global, sum, state, context, {
         participants: sorted.map((u) => u.hospitalId),
         clippedHospitals,

@@ -1,3 +1,4 @@
+import { sumsOfSquares } from '../kernels/aggregation-kernels';
 import type { SecureRandom } from '../random/random';
 import type { DpEvent } from '../privacy/dp-event';
 
@@ -64,7 +65,7 @@ export interface AggregationStrategy {
 /** A round's inputs after validation: updates sorted by hospitalId and each one's L2 norm. */
 export interface ValidatedRound {
   sorted: ClientUpdate[];
-  /** ||sorted[k].delta||_2, accumulated in float64 in index order (bit for bit what l2Norm returns). */
+  /** ||sorted[k].delta||_2, accumulated in float64 (bit for bit what l2Norm returns). */
   norms: number[];
 }
 
@@ -89,7 +90,6 @@ export function validateRound(global: Float32Array, updates: readonly ClientUpda
     throw new Error(`global weights have a non-finite value at index ${i}`);
   }
   const seen = new Set<string>();
-  const normOf = new Map<ClientUpdate, number>();
   for (const update of updates) {
     const id = update.hospitalId;
     if (typeof id !== 'string' || id.length === 0)
@@ -103,32 +103,27 @@ export function validateRound(global: Float32Array, updates: readonly ClientUpda
         `hospital ${id}: delta has ${update.delta.length} values, the global model has ${global.length}`,
       );
     }
-    const squares = sumOfSquares(update.delta);
-    if (!Number.isFinite(squares)) throw nonFiniteDeltaError(id, update.delta);
     if (!Number.isFinite(update.numExamples) || update.numExamples < 0) {
       throw new Error(
         `hospital ${id}: numExamples must be a finite non-negative number, got ${update.numExamples}`,
       );
     }
-    normOf.set(update, Math.sqrt(squares));
   }
   const sorted = [...updates].sort((a, b) =>
     a.hospitalId < b.hospitalId ? -1 : a.hospitalId > b.hospitalId ? 1 : 0,
   );
-  return { sorted, norms: sorted.map((u) => normOf.get(u) as number) };
+  // Every norm in one batched kernel call (up to 8 updates read at once: src/core/kernels).
+  const squares = sumsOfSquares(sorted.map((u) => u.delta));
+  const finite = new Map(sorted.map((u, k) => [u, Number.isFinite(squares[k])]));
+  const bad = updates.find((u) => !finite.get(u));
+  if (bad !== undefined) throw nonFiniteDeltaError(bad.hospitalId, bad.delta);
+  return { sorted, norms: squares.map(Math.sqrt) };
 }
 
 /** The error validateRound throws for a delta with a NaN or ±Infinity (names the first one). */
 export function nonFiniteDeltaError(hospitalId: string, delta: Float32Array): Error {
   const i = firstNonFinite(delta);
   return new Error(`hospital ${hospitalId}: delta has a non-finite value (${delta[i]}) at index ${i}`);
-}
-
-/** Sum of squares in float64, one accumulator in index order (the same rounding as l2Norm). */
-function sumOfSquares(v: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
-  return sum;
 }
 
 /**

@@ -17,4 +17,10 @@ export interface SecureRandom extends Random {
   readonly secure: true;
   /** Fills `out` with independent standard-normal samples. */
   fillStandardNormal(out: Float64Array | Float32Array): void;
+  /**
+   * A hint that the next fillStandardNormal will ask for `length` samples: an implementation may
+   * start drawing them now, on another thread, so the caller's work overlaps the draw. Optional;
+   * the samples are the same in distribution either way, and are used once.
+   */
+  prefetchStandardNormal?(length: number): void;
 }

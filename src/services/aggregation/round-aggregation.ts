@@ -12,7 +12,8 @@ import {
 } from '../../../schemas/documents';
 import type { HospitalPrivacy, PrivacyGuarantee } from '../../../schemas/privacy';
 import type { LedgerExcerpt } from '../../../schemas/privacy-ledger';
-import { decodeUpdate } from '../../core/codec/update-codec';
+import { decodeUpdate, decodeUpdateInto } from '../../core/codec/update-codec';
+import { KernelMemory } from '../../core/kernels/aggregation-kernels';
 import type { ClippedSum } from '../../core/federated';
 import { SecureAggregationError } from '../../core/secure-aggregation';
 import { logs } from '../../logs';
@@ -226,9 +227,12 @@ async function computeVersion(
     const clippedSum = await sumOfMaskedUpdates(ctx, roundDoc, updates, global.length);
     result = buildDpFedAvg(run.config).aggregateClippedSum(global, clippedSum, state, context);
   } else {
+    // Decoded straight into kernel memory (the one copy decoding makes anyway), where the
+    // aggregation kernels read up to 8 updates at once in place (src/core/kernels).
+    const memory = KernelMemory.create(updates.length * global.length * 4);
     const plain = updates.map(({ receipt, bytes }) => ({
       hospitalId: receipt.hospitalId,
-      delta: decodeUpdate(bytes).values as Float32Array,
+      delta: (memory ? decodeUpdateInto(bytes, memory) : decodeUpdate(bytes)).values as Float32Array,
       numExamples: receipt.numExamples,
     }));
     result = buildStrategy(run.config).aggregate(global, plain, state, context);

@@ -1,0 +1,88 @@
+import type { BenchResults } from '../results';
+import { ms, pct, pLabel, table } from './format';
+
+/** docs/benchmarks.md: HIMAS DP-FedAvg against numpy's read pass and numpy's DP-FedAvg, side by side. */
+export function aggregationPeersSection(r: BenchResults): string[] {
+  const p = r.aggregationPeers;
+  if (!p) return [];
+  const x = (v: number | undefined) => (v === undefined ? '—' : `${v.toFixed(2)}×`);
+  const spread = (s: { q1: number; q3: number } | undefined, f: (v: number) => string) =>
+    s === undefined ? '' : ` (${f(s.q1)}–${f(s.q3)})`;
+  const target = p.figures.find((f) => f.hospitals === 30 && f.params === 1e6);
+  return [
+    '### Aggregation kernels against the machine’s floor and numpy, in the same run',
+    '',
+    'DP-FedAvg (`dpFedAvg(fedAvg)`: validate, clip to C, float64 sum, Gaussian noise from node:crypto,',
+    'server step) on the SIMD kernels of `src/core/kernels` — WebAssembly SIMD assembled from bytes,',
+    'up to 8 updates read at once, the noise drawn on a worker thread while the sum runs — timed in',
+    'one loop with two peers in a python3 process over the very same bytes: **the floor**, one numpy',
+    '`a.sum()` over the K·P float32 (native SIMD, and huge pages where numpy gets them), and **numpy',
+    'DP-FedAvg** written as Flower’s server-side fixed clipping does it (per update `np.linalg.norm`,',
+    'scale by min(1, C/‖Δ‖), `reduce(np.add, …)`, `np.random.normal` noise of std z·C, ÷ m, + global;',
+    'its noise is not from a CSPRNG, HIMAS’s is). Each repeat runs every lane once, the order',
+    'rotating; ratios are of medians, with the q1–q3 of the per-repeat ratios.',
+    '',
+    p.numpyAbsent
+      ? `**numpy columns empty: ${p.numpyAbsent}.** The bench installs nothing; install python3 and numpy to get the floor and the peer.`
+      : `numpy ${p.numpyVersion}; numpy's arrays ${p.hugepages === true ? 'get transparent huge pages (madvise)' : p.hugepages === false ? 'do not get huge pages' : 'huge pages unknown'}. ` +
+        '“4 KiB floor” is the same read pass over a copy made without huge pages — the kind of memory V8 gives JavaScript and WebAssembly, where one read stream runs at about a third of the huge-page speed.',
+    '',
+    ...(p.loadAverage
+      ? [
+          `Load average while measuring: ${p.loadAverage[0].toFixed(1)} at the start, ${p.loadAverage[1].toFixed(1)} at the end, on ${r.machine?.cores ?? '?'} cores` +
+            (Math.max(...p.loadAverage) > 1.5
+              ? ' — other jobs shared the machine, so absolute times are inflated and only the side-by-side ratios mean something, and they too are noisy: a lane descheduled mid-call loses. Check the floor’s GB/s: a read pass that ran far below the machine’s bandwidth (≈ 9–16 GB/s when quiet) makes “of floor” flatter HIMAS.'
+              : '.'),
+          '',
+        ]
+      : []),
+    ...(target?.speedupOverNumpy !== undefined
+      ? [
+          `**K = 30, P = 10^6: ${x(target.speedupOverNumpy)} numpy (target ≥ 2×), ${pct(target.fractionOfFloor!)} of the floor (target ≥ 30 %).**`,
+          '',
+        ]
+      : []),
+    table(
+      [
+        'K',
+        'P',
+        'HIMAS ms',
+        'M params/s',
+        'numpy DP-FedAvg ms',
+        '× numpy',
+        'floor ms (GB/s)',
+        'of floor',
+        'of 4 KiB floor',
+        'HIMAS, plain arrays ms',
+      ],
+      p.figures.map((f) => [
+        String(f.hospitals),
+        pLabel(f.params),
+        ms(f.himasSeconds.median),
+        ((f.hospitals * f.params) / f.himasSeconds.median / 1e6).toFixed(0),
+        f.numpySeconds ? ms(f.numpySeconds.median) : '—',
+        `${x(f.speedupOverNumpy)}${spread(f.speedupOverNumpyPairs, (v) => v.toFixed(2))}`,
+        f.floorSeconds
+          ? `${ms(f.floorSeconds.median)} (${((f.hospitals * f.params * 4) / f.floorSeconds.median / 1e9).toFixed(1)})`
+          : '—',
+        f.fractionOfFloor === undefined
+          ? '—'
+          : `${pct(f.fractionOfFloor)}${spread(f.fractionOfFloorPairs, (v) => pct(v, 0))}`,
+        f.fractionOfFloor4k === undefined ? '—' : pct(f.fractionOfFloor4k),
+        ms(f.himasPlainSeconds.median),
+      ]),
+    ),
+    '',
+    ...(p.skipped.length > 0
+      ? [
+          `Not measured in this run: ${p.skipped.map((s) => `K = ${s.hospitals} × P = ${pLabel(s.params)}`).join(', ')} (${p.skipped[0].reason}; \`--full\` runs them).`,
+          '',
+        ]
+      : []),
+    '“HIMAS ms” has the updates in kernel memory, as the aggregator decodes them (`decodeUpdateInto`);',
+    '“plain arrays” hands the strategy ordinary Float32Arrays, which the kernels copy through a',
+    'cache-sized staging area. Re-measure with `npm run bench -- --only aggregation [--full]`; one case',
+    'with `npx himas bench aggregate --hospitals 30 --params 1000000 --peers`.',
+    '',
+  ];
+}

@@ -1,0 +1,168 @@
+import * as os from 'node:os';
+import { KernelMemory } from '../../src/core/kernels/aggregation-kernels';
+import type { ClientUpdate } from '../../src/core/federated';
+import { CryptoRandom } from '../../src/runtime/crypto-random';
+import { timeOnce } from '../harness';
+import { NumpyPeer, numpyAbsence, type PeerTask } from '../numpy-peer';
+import { summarize, type Summary } from '../statistics';
+import { BENCH_CLIP_NORM, BENCH_NOISE_MULTIPLIER, benchStrategy, makeUpdates } from './aggregation';
+
+/**
+ * DP-FedAvg in HIMAS against the machine's memory floor and against numpy, in one process pair and
+ * one loop: each repeat times HIMAS (updates in kernel memory, as the aggregator decodes them; and
+ * as plain Float32Arrays), then numpy's read pass and numpy's DP-FedAvg over the same bytes, the
+ * order rotating so drift favours no one. Ratios are of medians, and per repeat (their spread).
+ */
+
+export interface PeerFigure {
+  hospitals: number;
+  params: number;
+  /** HIMAS dpFedAvg(fedAvg) with the updates in a KernelMemory (read in place). */
+  himasSeconds: Summary;
+  /** The same with the updates as ordinary Float32Arrays (copied through the kernels' staging). */
+  himasPlainSeconds: Summary;
+  /** numpy `a.sum()` over the K·P float32 (huge pages when numpy gets them). */
+  floorSeconds?: Summary;
+  /** The same read pass over a copy on 4 KiB pages. */
+  floor4kSeconds?: Summary;
+  /** Flower-style DP-FedAvg in numpy. */
+  numpySeconds?: Summary;
+  /** numpy DP-FedAvg time / HIMAS time (≥ 2 is the target at K = 30, P = 10^6). */
+  speedupOverNumpy?: number;
+  speedupOverNumpyPairs?: Summary;
+  /** Floor time / HIMAS time: the fraction of memory speed HIMAS reaches (≥ 0.3 is the target). */
+  fractionOfFloor?: number;
+  fractionOfFloorPairs?: Summary;
+  fractionOfFloor4k?: number;
+}
+
+export interface PeerResult {
+  /** Null when python3 and numpy are present; otherwise why the numpy columns are empty. */
+  numpyAbsent: string | null;
+  numpyVersion: string | null;
+  hugepages: boolean | null;
+  figures: PeerFigure[];
+  skipped: Array<{ hospitals: number; params: number; reason: string }>;
+  /** 1-minute load average at the start and the end of the table (others' jobs share the machine). */
+  loadAverage?: [number, number];
+}
+
+export const PEER_HOSPITALS = [3, 30, 100, 1000];
+export const PEER_PARAMS = [1e4, 1e5, 1e6, 1e7];
+
+/** One (K, P) case. */
+export async function benchAgainstPeers(
+  hospitals: number,
+  params: number,
+  repeats: number,
+  peer: NumpyPeer | null,
+  updates: ClientUpdate[] = makeUpdates(hospitals, params),
+): Promise<PeerFigure> {
+  const memory = KernelMemory.create(hospitals * params * 4);
+  const inMemory = memory
+    ? updates.map((u) => {
+        const delta = memory.float32(params);
+        delta.set(u.delta);
+        return { ...u, delta };
+      })
+    : updates;
+  if (peer)
+    await peer.load(
+      updates.map((u) => u.delta),
+      BENCH_CLIP_NORM,
+      BENCH_NOISE_MULTIPLIER,
+    );
+  const strategy = benchStrategy();
+  const random = new CryptoRandom();
+  const global = new Float32Array(params);
+  const context = { round: 1, expectedHospitals: hospitals, enrolledHospitals: hospitals, random };
+  const himas = (u: ClientUpdate[]) => () => strategy.aggregate(global, u, undefined, context).weights[0];
+  type Lane = { name: string; run: () => Promise<number> };
+  const lanes: Lane[] = [
+    { name: 'himas', run: () => timeOnce(himas(inMemory)) },
+    { name: 'himas-plain', run: () => timeOnce(himas(updates)) },
+    ...(peer
+      ? (['floor', 'floor-4k', 'reference'] as PeerTask[]).map((task) => ({
+          name: task,
+          run: () => peer.time(task),
+        }))
+      : []),
+  ];
+  for (const lane of lanes) for (let i = 0; i < 2; i++) await lane.run(); // warm-up: JIT, worker, page faults
+  const seconds = new Map<string, number[]>(lanes.map((l) => [l.name, []]));
+  for (let r = 0; r < repeats; r++) {
+    for (let j = 0; j < lanes.length; j++) {
+      const lane = lanes[(r + j) % lanes.length];
+      seconds.get(lane.name)!.push(await lane.run());
+    }
+  }
+  const of = (name: string) => seconds.get(name)!;
+  const median = (name: string) => summarize(of(name)).median;
+  const pairs = (name: string) => summarize(of(name).map((t, i) => t / of('himas')[i]));
+  const figure: PeerFigure = {
+    hospitals,
+    params,
+    himasSeconds: summarize(of('himas')),
+    himasPlainSeconds: summarize(of('himas-plain')),
+  };
+  if (peer) {
+    figure.floorSeconds = summarize(of('floor'));
+    figure.floor4kSeconds = summarize(of('floor-4k'));
+    figure.numpySeconds = summarize(of('reference'));
+    figure.speedupOverNumpy = median('reference') / median('himas');
+    figure.speedupOverNumpyPairs = pairs('reference');
+    figure.fractionOfFloor = median('floor') / median('himas');
+    figure.fractionOfFloorPairs = pairs('floor');
+    figure.fractionOfFloor4k = median('floor-4k') / median('himas');
+  }
+  return figure;
+}
+
+/** The K × P table: K = 3 … 1000, P = 10^4 … 10^7, cases above `maxTotal` K·P sampled out. */
+export async function benchPeerTable(options: {
+  maxTotal: number;
+  log: (line: string) => void;
+  only?: Array<[number, number]>;
+}): Promise<PeerResult> {
+  const numpyAbsent = numpyAbsence();
+  if (numpyAbsent) options.log(`aggregation peers: numpy columns empty: ${numpyAbsent}`);
+  const peer = numpyAbsent ? null : NumpyPeer.start();
+  const figures: PeerFigure[] = [];
+  const skipped: PeerResult['skipped'] = [];
+  const loadAtStart = os.loadavg()[0];
+  try {
+    const cases =
+      options.only ?? PEER_PARAMS.flatMap((p) => PEER_HOSPITALS.map((k) => [k, p] as [number, number]));
+    for (const [k, p] of cases) {
+      if (k * p > options.maxTotal) {
+        skipped.push({
+          hospitals: k,
+          params: p,
+          reason: `K·P above this run's ${options.maxTotal.toExponential(0)} (updates are held three times: as arrays, in kernel memory, in numpy)`,
+        });
+        continue;
+      }
+      const total = k * p;
+      const repeats = total >= 1e7 ? 7 : total >= 1e6 ? 11 : 21;
+      const f = await benchAgainstPeers(k, p, repeats, peer);
+      figures.push(f);
+      options.log(
+        `aggregation K=${k} P=${p}: HIMAS ${(f.himasSeconds.median * 1e3).toFixed(2)} ms` +
+          (f.numpySeconds
+            ? `, numpy ${(f.numpySeconds.median * 1e3).toFixed(2)} ms (${f.speedupOverNumpy!.toFixed(2)}×), ` +
+              `floor ${(f.floorSeconds!.median * 1e3).toFixed(2)} ms (${(100 * f.fractionOfFloor!).toFixed(1)} % of it)`
+            : ''),
+      );
+    }
+  } finally {
+    peer?.stop();
+  }
+  return {
+    numpyAbsent,
+    numpyVersion: peer?.numpyVersion ?? null,
+    hugepages: peer?.hugepages ?? null,
+    figures,
+    skipped,
+    loadAverage: [loadAtStart, os.loadavg()[0]],
+  };
+}

@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { aggregationPeersSection } from '../../../bench/report/aggregation-peers-section';
+import type { BenchResults } from '../../../bench/results';
+import { summarize } from '../../../bench/statistics';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const himas = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  spawnSync(process.execPath, [path.join(REPO, 'bin', 'himas.js'), ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 90_000,
+    env,
+  });
+const args = ['bench', 'aggregate', '--hospitals', '3', '--params', '2000', '--repeats', '3', '--peers'];
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy']).status === 0;
+
+describe('himas bench aggregate --peers', () => {
+  it('adds the side-by-side ratios to --json when python3 and numpy are present', () => {
+    if (!hasNumpy) {
+      // Said, not skipped: the other test covers the absent case on every machine.
+      expect(spawnSync('python3', ['-c', 'import numpy']).status).not.toBe(0);
+      return;
+    }
+    const result = himas([...args, '--json']);
+    expect(result.status).toBe(0);
+    const out = JSON.parse(result.stdout.trim()) as Record<string, number>;
+    expect(Object.keys(out).sort()).toEqual([
+      'floorRatio',
+      'fractionOfNumpyFloor',
+      'medianSeconds',
+      'numpySpeedup',
+      'paramsPerSecond',
+    ]);
+    expect(out.numpySpeedup).toBeGreaterThan(0);
+    expect(out.fractionOfNumpyFloor).toBeGreaterThan(0);
+  });
+
+  it('says that numpy is absent, installs nothing, and still times HIMAS', () => {
+    const noPython = { ...process.env, HIMAS_BENCH_PYTHON: '/nonexistent/python3' };
+    const json = himas([...args, '--json'], noPython);
+    expect(json.status).toBe(0);
+    const out = JSON.parse(json.stdout.trim()) as Record<string, unknown>;
+    expect(out.numpySpeedup).toBeNull();
+    expect(out.numpyAbsent).toMatch(/\/nonexistent\/python3 is not installed \(ENOENT\)/);
+    expect(out.medianSeconds).toBeGreaterThan(0);
+    expect(himas(args, noPython).stdout).toMatch(
+      /numpy peers not measured: \/nonexistent\/python3 is not installed/,
+    );
+  });
+
+  it('refuses --peers with the secure path, in one line', () => {
+    const result = himas([...args, '--secure-aggregation']);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'himas: error: --peers compares plain DP-FedAvg only; drop --secure-aggregation / --signatures',
+    );
+  });
+});
+
+describe('docs/benchmarks.md aggregation-kernel section', () => {
+  const s = (median: number) => summarize([median * 0.9, median, median * 1.1]);
+  const figure = {
+    hospitals: 30,
+    params: 1e6,
+    himasSeconds: s(0.04),
+    himasPlainSeconds: s(0.06),
+    floorSeconds: s(0.01),
+    floor4kSeconds: s(0.03),
+    numpySeconds: s(0.1),
+    speedupOverNumpy: 2.5,
+    speedupOverNumpyPairs: s(2.5),
+    fractionOfFloor: 0.25,
+    fractionOfFloorPairs: s(0.25),
+    fractionOfFloor4k: 0.75,
+  };
+  it('leads with the K = 30, P = 10^6 ratios against their targets', () => {
+    const lines = aggregationPeersSection({
+      aggregationPeers: {
+        numpyAbsent: null,
+        numpyVersion: '2.4.6',
+        hugepages: true,
+        figures: [figure],
+        skipped: [],
+      },
+    } as unknown as BenchResults);
+    expect(lines).toContain(
+      '**K = 30, P = 10^6: 2.50× numpy (target ≥ 2×), 25.0 % of the floor (target ≥ 30 %).**',
+    );
+    expect(lines.join('\n')).toMatch(/\| 30 \| 10\^6 \| 40\.0 \| 750 \| 100\.0 \| 2\.50×/);
+  });
+
+  it('says clearly when numpy was absent', () => {
+    const lines = aggregationPeersSection({
+      aggregationPeers: {
+        numpyAbsent: 'python3 is not installed (ENOENT)',
+        numpyVersion: null,
+        hugepages: null,
+        figures: [{ hospitals: 3, params: 1e4, himasSeconds: s(1e-3), himasPlainSeconds: s(1e-3) }],
+        skipped: [],
+      },
+    } as unknown as BenchResults);
+    expect(lines.join('\n')).toMatch(/\*\*numpy columns empty: python3 is not installed \(ENOENT\)\.\*\*/);
+  });
+});

@@ -1,0 +1,175 @@
+import fc from 'fast-check';
+import {
+  addModular,
+  addModularJs,
+  KernelMemory,
+  scaledAddJs,
+  scaledSumInto,
+  sumModularInto,
+  sumOfSquaresJs,
+  sumsOfSquares,
+  TILE,
+  WASM_MIN_LENGTH,
+} from '../../../../src/core/kernels/aggregation-kernels';
+import { kernelModule } from '../../../../src/core/kernels/aggregation-wasm';
+
+/** xorshift32 values in [-a, a]: long vectors without fast-check's per-value cost. */
+function vectors(count: number, length: number, seed: number, a = 1): Float32Array[] {
+  let s = seed | 1;
+  return Array.from({ length: count }, () => {
+    const v = new Float32Array(length);
+    for (let i = 0; i < length; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      v[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * a;
+    }
+    return v;
+  });
+}
+const int32s = (count: number, length: number, seed: number) =>
+  vectors(count, length, seed, 2 ** 31).map((v) => Int32Array.from(v, (x) => x | 0));
+const bits64 = (v: Float64Array) => Array.from(new BigUint64Array(v.buffer, v.byteOffset, v.length));
+
+// Lengths around the wasm threshold, the 8-lane blocks, the 4-value groups and the tiles.
+const lengthArb = fc.constantFrom(
+  1,
+  7,
+  8,
+  13,
+  WASM_MIN_LENGTH - 1,
+  WASM_MIN_LENGTH,
+  WASM_MIN_LENGTH + 3,
+  TILE - 1,
+  TILE + 5,
+  3 * TILE + 2,
+);
+
+describe('aggregation kernels (WebAssembly SIMD against their JavaScript definitions)', () => {
+  it('this engine runs the SIMD module (otherwise every test below only checks the JS twins)', () => {
+    expect(kernelModule()).not.toBeNull();
+  });
+
+  it('sums of squares: the same bits as sumOfSquaresJs, in place or copied, any batch size', () => {
+    const memory = KernelMemory.create()!;
+    fc.assert(
+      fc.property(lengthArb, fc.integer({ min: 1, max: 11 }), fc.integer(), (length, count, seed) => {
+        const plain = vectors(count, length, seed, 1e3);
+        const expected = plain.map(sumOfSquaresJs);
+        expect(sumsOfSquares(plain)).toEqual(expected);
+        const inMemory = plain.map((v) => {
+          const copy = memory.float32(length);
+          copy.set(v);
+          return copy;
+        });
+        expect(sumsOfSquares(inMemory)).toEqual(expected);
+        // Views at an offset that is not 16-byte aligned, and mixed with vectors living elsewhere.
+        const shifted = plain.map((v, k) => (k % 2 === 0 ? v.subarray(1) : inMemory[k].subarray(1)));
+        expect(sumsOfSquares(shifted)).toEqual(shifted.map(sumOfSquaresJs));
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('sums of squares: 8 lanes are within rounding of the exact sum, and a short vector is the sequential sum', () => {
+    const [v] = vectors(1, 100_003, 7, 3);
+    // Exact: each x² is exact in float64; sum them as BigInt multiples of 2^-60 (|x| ≤ 3, x = m·2^-23·…).
+    const SCALE = 2n ** 60n;
+    let exact = 0n;
+    for (const x of v) exact += BigInt(Math.round(x * x * 2 ** 60));
+    const exactValue = Number(exact) / Number(SCALE);
+    expect(Math.abs(sumsOfSquares([v])[0] - exactValue) / exactValue).toBeLessThan(1e-12);
+    const short = Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
+    let sequential = 0;
+    for (const x of short) sequential += x * x;
+    expect(sumOfSquaresJs(short)).toBe(sequential);
+  });
+
+  it('sums of squares are finite exactly when every value is (validateRound’s check)', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (const at of [0, 5, 4095, 9999]) {
+        const [v] = vectors(1, 10_000, at + 1);
+        v[at] = bad;
+        const extreme = new Float32Array(10_000).fill(3.4e38);
+        const [s, big] = sumsOfSquares([v, extreme]);
+        expect(Number.isFinite(s)).toBe(false);
+        expect(Number.isFinite(big)).toBe(true);
+      }
+    }
+  });
+
+  it('clipped sums: the same bits as adding fround(scale·delta) update after update', () => {
+    const memory = KernelMemory.create()!;
+    fc.assert(
+      fc.property(
+        lengthArb,
+        fc.integer({ min: 1, max: 19 }),
+        fc.integer(),
+        fc.array(fc.oneof(fc.constant(1), fc.double({ min: 1e-6, max: 1, noNaN: true })), {
+          minLength: 19,
+          maxLength: 19,
+        }),
+        (length, count, seed, allScales) => {
+          const deltas = vectors(count, length, seed, 50);
+          const scales = allScales.slice(0, count);
+          const expected = new Float64Array(length);
+          deltas.forEach((d, k) => scaledAddJs(expected, d, scales[k]));
+          const out = new Float64Array(length).fill(123); // overwritten, not added to
+          scaledSumInto(out, deltas, scales);
+          expect(bits64(out)).toEqual(bits64(expected));
+          const inMemory = deltas.map((d) => {
+            const copy = memory.float32(length);
+            copy.set(d);
+            return copy;
+          });
+          const out2 = memory.float64(length);
+          scaledSumInto(out2, inMemory, scales);
+          expect(bits64(out2)).toEqual(bits64(expected));
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('modular sums and mask removal: the same values as the JavaScript loops, with int32 wrap-around', () => {
+    const memory = KernelMemory.create()!;
+    fc.assert(
+      fc.property(lengthArb, fc.integer({ min: 1, max: 12 }), fc.integer(), (length, count, seed) => {
+        const xs = int32s(count, length, seed);
+        const expected = new Int32Array(length);
+        for (const x of xs) addModularJs(expected, x, 1);
+        const out = new Int32Array(length).fill(9);
+        sumModularInto(out, xs);
+        expect(out).toEqual(expected);
+        const inMemory = memory.int32(length);
+        sumModularInto(inMemory, xs);
+        expect(inMemory).toEqual(expected);
+        addModular(inMemory, xs[0], -1);
+        addModular(out, xs[0], -1);
+        addModularJs(expected, xs[0], -1);
+        expect(inMemory).toEqual(expected);
+        expect(out).toEqual(expected);
+        addModular(out, xs[0], 1);
+        addModularJs(expected, xs[0], 1);
+        expect(out).toEqual(expected);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('refuses vectors of the wrong length', () => {
+    expect(() => scaledSumInto(new Float64Array(600), [new Float32Array(599)], [1])).toThrow(/600 values/);
+    expect(() => sumModularInto(new Int32Array(4), [new Int32Array(5)])).toThrow(/4 values/);
+    expect(() => addModular(new Int32Array(4), new Int32Array(3), 1)).toThrow(/3 values, expected 4/);
+  });
+
+  it('kernel memory keeps views valid when it grows, and refuses more than 4 GiB', () => {
+    const memory = KernelMemory.create()!;
+    const first = memory.float32(1000);
+    first.fill(2);
+    memory.float64(2_000_000); // grows the memory
+    expect(first[999]).toBe(2);
+    expect(sumsOfSquares([first, memory.float32(1000).fill(1)])).toEqual([4000, 1000]);
+    expect(() => memory.float64(2 ** 29)).toThrow(/limited to 4 GiB/);
+  });
+});
