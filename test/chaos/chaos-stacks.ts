@@ -26,8 +26,9 @@ import { snapshotRun, type RunSnapshot } from './run-snapshot';
  * The settings every chaos and clean run trains with: deterministic without privacy noise (as the
  * emulator redelivery test pins it), so a chaos run's model can equal the clean run's bit for bit.
  * Each hospital's lifetime budget is raised because the emulator stack's hospitals keep one ledger
- * across all the suite's runs; the short round deadline bounds a round whose aggregation died
- * with its lease holder (until lease recovery lands, such a round waits for its deadline).
+ * across all the suite's runs. The round deadline is shorter than the default 600 s, because until
+ * lease recovery lands a round whose aggregation died with its lease holder waits for it; it is
+ * long enough that jobs starting slowly on a loaded machine (25 s seen) still make their round.
  */
 export const CHAOS_TRAINING = [
   '--rounds',
@@ -53,7 +54,7 @@ export const CHAOS_TRAINING = [
   '--patient-budget-epsilon',
   '1000',
   '--deadline-seconds',
-  '20',
+  '120',
 ];
 
 export interface StackFaultTarget {

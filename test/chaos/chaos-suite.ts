@@ -82,6 +82,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         (options.stacks.length - index),
     );
     const stack = name === 'embedded' ? embeddedChaosStack(root) : await emulatorChaosStack(root);
+    // Interrupted (Ctrl-C, a CI timeout): the emulator stack's processes go down with the suite.
+    const interrupted = () => void stack.close().finally(() => process.exit(130));
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
     try {
       let injected = 0;
       while (injected < share) {
@@ -99,6 +103,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         seed++;
       }
     } finally {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
       await stack.close();
     }
   }

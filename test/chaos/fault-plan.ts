@@ -32,13 +32,13 @@ export interface PlannedFault {
   delaySeconds: number;
 }
 
-/** 1 to 3 faults, spread over about one clean run's duration. */
+/** 1 to 4 faults, spread over about one run's duration. */
 export function planIteration(
   random: SeededRandom,
   stack: ChaosStackName,
   options: { maxFaults: number; runSeconds: number },
 ): PlannedFault[] {
-  const count = Math.min(options.maxFaults, 1 + Math.floor(random.next() * 3));
+  const count = Math.min(options.maxFaults, 1 + Math.floor(random.next() * 4));
   const spread = Math.max(3, (0.8 * options.runSeconds) / count);
   return Array.from({ length: count }, () => ({
     kind: random.pick(STACK_FAULTS[stack]),

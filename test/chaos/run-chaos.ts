@@ -12,7 +12,7 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       faults: { type: 'string', default: '6' },
       stack: { type: 'string', default: 'both' },
-      'max-recovery-seconds': { type: 'string', default: '180' },
+      'max-recovery-seconds': { type: 'string', default: '300' },
       keep: { type: 'boolean', default: false },
     },
   });
