@@ -66,12 +66,12 @@ export function rethrowStorageError(error: unknown, file: string): never {
 }
 
 /**
- * DuckDB's errors: only its I/O, fatal and internal errors can be the file's fault (a constraint
+ * DuckDB's errors: only its I/O, fatal, internal and commit errors can be the file's fault (a constraint
  * or syntax error whose text happens to say "permission" is not).
  */
 export function rethrowDatabaseError(error: unknown, file: string): never {
   const message = String((error as Error | undefined)?.message ?? error);
-  if (/^(IO|FATAL|INTERNAL) Error/i.test(message) || DAMAGED_TEXT.test(message))
+  if (/^(IO|FATAL|INTERNAL|TransactionContext) Error/i.test(message) || DAMAGED_TEXT.test(message))
     rethrowStorageError(error, file);
   throw error;
 }
