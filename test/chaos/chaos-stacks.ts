@@ -217,6 +217,12 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
   };
 }
 
+/** `himas stack down` for the suite's emulator stack, whether or not it finished starting. */
+export async function stopEmulatorStack(root: string): Promise<void> {
+  const cwd = path.join(root, 'emulators');
+  if (existsSync(path.join(cwd, '.himas'))) await spawnHimas(['stack', 'down'], { cwd }).done;
+}
+
 function acceptedUpdates(log: string, runId: string): string[] {
   if (!existsSync(log)) return [];
   return readFileSync(log, 'utf8')

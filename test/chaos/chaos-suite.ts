@@ -9,6 +9,7 @@ import {
   emulatorChaosStack,
   SERVER_FAULTS,
   snapshotEmbedded,
+  stopEmulatorStack,
   type ChaosStack,
 } from './chaos-stacks';
 import { planIteration, type ChaosStackName, type PlannedFault } from './fault-plan';
@@ -81,12 +82,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       (options.faults - iterations.reduce((n, i) => n + i.injected.length, 0)) /
         (options.stacks.length - index),
     );
-    const stack = name === 'embedded' ? embeddedChaosStack(root) : await emulatorChaosStack(root);
-    // Interrupted (Ctrl-C, a CI timeout): the emulator stack's processes go down with the suite.
-    const interrupted = () => void stack.close().finally(() => process.exit(130));
+    // Interrupted (Ctrl-C, a CI timeout), even while it starts: the emulator stack's processes go
+    // down with the suite.
+    let stack: ChaosStack | undefined;
+    const interrupted = () =>
+      void (stack ? stack.close() : stopEmulatorStack(root)).finally(() => process.exit(130));
     process.once('SIGINT', interrupted);
     process.once('SIGTERM', interrupted);
     try {
+      stack = name === 'embedded' ? embeddedChaosStack(root) : await emulatorChaosStack(root);
       let injected = 0;
       while (injected < share) {
         const result = await runIteration(stack, seed, {
@@ -105,7 +109,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     } finally {
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);
-      await stack.close();
+      await stack?.close();
     }
   }
   const failures = iterations.filter((i) => i.problems.length > 0);

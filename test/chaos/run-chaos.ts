@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
+import { recordChaos, summarizeChaos } from './chaos-record';
 import { runChaos } from './chaos-suite';
 import type { ChaosStackName } from './fault-plan';
 
 /**
- * `npm run chaos -- [--seed S] [--faults N] [--stack embedded|emulators|both] [--max-recovery-seconds T]`
- * Exits 1 when an iteration did not end as the clean run did, printing the seed that reproduces it.
+ * `npm run chaos -- [--seed S] [--faults N] [--stack embedded|emulators|both] [--max-recovery-seconds T]
+ * [--keep] [--merge-into bench/results/DATE.json]`. Exits 1 when a run did not end as the clean run
+ * did, printing the seed that reproduces it; --merge-into records the result in docs/benchmarks.md.
  */
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -14,6 +16,7 @@ async function main(): Promise<number> {
       stack: { type: 'string', default: 'both' },
       'max-recovery-seconds': { type: 'string', default: '300' },
       keep: { type: 'boolean', default: false },
+      'merge-into': { type: 'string' },
     },
   });
   const seed = values.seed === undefined ? Math.floor(Math.random() * 1e6) : Number(values.seed);
@@ -52,6 +55,11 @@ async function main(): Promise<number> {
       '',
     ].join('\n'),
   );
+  if (values['merge-into']) {
+    const command = `npm run chaos -- --seed ${seed} --faults ${faults} --stack ${values.stack}`;
+    recordChaos(values['merge-into'], summarizeChaos(report, command));
+    process.stderr.write(`chaos: recorded in ${values['merge-into']} and docs/benchmarks.md\n`);
+  }
   return report.failures.length === 0 ? 0 : 1;
 }
 
