@@ -105,6 +105,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         iterations.push(result);
         injected += result.injected.length;
         seed++;
+        // A run that failed before any fault landed says the stack itself is broken: stop.
+        if (!result.completed && result.injected.length === 0) break;
       }
     } finally {
       process.off('SIGINT', interrupted);
