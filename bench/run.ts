@@ -515,7 +515,7 @@ async function main(argv: string[]): Promise<void> {
     const unknown = argv.filter((a) => a !== '--full');
     if (unknown.length > 0) {
       log(
-        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE] | --only dp-sgd [--full] [--merge-into FILE] | --only delivery-load [--hospitals K] [--merge-into FILE]]`,
+        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE] | --only dp-sgd [--full] [--merge-into FILE] | --only aggregation [--full] [--merge-into FILE] | --only delivery-load [--hospitals K] [--merge-into FILE]]`,
       );
       process.exitCode = 2;
       return;

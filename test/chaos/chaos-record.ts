@@ -31,22 +31,15 @@ export function summarizeChaos(report: ChaosReport, command: string): ChaosSumma
   };
 }
 
-/** Writes the summary into a bench results file and renders docs/benchmarks.md from it. */
+/**
+ * Writes the summary into a bench results file and renders docs/benchmarks.md from it (the section
+ * names the commands; it is not a `bench --only` run, so it is not listed among the merged runs).
+ */
 export function recordChaos(file: string, summary: ChaosSummary): void {
   const results = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
   const merged: BenchResults = {
     ...results,
     resilience: { ...results.resilience, chaos: summary },
-    mergedRuns: [
-      ...(results.mergedRuns ?? []),
-      {
-        suite: 'chaos',
-        startedAt: summary.recordedAt,
-        mode: 'full',
-        durationSeconds: 0,
-        measured: `${summary.faults} chaos faults in ${summary.runs} runs (${summary.commands.join(', ')})`,
-      },
-    ],
   };
   fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
   writeBenchmarkDocs(merged, path.relative(REPO, file), REPO);
