@@ -394,6 +394,14 @@ async function runAggregationOnly(argv: string[]): Promise<{ results: BenchResul
         mode: full ? 'full' : 'quick',
         durationSeconds: (Date.now() - started) / 1000,
         measured: `aggregation kernels vs numpy floor and numpy DP-FedAvg at ${aggregationPeers.figures.length} (K, P) cases (replaces the run's kernel table)`,
+      },
+    ],
+  };
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  log(`merged into ${path.relative(REPO, file)}`);
+  return { results: merged, file };
+}
+
 // Issue 20's load: K = 100, every event twice, 10 % of the training jobs failing.
 const DELIVERY_LOAD = { hospitals: 100, failureRate: 0.1, seed: 20 };
 
