@@ -4,6 +4,7 @@ import type { AggregationFigure, AggregationStages, DecodeFigure } from './suite
 import type { NoiseFigure } from './suites/noise';
 import type { PeerResult } from './suites/aggregation-peers';
 import type { MergedRun } from './merge-results';
+import type { ResilienceResults } from './resilience';
 import type { OrchestrationResult } from './suites/orchestration';
 import type { QualityResult } from './suites/quality';
 import type { StrategyResult } from './suites/strategies';
@@ -66,6 +67,8 @@ export interface BenchResults {
   mergedRuns?: MergedRun[];
   /** strategies: absent in results written before issue 14's strategy table. */
   quality: QualityResult & { pending: string[]; strategies?: StrategyResult };
+  /** Chaos and load under faults (issue 20): absent in older files. */
+  resilience?: ResilienceResults;
 }
 
 export interface DpSgdNumpyResult {

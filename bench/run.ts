@@ -18,6 +18,7 @@ import {
 } from './suites/aggregation';
 import { benchNoise } from './suites/noise';
 import { benchPeerTable } from './suites/aggregation-peers';
+import { benchDeliveryLoad } from './suites/delivery-load';
 import { mergeOrchestration } from './merge-results';
 import {
   benchOrchestration,
@@ -137,6 +138,12 @@ async function run(full: boolean): Promise<BenchResults> {
   const dpSgdNumpy = await benchDpSgdNumpyTable(full, log);
 
   const orchestration = await benchOrchestration(orchestrationOptions(full));
+  // K = 100 hospitals' statistics, training and evaluation jobs take minutes: --full (or --only delivery-load).
+  const deliveryLoad = full ? await benchDeliveryLoad(DELIVERY_LOAD) : undefined;
+  if (deliveryLoad)
+    log(
+      `delivery load K=${deliveryLoad.hospitals}: round closed in ${deliveryLoad.roundSeconds.toFixed(1)} s with ${deliveryLoad.participants} participants`,
+    );
 
   // Quality uses the fastest present backend that is not the plain-JS one.
   await activateBackend(backends.some((b) => b.backend === 'wasm' && b.present) ? 'wasm' : 'cpu');
@@ -180,6 +187,7 @@ async function run(full: boolean): Promise<BenchResults> {
       pending: [],
     },
     orchestration,
+    ...(deliveryLoad ? { resilience: { deliveryLoad } } : {}),
     quality: {
       presets,
       strategies,
@@ -394,6 +402,46 @@ async function runAggregationOnly(argv: string[]): Promise<{ results: BenchResul
   return { results: merged, file };
 }
 
+// Issue 20's load: K = 100, every event twice, 10 % of the training jobs failing.
+const DELIVERY_LOAD = { hospitals: 100, failureRate: 0.1, seed: 20 };
+
+/** `--only delivery-load [--hospitals K] [--merge-into FILE]`: the load round, merged into a results file. */
+async function runDeliveryLoadOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
+  const started = Date.now();
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const hospitals = Number(value('--hospitals') ?? DELIVERY_LOAD.hospitals);
+  if (!Number.isInteger(hospitals) || hospitals < 2)
+    throw new Error(`--hospitals: expected K ≥ 2, got ${value('--hospitals')}`);
+  const file = path.resolve(value('--merge-into') ?? newestResultsFile());
+  if (!fs.existsSync(file)) throw new Error(`${file}: no results file to merge into`);
+  log(`bench --only delivery-load, K = ${hospitals}, merging into ${path.relative(REPO, file)}`);
+  const deliveryLoad = await benchDeliveryLoad({ ...DELIVERY_LOAD, hospitals });
+  log(
+    `delivery load K=${hospitals}: round closed in ${deliveryLoad.roundSeconds.toFixed(1)} s with ${deliveryLoad.participants} participants (right: ${deliveryLoad.rightParticipants})`,
+  );
+  const base = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+  const merged: BenchResults = {
+    ...base,
+    resilience: { ...base.resilience, deliveryLoad },
+    mergedRuns: [
+      ...(base.mergedRuns ?? []),
+      {
+        suite: 'delivery-load',
+        startedAt: new Date(started).toISOString(),
+        mode: 'quick',
+        durationSeconds: (Date.now() - started) / 1000,
+        measured: `one round at K = ${hospitals} with every event delivered twice and ${Math.round(100 * DELIVERY_LOAD.failureRate)} % of jobs failing`,
+      },
+    ],
+  };
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  log(`merged into ${path.relative(REPO, file)}`);
+  return { results: merged, file };
+}
+
 /** `--only quality [--full] [--merge-into FILE]`: the quality suite, replacing the file's quality section. */
 async function runQualityOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
   const full = argv.includes('--full');
@@ -463,9 +511,10 @@ async function main(argv: string[]): Promise<void> {
     else if (suite === 'double-masking') ({ results, file } = await runDoubleMaskingOnly(argv));
     else if (suite === 'dp-sgd') ({ results, file } = await runDpSgdOnly(argv));
     else if (suite === 'aggregation') ({ results, file } = await runAggregationOnly(argv));
+    else if (suite === 'delivery-load') ({ results, file } = await runDeliveryLoadOnly(argv));
     else {
       log(
-        `bench: --only supports "orchestration", "quality", "double-masking", "dp-sgd" and "aggregation", got ${suite}`,
+        `bench: --only supports "orchestration", "quality", "double-masking", "dp-sgd", "aggregation" and "delivery-load", got ${suite}`,
       );
       process.exitCode = 2;
       return;
@@ -474,7 +523,7 @@ async function main(argv: string[]): Promise<void> {
     const unknown = argv.filter((a) => a !== '--full');
     if (unknown.length > 0) {
       log(
-        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE] | --only dp-sgd [--full] [--merge-into FILE]]`,
+        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE] | --only dp-sgd [--full] [--merge-into FILE] | --only aggregation [--full] [--merge-into FILE] | --only delivery-load [--hospitals K] [--merge-into FILE]]`,
       );
       process.exitCode = 2;
       return;

@@ -74,7 +74,7 @@ export interface ScenarioResult {
 }
 
 /** Every hospital id gets the same tiny cohort: the simulated part of the scaling benchmark. */
-class SharedTinyCohort implements CohortSource {
+export class SharedTinyCohort implements CohortSource {
   private readonly splits: { train: CohortRecord[]; test: CohortRecord[] };
   constructor() {
     const hospital = generateCohort({ preset: 'archetypes', hospitals: 1, patients: TINY_PATIENTS, seed: 5 })

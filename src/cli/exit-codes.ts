@@ -21,6 +21,11 @@ export const EXIT_CODES = {
       'the run finished, but its model is not one to serve (training blew up, or it predicts worse than the initial model or chance): it is not presented as final',
   },
   busy: { code: 6, meaning: 'the store is in use by another `himas train` (wait for it, or use --home DIR)' },
+  storage: {
+    code: 7,
+    meaning:
+      'the store could not be used: its disk is full, it cannot be written, or a file in it is damaged (the message names the file and what to do; nothing accepted was changed)',
+  },
 } as const;
 
 export type ExitReason = keyof typeof EXIT_CODES;

@@ -76,6 +76,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`himas: error: ${e.message}; wait for it to finish, or pass --home DIR\n`);
       return exitCode('busy');
     }
+    if (e.name === 'StoreStorageError' || e.name === 'DamagedBlobError') {
+      process.stderr.write(`himas: error: ${e.message}\n`);
+      return exitCode('storage');
+    }
     process.stderr.write(`himas: ${e.message}\n`);
     if (process.env.HIMAS_DEBUG) process.stderr.write(`${e.stack}\n`);
     else process.stderr.write('(set HIMAS_DEBUG=1 to see where it happened)\n');

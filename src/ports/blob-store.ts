@@ -25,4 +25,6 @@ export interface BlobStore {
   /** Paths under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
   delete(path: string): Promise<void>;
+  /** Where the object at `path` lives, for messages to an operator (a file path, a gs:// URL). */
+  locate?(path: string): string;
 }

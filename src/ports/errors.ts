@@ -23,3 +23,20 @@ export class ConflictError extends Error {
     this.name = 'ConflictError';
   }
 }
+
+/**
+ * A stored object whose bytes are not the ones recorded for it (truncated, altered): nothing is
+ * computed from it. `location` names where it lives for the operator (a file, a gs:// URL).
+ */
+export class DamagedBlobError extends Error {
+  constructor(
+    readonly blobPath: string,
+    readonly location: string,
+    detail: string,
+  ) {
+    super(
+      `${location} is damaged (${detail}); restore it from a backup (or rerun the run that wrote it): HIMAS will not use it, and nothing else was changed`,
+    );
+    this.name = 'DamagedBlobError';
+  }
+}

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PubSub } from '@google-cloud/pubsub';
 import {
   paths,
   RoundDocumentSchema,
@@ -18,14 +17,14 @@ import {
   stackConfigOf,
   type StackState,
 } from '../../src/local/stack/stack-control';
-import { AGGREGATOR_SUBSCRIPTIONS, openEmbeddedPlatform } from '../../src/local/embedded-platform';
+import { openEmbeddedPlatform } from '../../src/local/embedded-platform';
 import { silentLogger } from '../../src/logging/logger';
 import type { DocumentStore } from '../../src/ports/document-store';
 import type { ModelRegistry } from '../../src/ports/model-registry';
 import { himas, type CliResult } from '../e2e/cli-runner';
 import { spawnHimas } from './cli-process';
 import { describeWithEmulators } from './emulator-harness';
-import { startPushRelay, type PushedMessage, type PushRelay } from './push-relay';
+import { pushAggregatorThrough, startPushRelay, type PushedMessage, type PushRelay } from './push-relay';
 
 /**
  * Issue 5, "done when": on the real emulators, every `update.submitted` reaches the aggregate
@@ -157,7 +156,7 @@ describeWithEmulators('redelivery and crashes on the emulator stack (real emulat
       decide,
       ready: () => chaos.aggregatorRestart ?? Promise.resolve(),
     });
-    await pushThrough(state, relay.url);
+    await pushAggregatorThrough(state, relay.url);
 
     const chaosRun = spawnHimas(
       ['train', '--stack', 'emulators', ...TRAINING, '--run-id', CHAOS, '--out', 'chaos'],
@@ -272,24 +271,6 @@ describeWithEmulators('redelivery and crashes on the emulator stack (real emulat
     expect(actual).toEqual(expected);
   });
 });
-
-/** Points the aggregator's push subscriptions at the relay, with the paths they had. */
-async function pushThrough(state: StackState, relayUrl: string): Promise<void> {
-  const pubsub = new PubSub({
-    projectId: state.projectId,
-    apiEndpoint: state.pubsubEmulatorHost,
-    emulatorMode: true,
-    universeDomain: 'googleapis.com',
-  });
-  try {
-    for (const subscription of AGGREGATOR_SUBSCRIPTIONS)
-      await pubsub.subscription(subscription.name).modifyPushConfig({
-        pushEndpoint: `${relayUrl}/projects/${state.projectId}/topics/${subscription.topic}`,
-      });
-  } finally {
-    await pubsub.close();
-  }
-}
 
 /** What a run left in Firestore, with its run id taken out so two runs compare field by field. */
 async function snapshot(documents: DocumentStore, models: ModelRegistry, runId: string) {

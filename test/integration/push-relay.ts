@@ -7,7 +7,10 @@
  * a function instance dies between committing its work and acknowledging.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { PubSub } from '@google-cloud/pubsub';
+import { AGGREGATOR_SUBSCRIPTIONS } from '../../src/local/embedded-platform';
 import { findFreePort } from '../../src/local/emulators';
+import type { StackState } from '../../src/local/stack/stack-control';
 
 export interface PushedMessage {
   messageId: string;
@@ -44,6 +47,11 @@ export async function startPushRelay(options: {
    * the new one, as Cloud Functions holds requests during a cold start instead of refusing them.
    */
   ready?: () => Promise<unknown>;
+  /**
+   * True for a push that is lost before it reaches the function: it is not forwarded and Pub/Sub
+   * hears 503, so it redelivers the message later (a delivery dropped in transit).
+   */
+  drop?: (message: PushedMessage) => boolean;
 }): Promise<PushRelay> {
   const deliveries: RelayedDelivery[] = [];
   const port = await findFreePort();
@@ -67,6 +75,16 @@ export async function startPushRelay(options: {
     const receivedAt = Date.now();
     const message = parsePush(body);
     let functionStatus = 0;
+    if (options.drop?.(message)) {
+      deliveries.push({
+        ...message,
+        functionStatus,
+        answeredStatus: 503,
+        receivedAt,
+        answeredAt: Date.now(),
+      });
+      return 503;
+    }
     await options.ready?.();
     try {
       const answer = await fetch(`${options.target}${request.url ?? '/'}`, {
@@ -94,6 +112,24 @@ export async function startPushRelay(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Points the aggregator's push subscriptions at the relay, with the paths they had. */
+export async function pushAggregatorThrough(state: StackState, relayUrl: string): Promise<void> {
+  const pubsub = new PubSub({
+    projectId: state.projectId,
+    apiEndpoint: state.pubsubEmulatorHost,
+    emulatorMode: true,
+    universeDomain: 'googleapis.com',
+  });
+  try {
+    for (const subscription of AGGREGATOR_SUBSCRIPTIONS)
+      await pubsub.subscription(subscription.name).modifyPushConfig({
+        pushEndpoint: `${relayUrl}/projects/${state.projectId}/topics/${subscription.topic}`,
+      });
+  } finally {
+    await pubsub.close();
+  }
 }
 
 function parsePush(body: Buffer): PushedMessage {

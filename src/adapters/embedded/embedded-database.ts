@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { AsyncMutex } from './async-mutex';
 import { MIGRATIONS } from './embedded-schema';
+import { rethrowDatabaseError } from './storage-errors';
 
 export type SqlValue = DuckDBValue;
 export type SqlParams = SqlValue[] | Record<string, SqlValue>;
@@ -109,7 +110,7 @@ export class EmbeddedDatabase implements SqlExecutor {
       if (/Could not set lock on file/i.test(String((error as Error)?.message))) {
         throw new StoreInUseError(filePath, { cause: error });
       }
-      throw error;
+      rethrowDatabaseError(error, resolved ?? filePath);
     }
     // Another open of the same file may have raced us through the await above.
     const raced = key !== undefined ? openFiles.get(key) : undefined;
@@ -234,13 +235,23 @@ export class EmbeddedDatabase implements SqlExecutor {
   }
 
   private runStatement(sql: string, params?: SqlParams): Promise<number> {
-    return this.statementLock.runExclusive(async () => (await this.connection.run(sql, params)).rowsChanged);
+    return this.statementLock.runExclusive(async () => {
+      try {
+        return (await this.connection.run(sql, params)).rowsChanged;
+      } catch (error) {
+        rethrowDatabaseError(error, this.path);
+      }
+    });
   }
 
   private queryStatement<T>(sql: string, params?: SqlParams): Promise<T[]> {
     return this.statementLock.runExclusive(async () => {
-      const reader = await this.connection.runAndReadAll(sql, params);
-      return reader.getRowObjectsJS() as T[];
+      try {
+        const reader = await this.connection.runAndReadAll(sql, params);
+        return reader.getRowObjectsJS() as T[];
+      } catch (error) {
+        rethrowDatabaseError(error, this.path);
+      }
     });
   }
 }

@@ -4,6 +4,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from '
 import * as path from 'node:path';
 import type { BlobInfo, BlobStore } from '../../ports/blob-store';
 import { NotFoundError } from '../../ports/errors';
+import { rethrowStorageError } from './storage-errors';
 
 // Temporary files live beside their target (rename is only atomic within one file system) and are
 // never listed.
@@ -22,8 +23,17 @@ export class FileBlobStore implements BlobStore {
     this.root = path.resolve(root);
   }
 
-  async put(blobPath: string, bytes: Uint8Array, _options?: { contentType?: string }): Promise<BlobInfo> {
+  async put(blobPath: string, bytes: Uint8Array, options?: { contentType?: string }): Promise<BlobInfo> {
     const target = this.resolve(blobPath);
+    return this.writing(target, () => this.putFile(target, blobPath, bytes, options));
+  }
+
+  private async putFile(
+    target: string,
+    blobPath: string,
+    bytes: Uint8Array,
+    _options?: { contentType?: string },
+  ): Promise<BlobInfo> {
     const directory = path.dirname(target);
     await mkdir(directory, { recursive: true });
     const temporary = path.join(directory, `.${path.basename(target)}.${randomUUID()}${TEMP_SUFFIX}`);
@@ -59,6 +69,10 @@ export class FileBlobStore implements BlobStore {
     _options?: { contentType?: string },
   ): Promise<BlobInfo | null> {
     const target = this.resolve(blobPath);
+    return this.writing(target, () => this.createFile(target, blobPath, bytes));
+  }
+
+  private async createFile(target: string, blobPath: string, bytes: Uint8Array): Promise<BlobInfo | null> {
     const directory = path.dirname(target);
     await mkdir(directory, { recursive: true });
     const temporary = path.join(directory, `.${path.basename(target)}.${randomUUID()}${TEMP_SUFFIX}`);
@@ -126,6 +140,19 @@ export class FileBlobStore implements BlobStore {
       await unlink(this.resolve(blobPath));
     } catch (error) {
       if (!isMissing(error)) throw error;
+    }
+  }
+
+  locate(blobPath: string): string {
+    return this.resolve(blobPath);
+  }
+
+  /** A write that fails for lack of space or permission names the file (the temporary is gone). */
+  private async writing<R>(target: string, write: () => Promise<R>): Promise<R> {
+    try {
+      return await write();
+    } catch (error) {
+      rethrowStorageError(error, target);
     }
   }
 

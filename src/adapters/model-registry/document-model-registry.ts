@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ModelVersionDocumentSchema, paths, type ModelVersionDocument } from '../../../schemas/documents';
 import type { BlobStore } from '../../ports/blob-store';
 import type { DocumentStore } from '../../ports/document-store';
-import { NotFoundError } from '../../ports/errors';
+import { DamagedBlobError, NotFoundError } from '../../ports/errors';
 import type { ModelArtifacts, ModelRegistry } from '../../ports/model-registry';
 
 /**
@@ -47,11 +47,14 @@ export class DocumentModelRegistry implements ModelRegistry {
   async load(versionId: string): Promise<{ doc: ModelVersionDocument; artifacts: ModelArtifacts }> {
     const doc = await this.get(versionId);
     if (!doc) throw new NotFoundError('model version', versionId);
-    const weights = await this.blobs.get(`${doc.artifactPath}weights.bin`);
+    const weightsPath = `${doc.artifactPath}weights.bin`;
+    const weights = await this.blobs.get(weightsPath);
     const sha256 = createHash('sha256').update(weights).digest('hex');
     if (sha256 !== doc.sha256)
-      throw new Error(
-        `model ${versionId}: weights.bin checksum ${sha256} does not match ${doc.sha256} (corrupt artifact)`,
+      throw new DamagedBlobError(
+        weightsPath,
+        this.blobs.locate?.(weightsPath) ?? weightsPath,
+        `model ${versionId}: its weights' SHA-256 is ${sha256.slice(0, 12)}…, recorded ${doc.sha256.slice(0, 12)}…, ${weights.byteLength} bytes`,
       );
     const modelJson = JSON.parse(
       Buffer.from(await this.blobs.get(`${doc.artifactPath}model.json`)).toString('utf8'),

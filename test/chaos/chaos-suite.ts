@@ -1,0 +1,322 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CliResult } from '../e2e/cli-runner';
+import { spawnHimas } from '../integration/cli-process';
+import {
+  CHAOS_TRAINING,
+  embeddedChaosStack,
+  emulatorChaosStack,
+  SERVER_FAULTS,
+  snapshotEmbedded,
+  stopEmulatorStack,
+  type ChaosStack,
+} from './chaos-stacks';
+import { planIteration, type ChaosStackName, type PlannedFault } from './fault-plan';
+import { hospitalJobs } from './process-tree';
+import { compareToClean, type RunSnapshot } from './run-snapshot';
+import { seededRandom, type SeededRandom } from './seeded-random';
+
+/**
+ * The chaos suite: iterations of one training run each, with 1 to 3 faults injected at seeded
+ * random moments, then `--resume` until the run completes; each run is compared with a clean run
+ * of the same training seed (see run-snapshot.ts for what must match).
+ */
+export interface ChaosOptions {
+  seed: number;
+  /** Faults to inject in total, split between the stacks. */
+  faults: number;
+  stacks: ChaosStackName[];
+  /** A run must complete within this many seconds of its last fault. */
+  maxRecoverySeconds: number;
+  /** Attempts (the first run plus resumes) before an iteration counts as not completing. */
+  maxAttempts?: number;
+  log?: (line: string) => void;
+  /** Kept for inspection instead of deleted (the default when an iteration failed). */
+  keepFiles?: boolean;
+}
+
+export interface InjectedFault {
+  kind: PlannedFault['kind'];
+  /** Seconds since the iteration started. */
+  atSeconds: number;
+  detail: string;
+}
+
+export interface IterationResult {
+  stack: ChaosStackName;
+  /** `--seed` that reproduces this iteration's schedule as the first of a suite. */
+  seed: number;
+  runId: string;
+  planned: PlannedFault[];
+  injected: InjectedFault[];
+  attempts: number;
+  completed: boolean;
+  /** Seconds from the last injected fault to the run's completion. */
+  recoverySeconds: number | undefined;
+  chargedRetries: number;
+  problems: string[];
+}
+
+export interface ChaosReport {
+  iterations: IterationResult[];
+  faults: number;
+  recovery: { medianSeconds: number; worstSeconds: number } | undefined;
+  failures: IterationResult[];
+  root: string;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? (() => undefined);
+  const root = mkdtempSync(path.join(os.tmpdir(), 'himas-chaos-'));
+  log(
+    `chaos: seed ${options.seed}, ${options.faults} faults on ${options.stacks.join(' and ')}, files in ${root}`,
+  );
+  const clean = await cleanRun(root);
+  log(`chaos: clean run in ${clean.seconds.toFixed(1)} s`);
+  const iterations: IterationResult[] = [];
+  let seed = options.seed;
+  for (const [index, name] of options.stacks.entries()) {
+    // The first stack takes the larger half of an odd number of faults.
+    const share = Math.ceil(
+      (options.faults - iterations.reduce((n, i) => n + i.injected.length, 0)) /
+        (options.stacks.length - index),
+    );
+    // Interrupted (Ctrl-C, a CI timeout), even while it starts: the emulator stack's processes go
+    // down with the suite.
+    let stack: ChaosStack | undefined;
+    const interrupted = () =>
+      void (stack ? stack.close() : stopEmulatorStack(root)).finally(() => process.exit(130));
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    try {
+      stack = name === 'embedded' ? embeddedChaosStack(root) : await emulatorChaosStack(root);
+      let injected = 0;
+      while (injected < share) {
+        const result = await runIteration(stack, seed, {
+          maxFaults: share - injected,
+          // The clean run's jobs run in-process; a chaos run starts each job as a process (seconds each).
+          runSeconds: clean.seconds * (name === 'emulators' ? 6 : 4),
+          maxAttempts: options.maxAttempts ?? 8,
+          maxRecoverySeconds: options.maxRecoverySeconds,
+          clean: clean.snapshot,
+          log,
+        });
+        iterations.push(result);
+        injected += result.injected.length;
+        seed++;
+        // A run that failed before any fault landed says the stack itself is broken: stop.
+        if (!result.completed && result.injected.length === 0) break;
+      }
+    } finally {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      await stack?.close();
+    }
+  }
+  const failures = iterations.filter((i) => i.problems.length > 0);
+  const recoveries = iterations
+    .map((i) => i.recoverySeconds)
+    .filter((s): s is number => s !== undefined)
+    .sort((a, b) => a - b);
+  if (failures.length === 0 && !options.keepFiles) rmSync(root, { recursive: true, force: true });
+  return {
+    iterations,
+    faults: iterations.reduce((n, i) => n + i.injected.length, 0),
+    recovery:
+      recoveries.length > 0
+        ? { medianSeconds: median(recoveries), worstSeconds: recoveries[recoveries.length - 1]! }
+        : undefined,
+    failures,
+    root,
+  };
+}
+
+/** The clean run: embedded, hospital jobs in-process (the same code gives the same bits on the emulators). */
+async function cleanRun(root: string): Promise<{ snapshot: RunSnapshot; seconds: number }> {
+  const home = path.join(root, 'clean', '.himas');
+  const result = await spawnHimas(
+    [
+      'train',
+      ...CHAOS_TRAINING,
+      '--job-runner',
+      'in-process',
+      '--home',
+      home,
+      '--run-id',
+      'clean',
+      '--out',
+      path.join(root, 'clean', 'out'),
+    ],
+    { cwd: root },
+  ).done;
+  if (!completed(result)) throw new Error(`the clean run failed:\n${result.stderr}`);
+  return { snapshot: await snapshotEmbedded(home, 'clean'), seconds: result.seconds };
+}
+
+interface Attempt {
+  pid: number;
+  done: Promise<CliResult>;
+  exited: boolean;
+  stderr: () => string;
+}
+
+function startAttempt(stack: ChaosStack, args: string[]): Attempt {
+  const { child, done } = spawnHimas(args, { cwd: stack.cwd });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const attempt: Attempt = { pid: child.pid!, done, exited: false, stderr: () => stderr };
+  void done.then(() => (attempt.exited = true));
+  return attempt;
+}
+
+const completed = (result: CliResult) => result.status === 0 && /Run \S+ completed/.test(result.stdout);
+
+async function runIteration(
+  stack: ChaosStack,
+  seed: number,
+  options: {
+    maxFaults: number;
+    runSeconds: number;
+    maxAttempts: number;
+    maxRecoverySeconds: number;
+    clean: RunSnapshot;
+    log: (line: string) => void;
+  },
+): Promise<IterationResult> {
+  const random = seededRandom(seed);
+  const planned = planIteration(random, stack.name, options);
+  const runId = `chaos-${stack.name}-${seed}`;
+  const started = Date.now();
+  const since = () => (Date.now() - started) / 1000;
+  const problems: string[] = [];
+  const injected: InjectedFault[] = [];
+  options.log(`chaos: ${runId}: ${planned.map((f) => `${f.kind} after ${f.delaySeconds} s`).join(', ')}`);
+
+  let attempt = startAttempt(stack, stack.trainArgs(runId));
+  let attempts = 1;
+  let finished: CliResult | undefined;
+  let lastFaultAt: number | undefined;
+  const pending = [...planned];
+  for (;;) {
+    while (pending.length > 0 && !attempt.exited) {
+      const fault = pending[0]!;
+      await Promise.race([sleep(fault.delaySeconds * 1000), attempt.done]);
+      if (attempt.exited) break;
+      const detail = await inject(stack, fault, attempt, runId, random);
+      if (detail === undefined) break; // the attempt ended before the fault could land
+      pending.shift();
+      lastFaultAt = Date.now();
+      injected.push({ kind: fault.kind, atSeconds: since(), detail });
+      options.log(`chaos: ${runId}: ${since().toFixed(1)} s ${fault.kind}: ${detail}`);
+      if (fault.kind === 'kill-cli') break;
+    }
+    const result = await attempt.done;
+    if (completed(result)) {
+      finished = result;
+      break;
+    }
+    if (attempts >= options.maxAttempts) {
+      problems.push(`did not complete in ${attempts} attempts; last said:\n${tail(result.stderr)}`);
+      break;
+    }
+    const killed = result.status === null;
+    // Killed before it recorded the run: there is nothing to resume, the operator runs the same
+    // command again (and a resume says so in one line).
+    const neverRecorded = /no HIMAS store in .* yet|no run '/.test(result.stderr);
+    if (!killed && !neverRecorded)
+      options.log(
+        `chaos: ${runId}: attempt ${attempts} ended (${result.status}) without being killed:\n${tail(result.stderr)}`,
+      );
+    attempt = startAttempt(stack, neverRecorded ? stack.trainArgs(runId) : stack.resumeArgs(runId));
+    attempts++;
+  }
+  const recoverySeconds =
+    finished && lastFaultAt !== undefined ? (Date.now() - lastFaultAt) / 1000 : undefined;
+  if (recoverySeconds !== undefined && recoverySeconds > options.maxRecoverySeconds)
+    problems.push(
+      `finished ${recoverySeconds.toFixed(1)} s after its last fault (${injected.at(-1)!.kind}), more than ${options.maxRecoverySeconds} s`,
+    );
+  let chargedRetries = 0;
+  if (finished) {
+    const comparison = compareToClean(options.clean, await stack.snapshot(runId));
+    problems.push(...comparison.problems);
+    chargedRetries = comparison.chargedRetries;
+    const accepted = stack.acceptances(runId);
+    for (const key of new Set(accepted))
+      if (accepted.filter((k) => k === key).length > 1)
+        problems.push(`the aggregator accepted the update of round:hospital ${key} more than once`);
+  }
+  options.log(
+    `chaos: ${runId}: ${problems.length === 0 ? 'ok' : 'FAILED'}, ${injected.length} fault(s), ${attempts} attempt(s)` +
+      (recoverySeconds !== undefined
+        ? `, finished ${recoverySeconds.toFixed(1)} s after the last fault`
+        : '') +
+      `, ${chargedRetries} charged retr${chargedRetries === 1 ? 'y' : 'ies'}` +
+      problems.map((p) => `\n  problem: ${p}`).join(''),
+  );
+  return {
+    stack: stack.name,
+    seed,
+    runId,
+    planned,
+    injected,
+    attempts,
+    completed: finished !== undefined,
+    recoverySeconds,
+    chargedRetries,
+    problems,
+  };
+}
+
+/** Injects one fault into the running attempt; undefined when the attempt ended first. */
+async function inject(
+  stack: ChaosStack,
+  fault: PlannedFault,
+  attempt: Attempt,
+  runId: string,
+  random: SeededRandom,
+): Promise<string | undefined> {
+  const lastLine = () => attempt.stderr().trim().split('\n').at(-1)?.slice(0, 100) ?? '';
+  switch (fault.kind) {
+    case 'kill-cli':
+      process.kill(-attempt.pid, 'SIGKILL');
+      return `himas train process tree killed after "${lastLine()}"`;
+    case 'kill-job':
+      // A job runs for seconds of each round: wait for one to be running.
+      while (!attempt.exited) {
+        const jobs = hospitalJobs(attempt.pid);
+        if (jobs.length > 0) {
+          const pid = random.pick(jobs);
+          try {
+            process.kill(pid, 'SIGKILL');
+            return `hospital job pid ${pid} (1 of ${jobs.length} running) killed after "${lastLine()}"`;
+          } catch {
+            // it finished meanwhile: look again
+          }
+        }
+        await sleep(50);
+      }
+      return undefined;
+    case 'kill-aggregate':
+    case 'kill-coordinator':
+      return stack.killFunction!(SERVER_FAULTS[fault.kind]!);
+    case 'drop-delivery':
+    case 'duplicate-delivery': {
+      const armed = stack.armDelivery!(fault.kind === 'drop-delivery' ? 'drop' : 'duplicate', runId);
+      const hit = await Promise.race([armed.hit, attempt.done.then(() => undefined)]);
+      armed.disarm();
+      return hit === undefined
+        ? undefined
+        : `${fault.kind === 'drop-delivery' ? 'dropped' : 'duplicated'} the push of ${hit}`;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const tail = (text: string) => text.trim().split('\n').slice(-5).join('\n');
+
+function median(sorted: number[]): number {
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
