@@ -8,13 +8,19 @@ export interface DocumentCacheLimits {
   maxChars: number;
   /** Ids remembered over all collections known in full. */
   maxCollectionIds: number;
+  /** A collection with more ids than this is not held in full (its reads stay point queries). */
+  maxIdsPerCollection: number;
 }
 
 export const DEFAULT_DOCUMENT_CACHE_LIMITS: DocumentCacheLimits = {
   maxEntries: 50_000,
   maxChars: 64 * 2 ** 20,
   maxCollectionIds: 200_000,
+  maxIdsPerCollection: 20_000,
 };
+
+/** Collections found too large to hold in full, remembered so that their size is not read again. */
+const MAX_LARGE_COLLECTIONS = 1000;
 
 /**
  * What the embedded database's `documents` table holds, as far as this process has seen it: a
@@ -32,6 +38,7 @@ export class DocumentCache {
   // Map iteration order is insertion order: re-inserting on use makes the first key the least recent.
   private readonly texts = new Map<string, string | null>();
   private readonly collections = new Map<string, Set<string>>();
+  private readonly large = new Set<string>();
   private chars = 0;
   private collectionIds = 0;
 
@@ -65,11 +72,26 @@ export class DocumentCache {
     this.put(target.path, text);
   }
 
+  /** Whether loading the collection's ids would let the cache answer for it (not known, not too large). */
+  worthLoading(collection: string): boolean {
+    return !this.collections.has(collection) && !this.large.has(collection);
+  }
+
+  /** The most ids worth reading when loading a collection: one more says it is too large. */
+  get idsPerCollectionLimit(): number {
+    return this.limits.maxIdsPerCollection;
+  }
+
   /** A collection's full id set, as a read of the committed state returned it (holding the lock). */
   rememberCollection(collection: string, ids: Iterable<string>): void {
     const set = new Set(ids);
     this.dropCollection(collection);
-    if (set.size > this.limits.maxCollectionIds) return;
+    if (set.size > this.limits.maxIdsPerCollection || set.size > this.limits.maxCollectionIds) {
+      if (this.large.size >= MAX_LARGE_COLLECTIONS) this.large.clear();
+      this.large.add(collection);
+      return;
+    }
+    this.large.delete(collection);
     this.collections.set(collection, set);
     this.collectionIds += set.size;
     while (this.collectionIds > this.limits.maxCollectionIds) {

@@ -127,12 +127,37 @@ class DocumentTable {
   async read(target: DocumentPath): Promise<string | null> {
     const cached = this.cached(target);
     if (cached !== undefined) return cached;
+    const uncommitted = this.uncommitted();
+    if (
+      !uncommitted?.collections.has(target.parentCollection) &&
+      this.cache.worthLoading(target.parentCollection)
+    ) {
+      // First miss in a collection: its ids (one statement) answer every later miss in it, such as
+      // each hospital's not-yet-received update of a round.
+      await this.loadIds(target.parentCollection);
+      const known = this.cached(target);
+      if (known !== undefined) return known;
+    }
     const rows = await this.sql.all<{ data: string }>('SELECT data FROM documents WHERE path = $1', [
       target.path,
     ]);
     const text = rows.length === 0 ? null : rows[0].data;
-    if (!this.uncommitted()?.paths.has(target.path)) this.cache.remember(target, text);
+    if (!uncommitted?.paths.has(target.path)) this.cache.remember(target, text);
     return text;
+  }
+
+  /** Reads a collection's ids into the cache (unless this transaction changed it); how many there are. */
+  private async loadIds(collection: string): Promise<number> {
+    const rows = await this.sql.all<{ id: string }>(
+      `SELECT id FROM documents WHERE parent_collection = $1 LIMIT ${this.cache.idsPerCollectionLimit + 1}`,
+      [collection],
+    );
+    if (!this.uncommitted()?.collections.has(collection))
+      this.cache.rememberCollection(
+        collection,
+        rows.map((row) => row.id),
+      );
+    return rows.length;
   }
 
   async replace(target: DocumentPath, json: string): Promise<void> {
@@ -203,15 +228,15 @@ class DocumentTable {
     const cached = this.cachedCount(collection);
     if (cached !== undefined) return cached;
     // The ids, not count(*): the next count, and every create in the collection, then needs no statement.
-    const rows = await this.sql.all<{ id: string }>('SELECT id FROM documents WHERE parent_collection = $1', [
-      collection,
-    ]);
-    if (!this.uncommitted()?.collections.has(collection))
-      this.cache.rememberCollection(
-        collection,
-        rows.map((row) => row.id),
-      );
-    return rows.length;
+    if (this.cache.worthLoading(collection)) {
+      const loaded = await this.loadIds(collection);
+      if (loaded <= this.cache.idsPerCollectionLimit) return loaded;
+    }
+    const rows = await this.sql.all<{ n: number | bigint }>(
+      'SELECT count(*) AS n FROM documents WHERE parent_collection = $1',
+      [collection],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** After a write: the cache learns it at commit (at once outside a transaction). */
