@@ -461,7 +461,7 @@ async function insertMessages(
     return `($${base + 1}::BIGINT, CAST($${base + 1}::BIGINT AS VARCHAR), $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6})`;
   });
   await sql.run(`INSERT INTO bus_messages VALUES ${rows.join(', ')}`, params);
-  const topics = batch.map(({ topic }, i) => `(${seqs[i]}::BIGINT, $${i + 1})`);
+  const topics = batch.map((_, i) => `(${seqs[i]}::BIGINT, $${i + 1})`);
   await sql.run(
     `INSERT INTO bus_deliveries
      SELECT s.name, m.seq, 0, 'pending', 0, NULL

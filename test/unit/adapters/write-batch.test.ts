@@ -38,7 +38,9 @@ describe('EmbeddedEventBus group commit', () => {
     await bus.subscribe({ name: 's', topic: 't' }, async (delivery) => void seen.push(delivery.data));
     const transactions = jest.spyOn(database, 'transaction');
     const ids = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => bus.publish('t', { data: String(i), orderingKey: 'k' })),
+      Array.from({ length: 30 }, (_, i) =>
+        bus.publish('t', { data: String(i), attributes: {}, orderingKey: 'k' }),
+      ),
     );
     // The first publish commits alone; the 29 that arrived while it ran share the next transaction.
     expect(transactions.mock.calls.length).toBeLessThanOrEqual(3);
