@@ -3,6 +3,7 @@ import { AlreadyExistsError, NotFoundError } from '../../ports/errors';
 import { DocumentCache } from './document-cache';
 import { parseDocumentPath, validateCollectionPath, type DocumentPath } from './document-paths';
 import type { EmbeddedDatabase, SqlExecutor } from './embedded-database';
+import { WriteBatch } from './write-batch';
 
 // One cache per database (every store on one file in this process shares its EmbeddedDatabase).
 const caches = new WeakMap<EmbeddedDatabase, DocumentCache>();
@@ -23,6 +24,8 @@ const caches = new WeakMap<EmbeddedDatabase, DocumentCache>();
  */
 export class EmbeddedDocumentStore implements DocumentStore {
   private readonly table: DocumentTable;
+  /** Creates from outside a transaction, inserted together (one statement per flush). */
+  private readonly creates: WriteBatch<{ target: DocumentPath; json: string }, boolean>;
 
   constructor(
     private readonly database: EmbeddedDatabase,
@@ -34,6 +37,10 @@ export class EmbeddedDocumentStore implements DocumentStore {
       caches.set(database, cache);
     }
     this.table = new DocumentTable(database, cache);
+    this.creates = new WriteBatch(
+      (batch) => database.serialized(() => this.table.insertMany(batch)),
+      (fn) => database.detached(fn),
+    );
   }
 
   async get<T extends DocumentData = DocumentData>(path: string): Promise<T | undefined> {
@@ -55,7 +62,11 @@ export class EmbeddedDocumentStore implements DocumentStore {
   async create(path: string, data: DocumentData): Promise<boolean> {
     const target = parseDocumentPath(path);
     const json = encode(data);
-    return this.database.serialized(() => this.table.insert(target, json));
+    // Inside a transaction the create is part of it; otherwise concurrent creates (a receipt, an
+    // audit record and an evaluation per hospital, 8 or more hospitals at once) share one INSERT.
+    return this.database.isHeld()
+      ? this.database.serialized(() => this.table.insert(target, json))
+      : this.creates.add({ target, json });
   }
 
   async update(path: string, patch: DocumentData): Promise<void> {
@@ -201,6 +212,34 @@ class DocumentTable {
     }
     this.wrote(target, json);
     return true;
+  }
+
+  /** `insert` for many documents in one statement; whether each was created (the first of a path wins). */
+  async insertMany(batch: Array<{ target: DocumentPath; json: string }>): Promise<boolean[]> {
+    const fresh = new Map<string, { target: DocumentPath; json: string }>();
+    for (const item of batch) {
+      const known = this.cached(item.target);
+      if ((known === null || known === undefined) && !fresh.has(item.target.path))
+        fresh.set(item.target.path, item);
+    }
+    const inserted = new Set<string>();
+    if (fresh.size > 0) {
+      const params: string[] = [];
+      const values = [...fresh.values()].map(({ target, json }) => {
+        const at = params.push(target.path, target.parentCollection, target.id, json);
+        return `($${at - 3}, $${at - 2}, $${at - 1}, $${at}, now())`;
+      });
+      const rows = await this.sql.all<{ path: string }>(
+        `INSERT INTO documents VALUES ${values.join(', ')} ON CONFLICT DO NOTHING RETURNING path`,
+        params,
+      );
+      for (const row of rows) inserted.add(row.path);
+      for (const path of inserted) {
+        const item = fresh.get(path)!;
+        this.wrote(item.target, item.json);
+      }
+    }
+    return batch.map((item) => inserted.has(item.target.path) && fresh.get(item.target.path) === item);
   }
 
   async remove(target: DocumentPath): Promise<void> {

@@ -15,7 +15,8 @@ export interface EmbeddedEventBusOptions {
   minBackoffMs?: number;
   /** Retry delay cap (default 2 s). */
   maxBackoffMs?: number;
-  /** Deliveries of one subscription running at once (default 8). */
+  /** Deliveries of one subscription running at once (default 32: Pub/Sub push has no such cap, and an
+   * aggregation function waiting on storage overlaps its deliveries, K = 100: closing 7.8 s at 8, 4.3 s at 32). */
   maxConcurrentDeliveries?: number;
   /** Pending deliveries read per scan of a subscription (default 500). */
   scanLimit?: number;
@@ -80,7 +81,7 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
   ) {
     this.minBackoffMs = options.minBackoffMs ?? 50;
     this.maxBackoffMs = options.maxBackoffMs ?? 2000;
-    this.maxConcurrent = options.maxConcurrentDeliveries ?? 8;
+    this.maxConcurrent = options.maxConcurrentDeliveries ?? 32;
     this.scanLimit = options.scanLimit ?? 500;
     this.onError = options.onError ?? ((error) => console.error('embedded event bus:', error));
     database.signals.on(PUBLISHED, this.onPublished);

@@ -61,7 +61,7 @@ describe('EmbeddedDocumentStore with its document cache', () => {
     expect(await store.create('runs/r/updates/h2', { h: 2 })).toBe(false);
     expect(await store.count('runs/r/updates')).toBe(2);
     expect(await store.get('runs/r/updates/h2')).toEqual({ h: 2 });
-    expect(queries).not.toHaveBeenCalled();
+    expect(queries.mock.calls.map(([sql]) => sql).filter((sql) => /^\s*SELECT/i.test(sql))).toEqual([]);
     queries.mockRestore();
     await store.delete('runs/r/updates/h1');
     expect(await store.count('runs/r/updates')).toBe(1);
@@ -114,5 +114,24 @@ describe('DocumentCache', () => {
     cache.written(at('small/1'), null);
     expect(cache.lookup(at('small/1'))).toBeNull();
     expect(cache.collectionIdsOf('small')?.size).toBe(1);
+  });
+});
+
+describe('EmbeddedDocumentStore concurrent creates', () => {
+  test('creates of one path at once: exactly one wins, whether or not the cache knows the collection', async () => {
+    const database = await EmbeddedDatabase.open(':memory:');
+    const store = new EmbeddedDocumentStore(database, { closeDatabase: true });
+    await store.create('audit/first', { n: 0 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        store.create(`audit/${i % 3 === 0 ? 'same' : `id${i}`}`, { n: i }),
+      ),
+    );
+    expect(outcomes.filter((created, i) => i % 3 === 0 && created)).toHaveLength(1);
+    expect(outcomes.filter((created, i) => i % 3 !== 0 && created)).toHaveLength(8);
+    expect(await store.get('audit/same')).toEqual({ n: 0 });
+    expect(await store.count('audit')).toBe(10);
+    expect(await store.create('audit/first', { n: 1 })).toBe(false);
+    await store.close();
   });
 });
