@@ -37,6 +37,19 @@ function main(): void {
     exponent: null,
     profile: null,
   };
+  const save = () => {
+    const file: RoundCostFile = existsSync(out)
+      ? (JSON.parse(readFileSync(out, 'utf8')) as RoundCostFile)
+      : { runs: {} };
+    if (run.sweep.length >= 2)
+      run.exponent = fitPowerLaw(
+        run.sweep.map((s) => s.hospitals),
+        run.sweep.map((s) => s.seconds),
+      ).exponent;
+    file.runs[label] = run;
+    writeFileSync(out, `${JSON.stringify(file, null, 2)}\n`);
+  };
+  // Saved after every step, so a K that runs out of time keeps the figures before it.
   for (const k of hospitals) {
     const loadBefore = os.loadavg()[0];
     const result = spawnSync(
@@ -52,12 +65,8 @@ function main(): void {
     };
     run.sweep.push({ hospitals: k, ...figure, loadAverage: [loadBefore, os.loadavg()[0]] });
     process.stderr.write(`round-sweep ${label}: K = ${k}: ${figure.seconds} s\n`);
+    save();
   }
-  if (run.sweep.length >= 2)
-    run.exponent = fitPowerLaw(
-      run.sweep.map((s) => s.hospitals),
-      run.sweep.map((s) => s.seconds),
-    ).exponent;
   if (profileHospitals > 0) {
     const child = spawnSync(
       process.execPath,
@@ -83,11 +92,7 @@ function main(): void {
       summary: scenario.profile!,
     };
   }
-  const file: RoundCostFile = existsSync(out)
-    ? (JSON.parse(readFileSync(out, 'utf8')) as RoundCostFile)
-    : { runs: {} };
-  file.runs[label] = run;
-  writeFileSync(out, `${JSON.stringify(file, null, 2)}\n`);
+  save();
   process.stderr.write(`round-sweep: wrote ${label} to ${path.relative(REPO, out)}\n`);
 }
 
