@@ -30,6 +30,8 @@ export interface RoundCostRun {
 
 export interface RoundCostFile {
   runs: Record<string, RoundCostRun>;
+  /** What the person who ran the sweeps observed beside the figures (same-load comparisons, caveats). */
+  notes?: string[];
 }
 
 export const ROUND_COST_FILE = path.join('bench', 'results', 'round-cost.json');
@@ -98,6 +100,8 @@ export function roundCostSection(repo: string): string[] {
         }).join('; ') +
         '.',
     ),
+    '',
+    ...(data.notes ?? []).map((note) => `- ${note}`),
     '',
     '**What changed between the runs:**',
     '',
