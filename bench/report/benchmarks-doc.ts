@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { BenchResults } from '../results';
 import { ms, pct, pLabel, range, si, table } from './format';
 import { orchestrationSection, orchestrationSvgs } from './orchestration-section';
+import { roundCostSection } from './round-cost-section';
 import { qualityPresetSection, qualitySvgs } from './quality-section';
 import { strategySection } from './strategies-section';
 import { doubleMaskingSection } from './double-masking-section';
@@ -382,6 +383,8 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
   push(...dpSgdNumpySection(r));
   if (t.pending.length > 0) push('Pending: ' + t.pending.join('; ') + '.', '');
   push(...orchestrationSection(r));
+  // Hand-run before/after measurements of one round (bench/round-sweep.ts), kept in their own file.
+  push(...roundCostSection(path.resolve(__dirname, '..', '..')));
 
   // Quality.
   push(

@@ -55,6 +55,8 @@ export interface RoundTiming {
   closeSeconds: number;
   /** closedAt → the next round opens or evaluation starts (workflow poll, bookkeeping). */
   afterCloseSeconds: number;
+  /** Hospitals whose update the closed round included (the round document's participants). */
+  participants: number;
 }
 
 export interface ScenarioResult {
@@ -115,11 +117,20 @@ function recordingRunner(inner: JobRunner, spans: JobSpan[]): JobRunner {
   };
 }
 
-/** Runs one federated run with K hospitals and R rounds on a fresh embedded platform in this process. */
+/** One hidden layer of h units on the reference features: P = h·(inputs + 2) + 1 parameters. */
+export function hiddenUnitsForParams(params: number, inputDim: number): number {
+  return Math.max(1, Math.round((params - 1) / (inputDim + 2)));
+}
+
+/**
+ * Runs one federated run with K hospitals and R rounds on a fresh embedded platform in this process.
+ * `hiddenUnits` replaces the tiny model's (to time a round at a given parameter count).
+ */
 export async function runEmbeddedScenario(
   hospitals: number,
   rounds: number,
   profile = false,
+  hiddenUnits: number[] = [...TINY_CONFIG.hiddenUnits],
 ): Promise<ScenarioResult> {
   const startRssBytes = process.resourceUsage().maxRSS * 1024;
   await initializeBackend('cpu');
@@ -155,7 +166,7 @@ export async function runEmbeddedScenario(
         {
           runId,
           hospitals: ids,
-          config: TrainingConfigSchema.parse({ ...TINY_CONFIG, rounds }),
+          config: TrainingConfigSchema.parse({ ...TINY_CONFIG, hiddenUnits, rounds }),
           dataDir: home,
           declaredTrainStays: Object.fromEntries(ids.map((id) => [id, 100])),
           resume: false,
@@ -173,11 +184,13 @@ export async function runEmbeddedScenario(
     if (!outcome.ok) throw new Error(`workflow failed: ${JSON.stringify(outcome).slice(0, 500)}`);
     const opened: number[] = [];
     const closed: number[] = [];
+    const participants: number[] = [];
     for (let r = 1; r <= rounds; r++) {
       const doc = RoundDocumentSchema.parse(await platform.stack.documents.get(paths.round(runId, r)));
       if (doc.status !== 'closed' || doc.closedAt === null) throw new Error(`round ${r} ended ${doc.status}`);
       opened.push(Date.parse(doc.openedAt));
       closed.push(Date.parse(doc.closedAt));
+      participants.push(doc.participants.length);
     }
     const firstEvaluation = Math.min(...spans.filter((s) => s.mode === 'evaluate').map((s) => s.start));
     const roundTimings = opened.map((openedAt, i) => {
@@ -197,6 +210,7 @@ export async function runEmbeddedScenario(
         dispatchSeconds: (firstStart - openedAt) / 1000,
         closeSeconds: (closed[i] - lastEnd) / 1000,
         afterCloseSeconds: (next - closed[i]) / 1000,
+        participants: participants[i],
       };
     });
     return {

@@ -47,7 +47,20 @@ const MASKING_KEY_INFO = Buffer.from('HIMAS secure-aggregation v1 masking key', 
  * hospital keeps one secret (locally one key file, in the cloud one Secret Manager secret).
  */
 export function deriveMaskingKeyPair(signingPrivateKeyPem: string): MaskingKeyPair {
-  const signing = createPrivateKey({ key: signingPrivateKeyPem, format: 'pem' });
+  let pair = derivedMaskingKeys.get(signingPrivateKeyPem);
+  if (pair === undefined) {
+    pair = deriveMaskingKeyPairOnce(signingPrivateKeyPem);
+    if (derivedMaskingKeys.size >= MAX_IMPORTED_PRIVATE_KEYS) derivedMaskingKeys.clear();
+    derivedMaskingKeys.set(signingPrivateKeyPem, pair);
+  }
+  return { ...pair };
+}
+
+// A pure function of the signing key, derived for every job of the hospital: kept like the imports.
+const derivedMaskingKeys = new Map<string, MaskingKeyPair>();
+
+function deriveMaskingKeyPairOnce(signingPrivateKeyPem: string): MaskingKeyPair {
+  const signing = importPrivateKeyPem(signingPrivateKeyPem);
   if (signing.asymmetricKeyType !== 'ed25519')
     throw new Error(`the masking key derives from an Ed25519 signing key, got ${signing.asymmetricKeyType}`);
   const seed = Buffer.from(signing.export({ format: 'jwk' }).d!, 'base64url');
@@ -74,8 +87,18 @@ export function exportPrivateKeyPem(privateKey: KeyObject): string {
   return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
+// Parsing a PEM costs ≈ 0.1-0.5 ms and every job of a hospital parses the same one several times
+// (ledger signing, event signing, masking): a KeyObject is immutable, so one per PEM is shared.
+const importedPrivateKeys = new Map<string, KeyObject>();
+const MAX_IMPORTED_PRIVATE_KEYS = 4096;
+
 export function importPrivateKeyPem(pem: string): KeyObject {
-  return createPrivateKey({ key: pem, format: 'pem' });
+  const known = importedPrivateKeys.get(pem);
+  if (known !== undefined) return known;
+  const key = createPrivateKey({ key: pem, format: 'pem' });
+  if (importedPrivateKeys.size >= MAX_IMPORTED_PRIVATE_KEYS) importedPrivateKeys.clear();
+  importedPrivateKeys.set(pem, key);
+  return key;
 }
 
 export interface PairSeedInput {

@@ -34,6 +34,8 @@ export class StoreInUseError extends Error {
 
 interface Holder {
   active: boolean;
+  /** Set while the holder is inside BEGIN … COMMIT: what runs once it commits, per-transaction state. */
+  transaction?: { onCommit: Array<() => void>; state: Map<object, unknown> };
 }
 
 interface Shared {
@@ -151,17 +153,56 @@ export class EmbeddedDatabase implements SqlExecutor {
     };
     if (this.holdsLock()) return fn(executor);
     return this.exclusive(async () => {
-      await this.runStatement('BEGIN TRANSACTION');
-      let result: R;
+      const holder = this.holderStorage.getStore()!;
+      const transaction = { onCommit: [] as Array<() => void>, state: new Map<object, unknown>() };
+      holder.transaction = transaction;
       try {
-        result = await fn(executor);
-      } catch (error) {
-        await this.runStatement('ROLLBACK');
-        throw error;
+        await this.runStatement('BEGIN TRANSACTION');
+        let result: R;
+        try {
+          result = await fn(executor);
+        } catch (error) {
+          await this.runStatement('ROLLBACK');
+          throw error;
+        }
+        await this.runStatement('COMMIT');
+        // Still holding the database: nothing else can run between the commit and these.
+        for (const hook of transaction.onCommit) hook();
+        return result;
+      } finally {
+        holder.transaction = undefined;
       }
-      await this.runStatement('COMMIT');
-      return result;
     });
+  }
+
+  /**
+   * Runs `fn` holding the database, without a transaction of its own (each statement commits on
+   * its own); inside a transaction, joins it. Lets an adapter keep in-memory state in step with
+   * what its statements wrote, with nothing interleaved.
+   */
+  async serialized<R>(fn: (sql: SqlExecutor) => Promise<R>): Promise<R> {
+    return this.exclusive(() => fn(this));
+  }
+
+  /**
+   * Runs `hook` once what the caller wrote is committed: at once outside a transaction (a statement
+   * that returned has committed), after COMMIT inside one, never if it rolls back.
+   */
+  afterCommit(hook: () => void): void {
+    const transaction = this.holderStorage.getStore()?.transaction;
+    if (this.holdsLock() && transaction) transaction.onCommit.push(hook);
+    else hook();
+  }
+
+  /**
+   * State an adapter keeps for the transaction the caller is in (made by `init` on first use), or
+   * undefined outside a transaction.
+   */
+  transactionState<T>(key: object, init: () => T): T | undefined {
+    const transaction = this.holdsLock() ? this.holderStorage.getStore()?.transaction : undefined;
+    if (!transaction) return undefined;
+    if (!transaction.state.has(key)) transaction.state.set(key, init());
+    return transaction.state.get(key) as T;
   }
 
   /**
@@ -214,6 +255,11 @@ export class EmbeddedDatabase implements SqlExecutor {
         ]);
       });
     }
+  }
+
+  /** Whether the caller holds the database (inside `transaction` or `serialized`): its statements join. */
+  isHeld(): boolean {
+    return this.holdsLock();
   }
 
   private holdsLock(): boolean {

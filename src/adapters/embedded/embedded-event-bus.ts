@@ -8,13 +8,15 @@ import type {
 import type { HeldMessage, MessageHold } from '../../ports/message-hold';
 import { backoffMs, selectDeliveries, type PendingDelivery } from './delivery-selection';
 import type { EmbeddedDatabase, SqlExecutor } from './embedded-database';
+import { WriteBatch } from './write-batch';
 
 export interface EmbeddedEventBusOptions {
   /** First retry delay after a failed delivery; doubles per attempt (default 50 ms). */
   minBackoffMs?: number;
   /** Retry delay cap (default 2 s). */
   maxBackoffMs?: number;
-  /** Deliveries of one subscription running at once (default 8). */
+  /** Deliveries of one subscription running at once (default 32: Pub/Sub push has no such cap, and an
+   * aggregation function waiting on storage overlaps its deliveries, K = 100: closing 7.8 s at 8, 4.3 s at 32). */
   maxConcurrentDeliveries?: number;
   /** Pending deliveries read per scan of a subscription (default 500). */
   scanLimit?: number;
@@ -35,6 +37,8 @@ interface Worker {
   deadLetterTopic: string | null;
   handler: DeliveryHandler;
   inFlight: Set<number>;
+  /** Acks of finished deliveries, written together (one UPDATE per flush). */
+  acks: WriteBatch<number>;
   pumping: boolean;
   pumpAgain: boolean;
   timer?: NodeJS.Timeout;
@@ -65,6 +69,8 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
   private readonly maxConcurrent: number;
   private readonly scanLimit: number;
   private readonly onError: (error: unknown) => void;
+  /** Publishes from outside a transaction, committed together (one transaction per flush). */
+  private readonly publishes: WriteBatch<{ topic: string; message: OutgoingMessage }, number>;
   private readonly onPublished = (topic: string) => {
     for (const worker of this.workers.values()) if (worker.topic === topic) this.schedulePump(worker);
   };
@@ -75,15 +81,24 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
   ) {
     this.minBackoffMs = options.minBackoffMs ?? 50;
     this.maxBackoffMs = options.maxBackoffMs ?? 2000;
-    this.maxConcurrent = options.maxConcurrentDeliveries ?? 8;
+    this.maxConcurrent = options.maxConcurrentDeliveries ?? 32;
     this.scanLimit = options.scanLimit ?? 500;
     this.onError = options.onError ?? ((error) => console.error('embedded event bus:', error));
     database.signals.on(PUBLISHED, this.onPublished);
+    this.publishes = new WriteBatch(
+      (batch) => this.database.transaction((sql) => insertMessages(sql, batch)),
+      (fn) => this.database.detached(fn),
+    );
   }
 
   async publish(topic: string, message: OutgoingMessage): Promise<string> {
     this.assertOpen();
-    const seq = await this.database.transaction((sql) => insertMessage(sql, topic, message));
+    validateMessage(topic, message);
+    // Inside a transaction the message commits (or rolls back) with it; otherwise concurrent
+    // publishes share one transaction, each resolving once it is committed.
+    const seq = this.database.isHeld()
+      ? (await this.database.transaction((sql) => insertMessages(sql, [{ topic, message }])))[0]
+      : await this.publishes.add({ topic, message });
     this.database.signals.emit(PUBLISHED, topic);
     return String(seq);
   }
@@ -133,6 +148,17 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
       deadLetterTopic: spec.deadLetterTopic ?? null,
       handler,
       inFlight: new Set(),
+      acks: new WriteBatch<number>(
+        async (seqs) => {
+          await this.database.run(
+            `UPDATE bus_deliveries SET state = 'acked'
+             WHERE subscription = $1 AND message_seq IN (${seqs.map((seq) => String(seq)).join(', ')})`,
+            [spec.name],
+          );
+          return seqs.map((): void => undefined);
+        },
+        (fn) => this.database.detached(fn),
+      ),
       pumping: false,
       pumpAgain: false,
     };
@@ -310,10 +336,7 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
     try {
       if (this.closed) return;
       if (!failed) {
-        await this.database.run(
-          "UPDATE bus_deliveries SET state = 'acked' WHERE subscription = $1 AND message_seq = $2",
-          [worker.name, row.seq],
-        );
+        await worker.acks.add(row.seq);
       } else if (attempt >= worker.maxDeliveryAttempts) {
         await this.database.transaction((sql) => this.deadLetter(sql, worker, row, describe(failure)));
       } else {
@@ -349,7 +372,8 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
     };
     const message: OutgoingMessage = { data: row.data, attributes };
     if (row.orderingKey !== null) message.orderingKey = row.orderingKey;
-    await insertMessage(sql, worker.deadLetterTopic, message);
+    validateMessage(worker.deadLetterTopic, message);
+    await insertMessages(sql, [{ topic: worker.deadLetterTopic, message }]);
     const topic = worker.deadLetterTopic;
     // Announce after the commit: the signal only schedules a scan, which waits for the lock anyway.
     setImmediate(() => this.database.signals.emit(PUBLISHED, topic));
@@ -401,32 +425,51 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
   }
 }
 
-/** Stores a message and one pending delivery per subscription of its topic; returns its seq. */
-async function insertMessage(sql: SqlExecutor, topic: string, message: OutgoingMessage): Promise<number> {
+function validateMessage(topic: string, message: OutgoingMessage): void {
   requireName('topic', topic);
   if (typeof message.data !== 'string') throw new TypeError(`message data must be a string (topic ${topic})`);
   for (const [name, value] of Object.entries(message.attributes ?? {})) {
     if (typeof value !== 'string')
       throw new TypeError(`message attribute ${name} must be a string (topic ${topic})`);
   }
-  const [row] = await sql.all<{ seq: bigint }>(
-    `INSERT INTO bus_messages
-     SELECT s.seq, CAST(s.seq AS VARCHAR), $1, $2, $3, $4, $5 FROM (SELECT nextval('bus_message_seq') AS seq) s
-     RETURNING seq`,
-    [
+}
+
+/**
+ * Stores messages (in the order given, so ordering keys keep publish order) and one pending
+ * delivery per subscription of each one's topic; returns their seqs. Three statements whatever
+ * the number of messages: reserve the seqs, insert the messages, insert the deliveries.
+ */
+async function insertMessages(
+  sql: SqlExecutor,
+  batch: Array<{ topic: string; message: OutgoingMessage }>,
+): Promise<number[]> {
+  const reserved = await sql.all<{ seq: bigint }>(
+    `SELECT nextval('bus_message_seq') AS seq FROM range(${batch.length})`,
+  );
+  const seqs = reserved.map((row) => Number(row.seq)).sort((a, b) => a - b);
+  const publishTime = new Date().toISOString();
+  const params: Array<string | number | null> = [];
+  const rows = batch.map(({ topic, message }, i) => {
+    const base = params.length;
+    params.push(
+      seqs[i],
       topic,
       message.data,
       JSON.stringify(message.attributes ?? {}),
       message.orderingKey ?? null,
-      new Date().toISOString(),
-    ],
-  );
+      publishTime,
+    );
+    return `($${base + 1}::BIGINT, CAST($${base + 1}::BIGINT AS VARCHAR), $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6})`;
+  });
+  await sql.run(`INSERT INTO bus_messages VALUES ${rows.join(', ')}`, params);
+  const topics = batch.map((_, i) => `(${seqs[i]}::BIGINT, $${i + 1})`);
   await sql.run(
     `INSERT INTO bus_deliveries
-     SELECT name, $1, 0, 'pending', 0, NULL FROM bus_subscriptions WHERE topic = $2`,
-    [row.seq, topic],
+     SELECT s.name, m.seq, 0, 'pending', 0, NULL
+     FROM (VALUES ${topics.join(', ')}) m(seq, topic) JOIN bus_subscriptions s ON s.topic = m.topic`,
+    batch.map(({ topic }) => topic),
   );
-  return Number(row.seq);
+  return seqs;
 }
 
 function requireName(kind: string, name: string): void {

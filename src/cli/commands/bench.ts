@@ -4,8 +4,10 @@ import { benchAggregatorPath } from '../../../bench/suites/secure-aggregation';
 import { intFlag, parseCommandArgs, stringFlag } from '../args';
 import type { Command } from '../main';
 import { UserError } from '../user-error';
+import { benchRound } from './bench-round';
 
-const HELP = `Usage: himas bench aggregate --hospitals K --params P [--repeats N] [--secure-aggregation] [--signatures] [--json]
+const HELP = `Usage: himas bench round --hospitals K [--params P] [--json]   (see himas bench round --help)
+       himas bench aggregate --hospitals K --params P [--repeats N] [--secure-aggregation] [--signatures] [--json]
 
 Times DP-FedAvg (clip, float64 sum, Gaussian noise from node:crypto, server step) over K updates
 of P float32 parameters, interleaved with one read pass over the same K·P floats (the floor).
@@ -29,15 +31,19 @@ aggregation time; 1 = as fast as reading every parameter once). --json prints on
 const MAX_TOTAL_PARAMS = 500_000_000;
 
 export const benchCommand: Command = {
-  summary: 'time DP-FedAvg aggregation against a read-pass floor (himas bench aggregate)',
+  summary:
+    'time DP-FedAvg aggregation against a read-pass floor (himas bench aggregate), or one round at K hospitals (himas bench round)',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (!sub || sub === '--help' || sub === '-h') {
       process.stdout.write(`${HELP}\n`);
       return sub ? 0 : 2;
     }
+    if (sub === 'round') return benchRound(rest);
     if (sub !== 'aggregate')
-      throw new UserError(`unknown subcommand 'bench ${sub}'; did you mean \`himas bench aggregate\`?`);
+      throw new UserError(
+        `unknown subcommand 'bench ${sub}'; did you mean \`himas bench aggregate\` or \`himas bench round\`?`,
+      );
     const { values } = parseCommandArgs('bench aggregate', rest, {
       hospitals: { type: 'string' },
       params: { type: 'string' },
