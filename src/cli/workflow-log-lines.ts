@@ -42,8 +42,13 @@ export function workflowLogReader() {
 export function jobFailureSummary(failures: readonly JobFailure[]): string | null {
   if (failures.length === 0) return null;
   const causes = new Set(failures.map((f) => normalised(f)));
-  const hospitals = [...new Set(failures.map((f) => f.hospital))];
-  const first = failures[0];
+  // Jobs finish in any order (they run at once): name hospitals in id order so the same run
+  // always reads the same, and quote the earliest round's failure of the first of them.
+  const ordered = [...failures].sort(
+    (a, b) => a.hospital.localeCompare(b.hospital) || (a.round ?? 0) - (b.round ?? 0),
+  );
+  const hospitals = [...new Set(ordered.map((f) => f.hospital))];
+  const first = ordered[0];
   const others = causes.size - 1;
   return `the jobs of ${hospitals.join(', ')} failed (${first.hospital}: ${first.message}${others > 0 ? `; and ${others} other cause${others === 1 ? '' : 's'}, shown above` : ''})`;
 }

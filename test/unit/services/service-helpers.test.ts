@@ -230,7 +230,9 @@ describe('DocumentModelRegistry', () => {
 
     await registry.register(doc('r-r0001', 'r', 1), { modelJson: {}, weights });
     await stack.blobs.put('models/r-r0001/weights.bin', new Uint8Array(8));
-    await expect(registry.load('r-r0001')).rejects.toThrow(/corrupt artifact/);
+    await expect(registry.load('r-r0001')).rejects.toThrow(
+      /weights\.bin is damaged \(model r-r0001: its weights' SHA-256 is [0-9a-f]{12}…, recorded [0-9a-f]{12}…, 8 bytes\); restore it from a backup/,
+    );
   });
 
   it('raises NotFoundError for an unknown version, lists a run oldest first and annotates', async () => {
