@@ -19,18 +19,17 @@ export interface RunSnapshot {
   charges: Record<string, string[]>;
 }
 
-export async function snapshotRun(
-  stores: { documents: DocumentStore; models: ModelRegistry; ledgers: HospitalLedgerStore },
-  runId: string,
-): Promise<RunSnapshot> {
-  const anonymous = <T>(value: T): T => JSON.parse(JSON.stringify(value).split(runId).join('<run>')) as T;
-  const run = RunDocumentSchema.parse(await stores.documents.get(paths.run(runId)));
-  const rounds = (await stores.documents.list(paths.rounds(runId))).map((s) =>
-    RoundDocumentSchema.parse(s.data),
-  );
+/**
+ * The run document, its rounds, each round's receipts (without times) and its model versions
+ * (weights SHA-256; the final version's pooled evaluation left out: it is drawn from fresh DP noise,
+ * so it differs between any two runs): what two runs of the same seed must share.
+ */
+export async function runOutcome(documents: DocumentStore, models: ModelRegistry, runId: string) {
+  const run = RunDocumentSchema.parse(await documents.get(paths.run(runId)));
+  const rounds = (await documents.list(paths.rounds(runId))).map((s) => RoundDocumentSchema.parse(s.data));
   const receipts: unknown[][] = [];
   for (const round of rounds) {
-    const listed = await stores.documents.list(paths.updates(runId, round.round));
+    const listed = await documents.list(paths.updates(runId, round.round));
     receipts.push(
       listed.map((s) => {
         const r = UpdateReceiptSchema.parse(s.data);
@@ -46,16 +45,24 @@ export async function snapshotRun(
       }),
     );
   }
-  const listed = await stores.models.list(runId);
+  const listed = await models.list(runId);
   const versions = listed.map((v) => ({
     round: v.round,
     weightsSha256: v.sha256,
     numParameters: v.numParameters,
     participants: v.participants,
     privacy: v.privacy,
-    // Only the final version is evaluated, from fresh DP noise: it differs between any two runs.
     pooled: v.round < listed.length - 1 ? v.pooled : 'not compared',
   }));
+  return { run, rounds, receipts, versions };
+}
+
+export async function snapshotRun(
+  stores: { documents: DocumentStore; models: ModelRegistry; ledgers: HospitalLedgerStore },
+  runId: string,
+): Promise<RunSnapshot> {
+  const anonymous = <T>(value: T): T => JSON.parse(JSON.stringify(value).split(runId).join('<run>')) as T;
+  const { run, rounds, receipts, versions } = await runOutcome(stores.documents, stores.models, runId);
   const charges: Record<string, string[]> = {};
   for (const hospitalId of run.hospitals) {
     const entries: SignedLedgerEntry[] = await stores.ledgers.read(hospitalId).catch(() => []);

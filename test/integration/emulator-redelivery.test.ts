@@ -5,7 +5,6 @@ import {
   paths,
   RoundDocumentSchema,
   RunDocumentSchema,
-  UpdateReceiptSchema,
   type RoundDocument,
   type RunDocument,
 } from '../../schemas/documents';
@@ -25,6 +24,7 @@ import { himas, type CliResult } from '../e2e/cli-runner';
 import { spawnHimas } from './cli-process';
 import { describeWithEmulators } from './emulator-harness';
 import { pushAggregatorThrough, startPushRelay, type PushedMessage, type PushRelay } from './push-relay';
+import { runOutcome } from '../chaos/run-snapshot';
 
 /**
  * Issue 5, "done when": on the real emulators, every `update.submitted` reaches the aggregate
@@ -274,37 +274,7 @@ describeWithEmulators('redelivery and crashes on the emulator stack (real emulat
 
 /** What a run left in Firestore, with its run id taken out so two runs compare field by field. */
 async function snapshot(documents: DocumentStore, models: ModelRegistry, runId: string) {
-  const run = RunDocumentSchema.parse(await documents.get(paths.run(runId)));
-  const rounds = (await documents.list(paths.rounds(runId))).map((s) => RoundDocumentSchema.parse(s.data));
-  const receipts = [];
-  for (const round of rounds) {
-    const listed = await documents.list(paths.updates(runId, round.round));
-    receipts.push(
-      listed.map((s) => {
-        const r = UpdateReceiptSchema.parse(s.data);
-        return {
-          hospitalId: r.hospitalId,
-          status: r.status,
-          reason: r.reason,
-          sha256: r.sha256,
-          numExamples: r.numExamples,
-          norm: r.norm,
-          trainLoss: r.trainLoss,
-        };
-      }),
-    );
-  }
-  const listed = await models.list(runId);
-  const versions = listed.map((v) => ({
-    round: v.round,
-    weightsSha256: v.sha256,
-    numParameters: v.numParameters,
-    participants: v.participants,
-    privacy: v.privacy,
-    // Only the final version is evaluated (noisy, from fresh randomness, and possibly still in
-    // flight when the CLI exits): earlier versions have none in either run.
-    pooled: v.round < listed.length - 1 ? v.pooled : 'not compared',
-  }));
+  const { run, rounds, receipts, versions } = await runOutcome(documents, models, runId);
   return {
     status: run.status,
     currentRound: run.currentRound,
