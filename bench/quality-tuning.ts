@@ -34,30 +34,6 @@ export const TUNING_ROWS: StrategyRow[] = [
     variant: { learningRateSchedule: 'last-third' },
   },
   {
-    id: 'polyak1',
-    label: 'Polyak mean over the last local epoch',
-    overrides: {},
-    variant: { averageLastEpochs: 1 },
-  },
-  {
-    id: 'polyak4',
-    label: 'Polyak mean over all 4 local epochs',
-    overrides: {},
-    variant: { averageLastEpochs: 4 },
-  },
-  {
-    id: 'site-polyak1',
-    label: 'site intercept + Polyak last epoch',
-    overrides: {},
-    variant: { siteIntercept: true, averageLastEpochs: 1 },
-  },
-  {
-    id: 'site-tail3-polyak1',
-    label: 'site intercept + mean of last 3 + Polyak last epoch',
-    overrides: {},
-    variant: { siteIntercept: true, tailAverageRounds: 3, averageLastEpochs: 1 },
-  },
-  {
     id: 'site-tail5',
     label: 'site intercept + mean of last 5',
     overrides: {},
@@ -100,6 +76,7 @@ interface RunCheck {
   centralWorstLogOE: number | null;
   localOnlyWins: number;
   compared: number;
+  winners: number[];
 }
 
 async function main(): Promise<void> {
@@ -137,6 +114,7 @@ async function main(): Promise<void> {
         centralWorstLogOE: central.worstLogOE,
         localOnlyWins: m.localOnlyWins,
         compared: m.comparedHospitals,
+        winners: m.localOnlyWinners ?? [],
       });
     }
   });
@@ -160,6 +138,18 @@ async function main(): Promise<void> {
     );
     console.log(
       `| ${row.id} | ${n} | ${count((x) => x.oe !== null && x.oe >= 0.9 && x.oe <= 1.1)} | ${stats(c.map((x) => x.oe))} | ${count((x) => x.slope !== null && x.slope >= 0.85 && x.slope <= 1.15)} | ${stats(c.map((x) => x.slope))} | ${count((x) => x.auroc !== null && x.centralAuroc !== null && x.centralAuroc - x.auroc <= 0.02)} | ${excess.filter((e) => e !== null && e <= 0.1 + 1e-9).length} | ${stats(excess)} | ${count((x) => x.localOnlyWins === 0)} / ${f(c.reduce((a, x) => a + x.localOnlyWins, 0) / n, 1)} of ${c[0]?.compared ?? 0} |`,
+    );
+  }
+  console.log('\nlocal-only wins per hospital (runs out of all):');
+  for (const row of rows) {
+    const c = checks.filter((x) => x.row === row.id);
+    const tally = new Map<number, number>();
+    for (const x of c) for (const w of x.winners) tally.set(w, (tally.get(w) ?? 0) + 1);
+    console.log(
+      `${row.id}: ${[...tally.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([h, k]) => `h${h + 1} ${k}/${c.length}`)
+        .join(', ')}`,
     );
   }
   console.log('\nper seed (mean over runs): row seed O:E slope AUROC(central) worstLogOE(central) localWins');

@@ -72,8 +72,6 @@ export interface HarnessVariant {
   tailAverageRounds?: number;
   /** Local learning rate per round: constant (today), cosine from lr to lr/10, or lr/3 in the last third. */
   learningRateSchedule?: 'constant' | 'cosine' | 'last-third';
-  /** Polyak–Ruppert averaging of the local iterates over the last n local epochs (0 = off). */
-  averageLastEpochs?: number;
 }
 
 export function roundLearningRate(
@@ -141,6 +139,8 @@ export interface StrategyMetrics extends ModelMetrics {
   localOnlyWins: number;
   /** Hospitals where both AUROCs are defined (a test split with both outcomes). */
   comparedHospitals: number;
+  /** Indices (cohort order) of the hospitals counted in localOnlyWins. */
+  localOnlyWinners?: number[];
 }
 
 export interface StrategyResult {
@@ -245,7 +245,6 @@ async function federatedRun(
           config.rounds,
         ),
         proximalMu: config.proximalMu,
-        averageLastEpochs: variant.averageLastEpochs,
         declaredRows: trains[i].rows,
         exampleClipNorm: config.exampleClipNorm,
         noiseMultiplier: noise[i],
@@ -332,19 +331,21 @@ function withHospitalFigures(
     .map((m) => m.observedExpected)
     .filter((v): v is number => v !== null && v > 0 && Number.isFinite(v))
     .map((v) => Math.abs(Math.log(v)));
-  let wins = 0;
   let compared = 0;
+  const winners: number[] = [];
   perHospital.forEach((m, i) => {
     const own = localOnly?.[i].auroc ?? null;
     if (m.auroc === null || own === null) return;
     compared++;
-    if (own > m.auroc) wins++;
+    if (own > m.auroc) winners.push(i);
   });
+  const wins = winners.length;
   return {
     ...pooled,
     worstLogOE: logs.length === 0 ? null : Math.max(...logs),
     localOnlyWins: wins,
     comparedHospitals: compared,
+    localOnlyWinners: winners,
   };
 }
 

@@ -43,12 +43,6 @@ export interface DpSgdTrainingOptions {
    * Same batches, noise, step and accounting either way.
    */
   kernel?: 'auto' | 'tfjs';
-  /**
-   * Polyak–Ruppert averaging: the weights returned are the mean of the iterates after every step
-   * of the last n epochs (0 = the last iterate). Each iterate is post-processing of the noisy
-   * gradients, so their mean costs no ε; it averages out part of the noise the last iterate carries.
-   */
-  averageLastEpochs?: number;
 }
 
 export interface DpSgdTrainingResult extends LocalTrainingResult {

@@ -101,8 +101,6 @@ export interface FusedDpSgdOptions {
   random: SecureRandom;
   noiseRandom: SecureRandom;
   onEpoch?: (epoch: number, loss: number) => void;
-  /** See DpSgdTrainingOptions.averageLastEpochs. */
-  averageLastEpochs?: number;
 }
 
 /**
@@ -148,12 +146,6 @@ export async function trainDenseDpSgdFused(
   const epochLosses: number[] = [];
   let steps = 0;
   let examples = 0;
-  const averageFrom = options.epochs - Math.min(options.averageLastEpochs ?? 0, options.epochs);
-  const average =
-    averageFrom < options.epochs && (options.averageLastEpochs ?? 0) > 0
-      ? new Float64Array(weights.length)
-      : null;
-  let averaged = 0;
   try {
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       let weightedLoss = 0;
@@ -183,10 +175,6 @@ export async function trainDenseDpSgdFused(
           options.expectedBatchSize,
         );
         optimizer.step(weights, sum);
-        if (average && epoch >= averageFrom) {
-          for (let i = 0; i < weights.length; i++) average[i] += weights[i];
-          averaged++;
-        }
         const loss = (batch.length > 0 ? lossSum / batch.length : 0) + penalty;
         weightedLoss += loss * batch.length;
         epochExamples += batch.length;
@@ -200,7 +188,6 @@ export async function trainDenseDpSgdFused(
       epochLosses.push(epochLoss);
       options.onEpoch?.(epoch, epochLoss);
     }
-    if (average && averaged > 0) for (let i = 0; i < weights.length; i++) weights[i] = average[i] / averaged;
   } finally {
     // Whatever was trained goes back into the model, as the tfjs path leaves its variables.
     setFlatWeights(model, weights);
