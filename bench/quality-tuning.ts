@@ -14,6 +14,12 @@ import { qualityTuningSection } from './report/quality-tuning-section';
 /** Variants measured while choosing, beyond the documented ones. */
 const EXPLORATION_ROWS: StrategyRow[] = [
   {
+    id: 'personal',
+    label: 'each hospital serves its own last local model',
+    overrides: {},
+    variant: { servePersonalized: true },
+  },
+  {
     id: 'tail5',
     label: 'mean of the last 5 global models',
     overrides: {},

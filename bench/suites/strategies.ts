@@ -72,6 +72,11 @@ export interface HarnessVariant {
   tailAverageRounds?: number;
   /** Local learning rate per round: constant (today), cosine from lr to lr/10, or lr/3 in the last third. */
   learningRateSchedule?: 'constant' | 'cosine' | 'last-third';
+  /**
+   * Personalised serving: hospital i serves its own weights after the last round's local training
+   * (the global model of round R − 1 plus its own DP-SGD update, never averaged), not the final global.
+   */
+  servePersonalized?: boolean;
 }
 
 export function roundLearningRate(
@@ -203,6 +208,8 @@ export interface ServedModels {
   interceptIndex: number;
   /** Per hospital, its own intercept, or null (no site intercept: the global model everywhere). */
   intercepts: Array<number | null>;
+  /** Per hospital, whole weights it serves instead of the global ones (personalised serving), or null. */
+  personal?: Array<Float32Array | null>;
 }
 
 /** A run of the jobs and the aggregator in one process: DP-SGD at every hospital, then the strategy. */
@@ -227,6 +234,7 @@ async function federatedRun(
   const globals: Float32Array[] = [];
   // With tail averaging, each hospital also averages its own intercepts of the same rounds.
   const interceptHistory: number[][] = splits.map(() => []);
+  const personal: Array<Float32Array | null> = splits.map(() => null);
   await simulateFederatedRounds({
     config,
     model,
@@ -251,6 +259,7 @@ async function federatedRun(
         random: new CryptoRandom(),
         noiseRandom: new CryptoRandom(),
       });
+      if (variant.servePersonalized && round === config.rounds) personal[i] = getFlatWeights(model);
       if (site) {
         // What the job sends: the update without the intercept; what it keeps: the intercept.
         const { delta, intercept } = siteUpdate(getFlatWeights(model), global, index);
@@ -270,7 +279,7 @@ async function federatedRun(
   const served = intercepts.map((v, i) =>
     v === null ? null : interceptHistory[i].reduce((a, b) => a + b, 0) / interceptHistory[i].length,
   );
-  return { model, global, interceptIndex: index, intercepts: served };
+  return { model, global, interceptIndex: index, intercepts: served, personal };
 }
 
 /** Each hospital's test split scored by the model it serves; pooled = those scores together. */
