@@ -87,30 +87,38 @@ describe('withSiteIntercept and siteUpdate', () => {
     expect(() => siteUpdate(Float32Array.from([1, 2]), global, 1)).toThrow(/local has 2 weights/);
   });
 
-  it('never puts the intercept in the update DP-SGD produces, and keeps it for the site', async () => {
-    const model = createModel({ kind: 'logistic', inputDim: COLS }, 2);
-    const index = interceptIndex(model);
-    const global = getFlatWeights(model);
-    // 50 % deaths against the 11.7 % prior: training moves the bias a long way.
-    const train = syntheticCohort(1500, COLS, 5);
-    await trainLocallyWithDpSgd(model, train, {
-      epochs: 3,
-      batchSize: 100,
-      learningRate: 0.05,
-      exampleClipNorm: 3,
-      noiseMultiplier: 0.5,
-      random: new CryptoRandom(),
-      noiseRandom: new CryptoRandom(),
-    });
-    const local = getFlatWeights(model);
-    expect(Math.abs(local[index] - global[index])).toBeGreaterThan(0.1);
-    const { delta, intercept } = siteUpdate(local, global, index);
-    expect(delta[index]).toBe(0);
-    expect(Object.is(delta[index], 0)).toBe(true);
-    expect(intercept).toBe(local[index]);
-    for (let i = 0; i < index; i++) expect(delta[i]).toBeCloseTo(local[i] - global[i], 6);
-    model.dispose();
-  });
+  it.each([
+    ['logistic', 'auto'],
+    ['logistic', 'tfjs'],
+    ['mlp', 'tfjs'],
+  ] as const)(
+    'never puts the intercept in the update DP-SGD produces, and keeps it for the site (%s, %s kernel)',
+    async (kind, kernel) => {
+      const model = createModel({ kind, inputDim: COLS, hiddenUnits: kind === 'mlp' ? [4] : undefined }, 2);
+      const index = interceptIndex(model);
+      const global = getFlatWeights(model);
+      // 50 % deaths against the 11.7 % prior: training moves the bias a long way.
+      const train = syntheticCohort(1500, COLS, 5);
+      const result = await trainLocallyWithDpSgd(model, train, {
+        epochs: 3,
+        batchSize: 100,
+        learningRate: 0.05,
+        exampleClipNorm: 3,
+        noiseMultiplier: 0.5,
+        random: new CryptoRandom(),
+        noiseRandom: new CryptoRandom(),
+        kernel,
+      });
+      expect(result.kernel).toBe(kernel === 'auto' ? 'fused' : 'tfjs');
+      const local = getFlatWeights(model);
+      expect(Math.abs(local[index] - global[index])).toBeGreaterThan(0.1);
+      const { delta, intercept } = siteUpdate(local, global, index);
+      expect(Object.is(delta[index], 0)).toBe(true);
+      expect(intercept).toBe(local[index]);
+      for (let i = 0; i < index; i++) expect(delta[i]).toBeCloseTo(local[i] - global[i], 6);
+      model.dispose();
+    },
+  );
 });
 
 describe('site intercepts in a federated run', () => {
