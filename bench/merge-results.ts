@@ -3,7 +3,14 @@ import { scalingGrowth, type OrchestrationResult } from './suites/orchestration'
 
 /** One run of a single suite merged into an existing results file (said in the report). */
 export interface MergedRun {
-  suite: 'orchestration' | 'quality' | 'double-masking' | 'dp-sgd' | 'aggregation' | 'delivery-load';
+  suite:
+    | 'orchestration'
+    | 'quality'
+    | 'quality-tuning'
+    | 'double-masking'
+    | 'dp-sgd'
+    | 'aggregation'
+    | 'delivery-load';
   startedAt: string;
   mode: 'quick' | 'full';
   durationSeconds: number;

@@ -8,6 +8,7 @@ import type { ResilienceResults } from './resilience';
 import type { OrchestrationResult } from './suites/orchestration';
 import type { QualityResult } from './suites/quality';
 import type { StrategyResult } from './suites/strategies';
+import type { QualityTuningResult } from './suites/quality-tuning';
 import type { DoubleMaskingFigure } from './suites/double-masking';
 import type { MaskingFigure, SecureAggregationFigure } from './suites/secure-aggregation';
 import type { NumpyStatus } from './suites/dp-sgd-numpy';
@@ -65,8 +66,11 @@ export interface BenchResults {
   orchestration: OrchestrationResult;
   /** Single-suite runs merged into this file after it was written (`--only orchestration`). */
   mergedRuns?: MergedRun[];
-  /** strategies: absent in results written before issue 14's strategy table. */
-  quality: QualityResult & { pending: string[]; strategies?: StrategyResult };
+  /**
+   * strategies: absent in results written before issue 14's strategy table; tuning: issue 14's
+   * criteria run by run (`--only quality-tuning`), absent before it.
+   */
+  quality: QualityResult & { pending: string[]; strategies?: StrategyResult; tuning?: QualityTuningResult };
   /** Chaos and load under faults (issue 20): absent in older files. */
   resilience?: ResilienceResults;
 }

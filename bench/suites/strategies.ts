@@ -10,11 +10,18 @@ import {
 } from '../../src/core/data';
 import {
   createModel,
+  getFlatWeights,
+  interceptIndex,
+  predictProbabilities,
+  setFlatWeights,
+  siteUpdate,
   trainLocally,
   trainLocallyWithDpSgd,
   type ModelSpec,
   type TrainingData,
+  withSiteIntercept,
 } from '../../src/core/model';
+import { evaluateBinary } from '../../src/core/metrics';
 import { loadTrainingConfig } from '../../src/config/training-config-loader';
 import { CryptoRandom } from '../../src/runtime/crypto-random';
 import { SeededRandom } from '../../src/core/random/seeded-random';
@@ -46,6 +53,42 @@ export interface StrategyRow {
   label: string;
   /** What differs from the defaults, as `himas train` flags would set it. */
   overrides: Partial<TrainingConfigInput>;
+  /** Recipe variants measured here before (or instead of) becoming flags: see HarnessVariant. */
+  variant?: HarnessVariant;
+}
+
+/**
+ * Ways to lower the noise floor of the final weights at the same ε, all post-processing of what
+ * DP-SGD released or a schedule fixed in advance (so no extra ε): averaging the global models of
+ * the last rounds, and a local learning rate that decays over the rounds.
+ */
+export interface HarnessVariant {
+  /**
+   * Site-specific intercepts (src/core/model/site-intercept.ts): each hospital keeps its own
+   * output bias and sends updates with that coordinate 0; hospital i is scored with its own.
+   */
+  siteIntercept?: boolean;
+  /** Serve the mean of the last k global models (k = 1: the last one, as today). */
+  tailAverageRounds?: number;
+  /** Local learning rate per round: constant (today), cosine from lr to lr/10, or lr/3 in the last third. */
+  learningRateSchedule?: 'constant' | 'cosine' | 'last-third';
+  /**
+   * Personalised serving: hospital i serves its own weights after the last round's local training
+   * (the global model of round R − 1 plus its own DP-SGD update, never averaged), not the final global.
+   */
+  servePersonalized?: boolean;
+}
+
+export function roundLearningRate(
+  base: number,
+  schedule: HarnessVariant['learningRateSchedule'],
+  round: number,
+  rounds: number,
+): number {
+  if (!schedule || schedule === 'constant' || rounds <= 1) return base;
+  if (schedule === 'last-third') return round > Math.ceil((2 * rounds) / 3) ? base / 3 : base;
+  const t = (round - 1) / (rounds - 1);
+  return base * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
 export const STRATEGY_ROWS: StrategyRow[] = [
@@ -101,6 +144,8 @@ export interface StrategyMetrics extends ModelMetrics {
   localOnlyWins: number;
   /** Hospitals where both AUROCs are defined (a test split with both outcomes). */
   comparedHospitals: number;
+  /** Indices (cohort order) of the hospitals counted in localOnlyWins. */
+  localOnlyWinners?: number[];
 }
 
 export interface StrategyResult {
@@ -153,8 +198,26 @@ const specOf = (config: TrainingConfig, inputDim: number): ModelSpec => ({
   hiddenUnits: config.model === 'mlp' ? config.hiddenUnits : [],
 });
 
+/**
+ * What a federated run serves: the global weights and, with site intercepts, each hospital's own
+ * intercept (the model hospital i serves is the global one with intercepts[i] in place).
+ */
+export interface ServedModels {
+  model: tf.LayersModel;
+  global: Float32Array;
+  interceptIndex: number;
+  /** Per hospital, its own intercept, or null (no site intercept: the global model everywhere). */
+  intercepts: Array<number | null>;
+  /** Per hospital, whole weights it serves instead of the global ones (personalised serving), or null. */
+  personal?: Array<Float32Array | null>;
+}
+
 /** A run of the jobs and the aggregator in one process: DP-SGD at every hospital, then the strategy. */
-async function federatedRun(config: TrainingConfig, splits: Split[]): Promise<tf.LayersModel> {
+async function federatedRun(
+  config: TrainingConfig,
+  splits: Split[],
+  variant: HarnessVariant = {},
+): Promise<ServedModels> {
   const preprocessor = referencePreprocessor();
   const trains = splits.map((s) => design(preprocessor, s.train));
   const noise = splits.map((s) => {
@@ -164,15 +227,31 @@ async function federatedRun(config: TrainingConfig, splits: Split[]): Promise<tf
     return sgd.noiseMultiplier;
   });
   const model = createModel(specOf(config, trains[0].cols), config.seed);
+  const index = interceptIndex(model);
+  const site = variant.siteIntercept === true;
+  const intercepts: Array<number | null> = splits.map(() => null);
+  const tail = Math.max(1, variant.tailAverageRounds ?? 1);
+  const globals: Float32Array[] = [];
+  // With tail averaging, each hospital also averages its own intercepts of the same rounds.
+  const interceptHistory: number[][] = splits.map(() => []);
+  const personal: Array<Float32Array | null> = splits.map(() => null);
   await simulateFederatedRounds({
     config,
     model,
     hospitals: splits.map((s, i) => ({ hospitalId: s.hospitalId, declaredRows: trains[i].rows })),
-    trainLocal: async (i) => {
+    trainLocal: async (i, round) => {
+      const global = getFlatWeights(model);
+      if (i === 0 && round > config.rounds - tail + 1) globals.push(global);
+      if (site) setFlatWeights(model, withSiteIntercept(global, index, intercepts[i]));
       await trainLocallyWithDpSgd(model, trains[i], {
         epochs: config.localEpochs,
         batchSize: config.batchSize,
-        learningRate: config.localLearningRate,
+        learningRate: roundLearningRate(
+          config.localLearningRate,
+          variant.learningRateSchedule,
+          round,
+          config.rounds,
+        ),
         proximalMu: config.proximalMu,
         declaredRows: trains[i].rows,
         exampleClipNorm: config.exampleClipNorm,
@@ -180,9 +259,60 @@ async function federatedRun(config: TrainingConfig, splits: Split[]): Promise<tf
         random: new CryptoRandom(),
         noiseRandom: new CryptoRandom(),
       });
+      if (variant.servePersonalized && round === config.rounds) personal[i] = getFlatWeights(model);
+      if (site) {
+        // What the job sends: the update without the intercept; what it keeps: the intercept.
+        const { delta, intercept } = siteUpdate(getFlatWeights(model), global, index);
+        intercepts[i] = intercept;
+        if (round > config.rounds - tail) interceptHistory[i].push(intercept);
+        setFlatWeights(
+          model,
+          global.map((w, j) => w + delta[j]),
+        );
+      }
     },
   });
-  return model;
+  globals.push(getFlatWeights(model));
+  const global = new Float32Array(globals[0].length);
+  for (const g of globals) for (let j = 0; j < g.length; j++) global[j] += g[j] / globals.length;
+  setFlatWeights(model, global);
+  const served = intercepts.map((v, i) =>
+    v === null ? null : interceptHistory[i].reduce((a, b) => a + b, 0) / interceptHistory[i].length,
+  );
+  return { model, global, interceptIndex: index, intercepts: served, personal };
+}
+
+/** Each hospital's test split scored by the model it serves; pooled = those scores together. */
+function servedMetrics(
+  served: ServedModels,
+  tests: TrainingData[],
+): { pooled: ModelMetrics; perHospital: ModelMetrics[] } {
+  const labels: number[] = [];
+  const probabilities: number[] = [];
+  const perHospital = tests.map((test, i) => {
+    setFlatWeights(
+      served.model,
+      withSiteIntercept(served.global, served.interceptIndex, served.intercepts[i]),
+    );
+    const p = predictProbabilities(served.model, test.features, test.rows, test.cols);
+    for (let r = 0; r < test.rows; r++) {
+      labels.push(test.labels[r]);
+      probabilities.push(p[r]);
+    }
+    return metricsFrom(test.labels, p);
+  });
+  setFlatWeights(served.model, served.global);
+  return { pooled: metricsFrom(Float32Array.from(labels), Float32Array.from(probabilities)), perHospital };
+}
+
+function metricsFrom(labels: ArrayLike<number>, probabilities: ArrayLike<number>): ModelMetrics {
+  const m = evaluateBinary(labels, probabilities);
+  return {
+    auroc: m.auroc,
+    auprc: m.auprc,
+    observedExpected: m.observedExpectedRatio,
+    calibrationSlope: m.calibrationSlope,
+  };
 }
 
 /** The same recipe and passes without noise, on pooled rows (central) or one hospital's (local only). */
@@ -210,19 +340,21 @@ function withHospitalFigures(
     .map((m) => m.observedExpected)
     .filter((v): v is number => v !== null && v > 0 && Number.isFinite(v))
     .map((v) => Math.abs(Math.log(v)));
-  let wins = 0;
   let compared = 0;
+  const winners: number[] = [];
   perHospital.forEach((m, i) => {
     const own = localOnly?.[i].auroc ?? null;
     if (m.auroc === null || own === null) return;
     compared++;
-    if (own > m.auroc) wins++;
+    if (own > m.auroc) winners.push(i);
   });
+  const wins = winners.length;
   return {
     ...pooled,
     worstLogOE: logs.length === 0 ? null : Math.max(...logs),
     localOnlyWins: wins,
     comparedHospitals: compared,
+    localOnlyWinners: winners,
   };
 }
 
@@ -260,17 +392,13 @@ async function runSeed(settings: StrategySettings, seed: number, log: (m: string
 
   const reference = referencePreprocessor();
   const tests = splits.map((s) => design(reference, s.test));
-  const pooledTest = concat(tests);
   for (const row of settings.strategies) {
     const t = Date.now();
     const config = configFor(settings, seed, row);
-    const model = await federatedRun(config, splits);
-    rows[row.id] = withHospitalFigures(
-      metricsOf(model, pooledTest),
-      tests.map((test) => metricsOf(model, test)),
-      localOnly,
-    );
-    model.dispose();
+    const served = await federatedRun(config, splits, row.variant);
+    const scored = servedMetrics(served, tests);
+    rows[row.id] = withHospitalFigures(scored.pooled, scored.perHospital, localOnly);
+    served.model.dispose();
     log(`strategies seed ${seed} ${row.id}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   return { seed, rows, trainStays: splits.map((s) => s.train.length) };

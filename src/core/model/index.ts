@@ -35,3 +35,4 @@ export {
 export { trainLocallyWithDpSgd, type DpSgdTrainingOptions, type DpSgdTrainingResult } from './dp-sgd';
 export { fusedDenseLayout, trainDenseDpSgdFused, type FusedDpSgdOptions } from './fused-dp-sgd-training';
 export { clippedGradientSum, DenseWorkspace, type DenseLayout } from './dense-dp-sgd-kernel';
+export { interceptIndex, siteUpdate, withSiteIntercept } from './site-intercept';

@@ -1,5 +1,5 @@
 import { strategySection } from '../../../bench/report/strategies-section';
-import { benchStrategies, STRATEGY_ROWS } from '../../../bench/suites/strategies';
+import { benchStrategies, roundLearningRate, STRATEGY_ROWS } from '../../../bench/suites/strategies';
 import { initializeBackend } from '../../../src/core/model';
 
 jest.setTimeout(120_000);
@@ -39,6 +39,33 @@ describe('strategy table (issue 14)', () => {
     const page = strategySection(result).join('\n');
     expect(page).toContain('| FedYogi (server lr 0.05) |');
     expect(page).toContain('worst \\|ln O:E\\|');
+  });
+
+  it('scores each hospital with its own intercept in the site-intercept variant', async () => {
+    const result = await benchStrategies({
+      preset: 'archetypes',
+      hospitals: 3,
+      patients: 1500,
+      rounds: 2,
+      seeds: [4],
+      strategies: [
+        { id: 'default', label: 'default', overrides: {} },
+        { id: 'site', label: 'site intercept', overrides: {}, variant: { siteIntercept: true } },
+      ],
+    });
+    const { default: shared, site } = result.raw[0].rows;
+    expect(site.auroc).toBeGreaterThan(0.5);
+    expect(site.worstLogOE).not.toBeNull();
+    // Another model at every hospital: its intercept is its own, not the shared one.
+    expect(site.observedExpected).not.toBe(shared.observedExpected);
+  });
+
+  it('decays the local learning rate on the schedules the harness measures', () => {
+    expect(roundLearningRate(0.01, 'constant', 10, 10)).toBe(0.01);
+    expect(roundLearningRate(0.01, 'cosine', 1, 10)).toBeCloseTo(0.01, 12);
+    expect(roundLearningRate(0.01, 'cosine', 10, 10)).toBeCloseTo(0.001, 12);
+    expect(roundLearningRate(0.01, 'last-third', 7, 10)).toBe(0.01);
+    expect(roundLearningRate(0.01, 'last-third', 8, 10)).toBeCloseTo(0.01 / 3, 12);
   });
 
   it('flags calibration outside the clinical targets', () => {
