@@ -1,4 +1,4 @@
-import { scaledSumInto } from '../kernels/aggregation-kernels';
+import { noisyAverageInto, scaledSumInto, sumOfSquares } from '../kernels/aggregation-kernels';
 import { gaussianEvent, poissonSampledEvent } from '../privacy/dp-event';
 import { serverStepOf } from './server-step';
 import {
@@ -103,18 +103,11 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
     if (noiseStd > 0 && random !== undefined) {
       const noise = new Float64Array(length);
       random.fillStandardNormal(noise);
-      const sumNoiseStd = noiseMultiplier * clipNorm;
-      for (let i = 0; i < length; i++) {
-        const x = Math.fround((sum[i] + sumNoiseStd * noise[i]) / m);
-        noisyAverage[i] = x;
-        squares += x * x;
-      }
+      // fround((sum + zC·noise) / m) on the SIMD kernels, squares taken while each tile is in cache.
+      squares = noisyAverageInto(noisyAverage, sum, noise, noiseMultiplier * clipNorm, m);
     } else {
-      for (let i = 0; i < length; i++) {
-        const x = Math.fround(sum[i] / m);
-        noisyAverage[i] = x;
-        squares += x * x;
-      }
+      for (let i = 0; i < length; i++) noisyAverage[i] = Math.fround(sum[i] / m);
+      squares = sumOfSquares(noisyAverage);
     }
 
     const innerState = isStrategyState(state?.inner) ? state.inner : undefined;

@@ -72,6 +72,22 @@ export function addModularJs(target: Int32Array, v: Int32Array, sign: 1 | -1, fr
   else for (let i = from; i < to; i++) target[i] = (target[i] - v[i]) | 0;
 }
 
+/**
+ * out[i] = fround((sum[i] + std · noise[i]) / m), and Σ out[i]² in sumOfSquaresJs's order: the
+ * reference of DP-FedAvg's last pass (noise on the clipped sum, ÷ m, to float32, the average's
+ * squared norm for the server step and the finiteness check).
+ */
+export function noisyAverageJs(
+  out: Float32Array,
+  sum: Float64Array,
+  noise: Float64Array,
+  std: number,
+  m: number,
+): number {
+  for (let i = 0; i < out.length; i++) out[i] = Math.fround((sum[i] + std * noise[i]) / m);
+  return sumOfSquaresJs(out);
+}
+
 const PAGE = 65536;
 const ALIGN = 16;
 // Scratch at the start of every KernelMemory: lane state of 8 streams, one float64 tile, and
@@ -228,6 +244,45 @@ export class KernelMemory {
     }
   }
 
+  /**
+   * noisyAverageJs's values, tile by tile through the scratch area (sum and noise staged, the
+   * float32 tile squared while it is in cache and copied out): one read of sum and noise, one
+   * write of out.
+   */
+  noisyAverageInto(
+    out: Float32Array,
+    sum: Float64Array,
+    noise: Float64Array,
+    std: number,
+    m: number,
+  ): number {
+    const length = out.length;
+    const buffer = this.memory.buffer;
+    const sumTile = new Float64Array(buffer, TILE_BYTE, TILE);
+    const noiseByte = STAGING_BYTE; // two 32 KiB staging slots: TILE float64
+    const outByte = STAGING_BYTE + 2 * TILE * 4;
+    const noiseTile = new Float64Array(buffer, noiseByte, TILE);
+    const outTile = new Float32Array(buffer, outByte, TILE);
+    const lanes = this.f64(STATE_BYTE, SQUARE_LANES);
+    lanes.fill(0);
+    const whole = length - (length % SQUARE_LANES);
+    for (let from = 0; from < length; from += TILE) {
+      const to = Math.min(length, from + TILE);
+      const groups = (to - from) >>> 2;
+      sumTile.set(sum.subarray(from, from + 4 * groups));
+      noiseTile.set(noise.subarray(from, from + 4 * groups));
+      this.kernels.noisyAverage(TILE_BYTE, noiseByte, outByte, groups, std, m);
+      for (let i = from + 4 * groups; i < to; i++)
+        outTile[i - from] = Math.fround((sum[i] + std * noise[i]) / m);
+      const squared = Math.min(to, whole) - from;
+      if (squared > 0) this.kernels.sumSquares1(STATE_BYTE, squared / SQUARE_LANES, outByte);
+      out.set(outTile.subarray(0, to - from), from);
+    }
+    let tail = 0;
+    for (let i = whole; i < length; i++) tail += out[i] * out[i];
+    return combineLanes(lanes, tail);
+  }
+
   /** target[i] = Σ_k vectors[k][i] mod 2^32 (addModularJs's values; the order does not matter). */
   sumModularInto(target: Int32Array, vectors: readonly Int32Array[]): void {
     const length = target.length;
@@ -322,6 +377,21 @@ export function scaledSumInto(
   if (memory !== null) return memory.scaledSumInto(out, deltas, scales);
   out.fill(0);
   for (let k = 0; k < deltas.length; k++) scaledAddJs(out, deltas[k], scales[k]);
+}
+
+/** noisyAverageJs's values and result, with the SIMD kernels for long vectors. */
+export function noisyAverageInto(
+  out: Float32Array,
+  sum: Float64Array,
+  noise: Float64Array,
+  std: number,
+  m: number,
+): number {
+  if (sum.length !== out.length || noise.length !== out.length)
+    throw new RangeError(`sum and noise must have ${out.length} values`);
+  const memory = out.length >= WASM_MIN_LENGTH ? scratchMemory() : null;
+  if (memory === null) return noisyAverageJs(out, sum, noise, std, m);
+  return memory.noisyAverageInto(out, sum, noise, std, m);
 }
 
 /** target = Σ_k vectors[k] mod 2^32 (addModularJs's values). */

@@ -189,11 +189,60 @@ const subInt32: FunctionSpec = {
   ]),
 };
 
+/**
+ * noisyAverage(sum, noise, out, groups, std, m): out[i] = f32((sum[i] + std · noise[i]) / m) for
+ * groups of 4 — float64 multiply, add and divide, then one rounding to float32, as
+ * noisyAverageJs does it with Math.fround.
+ */
+const noisyAverage: FunctionSpec = (() => {
+  const [sum, noise, out, groups, std, m] = [0, 1, 2, 3, 4, 5];
+  const [stdSplat, mSplat, lo] = [6, 7, 8];
+  const half = (offset: number) => [
+    ...op.localGet(sum),
+    ...v128.load(offset),
+    ...op.localGet(noise),
+    ...v128.load(offset),
+    ...op.localGet(stdSplat),
+    ...v128.f64x2Mul,
+    ...v128.f64x2Add,
+    ...op.localGet(mSplat),
+    ...v128.f64x2Div,
+    ...v128.f32x4DemoteF64x2Zero,
+  ];
+  return {
+    name: 'noisyAverage',
+    params: [I32, I32, I32, I32, F64, F64],
+    results: [],
+    locals: [[3, V128]],
+    body: [
+      ...op.localGet(std),
+      ...v128.f64x2Splat,
+      ...op.localSet(stdSplat),
+      ...op.localGet(m),
+      ...v128.f64x2Splat,
+      ...op.localSet(mSplat),
+      ...loopTimes(groups, [
+        ...half(0),
+        ...op.localSet(lo),
+        ...op.localGet(out),
+        ...op.localGet(lo),
+        ...half(16),
+        ...v128.lowHalvesOfTwo,
+        ...v128.store(0),
+        ...advance(sum, 32),
+        ...advance(noise, 32),
+        ...advance(out, 16),
+      ]),
+    ],
+  };
+})();
+
 export const KERNEL_FUNCTIONS: readonly FunctionSpec[] = [
   ...STREAM_COUNTS.map(sumSquares),
   ...STREAM_COUNTS.map(scaledAdd),
   ...STREAM_COUNTS.map(addInt32),
   subInt32,
+  noisyAverage,
 ];
 
 type Kernel = (...args: number[]) => void;

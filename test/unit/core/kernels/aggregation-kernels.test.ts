@@ -3,6 +3,8 @@ import {
   addModular,
   addModularJs,
   KernelMemory,
+  noisyAverageInto,
+  noisyAverageJs,
   scaledAddJs,
   scaledSumInto,
   sumModularInto,
@@ -157,7 +159,41 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
     );
   });
 
+  it('noisy average: the bits of fround((sum + std·noise) / m) and its 8-lane sum of squares', () => {
+    fc.assert(
+      fc.property(
+        lengthArb,
+        fc.integer(),
+        fc.double({ min: 0, max: 50, noNaN: true }),
+        fc.integer({ min: 1, max: 1000 }),
+        (length, seed, std, m) => {
+          const [a, b] = vectors(2, length, seed, 40);
+          const sum = Float64Array.from(a, (x, i) => x * 1.000001 + i * 1e-9);
+          const noise = Float64Array.from(b);
+          const expected = new Float32Array(length);
+          const expectedSquares = noisyAverageJs(expected, sum, noise, std, m);
+          const out = new Float32Array(length).fill(7);
+          const squares = noisyAverageInto(out, sum, noise, std, m);
+          expect(Array.from(new Uint32Array(out.buffer))).toEqual(
+            Array.from(new Uint32Array(expected.buffer)),
+          );
+          expect(squares).toBe(expectedSquares);
+          expect(expectedSquares).toBe(sumOfSquaresJs(expected));
+        },
+      ),
+      { numRuns: 20 },
+    );
+    // A float32 overflow (huge sum or noise) gives an infinite square sum: the caller's finiteness check.
+    const out = new Float32Array(1024);
+    const squares = noisyAverageInto(out, new Float64Array(1024).fill(1e39), new Float64Array(1024), 1, 1);
+    expect(out[0]).toBe(Infinity);
+    expect(squares).toBe(Infinity);
+  });
+
   it('refuses vectors of the wrong length', () => {
+    expect(() =>
+      noisyAverageInto(new Float32Array(600), new Float64Array(600), new Float64Array(599), 1, 1),
+    ).toThrow(/600 values/);
     expect(() => scaledSumInto(new Float64Array(600), [new Float32Array(599)], [1])).toThrow(/600 values/);
     expect(() => sumModularInto(new Int32Array(4), [new Int32Array(5)])).toThrow(/4 values/);
     expect(() => addModular(new Int32Array(4), new Int32Array(3), 1)).toThrow(/3 values, expected 4/);
