@@ -1,9 +1,14 @@
 import { randomFillSync } from 'node:crypto';
 import type { SecureRandom } from '../core/random/random';
+import { installKernelHelper } from './kernel-helper';
 import { PrefetchedNormals } from './normal-prefetch';
 import { zigguratNormals, zigguratTables } from './ziggurat-normal';
 
 const TABLES = zigguratTables();
+
+// The process that draws DP noise is the one that aggregates: give the kernels their second
+// thread here, next to the noise worker (both start on first use, never keep the process alive).
+installKernelHelper();
 const refillWords = (words: Uint32Array): void => void randomFillSync(words);
 
 const DEFAULT_CHUNK_BYTES = 64 * 1024;

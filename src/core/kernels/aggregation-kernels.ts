@@ -23,6 +23,72 @@ export const WASM_MIN_LENGTH = 512;
 export const TILE = 8192;
 const MAX_STREAMS = STREAM_COUNTS[0];
 
+/**
+ * A second thread for the kernels (the runtime's, src/runtime/kernel-helper.ts; src/core starts
+ * no threads). `share` runs the items 0 … count−1 of `task` — each item a fixed sequence of kernel
+ * calls on `memory`, see runSharedItem — claimed one at a time by this thread (runHere) and by the
+ * helper, and returns once every item is done. Which thread ran an item never changes its bits:
+ * an item writes only its own outputs, with the same calls in the same order either way.
+ */
+export interface KernelHelper {
+  share(memory: KernelMemory, task: SharedTask, runHere: (item: number) => void): void;
+}
+
+/** Items of a shared task: a batch of norms (kind 'squares') or a tile of the clipped sum ('scaledSum'). */
+export interface SharedTask {
+  kind: 'squares' | 'scaledSum';
+  count: number;
+  /** [start, size] of each batch of at most 8 vectors. */
+  batches: ReadonlyArray<{ start: number; size: number }>;
+  /** Byte address of every vector's values. */
+  pointers: readonly number[];
+  /** scaledSum: the scale of every vector. */
+  scales: readonly number[];
+  /** squares: 8-value blocks per vector; scaledSum: 4-value groups per tile. */
+  steps: number;
+  /** squares: the lane state of batch b is at outByte + 64·start; scaledSum: the float64 sum. */
+  outByte: number;
+}
+
+/** The most vectors a shared task carries (above, the calling thread works alone). */
+export const SHARED_MAX_VECTORS = 1024;
+
+let helper: KernelHelper | null = null;
+
+/** Installs (or removes, with null) the second thread the kernels split long work with. */
+export function useKernelHelper(next: KernelHelper | null): void {
+  helper = next;
+}
+
+/**
+ * One item of a shared task, as either thread runs it (the helper's copy is in
+ * src/runtime/kernel-helper.ts, pinned equal by the tests): squares item b is batch b's lane sums;
+ * scaledSum item t zeroes tile t of the sum and adds every batch into it in order.
+ */
+export function runSharedItem(
+  kernels: KernelExports,
+  buffer: ArrayBufferLike,
+  task: SharedTask,
+  item: number,
+): void {
+  if (task.kind === 'squares') {
+    const { start, size } = task.batches[item];
+    kernels[`sumSquares${size}`](
+      task.outByte + 64 * start,
+      task.steps,
+      ...task.pointers.slice(start, start + size),
+    );
+    return;
+  }
+  const values = 4 * task.steps;
+  const sumByte = task.outByte + item * values * 8;
+  new Float64Array(buffer, sumByte, values).fill(0);
+  for (const { start, size } of task.batches) {
+    const pointers = task.pointers.slice(start, start + size).map((p) => p + item * values * 4);
+    kernels[`scaledAdd${size}`](sumByte, task.steps, ...task.scales.slice(start, start + size), ...pointers);
+  }
+}
+
 /** ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) + tail: the one association order of a sum of squares. */
 export function combineLanes(l: ArrayLike<number>, tail: number): number {
   return l[0] + l[1] + (l[2] + l[3]) + (l[4] + l[5] + (l[6] + l[7])) + tail;
@@ -88,6 +154,22 @@ export function noisyAverageJs(
   return sumOfSquaresJs(out);
 }
 
+/**
+ * out[i] = fround(global[i] + ((0 + w·x[i]) / total)·eta): FedAvg's server step on a single update
+ * (the DP wrapper's noisy average), the reference of the stepOne kernel. `0 +` turns −0 into +0 as
+ * the float64 sum of the general case does; ·1 is exact, so eta = 1 is global + (0 + w·x)/total.
+ */
+export function stepOneJs(
+  out: Float32Array,
+  global: Float32Array,
+  x: Float32Array,
+  w: number,
+  total: number,
+  eta: number,
+): void {
+  for (let i = 0; i < out.length; i++) out[i] = global[i] + ((0 + w * x[i]) / total) * eta;
+}
+
 const PAGE = 65536;
 const ALIGN = 16;
 // Scratch at the start of every KernelMemory: lane state of 8 streams, one float64 tile, and
@@ -98,6 +180,7 @@ const STAGING_BYTE = TILE_BYTE + TILE * 8;
 const SCRATCH_BYTES = STAGING_BYTE + MAX_STREAMS * TILE * 4;
 
 type View = Float32Array | Float64Array | Int32Array;
+type WorkspaceSlot = 'sum' | 'norms';
 
 // Which KernelMemory a buffer belongs to, so a vector allocated in one is read there in place.
 const owners = new WeakMap<ArrayBufferLike, KernelMemory>();
@@ -112,6 +195,7 @@ export class KernelMemory {
   private readonly memory: WebAssembly.Memory;
   readonly kernels: KernelExports;
   private top = SCRATCH_BYTES;
+  private readonly workspaces = new Map<WorkspaceSlot, { at: number; bytes: number }>();
 
   private constructor(memory: WebAssembly.Memory, kernels: KernelExports) {
     this.memory = memory;
@@ -131,6 +215,25 @@ export class KernelMemory {
     }
     const kernels = instantiateKernels(memory);
     return kernels === null ? null : new KernelMemory(memory, kernels);
+  }
+
+  /** The WebAssembly memory itself (a helper thread binds its own kernel instance to it). */
+  get wasmMemory(): WebAssembly.Memory {
+    return this.memory;
+  }
+
+  /**
+   * A float64 work area reused by every call with the same slot ('sum': a round's clipped sum;
+   * 'norms': the lane states of its norms): valid until the next call for that slot on this
+   * memory, so never hand it out of the aggregation that asked for it.
+   */
+  workspaceFloat64(slot: WorkspaceSlot, length: number): Float64Array {
+    let area = this.workspaces.get(slot);
+    if (area === undefined || area.bytes < length * 8) {
+      area = { at: this.allocate(length * 8), bytes: length * 8 };
+      this.workspaces.set(slot, area);
+    }
+    return new Float64Array(this.memory.buffer, area.at, length);
   }
 
   /** The current buffer (its length grows with the memory). */
@@ -190,6 +293,8 @@ export class KernelMemory {
 
   /** Σ x² of each vector (sumOfSquaresJs's values), up to 8 vectors of one length read at once. */
   sumsOfSquares(vectors: readonly Float32Array[]): number[] {
+    const shared = this.sharedSquares(vectors);
+    if (shared !== null) return shared;
     const out: number[] = [];
     for (const batch of batches(vectors.length)) {
       const group = vectors.slice(batch.start, batch.start + batch.size);
@@ -219,15 +324,89 @@ export class KernelMemory {
   }
 
   /**
+   * The norms' batches split with the helper thread: possible when every vector lies here, all of
+   * one length, and there is more than one batch. Each batch's lanes go to its own slot of the
+   * workspace, so the result does not depend on who ran it.
+   */
+  private sharedSquares(vectors: readonly Float32Array[]): number[] | null {
+    const length = vectors[0].length;
+    const list = batches(vectors.length);
+    if (
+      helper === null ||
+      list.length < 2 ||
+      vectors.length > SHARED_MAX_VECTORS ||
+      !vectors.every((v) => v.length === length && this.owns(v))
+    )
+      return null;
+    const whole = length - (length % SQUARE_LANES);
+    const lanes = this.workspaceFloat64('norms', SQUARE_LANES * vectors.length);
+    lanes.fill(0);
+    const task: SharedTask = {
+      kind: 'squares',
+      count: list.length,
+      batches: list,
+      pointers: vectors.map((v) => v.byteOffset),
+      scales: [],
+      steps: whole / SQUARE_LANES,
+      outByte: lanes.byteOffset,
+    };
+    helper.share(this, task, (item) => runSharedItem(this.kernels, this.memory.buffer, task, item));
+    return vectors.map((v, k) => {
+      let tail = 0;
+      for (let i = whole; i < length; i++) tail += v[i] * v[i];
+      return combineLanes(lanes.subarray(SQUARE_LANES * k, SQUARE_LANES * (k + 1)), tail);
+    });
+  }
+
+  /**
+   * The clipped sum's whole tiles split with the helper thread, into `out` (which must lie here
+   * too: the helper writes its tiles in place); the last, partial tile is this thread's. Null
+   * when the split is not possible (then the caller's single-thread loop runs).
+   */
+  private sharedScaledSum(
+    out: Float64Array,
+    deltas: readonly Float32Array[],
+    scales: readonly number[],
+  ): boolean {
+    const tiles = Math.floor(out.length / TILE);
+    if (helper === null || tiles < 2 || deltas.length > SHARED_MAX_VECTORS || !this.owns(out)) return false;
+    if (!deltas.every((d) => this.owns(d))) return false;
+    const task: SharedTask = {
+      kind: 'scaledSum',
+      count: tiles,
+      batches: batches(deltas.length),
+      pointers: deltas.map((d) => d.byteOffset),
+      scales,
+      steps: TILE / 4,
+      outByte: out.byteOffset,
+    };
+    helper.share(this, task, (item) => runSharedItem(this.kernels, this.memory.buffer, task, item));
+    const from = tiles * TILE;
+    if (from < out.length) this.scaledSumRange(out, deltas, scales, from);
+    return true;
+  }
+
+  /**
    * out[i] = Σ_k fround(scales[k] · deltas[k][i]) in float64, k in the order given (scaledAddJs
    * applied to a zero sum, update after update). Tile by tile: each tile of the sum stays in cache
    * while every update's slice is added, so each update is read once and out written once.
    */
   scaledSumInto(out: Float64Array, deltas: readonly Float32Array[], scales: readonly number[]): void {
+    if (this.sharedScaledSum(out, deltas, scales)) return;
+    this.scaledSumRange(out, deltas, scales, 0);
+  }
+
+  /** scaledSumInto on out[from …] (from a multiple of TILE), on this thread. */
+  private scaledSumRange(
+    out: Float64Array,
+    deltas: readonly Float32Array[],
+    scales: readonly number[],
+    start: number,
+  ): void {
     const length = out.length;
-    out.fill(0);
+    out.fill(0, start);
     const tile = this.f64(TILE_BYTE, TILE);
-    for (let from = 0; from < length; from += TILE) {
+    for (let from = start; from < length; from += TILE) {
       const to = Math.min(length, from + TILE);
       const groups = (to - from) >>> 2;
       const vectorTo = from + 4 * groups;
@@ -281,6 +460,37 @@ export class KernelMemory {
     let tail = 0;
     for (let i = whole; i < length; i++) tail += out[i] * out[i];
     return combineLanes(lanes, tail);
+  }
+
+  /** stepOneJs's values, tile by tile through the staging area (global, x and out each one slot). */
+  stepOneInto(
+    out: Float32Array,
+    global: Float32Array,
+    x: Float32Array,
+    w: number,
+    total: number,
+    eta: number,
+  ): void {
+    const length = out.length;
+    const buffer = this.memory.buffer;
+    const slot = (k: number) => STAGING_BYTE + k * TILE * 4;
+    const outTile = new Float32Array(buffer, slot(2), TILE);
+    for (let from = 0; from < length; from += TILE) {
+      const to = Math.min(length, from + TILE);
+      const groups = (to - from) >>> 2;
+      const vectorTo = from + 4 * groups;
+      this.kernels.stepOne(
+        this.address(global, from, vectorTo, 0),
+        this.address(x, from, vectorTo, 1),
+        slot(2),
+        groups,
+        w,
+        total,
+        eta,
+      );
+      out.set(outTile.subarray(0, vectorTo - from), from);
+      for (let i = vectorTo; i < to; i++) out[i] = global[i] + ((0 + w * x[i]) / total) * eta;
+    }
   }
 
   /** target[i] = Σ_k vectors[k][i] mod 2^32 (addModularJs's values; the order does not matter). */
@@ -346,6 +556,11 @@ export function scratchMemory(): KernelMemory | null {
   return scratch;
 }
 
+/** The KernelMemory `view` lies in, or null. */
+export function memoryOf(view: View): KernelMemory | null {
+  return owners.get(view.buffer) ?? null;
+}
+
 /** The KernelMemory every vector lives in, else the scratch memory (inputs are then copied through it). */
 function memoryFor(vectors: readonly View[]): KernelMemory | null {
   const first = vectors.length > 0 ? owners.get(vectors[0].buffer) : undefined;
@@ -389,9 +604,25 @@ export function noisyAverageInto(
 ): number {
   if (sum.length !== out.length || noise.length !== out.length)
     throw new RangeError(`sum and noise must have ${out.length} values`);
-  const memory = out.length >= WASM_MIN_LENGTH ? scratchMemory() : null;
+  const memory = out.length >= WASM_MIN_LENGTH ? (memoryOf(sum) ?? scratchMemory()) : null;
   if (memory === null) return noisyAverageJs(out, sum, noise, std, m);
   return memory.noisyAverageInto(out, sum, noise, std, m);
+}
+
+/** stepOneJs's values, with the SIMD kernel for long vectors. */
+export function stepOneInto(
+  out: Float32Array,
+  global: Float32Array,
+  x: Float32Array,
+  w: number,
+  total: number,
+  eta: number,
+): void {
+  if (global.length !== out.length || x.length !== out.length)
+    throw new RangeError(`global and update must have ${out.length} values`);
+  const memory = out.length >= WASM_MIN_LENGTH ? scratchMemory() : null;
+  if (memory === null) return stepOneJs(out, global, x, w, total, eta);
+  memory.stepOneInto(out, global, x, w, total, eta);
 }
 
 /** target = Σ_k vectors[k] mod 2^32 (addModularJs's values). */

@@ -237,12 +237,79 @@ const noisyAverage: FunctionSpec = (() => {
   };
 })();
 
+/**
+ * stepOne(global, x, out, groups, w, total, eta): out[i] = f32(global[i] + ((0 + w·x[i]) / total)·eta)
+ * for groups of 4 — FedAvg's server step on one update (the DP wrapper's noisy average), in
+ * float64 with one rounding, as stepOneJs. (·1 is exact, so eta = 1 gives global + (0 + w·x)/total.)
+ */
+const stepOne: FunctionSpec = (() => {
+  const [global, x, out, groups, w, total, eta] = [0, 1, 2, 3, 4, 5, 6];
+  const [wSplat, totalSplat, etaSplat, zero, g, v, lo] = [7, 8, 9, 10, 11, 12, 13];
+  const half = (high: boolean) => [
+    ...op.localGet(g),
+    ...(high ? [...op.localGet(g), ...v128.highHalfToLow] : []),
+    ...v128.f64x2PromoteLowF32x4,
+    ...op.localGet(zero),
+    ...op.localGet(wSplat),
+    ...op.localGet(v),
+    ...(high ? [...op.localGet(v), ...v128.highHalfToLow] : []),
+    ...v128.f64x2PromoteLowF32x4,
+    ...v128.f64x2Mul,
+    ...v128.f64x2Add,
+    ...op.localGet(totalSplat),
+    ...v128.f64x2Div,
+    ...op.localGet(etaSplat),
+    ...v128.f64x2Mul,
+    ...v128.f64x2Add,
+    ...v128.f32x4DemoteF64x2Zero,
+  ];
+  return {
+    name: 'stepOne',
+    params: [I32, I32, I32, I32, F64, F64, F64],
+    results: [],
+    locals: [[7, V128]],
+    body: [
+      ...op.localGet(w),
+      ...v128.f64x2Splat,
+      ...op.localSet(wSplat),
+      ...op.localGet(total),
+      ...v128.f64x2Splat,
+      ...op.localSet(totalSplat),
+      ...op.localGet(eta),
+      ...v128.f64x2Splat,
+      ...op.localSet(etaSplat),
+      ...op.f64Const0,
+      ...v128.f64x2Splat,
+      ...op.localSet(zero),
+      ...loopTimes(groups, [
+        ...op.localGet(global),
+        ...v128.load(0),
+        ...op.localSet(g),
+        ...op.localGet(x),
+        ...v128.load(0),
+        ...op.localSet(v),
+        ...half(false),
+        ...op.localSet(lo),
+        ...op.localGet(out),
+        ...op.localGet(lo),
+        ...half(true),
+        ...v128.lowHalvesOfTwo,
+        ...v128.store(0),
+        ...advance(global, 16),
+        ...advance(x, 16),
+        ...advance(out, 16),
+      ]),
+    ],
+  };
+})();
+
 export const KERNEL_FUNCTIONS: readonly FunctionSpec[] = [
   ...STREAM_COUNTS.map(sumSquares),
   ...STREAM_COUNTS.map(scaledAdd),
   ...STREAM_COUNTS.map(addInt32),
   subInt32,
   noisyAverage,
+  stepOne,
 ];
 
 type Kernel = (...args: number[]) => void;

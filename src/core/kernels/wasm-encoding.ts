@@ -50,6 +50,8 @@ export const op = {
   localGet: (i: number) => [0x20, ...uleb(i)],
   localSet: (i: number) => [0x21, ...uleb(i)],
   i32Const: (v: number) => [0x41, ...sleb(v)],
+  /** f64.const +0 */
+  f64Const0: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
   i32Eqz: [0x45],
   i32Add: [0x6a],
   i32Sub: [0x6b],

@@ -5,6 +5,8 @@ import {
   KernelMemory,
   noisyAverageInto,
   noisyAverageJs,
+  stepOneInto,
+  stepOneJs,
   scaledAddJs,
   scaledSumInto,
   sumModularInto,
@@ -188,6 +190,34 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
     const squares = noisyAverageInto(out, new Float64Array(1024).fill(1e39), new Float64Array(1024), 1, 1);
     expect(out[0]).toBe(Infinity);
     expect(squares).toBe(Infinity);
+  });
+
+  it('server step on one update: the bits of fround(global + ((0 + w·x) / total)·eta), −0 and eta = 1 included', () => {
+    fc.assert(
+      fc.property(
+        lengthArb,
+        fc.integer(),
+        fc.constantFrom(1, 0.5, 1.7),
+        fc.double({ min: 0.5, max: 300, noNaN: true }),
+        fc.constantFrom(1, 1.3, 0.01),
+        (length, seed, w, total, eta) => {
+          const [g, x] = vectors(2, length, seed, 3);
+          x[0] = -0;
+          g[0] = -0;
+          const expected = new Float32Array(length);
+          stepOneJs(expected, g, x, w, total, eta);
+          const out = new Float32Array(length).fill(5);
+          stepOneInto(out, g, x, w, total, eta);
+          expect(Array.from(new Uint32Array(out.buffer))).toEqual(
+            Array.from(new Uint32Array(expected.buffer)),
+          );
+          // eta = 1 is the plain global + (0 + w·x)/total.
+          if (eta === 1)
+            for (let i = 0; i < length; i++) expect(out[i]).toBe(Math.fround(g[i] + (0 + w * x[i]) / total));
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 
   it('refuses vectors of the wrong length', () => {
