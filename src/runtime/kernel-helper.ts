@@ -34,6 +34,7 @@ const COUNT = 4;
 const STEPS = 5;
 const OUT_BYTE = 6;
 const BATCHES = 7;
+const TOTAL_STEPS = 8;
 const BATCH_AT = 16; // [start, size] pairs: at most ⌈1024 / 8⌉ + 3
 const POINTER_AT = BATCH_AT + 2 * 140;
 const SCALE_BYTE = 4 * (POINTER_AT + SHARED_MAX_VECTORS);
@@ -81,6 +82,7 @@ for (;;) {
       pointers: Array.from(control.subarray(${POINTER_AT}, ${POINTER_AT} + vectors)),
       scales: Array.from(scales.subarray(0, vectors)),
       steps: control[${STEPS}],
+      totalSteps: control[${TOTAL_STEPS}],
       outByte: control[${OUT_BYTE}],
     };
     for (let item = Atomics.add(control, ${NEXT}, 1); item < count; item = Atomics.add(control, ${NEXT}, 1))
@@ -95,8 +97,13 @@ for (;;) {
 export function sharedItemSource(): string {
   return `function runSharedItem(kernels, buffer, task, item) {
   if (task.kind === 'squares') {
-    const { start, size } = task.batches[item];
-    kernels['sumSquares' + size](task.outByte + 64 * start, task.steps, ...task.pointers.slice(start, start + size));
+    const { start, size } = task.batches[item % task.batches.length];
+    const chunk = Math.floor(item / task.batches.length);
+    const steps = Math.min(task.steps, task.totalSteps - chunk * task.steps);
+    const state = task.outByte + 64 * (chunk * task.pointers.length + start);
+    const offset = chunk * task.steps * 32;
+    const pointers = task.pointers.slice(start, start + size).map((p) => p + offset);
+    kernels['sumSquares' + size](state, steps, ...pointers);
     return;
   }
   const values = 4 * task.steps;
@@ -166,6 +173,7 @@ class WorkerKernelHelper implements KernelHelper {
     c[KIND] = task.kind === 'squares' ? 0 : 1;
     c[COUNT] = task.count;
     c[STEPS] = task.steps;
+    c[TOTAL_STEPS] = task.totalSteps;
     c[OUT_BYTE] = task.outByte;
     c[BATCHES] = task.batches.length;
     task.batches.forEach((b, i) => {

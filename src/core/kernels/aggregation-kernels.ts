@@ -34,7 +34,7 @@ export interface KernelHelper {
   share(memory: KernelMemory, task: SharedTask, runHere: (item: number) => void): void;
 }
 
-/** Items of a shared task: a batch of norms (kind 'squares') or a tile of the clipped sum ('scaledSum'). */
+/** Items of a shared task: a chunk of a batch of norms (kind 'squares') or a tile of the clipped sum ('scaledSum'). */
 export interface SharedTask {
   kind: 'squares' | 'scaledSum';
   count: number;
@@ -44,9 +44,11 @@ export interface SharedTask {
   pointers: readonly number[];
   /** scaledSum: the scale of every vector. */
   scales: readonly number[];
-  /** squares: 8-value blocks per vector; scaledSum: 4-value groups per tile. */
+  /** squares: 8-value blocks per chunk (SQUARE_CHUNK / 8); scaledSum: 4-value groups per tile. */
   steps: number;
-  /** squares: the lane state of batch b is at outByte + 64·start; scaledSum: the float64 sum. */
+  /** squares: 8-value blocks per vector (the last chunk may be shorter); scaledSum: steps · count. */
+  totalSteps: number;
+  /** squares: lane slots, vector k of chunk c at outByte + 64·(c·K + k); scaledSum: the float64 sum. */
   outByte: number;
 }
 
@@ -62,8 +64,9 @@ export function useKernelHelper(next: KernelHelper | null): void {
 
 /**
  * One item of a shared task, as either thread runs it (the helper's copy is in
- * src/runtime/kernel-helper.ts, pinned equal by the tests): squares item b is batch b's lane sums;
- * scaledSum item t zeroes tile t of the sum and adds every batch into it in order.
+ * src/runtime/kernel-helper.ts, pinned equal by the tests): squares item i is chunk ⌊i / B⌋ of
+ * batch i mod B (B batches), its lane sums into that chunk's slots; scaledSum item t zeroes tile t
+ * of the sum and adds every batch into it in order.
  */
 export function runSharedItem(
   kernels: KernelExports,
@@ -72,12 +75,13 @@ export function runSharedItem(
   item: number,
 ): void {
   if (task.kind === 'squares') {
-    const { start, size } = task.batches[item];
-    kernels[`sumSquares${size}`](
-      task.outByte + 64 * start,
-      task.steps,
-      ...task.pointers.slice(start, start + size),
-    );
+    const { start, size } = task.batches[item % task.batches.length];
+    const chunk = Math.floor(item / task.batches.length);
+    const steps = Math.min(task.steps, task.totalSteps - chunk * task.steps);
+    const state = task.outByte + 64 * (chunk * task.pointers.length + start);
+    const offset = chunk * task.steps * 32; // 8 float32 per step
+    const pointers = task.pointers.slice(start, start + size).map((p) => p + offset);
+    kernels[`sumSquares${size}`](state, steps, ...pointers);
     return;
   }
   const values = 4 * task.steps;
@@ -94,31 +98,54 @@ export function combineLanes(l: ArrayLike<number>, tail: number): number {
   return l[0] + l[1] + (l[2] + l[3]) + (l[4] + l[5] + (l[6] + l[7])) + tail;
 }
 
-/** Σ x² in float64 in 8 lanes (see the file comment): the reference definition. */
+/**
+ * Values per chunk of a sum of squares: each chunk has its own 8 lanes, and the chunks' sums are
+ * added in order, so two threads can take chunks of one vector (a vector of at most this many
+ * values is exactly the 8-lane sum of before).
+ */
+export const SQUARE_CHUNK = 65536;
+
+/**
+ * Σ x² in float64 (see the file comment): the reference definition. Per chunk of SQUARE_CHUNK
+ * values, 8 lanes combined by combineLanes; the chunk sums added in order; then the length % 8
+ * tail in sequence.
+ */
 export function sumOfSquaresJs(v: ArrayLike<number>): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let s4 = 0;
-  let s5 = 0;
-  let s6 = 0;
-  let s7 = 0;
-  const n = v.length - (v.length % SQUARE_LANES);
-  let i = 0;
-  for (; i < n; i += SQUARE_LANES) {
-    s0 += v[i] * v[i];
-    s1 += v[i + 1] * v[i + 1];
-    s2 += v[i + 2] * v[i + 2];
-    s3 += v[i + 3] * v[i + 3];
-    s4 += v[i + 4] * v[i + 4];
-    s5 += v[i + 5] * v[i + 5];
-    s6 += v[i + 6] * v[i + 6];
-    s7 += v[i + 7] * v[i + 7];
+  const whole = v.length - (v.length % SQUARE_LANES);
+  let total = 0;
+  for (let from = 0; from < whole; from += SQUARE_CHUNK) {
+    const to = Math.min(whole, from + SQUARE_CHUNK);
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    let s5 = 0;
+    let s6 = 0;
+    let s7 = 0;
+    for (let i = from; i < to; i += SQUARE_LANES) {
+      s0 += v[i] * v[i];
+      s1 += v[i + 1] * v[i + 1];
+      s2 += v[i + 2] * v[i + 2];
+      s3 += v[i + 3] * v[i + 3];
+      s4 += v[i + 4] * v[i + 4];
+      s5 += v[i + 5] * v[i + 5];
+      s6 += v[i + 6] * v[i + 6];
+      s7 += v[i + 7] * v[i + 7];
+    }
+    const partial = combineLanes([s0, s1, s2, s3, s4, s5, s6, s7], 0);
+    total = from === 0 ? partial : total + partial;
   }
   let tail = 0;
-  for (; i < v.length; i++) tail += v[i] * v[i];
-  return combineLanes([s0, s1, s2, s3, s4, s5, s6, s7], tail);
+  for (let i = whole; i < v.length; i++) tail += v[i] * v[i];
+  return total + tail;
+}
+
+/** Σ x² of v[whole …] in sequence (the length % 8 values after the last full block). */
+function squaresOfTail(v: Float32Array, whole: number): number {
+  let tail = 0;
+  for (let i = whole; i < v.length; i++) tail += v[i] * v[i];
+  return tail;
 }
 
 /** sum[i] += fround(delta[i] · scale) for i in [from, to): the reference of the clipped sum. */
@@ -304,21 +331,25 @@ export class KernelMemory {
         continue;
       }
       const lanes = this.f64(STATE_BYTE, SQUARE_LANES * batch.size);
-      lanes.fill(0);
       const whole = length - (length % SQUARE_LANES);
       const kernel = this.kernels[`sumSquares${batch.size}`];
       const inPlace = group.every((v) => this.owns(v));
-      const step = inPlace ? Math.max(whole, 1) : TILE;
-      for (let from = 0; from < whole; from += step) {
-        const to = Math.min(whole, from + step);
-        const pointers = group.map((v, k) => this.address(v, from, to, k));
-        kernel(STATE_BYTE, (to - from) / SQUARE_LANES, ...pointers);
+      const totals = new Array<number>(batch.size).fill(0);
+      for (let chunk = 0; chunk < whole; chunk += SQUARE_CHUNK) {
+        const chunkEnd = Math.min(whole, chunk + SQUARE_CHUNK);
+        lanes.fill(0);
+        const step = inPlace ? chunkEnd - chunk : TILE;
+        for (let from = chunk; from < chunkEnd; from += step) {
+          const to = Math.min(chunkEnd, from + step);
+          const pointers = group.map((v, k) => this.address(v, from, to, k));
+          kernel(STATE_BYTE, (to - from) / SQUARE_LANES, ...pointers);
+        }
+        for (let k = 0; k < batch.size; k++) {
+          const partial = combineLanes(lanes.subarray(SQUARE_LANES * k, SQUARE_LANES * (k + 1)), 0);
+          totals[k] = chunk === 0 ? partial : totals[k] + partial;
+        }
       }
-      group.forEach((v, k) => {
-        let tail = 0;
-        for (let i = whole; i < length; i++) tail += v[i] * v[i];
-        out.push(combineLanes(lanes.subarray(SQUARE_LANES * k, SQUARE_LANES * (k + 1)), tail));
-      });
+      group.forEach((v, k) => out.push(totals[k] + squaresOfTail(v, whole)));
     }
     return out;
   }
@@ -333,28 +364,36 @@ export class KernelMemory {
     const list = batches(vectors.length);
     if (
       helper === null ||
-      list.length < 2 ||
+      list.length * Math.ceil(length / SQUARE_CHUNK) < 2 ||
       vectors.length > SHARED_MAX_VECTORS ||
       !vectors.every((v) => v.length === length && this.owns(v))
     )
       return null;
     const whole = length - (length % SQUARE_LANES);
-    const lanes = this.workspaceFloat64('norms', SQUARE_LANES * vectors.length);
+    const chunks = Math.ceil(whole / SQUARE_CHUNK);
+    if (chunks === 0) return null;
+    // Lane slot of vector k in chunk c: 64 bytes at 64·(c·K + k), so a batch's S slots are adjacent.
+    const lanes = this.workspaceFloat64('norms', SQUARE_LANES * vectors.length * chunks);
     lanes.fill(0);
     const task: SharedTask = {
       kind: 'squares',
-      count: list.length,
+      count: list.length * chunks,
       batches: list,
       pointers: vectors.map((v) => v.byteOffset),
       scales: [],
-      steps: whole / SQUARE_LANES,
+      steps: SQUARE_CHUNK / SQUARE_LANES,
+      totalSteps: whole / SQUARE_LANES,
       outByte: lanes.byteOffset,
     };
     helper.share(this, task, (item) => runSharedItem(this.kernels, this.memory.buffer, task, item));
     return vectors.map((v, k) => {
-      let tail = 0;
-      for (let i = whole; i < length; i++) tail += v[i] * v[i];
-      return combineLanes(lanes.subarray(SQUARE_LANES * k, SQUARE_LANES * (k + 1)), tail);
+      let total = 0;
+      for (let c = 0; c < chunks; c++) {
+        const at = SQUARE_LANES * (c * vectors.length + k);
+        const partial = combineLanes(lanes.subarray(at, at + SQUARE_LANES), 0);
+        total = c === 0 ? partial : total + partial;
+      }
+      return total + squaresOfTail(v, whole);
     });
   }
 
@@ -378,6 +417,7 @@ export class KernelMemory {
       pointers: deltas.map((d) => d.byteOffset),
       scales,
       steps: TILE / 4,
+      totalSteps: (tiles * TILE) / 4,
       outByte: out.byteOffset,
     };
     helper.share(this, task, (item) => runSharedItem(this.kernels, this.memory.buffer, task, item));

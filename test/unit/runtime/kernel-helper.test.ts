@@ -3,6 +3,7 @@ import {
   runSharedItem,
   scaledAddJs,
   scaledSumInto,
+  SQUARE_CHUNK,
   sumOfSquaresJs,
   sumsOfSquares,
   TILE,
@@ -59,6 +60,7 @@ describe('the kernels’ second thread (worker_threads over the shared kernel me
       pointers: deltas.map((d) => d.byteOffset),
       scales: deltas.map((_, k) => (k % 3 === 0 ? 1 : 1 / (k + 1))),
       steps: TILE / 4,
+      totalSteps: (3 * TILE) / 4,
       outByte,
     });
     for (let item = 0; item < 3; item++) {
@@ -66,6 +68,21 @@ describe('the kernels’ second thread (worker_threads over the shared kernel me
       workerItem(memory.kernels, memory.buffer, task(out[1].byteOffset), item);
     }
     expect(bits64(out[1])).toEqual(bits64(out[0]));
+    // Norm items: chunk ⌊i / 3⌋ of batch i mod 3, into their own lane slots.
+    const lanes = [memory.float64(8 * 11 * 2), memory.float64(8 * 11 * 2)];
+    const squares = (outByte: number): SharedTask => ({
+      ...task(outByte),
+      kind: 'squares',
+      count: 6,
+      steps: (2 * TILE) / 8,
+      totalSteps: (3 * TILE) / 8,
+    });
+    for (let item = 0; item < 6; item++) {
+      runSharedItem(memory.kernels, memory.buffer, squares(lanes[0].byteOffset), item);
+      workerItem(memory.kernels, memory.buffer, squares(lanes[1].byteOffset), item);
+    }
+    expect(bits64(lanes[1])).toEqual(bits64(lanes[0]));
+    expect(lanes[0].every((x) => x > 0)).toBe(true);
   });
 
   it('items run in any order by either thread give the single-thread bits (norms and clipped sums)', () => {
@@ -84,9 +101,23 @@ describe('the kernels’ second thread (worker_threads over the shared kernel me
     scaledSumInto(out, deltas, scales);
     expect(bits64(out)).toEqual(bits64(expected));
     expect(reversed.tasks.map((t) => [t.kind, t.count])).toEqual([
-      ['squares', 4], // batches of 8, 8, 2, 1
+      ['squares', 4], // batches of 8, 8, 2, 1 (one chunk each)
       ['scaledSum', 5], // whole tiles; the partial last one stays with the caller
     ]);
+  });
+
+  it('norms of vectors longer than a chunk: chunk items in any order give sumOfSquaresJs', () => {
+    const memory = KernelMemory.create()!;
+    const length = 2 * SQUARE_CHUNK + 8 * 3 + 5;
+    const deltas = inMemory(memory, 11, length, 21);
+    const expected = deltas.map(sumOfSquaresJs);
+    const shuffled = scriptedHelper((n) => Array.from({ length: n }, (_, i) => (i * 7) % n));
+    useKernelHelper(shuffled);
+    expect(sumsOfSquares(deltas)).toEqual(expected);
+    expect(shuffled.tasks[0].count).toBe(3 * 3); // batches 8, 2, 1 × chunks 3
+    useKernelHelper(null);
+    expect(sumsOfSquares(deltas)).toEqual(expected); // the single-thread kernel path
+    expect(sumsOfSquares(deltas.map((d) => d.slice()))).toEqual(expected); // staged copies
   });
 
   it('with the real worker: the same bits, round after round, and on a second memory', () => {

@@ -8,6 +8,7 @@ import {
   stepOneInto,
   stepOneJs,
   scaledAddJs,
+  SQUARE_CHUNK,
   scaledSumInto,
   sumModularInto,
   sumOfSquaresJs,
@@ -87,6 +88,22 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
     let sequential = 0;
     for (const x of short) sequential += x * x;
     expect(sumOfSquaresJs(short)).toBe(sequential);
+  });
+
+  it('sums of squares over several chunks: chunk sums added in order, within rounding of one 8-lane pass', () => {
+    const length = 3 * SQUARE_CHUNK + 5;
+    const [v] = vectors(1, length, 3, 2);
+    const chunked = sumOfSquaresJs(v);
+    let byChunk = 0;
+    for (let c = 0; c < 3; c++)
+      byChunk += sumOfSquaresJs(v.subarray(c * SQUARE_CHUNK, (c + 1) * SQUARE_CHUNK));
+    let tail = 0;
+    for (let i = 3 * SQUARE_CHUNK; i < length; i++) tail += v[i] * v[i];
+    expect(chunked).toBe(byChunk + tail);
+    let sequential = 0;
+    for (const x of v) sequential += x * x;
+    expect(Math.abs(chunked - sequential) / sequential).toBeLessThan(1e-12);
+    expect(sumsOfSquares([v])).toEqual([chunked]);
   });
 
   it('sums of squares are finite exactly when every value is (validateRound’s check)', () => {
