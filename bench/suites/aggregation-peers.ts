@@ -231,7 +231,10 @@ export async function profileAggregation(
     {
       step: 'server step, JS loop (before)',
       run: () => {
-        for (let i = 0; i < params; i++) next[i] = global[i] + (0 + average[i]) / 1;
+        // The loop as fedAvg ran it: weight and total are runtime values there (uniform: 1 and 1).
+        const w = inMemory.length / hospitals;
+        const total = hospitals / inMemory.length;
+        for (let i = 0; i < params; i++) next[i] = global[i] + (0 + w * average[i]) / total;
       },
     },
   ];

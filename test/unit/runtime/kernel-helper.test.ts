@@ -11,7 +11,9 @@ import {
   type KernelHelper,
   type SharedTask,
 } from '../../../src/core/kernels/aggregation-kernels';
+import { dpFedAvg, fedAvg } from '../../../src/core/federated';
 import { installKernelHelper, sharedItemSource } from '../../../src/runtime/kernel-helper';
+import { fakeSecureRandom } from '../core/federated/fake-secure-random';
 
 const bits64 = (v: Float64Array) => Array.from(new BigUint64Array(v.buffer, v.byteOffset, v.length));
 
@@ -137,6 +139,37 @@ describe('the kernels’ second thread (worker_threads over the shared kernel me
         expect(bits64(out)).toEqual(bits64(expected));
       }
     }
+  });
+
+  it('dpFedAvg on two threads: the single-thread weights and norms, and every update over C clipped to C', () => {
+    const memory = KernelMemory.create()!;
+    const length = 3 * SQUARE_CHUNK + 11;
+    const deltas = inMemory(memory, 13, length, 33);
+    // Norms from 0.25 C to 4 C (C = 1), none near C itself (float32 rounding would decide those).
+    deltas.forEach((d, k) => {
+      const f = [0.25, 0.5, 0.9, 2, 4][k % 5] / Math.sqrt(sumOfSquaresJs(d));
+      for (let i = 0; i < length; i++) d[i] *= f;
+    });
+    const updates = deltas.map((delta, k) => ({ hospitalId: `h${k}`, delta, numExamples: 1 }));
+    const run = () =>
+      dpFedAvg(fedAvg({ weighting: 'uniform' }), { clipNorm: 1, noiseMultiplier: 1 }).aggregate(
+        new Float32Array(length),
+        updates,
+        undefined,
+        { round: 1, expectedHospitals: 13, enrolledHospitals: 13, random: fakeSecureRandom(7) },
+      );
+    useKernelHelper(null);
+    const alone = run();
+    installKernelHelper();
+    const shared = [run(), run()];
+    for (const result of shared) {
+      expect(Array.from(result.weights)).toEqual(Array.from(alone.weights));
+      expect(result.report.updateNorms).toEqual(alone.report.updateNorms);
+    }
+    const over = updates.filter((_, k) => k % 5 >= 3).map((u) => u.hospitalId);
+    expect([...alone.report.clippedHospitals].sort()).toEqual([...over].sort());
+    for (const [id, norm] of Object.entries(alone.report.updateNorms))
+      expect(norm > 1).toBe(over.includes(id));
   });
 
   it('vectors outside kernel memory, or a sum outside it, stay on the calling thread', () => {
