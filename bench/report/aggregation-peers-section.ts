@@ -14,7 +14,8 @@ export function aggregationPeersSection(r: BenchResults): string[] {
     '',
     'DP-FedAvg (`dpFedAvg(fedAvg)`: validate, clip to C, float64 sum, Gaussian noise from node:crypto,',
     'server step) on the SIMD kernels of `src/core/kernels` — WebAssembly SIMD assembled from bytes,',
-    'up to 8 updates read at once, the noise drawn on a worker thread while the sum runs — timed in',
+    'up to 8 updates read at once, norms and clipped sum split with a second thread over the shared',
+    'kernel memory, the noise (ziggurat on node:crypto words) drawn on a worker while the sum runs — timed in',
     'one loop with two peers in a python3 process over the very same bytes: **the floor**, one numpy',
     '`a.sum()` over the K·P float32 (native SIMD, and huge pages where numpy gets them), and **numpy',
     'DP-FedAvg** written as Flower’s server-side fixed clipping does it (per update `np.linalg.norm`,',
@@ -54,6 +55,7 @@ export function aggregationPeersSection(r: BenchResults): string[] {
         'of floor',
         'of 4 KiB floor',
         'HIMAS, plain arrays ms',
+        'load',
       ],
       p.figures.map((f) => [
         String(f.hospitals),
@@ -70,6 +72,7 @@ export function aggregationPeersSection(r: BenchResults): string[] {
           : `${pct(f.fractionOfFloor)}${spread(f.fractionOfFloorPairs, (v) => pct(v, 0))}`,
         f.fractionOfFloor4k === undefined ? '—' : pct(f.fractionOfFloor4k),
         ms(f.himasPlainSeconds.median),
+        f.loadAverage ? `${f.loadAverage[0].toFixed(1)}→${f.loadAverage[1].toFixed(1)}` : '—',
       ]),
     ),
     '',
@@ -82,7 +85,29 @@ export function aggregationPeersSection(r: BenchResults): string[] {
     '“HIMAS ms” has the updates in kernel memory, as the aggregator decodes them (`decodeUpdateInto`);',
     '“plain arrays” hands the strategy ordinary Float32Arrays, which the kernels copy through a',
     'cache-sized staging area. Re-measure with `npm run bench -- --only aggregation [--full]`; one case',
-    'with `npx himas bench aggregate --hospitals 30 --params 1000000 --peers`.',
+    'with `npx himas bench aggregate --hospitals 30 --params 1000000 --peers`. “load” is the',
+    '1-minute load average before → after the case.',
+    '',
+    ...profileSection(p.profile),
+  ];
+}
+
+function profileSection(profile: NonNullable<BenchResults['aggregationPeers']>['profile']): string[] {
+  if (!profile) return [];
+  const whole = profile.steps[0].seconds.median;
+  return [
+    `**Where the time goes at K = ${profile.hospitals}, P = ${pLabel(profile.params)}** (each step timed alone, every step, the`,
+    'whole aggregation and the numpy lanes in one rotating loop; medians; “before” rows are the',
+    `steps as they ran before this table's kernels, bench-only). Load average ${profile.loadAverage[0].toFixed(1)} → ${profile.loadAverage[1].toFixed(1)}.`,
+    '',
+    table(
+      ['step', 'ms (q1–q3)', '× the whole aggregation'],
+      profile.steps.map((s) => [
+        s.step,
+        `${ms(s.seconds.median)} (${ms(s.seconds.q1)}–${ms(s.seconds.q3)})`,
+        (s.seconds.median / whole).toFixed(2),
+      ]),
+    ),
     '',
   ];
 }

@@ -292,7 +292,7 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
   push(
     '## Noise: Gaussian samples per second',
     '',
-    `${si(n.samples)} standard normals per run. CryptoRandom: node:crypto bytes in 64 KiB chunks, Marsaglia's polar method. Baseline: Box–Muller on \`Math.random\` — the unsafe speed ceiling (predictable, never for DP).`,
+    `${si(n.samples)} standard normals per run. CryptoRandom: node:crypto bytes in 64 KiB chunks; this table was measured when it used Marsaglia's polar method (the ziggurat replaced it on 2026-12-02: see the aggregation profile for both, side by side). Baseline: Box–Muller on \`Math.random\` — the unsafe speed ceiling (predictable, never for DP).`,
     '',
     table(
       ['sampler', 'ms per 10^6 (q1–q3)', 'samples/s', 'repeats'],

@@ -1,7 +1,19 @@
+import { randomFillSync } from 'node:crypto';
 import * as os from 'node:os';
-import { KernelMemory } from '../../src/core/kernels/aggregation-kernels';
+import {
+  KernelMemory,
+  noisyAverageInto,
+  scaledSumInto,
+  stepOneInto,
+  sumsOfSquares,
+  useKernelHelper,
+} from '../../src/core/kernels/aggregation-kernels';
 import type { ClientUpdate } from '../../src/core/federated';
+import { validateRound } from '../../src/core/federated/strategy';
 import { CryptoRandom } from '../../src/runtime/crypto-random';
+import { installKernelHelper } from '../../src/runtime/kernel-helper';
+import { zigguratNormals, zigguratTables } from '../../src/runtime/ziggurat-normal';
+import { previousPolarNormals } from './aggregation-previous';
 import { timeOnce } from '../harness';
 import { NumpyPeer, numpyAbsence, type PeerTask } from '../numpy-peer';
 import { summarize, type Summary } from '../statistics';
@@ -34,6 +46,19 @@ export interface PeerFigure {
   fractionOfFloor?: number;
   fractionOfFloorPairs?: Summary;
   fractionOfFloor4k?: number;
+  /** 1-minute load average before and after this case. */
+  loadAverage?: [number, number];
+}
+
+/**
+ * Where the time of one aggregation goes at K = 30, P = 10^6: each step timed alone, all of them
+ * and the floor in one rotating loop (medians, seconds).
+ */
+export interface PeerProfile {
+  hospitals: number;
+  params: number;
+  steps: Array<{ step: string; seconds: Summary }>;
+  loadAverage: [number, number];
 }
 
 export interface PeerResult {
@@ -45,6 +70,7 @@ export interface PeerResult {
   skipped: Array<{ hospitals: number; params: number; reason: string }>;
   /** 1-minute load average at the start and the end of the table (others' jobs share the machine). */
   loadAverage?: [number, number];
+  profile?: PeerProfile;
 }
 
 export const PEER_HOSPITALS = [3, 30, 100, 1000];
@@ -88,6 +114,7 @@ export async function benchAgainstPeers(
         }))
       : []),
   ];
+  const loadAtStart = os.loadavg()[0];
   for (const lane of lanes) for (let i = 0; i < 2; i++) await lane.run(); // warm-up: JIT, worker, page faults
   const seconds = new Map<string, number[]>(lanes.map((l) => [l.name, []]));
   for (let r = 0; r < repeats; r++) {
@@ -104,6 +131,7 @@ export async function benchAgainstPeers(
     params,
     himasSeconds: summarize(of('himas')),
     himasPlainSeconds: summarize(of('himas-plain')),
+    loadAverage: [loadAtStart, os.loadavg()[0]],
   };
   if (peer) {
     figure.floorSeconds = summarize(of('floor'));
@@ -118,12 +146,132 @@ export async function benchAgainstPeers(
   return figure;
 }
 
+/**
+ * The profile of one aggregation: DP-FedAvg's steps on the same kernels, each timed alone in a
+ * rotating loop with the whole aggregation and numpy's read pass, plus the steps as they were
+ * before (one thread, the polar-method noise, the JavaScript noisy-average and server-step loops).
+ */
+export async function profileAggregation(
+  hospitals: number,
+  params: number,
+  repeats: number,
+  peer: NumpyPeer | null,
+): Promise<PeerProfile> {
+  const loadAtStart = os.loadavg()[0];
+  const updates = makeUpdates(hospitals, params);
+  const memory = KernelMemory.create(hospitals * params * 4)!;
+  const inMemory = updates.map((u) => {
+    const delta = memory.float32(params);
+    delta.set(u.delta);
+    return { ...u, delta };
+  });
+  if (peer)
+    await peer.load(
+      updates.map((u) => u.delta),
+      BENCH_CLIP_NORM,
+      BENCH_NOISE_MULTIPLIER,
+    );
+  const deltas = inMemory.map((u) => u.delta);
+  const strategy = benchStrategy();
+  const random = new CryptoRandom();
+  const global = new Float32Array(params);
+  const context = { round: 1, expectedHospitals: hospitals, enrolledHospitals: hospitals, random };
+  const { norms } = validateRound(global, inMemory);
+  const scales = norms.map((n) => (n > BENCH_CLIP_NORM ? BENCH_CLIP_NORM / n : 1));
+  const sum = memory.workspaceFloat64('sum', params);
+  const noise = new Float64Array(params);
+  const average = new Float32Array(params);
+  const next = new Float32Array(params);
+  const words = new Uint32Array(16384);
+  const tables = zigguratTables();
+  const refill = (w: Uint32Array) => void randomFillSync(w);
+  const std = BENCH_NOISE_MULTIPLIER * BENCH_CLIP_NORM;
+  const oneThread = (f: () => void) => () => {
+    useKernelHelper(null);
+    try {
+      f();
+    } finally {
+      installKernelHelper();
+    }
+  };
+  const steps: Array<{ step: string; run: () => void }> = [
+    {
+      step: 'whole aggregation (dpFedAvg)',
+      run: () => strategy.aggregate(global, inMemory, undefined, context),
+    },
+    { step: 'norms, 2 threads', run: () => sumsOfSquares(deltas) },
+    { step: 'norms, 1 thread', run: oneThread(() => sumsOfSquares(deltas)) },
+    { step: 'clipped float64 sum, 2 threads', run: () => scaledSumInto(sum, deltas, scales) },
+    { step: 'clipped float64 sum, 1 thread', run: oneThread(() => scaledSumInto(sum, deltas, scales)) },
+    {
+      step: 'noise: P normals, ziggurat (now)',
+      run: () => void zigguratNormals(words, words.length, noise, tables, refill),
+    },
+    {
+      step: 'noise: P normals, polar method (before)',
+      run: () => previousPolarNormals(noise, words, refill),
+    },
+    {
+      step: 'noisy average ÷ m, SIMD kernel',
+      run: () => void noisyAverageInto(average, sum, noise, std, hospitals),
+    },
+    {
+      step: 'noisy average ÷ m, JS loop (before)',
+      run: () => {
+        let squares = 0;
+        for (let i = 0; i < params; i++) {
+          const x = Math.fround((sum[i] + std * noise[i]) / hospitals);
+          average[i] = x;
+          squares += x * x;
+        }
+        if (!Number.isFinite(squares)) throw new Error('not finite');
+      },
+    },
+    { step: 'server step, SIMD kernel', run: () => stepOneInto(next, global, average, 1, 1, 1) },
+    {
+      step: 'server step, JS loop (before)',
+      run: () => {
+        // The loop as fedAvg ran it: weight and total are runtime values there (uniform: 1 and 1).
+        const w = inMemory.length / hospitals;
+        const total = hospitals / inMemory.length;
+        for (let i = 0; i < params; i++) next[i] = global[i] + (0 + w * average[i]) / total;
+      },
+    },
+  ];
+  type Lane = { name: string; run: () => Promise<number> };
+  const lanes: Lane[] = [
+    ...steps.map((s) => ({ name: s.step, run: () => timeOnce(s.run) })),
+    ...(peer
+      ? (['floor', 'reference'] as PeerTask[]).map((task) => ({
+          name: task === 'floor' ? 'numpy read pass (the floor)' : 'numpy DP-FedAvg (Flower-style)',
+          run: () => peer.time(task),
+        }))
+      : []),
+  ];
+  for (const lane of lanes) await lane.run(); // warm-up
+  const seconds = new Map<string, number[]>(lanes.map((l) => [l.name, []]));
+  for (let r = 0; r < repeats; r++)
+    for (let j = 0; j < lanes.length; j++) {
+      const lane = lanes[(r + j) % lanes.length];
+      seconds.get(lane.name)!.push(await lane.run());
+    }
+  return {
+    hospitals,
+    params,
+    steps: lanes.map((l) => ({ step: l.name, seconds: summarize(seconds.get(l.name)!) })),
+    loadAverage: [loadAtStart, os.loadavg()[0]],
+  };
+}
+
 /** The K × P table: K = 3 … 1000, P = 10^4 … 10^7, cases above `maxTotal` K·P sampled out. */
 export async function benchPeerTable(options: {
   maxTotal: number;
   log: (line: string) => void;
   only?: Array<[number, number]>;
+  /** Time the steps at K = 30, P = 10^6 too (default true). */
+  profile?: boolean;
 }): Promise<PeerResult> {
+  let profile: PeerProfile | undefined;
   const numpyAbsent = numpyAbsence();
   if (numpyAbsent) options.log(`aggregation peers: numpy columns empty: ${numpyAbsent}`);
   const peer = numpyAbsent ? null : NumpyPeer.start();
@@ -154,10 +302,17 @@ export async function benchPeerTable(options: {
             : ''),
       );
     }
+    if (options.profile !== false) {
+      profile = await profileAggregation(30, 1e6, 9, peer);
+      options.log(
+        `aggregation profile K=30 P=1e6: ${profile.steps.map((s) => `${s.step} ${(s.seconds.median * 1e3).toFixed(1)} ms`).join('; ')}`,
+      );
+    }
   } finally {
     peer?.stop();
   }
   return {
+    profile,
     numpyAbsent,
     numpyVersion: peer?.numpyVersion ?? null,
     hugepages: peer?.hugepages ?? null,

@@ -116,3 +116,31 @@ export function previousDpFedAvgWeights(
   );
   return { weights: inner.weights, updateNorms, clippedHospitals };
 }
+
+/**
+ * Standard normals as CryptoRandom drew them before the ziggurat: Marsaglia's polar method on
+ * node:crypto words (4 words per attempt, both of each pair used). Bench-only, to time the
+ * previous noise draw next to the current one in the profile of the aggregation table.
+ */
+export function previousPolarNormals(
+  out: Float64Array,
+  words: Uint32Array,
+  refill: (w: Uint32Array) => void,
+): void {
+  let w = words.length;
+  let i = 0;
+  while (i < out.length) {
+    if (w + 4 > words.length) {
+      refill(words);
+      w = 0;
+    }
+    const u = (((words[w] >>> 5) * 67108864 + (words[w + 1] >>> 6)) / 9007199254740992) * 2 - 1;
+    const v = (((words[w + 2] >>> 5) * 67108864 + (words[w + 3] >>> 6)) / 9007199254740992) * 2 - 1;
+    w += 4;
+    const s = u * u + v * v;
+    if (s >= 1 || s === 0) continue;
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    out[i++] = u * f;
+    if (i < out.length) out[i++] = v * f;
+  }
+}

@@ -1,37 +1,15 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { zigguratSource } from './ziggurat-normal';
 
 /**
  * Standard normals drawn on another thread (worker_threads) into a SharedArrayBuffer, so that
  * DP-FedAvg's noise — 23 ms per million samples on the bench machine, as long as the whole clipped
  * sum — is drawn while the aggregator sums on its own core. The worker draws exactly as
- * CryptoRandom.fillStandardNormal does (node:crypto randomFillSync, Marsaglia's polar method, both
- * of each pair used): `normalsFromWords` below is that loop, and test/unit/runtime pins that the
- * worker's copy of it gives the same samples from the same words. Samples are handed out once;
+ * CryptoRandom.fillStandardNormal does (node:crypto randomFillSync, the ziggurat of
+ * ziggurat-normal.ts), and test/unit/runtime pins that the worker's copy of that loop gives the
+ * same samples from the same words. Samples are handed out once;
  * the worker then overwrites its buffer with zeros.
  */
-
-/** The polar-method loop shared by CryptoRandom and the worker (the worker's copy is WORKER_SOURCE). */
-export function normalsFromWords(
-  words: Uint32Array,
-  index: number,
-  out: Float64Array | Float32Array,
-  filled: number,
-): { index: number; filled: number } {
-  const n = words.length;
-  let i = filled;
-  let w = index;
-  while (i < out.length && w + 4 <= n) {
-    const u = (((words[w] >>> 5) * 67108864 + (words[w + 1] >>> 6)) / 9007199254740992) * 2 - 1;
-    const v = (((words[w + 2] >>> 5) * 67108864 + (words[w + 3] >>> 6)) / 9007199254740992) * 2 - 1;
-    w += 4;
-    const s = u * u + v * v;
-    if (s >= 1 || s === 0) continue;
-    const f = Math.sqrt((-2 * Math.log(s)) / s);
-    out[i++] = u * f;
-    if (i < out.length) out[i++] = v * f;
-  }
-  return { index: w, filled: i };
-}
 
 /** Samples per chunk: the worker and the caller each claim chunks, and never wait for one another. */
 export const CHUNK_SAMPLES = 8192;
@@ -58,12 +36,14 @@ const tag = (generation: number, kind: number) => ((generation & 0x1fffffff) << 
  * FREE → WORKER_DRAWING), fills each and marks it WORKER_DONE; once the caller has taken the
  * samples (the generation moves on) it zeroes the buffer. New buffers (when a request
  * outgrows them) arrive on a MessagePort it reads synchronously. Plain JavaScript so it runs from a
- * string under any loader (tsx, Jest, compiled dist); its loop is normalsFromWords, word for word.
+ * string under any loader (tsx, Jest, compiled dist); its sampler is zigguratNormals, word for word.
  */
 export const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { randomFillSync } = require('node:crypto');
-${normalsLoopSource()}
+${zigguratSource()}
+const tables = zigguratTables();
+const refill = (w) => randomFillSync(w);
 const port = workerData.port;
 const control = new Int32Array(workerData.control);
 const words = new Uint32Array(16384);
@@ -89,12 +69,7 @@ for (;;) {
     if (Atomics.compareExchange(states, c, free, free | ${WORKER_DRAWING}) !== free) continue;
     const from = c * ${CHUNK_SAMPLES};
     const out = new Float64Array(values, from * 8, Math.min(length, from + ${CHUNK_SAMPLES}) - from);
-    let state = { index, filled: 0 };
-    while (state.filled < out.length) {
-      if (state.index + 4 > words.length) { randomFillSync(words); state.index = 0; }
-      state = normalsFromWords(words, state.index, out, state.filled);
-    }
-    index = state.index;
+    index = zigguratNormals(words, index, out, tables, refill);
     Atomics.compareExchange(states, c, free | ${WORKER_DRAWING}, free | ${WORKER_DONE});
   }
   // Zero the samples once the caller has taken them (the generation moved on); a next request
@@ -103,26 +78,6 @@ for (;;) {
   new Float64Array(values, 0, length).fill(0);
 }
 `;
-
-/** normalsFromWords as plain JavaScript source (written out, not Function.toString: coverage tools rewrite that). */
-export function normalsLoopSource(): string {
-  return `function normalsFromWords(words, index, out, filled) {
-  const n = words.length;
-  let i = filled;
-  let w = index;
-  while (i < out.length && w + 4 <= n) {
-    const u = (((words[w] >>> 5) * 67108864 + (words[w + 1] >>> 6)) / 9007199254740992) * 2 - 1;
-    const v = (((words[w + 2] >>> 5) * 67108864 + (words[w + 3] >>> 6)) / 9007199254740992) * 2 - 1;
-    w += 4;
-    const s = u * u + v * v;
-    if (s >= 1 || s === 0) continue;
-    const f = Math.sqrt((-2 * Math.log(s)) / s);
-    out[i++] = u * f;
-    if (i < out.length) out[i++] = v * f;
-  }
-  return { index: w, filled: i };
-}`;
-}
 
 /** The process's noise worker and the buffers it shares with this thread. */
 interface Channel {

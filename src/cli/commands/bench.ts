@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { benchAggregate } from '../../../bench/suites/aggregation';
 import { benchPeerTable } from '../../../bench/suites/aggregation-peers';
 import { benchAggregatorPath } from '../../../bench/suites/secure-aggregation';
@@ -93,14 +94,23 @@ export const benchCommand: Command = {
         throw new UserError(
           '--peers compares plain DP-FedAvg only; drop --secure-aggregation / --signatures',
         );
-      const peers = await benchPeerTable({ maxTotal: Infinity, log: () => {}, only: [[hospitals, params]] });
+      const peers = await benchPeerTable({
+        maxTotal: Infinity,
+        log: () => {},
+        only: [[hospitals, params]],
+        profile: false,
+      });
       const f = peers.figures[0];
       result.numpySpeedup = f.speedupOverNumpy ?? null;
       result.fractionOfNumpyFloor = f.fractionOfFloor ?? null;
+      result.loadAverageStart = f.loadAverage?.[0] ?? null;
+      result.loadAverageEnd = f.loadAverage?.[1] ?? null;
       if (peers.numpyAbsent) result.numpyAbsent = peers.numpyAbsent;
       peerLine = peers.numpyAbsent
         ? `  numpy peers not measured: ${peers.numpyAbsent}\n`
-        : `  side by side: ${f.speedupOverNumpy!.toFixed(2)}× numpy DP-FedAvg, ${(100 * f.fractionOfFloor!).toFixed(1)} % of numpy's read pass (the memory floor)\n`;
+        : `  side by side: ${f.speedupOverNumpy!.toFixed(2)}× numpy DP-FedAvg, ${(100 * f.fractionOfFloor!).toFixed(1)} % of numpy's read pass (the memory floor)\n` +
+          `  medians, interleaved: HIMAS ${(f.himasSeconds.median * 1e3).toFixed(1)} ms, numpy DP-FedAvg ${(f.numpySeconds!.median * 1e3).toFixed(1)} ms, numpy read pass ${(f.floorSeconds!.median * 1e3).toFixed(1)} ms\n` +
+          `  load average ${f.loadAverage![0].toFixed(2)} → ${f.loadAverage![1].toFixed(2)} on ${os.cpus().length} cores (others' jobs inflate times; the ratios are side by side)\n`;
     }
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,4 +1,4 @@
-import { scaledSumInto } from '../kernels/aggregation-kernels';
+import { memoryOf, noisyAverageInto, scaledSumInto, sumOfSquares } from '../kernels/aggregation-kernels';
 import { gaussianEvent, poissonSampledEvent } from '../privacy/dp-event';
 import { serverStepOf } from './server-step';
 import {
@@ -103,18 +103,11 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
     if (noiseStd > 0 && random !== undefined) {
       const noise = new Float64Array(length);
       random.fillStandardNormal(noise);
-      const sumNoiseStd = noiseMultiplier * clipNorm;
-      for (let i = 0; i < length; i++) {
-        const x = Math.fround((sum[i] + sumNoiseStd * noise[i]) / m);
-        noisyAverage[i] = x;
-        squares += x * x;
-      }
+      // fround((sum + zC·noise) / m) on the SIMD kernels, squares taken while each tile is in cache.
+      squares = noisyAverageInto(noisyAverage, sum, noise, noiseMultiplier * clipNorm, m);
     } else {
-      for (let i = 0; i < length; i++) {
-        const x = Math.fround(sum[i] / m);
-        noisyAverage[i] = x;
-        squares += x * x;
-      }
+      for (let i = 0; i < length; i++) noisyAverage[i] = Math.fround(sum[i] / m);
+      squares = sumOfSquares(noisyAverage);
     }
 
     const innerState = isStrategyState(state?.inner) ? state.inner : undefined;
@@ -173,7 +166,11 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
       // Clipping folded into the sum: clipToNorm's float32 copy v[i]·scale becomes fround(v[i]·scale)
       // added in place (scale 1 adds v[i] itself), the same value without allocating K copies; one
       // tiled kernel pass reads every update once (src/core/kernels). The norms come from validation.
-      const sum = new Float64Array(global.length);
+      // The sum lives with the updates when they are in kernel memory (a reused work area), so a
+      // helper thread can write its tiles of it in place.
+      const memory = memoryOf(sorted[0].delta);
+      const inMemory = memory !== null && sorted.every((u) => memory.owns(u.delta));
+      const sum = inMemory ? memory.workspaceFloat64('sum', global.length) : new Float64Array(global.length);
       const clippedHospitals: string[] = [];
       const updateNorms: Record<string, number> = {};
       const scales = sorted.map(({ hospitalId }, k) => {

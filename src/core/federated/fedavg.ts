@@ -1,3 +1,4 @@
+import { stepOneInto } from '../kernels/aggregation-kernels';
 import type { Weighting } from './weighted-mean';
 import type { AggregationStrategy, ClientUpdate } from './strategy';
 import { plainReport, serverStrategy, type ServerStep } from './server-step';
@@ -47,9 +48,8 @@ function averagedStep(
   if (sorted.length === 1) {
     const w = weighting === 'examples' ? sorted[0].numExamples : 1;
     const delta = sorted[0].delta;
-    // 0 + w·x, not w·x: the float64 sum starts at +0, which turns a -0 into +0.
-    if (eta === 1) for (let i = 0; i < length; i++) out[i] = global[i] + (0 + w * delta[i]) / totalWeight;
-    else for (let i = 0; i < length; i++) out[i] = global[i] + ((0 + w * delta[i]) / totalWeight) * eta;
+    // 0 + w·x, not w·x: the float64 sum starts at +0, which turns a -0 into +0 (SIMD kernel: src/core/kernels).
+    stepOneInto(out, global, delta, w, totalWeight, eta);
     return out;
   }
   const sum = new Float64Array(length);

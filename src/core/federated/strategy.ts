@@ -85,7 +85,8 @@ export function validateUpdates(global: Float32Array, updates: readonly ClientUp
  */
 export function validateRound(global: Float32Array, updates: readonly ClientUpdate[]): ValidatedRound {
   if (updates.length === 0) throw new Error('cannot aggregate a round with no updates');
-  if (!allFinite(global)) {
+  // Σ x² is finite exactly when every value is (see above): one SIMD pass over the global weights.
+  if (!Number.isFinite(sumsOfSquares([global])[0])) {
     const i = firstNonFinite(global);
     throw new Error(`global weights have a non-finite value at index ${i}`);
   }
@@ -124,27 +125,6 @@ export function validateRound(global: Float32Array, updates: readonly ClientUpda
 export function nonFiniteDeltaError(hospitalId: string, delta: Float32Array): Error {
   const i = firstNonFinite(delta);
   return new Error(`hospital ${hospitalId}: delta has a non-finite value (${delta[i]}) at index ${i}`);
-}
-
-/**
- * True if no value is NaN or ±Infinity. A float64 sum of float32 values is finite exactly when
- * every value is; four accumulators keep the loop bound by loads rather than by one add chain.
- */
-function allFinite(v: Float32Array): boolean {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  const n = v.length - (v.length % 4);
-  let i = 0;
-  for (; i < n; i += 4) {
-    s0 += v[i];
-    s1 += v[i + 1];
-    s2 += v[i + 2];
-    s3 += v[i + 3];
-  }
-  for (; i < v.length; i++) s0 += v[i];
-  return Number.isFinite(s0 + s1 + s2 + s3);
 }
 
 function firstNonFinite(v: Float32Array): number {

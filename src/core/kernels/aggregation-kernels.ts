@@ -23,36 +23,129 @@ export const WASM_MIN_LENGTH = 512;
 export const TILE = 8192;
 const MAX_STREAMS = STREAM_COUNTS[0];
 
+/**
+ * A second thread for the kernels (the runtime's, src/runtime/kernel-helper.ts; src/core starts
+ * no threads). `share` runs the items 0 … count−1 of `task` — each item a fixed sequence of kernel
+ * calls on `memory`, see runSharedItem — claimed one at a time by this thread (runHere) and by the
+ * helper, and returns once every item is done. Which thread ran an item never changes its bits:
+ * an item writes only its own outputs, with the same calls in the same order either way.
+ */
+export interface KernelHelper {
+  share(memory: KernelMemory, task: SharedTask, runHere: (item: number) => void): void;
+}
+
+/** Items of a shared task: a chunk of a batch of norms (kind 'squares') or a tile of the clipped sum ('scaledSum'). */
+export interface SharedTask {
+  kind: 'squares' | 'scaledSum';
+  count: number;
+  /** [start, size] of each batch of at most 8 vectors. */
+  batches: ReadonlyArray<{ start: number; size: number }>;
+  /** Byte address of every vector's values. */
+  pointers: readonly number[];
+  /** scaledSum: the scale of every vector. */
+  scales: readonly number[];
+  /** squares: 8-value blocks per chunk (SQUARE_CHUNK / 8); scaledSum: 4-value groups per tile. */
+  steps: number;
+  /** squares: 8-value blocks per vector (the last chunk may be shorter); scaledSum: steps · count. */
+  totalSteps: number;
+  /** squares: lane slots, vector k of chunk c at outByte + 64·(c·K + k); scaledSum: the float64 sum. */
+  outByte: number;
+}
+
+/** The most vectors a shared task carries (above, the calling thread works alone). */
+export const SHARED_MAX_VECTORS = 1024;
+
+let helper: KernelHelper | null = null;
+
+/** Installs (or removes, with null) the second thread the kernels split long work with. */
+export function useKernelHelper(next: KernelHelper | null): void {
+  helper = next;
+}
+
+/**
+ * One item of a shared task, as either thread runs it (the helper's copy is in
+ * src/runtime/kernel-helper.ts, pinned equal by the tests): squares item i is chunk ⌊i / B⌋ of
+ * batch i mod B (B batches), its lane sums into that chunk's slots; scaledSum item t zeroes tile t
+ * of the sum and adds every batch into it in order.
+ */
+export function runSharedItem(
+  kernels: KernelExports,
+  buffer: ArrayBufferLike,
+  task: SharedTask,
+  item: number,
+): void {
+  if (task.kind === 'squares') {
+    const { start, size } = task.batches[item % task.batches.length];
+    const chunk = Math.floor(item / task.batches.length);
+    const steps = Math.min(task.steps, task.totalSteps - chunk * task.steps);
+    const state = task.outByte + 64 * (chunk * task.pointers.length + start);
+    const offset = chunk * task.steps * 32; // 8 float32 per step
+    const pointers = task.pointers.slice(start, start + size).map((p) => p + offset);
+    kernels[`sumSquares${size}`](state, steps, ...pointers);
+    return;
+  }
+  const values = 4 * task.steps;
+  const sumByte = task.outByte + item * values * 8;
+  new Float64Array(buffer, sumByte, values).fill(0);
+  for (const { start, size } of task.batches) {
+    const pointers = task.pointers.slice(start, start + size).map((p) => p + item * values * 4);
+    kernels[`scaledAdd${size}`](sumByte, task.steps, ...task.scales.slice(start, start + size), ...pointers);
+  }
+}
+
 /** ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) + tail: the one association order of a sum of squares. */
 export function combineLanes(l: ArrayLike<number>, tail: number): number {
   return l[0] + l[1] + (l[2] + l[3]) + (l[4] + l[5] + (l[6] + l[7])) + tail;
 }
 
-/** Σ x² in float64 in 8 lanes (see the file comment): the reference definition. */
+/**
+ * Values per chunk of a sum of squares: each chunk has its own 8 lanes, and the chunks' sums are
+ * added in order, so two threads can take chunks of one vector (a vector of at most this many
+ * values is exactly the 8-lane sum of before).
+ */
+export const SQUARE_CHUNK = 65536;
+
+/**
+ * Σ x² in float64 (see the file comment): the reference definition. Per chunk of SQUARE_CHUNK
+ * values, 8 lanes combined by combineLanes; the chunk sums added in order; then the length % 8
+ * tail in sequence.
+ */
 export function sumOfSquaresJs(v: ArrayLike<number>): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let s4 = 0;
-  let s5 = 0;
-  let s6 = 0;
-  let s7 = 0;
-  const n = v.length - (v.length % SQUARE_LANES);
-  let i = 0;
-  for (; i < n; i += SQUARE_LANES) {
-    s0 += v[i] * v[i];
-    s1 += v[i + 1] * v[i + 1];
-    s2 += v[i + 2] * v[i + 2];
-    s3 += v[i + 3] * v[i + 3];
-    s4 += v[i + 4] * v[i + 4];
-    s5 += v[i + 5] * v[i + 5];
-    s6 += v[i + 6] * v[i + 6];
-    s7 += v[i + 7] * v[i + 7];
+  const whole = v.length - (v.length % SQUARE_LANES);
+  let total = 0;
+  for (let from = 0; from < whole; from += SQUARE_CHUNK) {
+    const to = Math.min(whole, from + SQUARE_CHUNK);
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    let s5 = 0;
+    let s6 = 0;
+    let s7 = 0;
+    for (let i = from; i < to; i += SQUARE_LANES) {
+      s0 += v[i] * v[i];
+      s1 += v[i + 1] * v[i + 1];
+      s2 += v[i + 2] * v[i + 2];
+      s3 += v[i + 3] * v[i + 3];
+      s4 += v[i + 4] * v[i + 4];
+      s5 += v[i + 5] * v[i + 5];
+      s6 += v[i + 6] * v[i + 6];
+      s7 += v[i + 7] * v[i + 7];
+    }
+    const partial = combineLanes([s0, s1, s2, s3, s4, s5, s6, s7], 0);
+    total = from === 0 ? partial : total + partial;
   }
   let tail = 0;
-  for (; i < v.length; i++) tail += v[i] * v[i];
-  return combineLanes([s0, s1, s2, s3, s4, s5, s6, s7], tail);
+  for (let i = whole; i < v.length; i++) tail += v[i] * v[i];
+  return total + tail;
+}
+
+/** Σ x² of v[whole …] in sequence (the length % 8 values after the last full block). */
+function squaresOfTail(v: Float32Array, whole: number): number {
+  let tail = 0;
+  for (let i = whole; i < v.length; i++) tail += v[i] * v[i];
+  return tail;
 }
 
 /** sum[i] += fround(delta[i] · scale) for i in [from, to): the reference of the clipped sum. */
@@ -72,6 +165,38 @@ export function addModularJs(target: Int32Array, v: Int32Array, sign: 1 | -1, fr
   else for (let i = from; i < to; i++) target[i] = (target[i] - v[i]) | 0;
 }
 
+/**
+ * out[i] = fround((sum[i] + std · noise[i]) / m), and Σ out[i]² in sumOfSquaresJs's order: the
+ * reference of DP-FedAvg's last pass (noise on the clipped sum, ÷ m, to float32, the average's
+ * squared norm for the server step and the finiteness check).
+ */
+export function noisyAverageJs(
+  out: Float32Array,
+  sum: Float64Array,
+  noise: Float64Array,
+  std: number,
+  m: number,
+): number {
+  for (let i = 0; i < out.length; i++) out[i] = Math.fround((sum[i] + std * noise[i]) / m);
+  return sumOfSquaresJs(out);
+}
+
+/**
+ * out[i] = fround(global[i] + ((0 + w·x[i]) / total)·eta): FedAvg's server step on a single update
+ * (the DP wrapper's noisy average), the reference of the stepOne kernel. `0 +` turns −0 into +0 as
+ * the float64 sum of the general case does; ·1 is exact, so eta = 1 is global + (0 + w·x)/total.
+ */
+export function stepOneJs(
+  out: Float32Array,
+  global: Float32Array,
+  x: Float32Array,
+  w: number,
+  total: number,
+  eta: number,
+): void {
+  for (let i = 0; i < out.length; i++) out[i] = global[i] + ((0 + w * x[i]) / total) * eta;
+}
+
 const PAGE = 65536;
 const ALIGN = 16;
 // Scratch at the start of every KernelMemory: lane state of 8 streams, one float64 tile, and
@@ -82,6 +207,7 @@ const STAGING_BYTE = TILE_BYTE + TILE * 8;
 const SCRATCH_BYTES = STAGING_BYTE + MAX_STREAMS * TILE * 4;
 
 type View = Float32Array | Float64Array | Int32Array;
+type WorkspaceSlot = 'sum' | 'norms';
 
 // Which KernelMemory a buffer belongs to, so a vector allocated in one is read there in place.
 const owners = new WeakMap<ArrayBufferLike, KernelMemory>();
@@ -96,6 +222,7 @@ export class KernelMemory {
   private readonly memory: WebAssembly.Memory;
   readonly kernels: KernelExports;
   private top = SCRATCH_BYTES;
+  private readonly workspaces = new Map<WorkspaceSlot, { at: number; bytes: number }>();
 
   private constructor(memory: WebAssembly.Memory, kernels: KernelExports) {
     this.memory = memory;
@@ -115,6 +242,25 @@ export class KernelMemory {
     }
     const kernels = instantiateKernels(memory);
     return kernels === null ? null : new KernelMemory(memory, kernels);
+  }
+
+  /** The WebAssembly memory itself (a helper thread binds its own kernel instance to it). */
+  get wasmMemory(): WebAssembly.Memory {
+    return this.memory;
+  }
+
+  /**
+   * A float64 work area reused by every call with the same slot ('sum': a round's clipped sum;
+   * 'norms': the lane states of its norms): valid until the next call for that slot on this
+   * memory, so never hand it out of the aggregation that asked for it.
+   */
+  workspaceFloat64(slot: WorkspaceSlot, length: number): Float64Array {
+    let area = this.workspaces.get(slot);
+    if (area === undefined || area.bytes < length * 8) {
+      area = { at: this.allocate(length * 8), bytes: length * 8 };
+      this.workspaces.set(slot, area);
+    }
+    return new Float64Array(this.memory.buffer, area.at, length);
   }
 
   /** The current buffer (its length grows with the memory). */
@@ -174,6 +320,8 @@ export class KernelMemory {
 
   /** Σ x² of each vector (sumOfSquaresJs's values), up to 8 vectors of one length read at once. */
   sumsOfSquares(vectors: readonly Float32Array[]): number[] {
+    const shared = this.sharedSquares(vectors);
+    if (shared !== null) return shared;
     const out: number[] = [];
     for (const batch of batches(vectors.length)) {
       const group = vectors.slice(batch.start, batch.start + batch.size);
@@ -183,23 +331,99 @@ export class KernelMemory {
         continue;
       }
       const lanes = this.f64(STATE_BYTE, SQUARE_LANES * batch.size);
-      lanes.fill(0);
       const whole = length - (length % SQUARE_LANES);
       const kernel = this.kernels[`sumSquares${batch.size}`];
       const inPlace = group.every((v) => this.owns(v));
-      const step = inPlace ? Math.max(whole, 1) : TILE;
-      for (let from = 0; from < whole; from += step) {
-        const to = Math.min(whole, from + step);
-        const pointers = group.map((v, k) => this.address(v, from, to, k));
-        kernel(STATE_BYTE, (to - from) / SQUARE_LANES, ...pointers);
+      const totals = new Array<number>(batch.size).fill(0);
+      for (let chunk = 0; chunk < whole; chunk += SQUARE_CHUNK) {
+        const chunkEnd = Math.min(whole, chunk + SQUARE_CHUNK);
+        lanes.fill(0);
+        const step = inPlace ? chunkEnd - chunk : TILE;
+        for (let from = chunk; from < chunkEnd; from += step) {
+          const to = Math.min(chunkEnd, from + step);
+          const pointers = group.map((v, k) => this.address(v, from, to, k));
+          kernel(STATE_BYTE, (to - from) / SQUARE_LANES, ...pointers);
+        }
+        for (let k = 0; k < batch.size; k++) {
+          const partial = combineLanes(lanes.subarray(SQUARE_LANES * k, SQUARE_LANES * (k + 1)), 0);
+          totals[k] = chunk === 0 ? partial : totals[k] + partial;
+        }
       }
-      group.forEach((v, k) => {
-        let tail = 0;
-        for (let i = whole; i < length; i++) tail += v[i] * v[i];
-        out.push(combineLanes(lanes.subarray(SQUARE_LANES * k, SQUARE_LANES * (k + 1)), tail));
-      });
+      group.forEach((v, k) => out.push(totals[k] + squaresOfTail(v, whole)));
     }
     return out;
+  }
+
+  /**
+   * The norms' batches split with the helper thread: possible when every vector lies here, all of
+   * one length, and there is more than one batch. Each batch's lanes go to its own slot of the
+   * workspace, so the result does not depend on who ran it.
+   */
+  private sharedSquares(vectors: readonly Float32Array[]): number[] | null {
+    const length = vectors[0].length;
+    const list = batches(vectors.length);
+    if (
+      helper === null ||
+      list.length * Math.ceil(length / SQUARE_CHUNK) < 2 ||
+      vectors.length > SHARED_MAX_VECTORS ||
+      !vectors.every((v) => v.length === length && this.owns(v))
+    )
+      return null;
+    const whole = length - (length % SQUARE_LANES);
+    const chunks = Math.ceil(whole / SQUARE_CHUNK);
+    if (chunks === 0) return null;
+    // Lane slot of vector k in chunk c: 64 bytes at 64·(c·K + k), so a batch's S slots are adjacent.
+    const lanes = this.workspaceFloat64('norms', SQUARE_LANES * vectors.length * chunks);
+    lanes.fill(0);
+    const task: SharedTask = {
+      kind: 'squares',
+      count: list.length * chunks,
+      batches: list,
+      pointers: vectors.map((v) => v.byteOffset),
+      scales: [],
+      steps: SQUARE_CHUNK / SQUARE_LANES,
+      totalSteps: whole / SQUARE_LANES,
+      outByte: lanes.byteOffset,
+    };
+    helper.share(this, task, (item) => runSharedItem(this.kernels, this.memory.buffer, task, item));
+    return vectors.map((v, k) => {
+      let total = 0;
+      for (let c = 0; c < chunks; c++) {
+        const at = SQUARE_LANES * (c * vectors.length + k);
+        const partial = combineLanes(lanes.subarray(at, at + SQUARE_LANES), 0);
+        total = c === 0 ? partial : total + partial;
+      }
+      return total + squaresOfTail(v, whole);
+    });
+  }
+
+  /**
+   * The clipped sum's whole tiles split with the helper thread, into `out` (which must lie here
+   * too: the helper writes its tiles in place); the last, partial tile is this thread's. Null
+   * when the split is not possible (then the caller's single-thread loop runs).
+   */
+  private sharedScaledSum(
+    out: Float64Array,
+    deltas: readonly Float32Array[],
+    scales: readonly number[],
+  ): boolean {
+    const tiles = Math.floor(out.length / TILE);
+    if (helper === null || tiles < 2 || deltas.length > SHARED_MAX_VECTORS || !this.owns(out)) return false;
+    if (!deltas.every((d) => this.owns(d))) return false;
+    const task: SharedTask = {
+      kind: 'scaledSum',
+      count: tiles,
+      batches: batches(deltas.length),
+      pointers: deltas.map((d) => d.byteOffset),
+      scales,
+      steps: TILE / 4,
+      totalSteps: (tiles * TILE) / 4,
+      outByte: out.byteOffset,
+    };
+    helper.share(this, task, (item) => runSharedItem(this.kernels, this.memory.buffer, task, item));
+    const from = tiles * TILE;
+    if (from < out.length) this.scaledSumRange(out, deltas, scales, from);
+    return true;
   }
 
   /**
@@ -208,10 +432,21 @@ export class KernelMemory {
    * while every update's slice is added, so each update is read once and out written once.
    */
   scaledSumInto(out: Float64Array, deltas: readonly Float32Array[], scales: readonly number[]): void {
+    if (this.sharedScaledSum(out, deltas, scales)) return;
+    this.scaledSumRange(out, deltas, scales, 0);
+  }
+
+  /** scaledSumInto on out[from …] (from a multiple of TILE), on this thread. */
+  private scaledSumRange(
+    out: Float64Array,
+    deltas: readonly Float32Array[],
+    scales: readonly number[],
+    start: number,
+  ): void {
     const length = out.length;
-    out.fill(0);
+    out.fill(0, start);
     const tile = this.f64(TILE_BYTE, TILE);
-    for (let from = 0; from < length; from += TILE) {
+    for (let from = start; from < length; from += TILE) {
       const to = Math.min(length, from + TILE);
       const groups = (to - from) >>> 2;
       const vectorTo = from + 4 * groups;
@@ -225,6 +460,76 @@ export class KernelMemory {
       }
       out.set(tile.subarray(0, vectorTo - from), from);
       for (let k = 0; k < deltas.length; k++) scaledAddJs(out, deltas[k], scales[k], vectorTo, to);
+    }
+  }
+
+  /**
+   * noisyAverageJs's values, tile by tile through the scratch area (sum and noise staged, the
+   * float32 tile squared while it is in cache and copied out): one read of sum and noise, one
+   * write of out.
+   */
+  noisyAverageInto(
+    out: Float32Array,
+    sum: Float64Array,
+    noise: Float64Array,
+    std: number,
+    m: number,
+  ): number {
+    const length = out.length;
+    const buffer = this.memory.buffer;
+    const sumTile = new Float64Array(buffer, TILE_BYTE, TILE);
+    const noiseByte = STAGING_BYTE; // two 32 KiB staging slots: TILE float64
+    const outByte = STAGING_BYTE + 2 * TILE * 4;
+    const noiseTile = new Float64Array(buffer, noiseByte, TILE);
+    const outTile = new Float32Array(buffer, outByte, TILE);
+    const lanes = this.f64(STATE_BYTE, SQUARE_LANES);
+    lanes.fill(0);
+    const whole = length - (length % SQUARE_LANES);
+    for (let from = 0; from < length; from += TILE) {
+      const to = Math.min(length, from + TILE);
+      const groups = (to - from) >>> 2;
+      sumTile.set(sum.subarray(from, from + 4 * groups));
+      noiseTile.set(noise.subarray(from, from + 4 * groups));
+      this.kernels.noisyAverage(TILE_BYTE, noiseByte, outByte, groups, std, m);
+      for (let i = from + 4 * groups; i < to; i++)
+        outTile[i - from] = Math.fround((sum[i] + std * noise[i]) / m);
+      const squared = Math.min(to, whole) - from;
+      if (squared > 0) this.kernels.sumSquares1(STATE_BYTE, squared / SQUARE_LANES, outByte);
+      out.set(outTile.subarray(0, to - from), from);
+    }
+    let tail = 0;
+    for (let i = whole; i < length; i++) tail += out[i] * out[i];
+    return combineLanes(lanes, tail);
+  }
+
+  /** stepOneJs's values, tile by tile through the staging area (global, x and out each one slot). */
+  stepOneInto(
+    out: Float32Array,
+    global: Float32Array,
+    x: Float32Array,
+    w: number,
+    total: number,
+    eta: number,
+  ): void {
+    const length = out.length;
+    const buffer = this.memory.buffer;
+    const slot = (k: number) => STAGING_BYTE + k * TILE * 4;
+    const outTile = new Float32Array(buffer, slot(2), TILE);
+    for (let from = 0; from < length; from += TILE) {
+      const to = Math.min(length, from + TILE);
+      const groups = (to - from) >>> 2;
+      const vectorTo = from + 4 * groups;
+      this.kernels.stepOne(
+        this.address(global, from, vectorTo, 0),
+        this.address(x, from, vectorTo, 1),
+        slot(2),
+        groups,
+        w,
+        total,
+        eta,
+      );
+      out.set(outTile.subarray(0, vectorTo - from), from);
+      for (let i = vectorTo; i < to; i++) out[i] = global[i] + ((0 + w * x[i]) / total) * eta;
     }
   }
 
@@ -291,6 +596,11 @@ export function scratchMemory(): KernelMemory | null {
   return scratch;
 }
 
+/** The KernelMemory `view` lies in, or null. */
+export function memoryOf(view: View): KernelMemory | null {
+  return owners.get(view.buffer) ?? null;
+}
+
 /** The KernelMemory every vector lives in, else the scratch memory (inputs are then copied through it). */
 function memoryFor(vectors: readonly View[]): KernelMemory | null {
   const first = vectors.length > 0 ? owners.get(vectors[0].buffer) : undefined;
@@ -322,6 +632,37 @@ export function scaledSumInto(
   if (memory !== null) return memory.scaledSumInto(out, deltas, scales);
   out.fill(0);
   for (let k = 0; k < deltas.length; k++) scaledAddJs(out, deltas[k], scales[k]);
+}
+
+/** noisyAverageJs's values and result, with the SIMD kernels for long vectors. */
+export function noisyAverageInto(
+  out: Float32Array,
+  sum: Float64Array,
+  noise: Float64Array,
+  std: number,
+  m: number,
+): number {
+  if (sum.length !== out.length || noise.length !== out.length)
+    throw new RangeError(`sum and noise must have ${out.length} values`);
+  const memory = out.length >= WASM_MIN_LENGTH ? (memoryOf(sum) ?? scratchMemory()) : null;
+  if (memory === null) return noisyAverageJs(out, sum, noise, std, m);
+  return memory.noisyAverageInto(out, sum, noise, std, m);
+}
+
+/** stepOneJs's values, with the SIMD kernel for long vectors. */
+export function stepOneInto(
+  out: Float32Array,
+  global: Float32Array,
+  x: Float32Array,
+  w: number,
+  total: number,
+  eta: number,
+): void {
+  if (global.length !== out.length || x.length !== out.length)
+    throw new RangeError(`global and update must have ${out.length} values`);
+  const memory = out.length >= WASM_MIN_LENGTH ? scratchMemory() : null;
+  if (memory === null) return stepOneJs(out, global, x, w, total, eta);
+  memory.stepOneInto(out, global, x, w, total, eta);
 }
 
 /** target = Σ_k vectors[k] mod 2^32 (addModularJs's values). */

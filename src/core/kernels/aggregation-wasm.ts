@@ -189,11 +189,127 @@ const subInt32: FunctionSpec = {
   ]),
 };
 
+/**
+ * noisyAverage(sum, noise, out, groups, std, m): out[i] = f32((sum[i] + std · noise[i]) / m) for
+ * groups of 4 — float64 multiply, add and divide, then one rounding to float32, as
+ * noisyAverageJs does it with Math.fround.
+ */
+const noisyAverage: FunctionSpec = (() => {
+  const [sum, noise, out, groups, std, m] = [0, 1, 2, 3, 4, 5];
+  const [stdSplat, mSplat, lo] = [6, 7, 8];
+  const half = (offset: number) => [
+    ...op.localGet(sum),
+    ...v128.load(offset),
+    ...op.localGet(noise),
+    ...v128.load(offset),
+    ...op.localGet(stdSplat),
+    ...v128.f64x2Mul,
+    ...v128.f64x2Add,
+    ...op.localGet(mSplat),
+    ...v128.f64x2Div,
+    ...v128.f32x4DemoteF64x2Zero,
+  ];
+  return {
+    name: 'noisyAverage',
+    params: [I32, I32, I32, I32, F64, F64],
+    results: [],
+    locals: [[3, V128]],
+    body: [
+      ...op.localGet(std),
+      ...v128.f64x2Splat,
+      ...op.localSet(stdSplat),
+      ...op.localGet(m),
+      ...v128.f64x2Splat,
+      ...op.localSet(mSplat),
+      ...loopTimes(groups, [
+        ...half(0),
+        ...op.localSet(lo),
+        ...op.localGet(out),
+        ...op.localGet(lo),
+        ...half(16),
+        ...v128.lowHalvesOfTwo,
+        ...v128.store(0),
+        ...advance(sum, 32),
+        ...advance(noise, 32),
+        ...advance(out, 16),
+      ]),
+    ],
+  };
+})();
+
+/**
+ * stepOne(global, x, out, groups, w, total, eta): out[i] = f32(global[i] + ((0 + w·x[i]) / total)·eta)
+ * for groups of 4 — FedAvg's server step on one update (the DP wrapper's noisy average), in
+ * float64 with one rounding, as stepOneJs. (·1 is exact, so eta = 1 gives global + (0 + w·x)/total.)
+ */
+const stepOne: FunctionSpec = (() => {
+  const [global, x, out, groups, w, total, eta] = [0, 1, 2, 3, 4, 5, 6];
+  const [wSplat, totalSplat, etaSplat, zero, g, v, lo] = [7, 8, 9, 10, 11, 12, 13];
+  const half = (high: boolean) => [
+    ...op.localGet(g),
+    ...(high ? [...op.localGet(g), ...v128.highHalfToLow] : []),
+    ...v128.f64x2PromoteLowF32x4,
+    ...op.localGet(zero),
+    ...op.localGet(wSplat),
+    ...op.localGet(v),
+    ...(high ? [...op.localGet(v), ...v128.highHalfToLow] : []),
+    ...v128.f64x2PromoteLowF32x4,
+    ...v128.f64x2Mul,
+    ...v128.f64x2Add,
+    ...op.localGet(totalSplat),
+    ...v128.f64x2Div,
+    ...op.localGet(etaSplat),
+    ...v128.f64x2Mul,
+    ...v128.f64x2Add,
+    ...v128.f32x4DemoteF64x2Zero,
+  ];
+  return {
+    name: 'stepOne',
+    params: [I32, I32, I32, I32, F64, F64, F64],
+    results: [],
+    locals: [[7, V128]],
+    body: [
+      ...op.localGet(w),
+      ...v128.f64x2Splat,
+      ...op.localSet(wSplat),
+      ...op.localGet(total),
+      ...v128.f64x2Splat,
+      ...op.localSet(totalSplat),
+      ...op.localGet(eta),
+      ...v128.f64x2Splat,
+      ...op.localSet(etaSplat),
+      ...op.f64Const0,
+      ...v128.f64x2Splat,
+      ...op.localSet(zero),
+      ...loopTimes(groups, [
+        ...op.localGet(global),
+        ...v128.load(0),
+        ...op.localSet(g),
+        ...op.localGet(x),
+        ...v128.load(0),
+        ...op.localSet(v),
+        ...half(false),
+        ...op.localSet(lo),
+        ...op.localGet(out),
+        ...op.localGet(lo),
+        ...half(true),
+        ...v128.lowHalvesOfTwo,
+        ...v128.store(0),
+        ...advance(global, 16),
+        ...advance(x, 16),
+        ...advance(out, 16),
+      ]),
+    ],
+  };
+})();
+
 export const KERNEL_FUNCTIONS: readonly FunctionSpec[] = [
   ...STREAM_COUNTS.map(sumSquares),
   ...STREAM_COUNTS.map(scaledAdd),
   ...STREAM_COUNTS.map(addInt32),
   subInt32,
+  noisyAverage,
+  stepOne,
 ];
 
 type Kernel = (...args: number[]) => void;

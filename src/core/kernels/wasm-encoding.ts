@@ -50,6 +50,8 @@ export const op = {
   localGet: (i: number) => [0x20, ...uleb(i)],
   localSet: (i: number) => [0x21, ...uleb(i)],
   i32Const: (v: number) => [0x41, ...sleb(v)],
+  /** f64.const +0 */
+  f64Const0: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
   i32Eqz: [0x45],
   i32Add: [0x6a],
   i32Sub: [0x6b],
@@ -69,6 +71,9 @@ export const v128 = {
   i32x4Sub: simd(0xb1),
   f64x2Add: simd(0xf0),
   f64x2Mul: simd(0xf2),
+  f64x2Div: simd(0xf3),
+  /** Lanes 0,1 of the first f32x4 then lanes 0,1 of the second (two demoted f64x2 into one f32x4). */
+  lowHalvesOfTwo: simd(0x0d, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
 };
 
 export interface FunctionSpec {

@@ -28,11 +28,17 @@ describe('himas bench aggregate --peers', () => {
     expect(Object.keys(out).sort()).toEqual([
       'floorRatio',
       'fractionOfNumpyFloor',
+      'loadAverageEnd',
+      'loadAverageStart',
       'medianSeconds',
       'numpySpeedup',
       'paramsPerSecond',
     ]);
+    expect(out.loadAverageStart).toBeGreaterThanOrEqual(0);
     expect(out.numpySpeedup).toBeGreaterThan(0);
+    expect(himas(args).stdout).toMatch(
+      /medians, interleaved: HIMAS [\d.]+ ms, numpy DP-FedAvg [\d.]+ ms, numpy read pass [\d.]+ ms\n {2}load average [\d.]+ → [\d.]+ on \d+ cores/,
+    );
     expect(out.fractionOfNumpyFloor).toBeGreaterThan(0);
   });
 
@@ -88,6 +94,32 @@ describe('docs/benchmarks.md aggregation-kernel section', () => {
       '**K = 30, P = 10^6: 2.50× numpy (target ≥ 2×), 25.0 % of the floor (target ≥ 30 %).**',
     );
     expect(lines.join('\n')).toMatch(/\| 30 \| 10\^6 \| 40\.0 \| 750 \| 100\.0 \| 2\.50×/);
+  });
+
+  it('gives each case its load average and renders the profile of one aggregation', () => {
+    const lines = aggregationPeersSection({
+      aggregationPeers: {
+        numpyAbsent: null,
+        numpyVersion: '2.4.6',
+        hugepages: true,
+        figures: [{ ...figure, loadAverage: [1.25, 2.5] }],
+        skipped: [],
+        profile: {
+          hospitals: 30,
+          params: 1e6,
+          loadAverage: [0.5, 0.75],
+          steps: [
+            { step: 'whole aggregation (dpFedAvg)', seconds: s(0.08) },
+            { step: 'norms, 2 threads', seconds: s(0.02) },
+          ],
+        },
+      },
+    } as unknown as BenchResults);
+    const text = lines.join('\n');
+    expect(text).toMatch(/\| 1\.3→2\.5 \|/);
+    expect(text).toMatch(/Where the time goes at K = 30, P = 10\^6/);
+    expect(text).toMatch(/Load average 0\.5 → 0\.8\./);
+    expect(text).toMatch(/\| norms, 2 threads \| 20\.0 \(19\.0–21\.0\) \| 0\.25 \|/);
   });
 
   it('says clearly when numpy was absent', () => {

@@ -1,28 +1,38 @@
 import { randomFillSync } from 'node:crypto';
 import { CryptoRandom } from '../../../src/runtime/crypto-random';
-import {
-  CHUNK_SAMPLES,
-  normalsFromWords,
-  PrefetchedNormals,
-  normalsLoopSource,
-  PREFETCH_MIN_LENGTH,
-} from '../../../src/runtime/normal-prefetch';
+import { CHUNK_SAMPLES, PrefetchedNormals, PREFETCH_MIN_LENGTH } from '../../../src/runtime/normal-prefetch';
+import { zigguratNormals, zigguratSource, zigguratTables } from '../../../src/runtime/ziggurat-normal';
 
 describe('normals drawn on a worker thread', () => {
-  it('the worker’s copy of the polar-method loop gives the same samples from the same words', () => {
-    const workerLoop = new Function(
-      `${normalsLoopSource()}; return normalsFromWords;`,
-    )() as typeof normalsFromWords;
-    const words = randomFillSync(new Uint32Array(40_000));
-    for (const [index, filled, length] of [
-      [0, 0, 20_000],
-      [3, 0, 7],
-      [39_990, 5, 11],
+  it('the worker’s copy of the ziggurat gives the same tables and the same samples from the same words', () => {
+    const worker = new Function(`${zigguratSource()}; return { zigguratTables, zigguratNormals };`)() as {
+      zigguratTables: typeof zigguratTables;
+      zigguratNormals: typeof zigguratNormals;
+    };
+    const tables = zigguratTables();
+    expect(worker.zigguratTables()).toEqual(tables);
+    for (const [size, index, length] of [
+      [40_000, 0, 20_000],
+      [40_000, 3, 7],
+      [40_000, 39_999, 11], // refills at once
+      [16, 0, 5_000], // refills every few samples, through tails and wedges
     ]) {
-      const a = new Float64Array(length);
-      const b = new Float64Array(length);
-      expect(workerLoop(words, index, a, filled)).toEqual(normalsFromWords(words, index, b, filled));
-      expect(a).toEqual(b);
+      const seed = randomFillSync(new Uint32Array(size));
+      const refills: Uint32Array[] = Array.from({ length: 4000 }, () =>
+        randomFillSync(new Uint32Array(size)),
+      );
+      const run = (sampler: typeof zigguratNormals) => {
+        const words = seed.slice();
+        let r = 0;
+        const out = new Float64Array(length);
+        const end = sampler(words, index, out, tables, (w) => w.set(refills[r++]));
+        return { out, end, r };
+      };
+      const a = run(worker.zigguratNormals);
+      const b = run(zigguratNormals);
+      expect(a.end).toBe(b.end);
+      expect(a.r).toBe(b.r);
+      expect(a.out).toEqual(b.out);
     }
   });
 

@@ -3,7 +3,12 @@ import {
   addModular,
   addModularJs,
   KernelMemory,
+  noisyAverageInto,
+  noisyAverageJs,
+  stepOneInto,
+  stepOneJs,
   scaledAddJs,
+  SQUARE_CHUNK,
   scaledSumInto,
   sumModularInto,
   sumOfSquaresJs,
@@ -85,6 +90,22 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
     expect(sumOfSquaresJs(short)).toBe(sequential);
   });
 
+  it('sums of squares over several chunks: chunk sums added in order, within rounding of one 8-lane pass', () => {
+    const length = 3 * SQUARE_CHUNK + 5;
+    const [v] = vectors(1, length, 3, 2);
+    const chunked = sumOfSquaresJs(v);
+    let byChunk = 0;
+    for (let c = 0; c < 3; c++)
+      byChunk += sumOfSquaresJs(v.subarray(c * SQUARE_CHUNK, (c + 1) * SQUARE_CHUNK));
+    let tail = 0;
+    for (let i = 3 * SQUARE_CHUNK; i < length; i++) tail += v[i] * v[i];
+    expect(chunked).toBe(byChunk + tail);
+    let sequential = 0;
+    for (const x of v) sequential += x * x;
+    expect(Math.abs(chunked - sequential) / sequential).toBeLessThan(1e-12);
+    expect(sumsOfSquares([v])).toEqual([chunked]);
+  });
+
   it('sums of squares are finite exactly when every value is (validateRound’s check)', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
       for (const at of [0, 5, 4095, 9999]) {
@@ -157,7 +178,69 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
     );
   });
 
+  it('noisy average: the bits of fround((sum + std·noise) / m) and its 8-lane sum of squares', () => {
+    fc.assert(
+      fc.property(
+        lengthArb,
+        fc.integer(),
+        fc.double({ min: 0, max: 50, noNaN: true }),
+        fc.integer({ min: 1, max: 1000 }),
+        (length, seed, std, m) => {
+          const [a, b] = vectors(2, length, seed, 40);
+          const sum = Float64Array.from(a, (x, i) => x * 1.000001 + i * 1e-9);
+          const noise = Float64Array.from(b);
+          const expected = new Float32Array(length);
+          const expectedSquares = noisyAverageJs(expected, sum, noise, std, m);
+          const out = new Float32Array(length).fill(7);
+          const squares = noisyAverageInto(out, sum, noise, std, m);
+          expect(Array.from(new Uint32Array(out.buffer))).toEqual(
+            Array.from(new Uint32Array(expected.buffer)),
+          );
+          expect(squares).toBe(expectedSquares);
+          expect(expectedSquares).toBe(sumOfSquaresJs(expected));
+        },
+      ),
+      { numRuns: 20 },
+    );
+    // A float32 overflow (huge sum or noise) gives an infinite square sum: the caller's finiteness check.
+    const out = new Float32Array(1024);
+    const squares = noisyAverageInto(out, new Float64Array(1024).fill(1e39), new Float64Array(1024), 1, 1);
+    expect(out[0]).toBe(Infinity);
+    expect(squares).toBe(Infinity);
+  });
+
+  it('server step on one update: the bits of fround(global + ((0 + w·x) / total)·eta), −0 and eta = 1 included', () => {
+    fc.assert(
+      fc.property(
+        lengthArb,
+        fc.integer(),
+        fc.constantFrom(1, 0.5, 1.7),
+        fc.double({ min: 0.5, max: 300, noNaN: true }),
+        fc.constantFrom(1, 1.3, 0.01),
+        (length, seed, w, total, eta) => {
+          const [g, x] = vectors(2, length, seed, 3);
+          x[0] = -0;
+          g[0] = -0;
+          const expected = new Float32Array(length);
+          stepOneJs(expected, g, x, w, total, eta);
+          const out = new Float32Array(length).fill(5);
+          stepOneInto(out, g, x, w, total, eta);
+          expect(Array.from(new Uint32Array(out.buffer))).toEqual(
+            Array.from(new Uint32Array(expected.buffer)),
+          );
+          // eta = 1 is the plain global + (0 + w·x)/total.
+          if (eta === 1)
+            for (let i = 0; i < length; i++) expect(out[i]).toBe(Math.fround(g[i] + (0 + w * x[i]) / total));
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
   it('refuses vectors of the wrong length', () => {
+    expect(() =>
+      noisyAverageInto(new Float32Array(600), new Float64Array(600), new Float64Array(599), 1, 1),
+    ).toThrow(/600 values/);
     expect(() => scaledSumInto(new Float64Array(600), [new Float32Array(599)], [1])).toThrow(/600 values/);
     expect(() => sumModularInto(new Int32Array(4), [new Int32Array(5)])).toThrow(/4 values/);
     expect(() => addModular(new Int32Array(4), new Int32Array(3), 1)).toThrow(/3 values, expected 4/);
