@@ -255,11 +255,11 @@ export async function profileAggregation(
       run: () => previousPolarNormals(noise, words, refill),
     },
     {
-      step: 'noisy average ÷ m, SIMD kernel',
+      step: 'noisy average ÷ m, JS loop + SIMD squares (now)',
       run: () => void noisyAverageInto(average, sum, noise, std, hospitals),
     },
     {
-      step: 'noisy average ÷ m, JS loop (before)',
+      step: 'noisy average ÷ m alone, JS loop (no squares)',
       run: () => {
         let squares = 0;
         for (let i = 0; i < params; i++) {
@@ -270,9 +270,9 @@ export async function profileAggregation(
         if (!Number.isFinite(squares)) throw new Error('not finite');
       },
     },
-    { step: 'server step, SIMD kernel', run: () => stepOneInto(next, global, average, 1, 1, 1) },
+    { step: 'server step, JS loop (now)', run: () => stepOneInto(next, global, average, 1, 1, 1) },
     {
-      step: 'server step, JS loop (before)',
+      step: 'server step, JS loop as fedAvg ran it',
       run: () => {
         // The loop as fedAvg ran it: weight and total are runtime values there (uniform: 1 and 1).
         const w = inMemory.length / hospitals;
