@@ -6,8 +6,8 @@ import { createInterface, type Interface } from 'node:readline';
 
 /**
  * The native peers of the aggregation bench, run by python3 + numpy when they are installed (the
- * bench installs nothing): a plain read pass over the updates' bytes (numpy `a.sum()`, the
- * machine's memory floor) and the same DP-FedAvg in numpy, written as Flower's server-side fixed
+ * bench installs nothing): plain read passes over the updates' bytes (the machine's memory floor is
+ * the fastest of them; see FLOOR_PASSES) and the same DP-FedAvg in numpy, written as Flower's server-side fixed
  * clipping does it (flwr `DifferentialPrivacyServerSideFixedClipping`: per update `get_norm`,
  * scale by min(1, C/‖Δ‖), `reduce(np.add, …)`, Gaussian noise of std z·C, divide by m). One
  * long-lived python process answers one command per line, so the bench can interleave its calls
@@ -21,11 +21,14 @@ import numpy as np
 
 state = {}
 
-def floor():
-    return float(state['data'].sum())
-
-def floor_4k():
-    return float(state['data4k'].sum())
+# Plain read passes over all K·P float32. float32 .sum() is numpy's pairwise summation, which is
+# bound by its adds, not by memory, so it alone would set too low a floor; max() (float32, and an
+# int32 view of the same bytes: integer compares, no NaN handling) streams at read bandwidth.
+PASSES = {
+    'sum': lambda a: float(a.sum()),
+    'max': lambda a: float(a.max()),
+    'max-int32': lambda a: int(a.view(np.int32).max()),
+}
 
 def reference():
     clip, z, m = state['clip'], state['z'], state['m']
@@ -37,7 +40,10 @@ def reference():
     noisy = (total + np.random.normal(0.0, z * clip, total.shape)) / m
     return float((state['global'] + noisy)[0])
 
-TASKS = {'floor': floor, 'floor-4k': floor_4k, 'reference': reference}
+TASKS = {'reference': reference}
+for name, read in PASSES.items():
+    TASKS['read-' + name] = (lambda r: lambda: r(state['data']))(read)
+    TASKS['read-' + name + '-4k'] = (lambda r: lambda: r(state['data4k']))(read)
 
 for line in sys.stdin:
     cmd = json.loads(line)
@@ -66,7 +72,19 @@ for line in sys.stdin:
         print(json.dumps({'seconds': time.perf_counter() - start}), flush=True)
 `;
 
-export type PeerTask = 'floor' | 'floor-4k' | 'reference';
+/** The plain read passes the peer times; the machine's floor is the fastest median among them. */
+export const FLOOR_PASSES = ['max', 'max-int32', 'sum'] as const;
+export type FloorPass = (typeof FLOOR_PASSES)[number];
+/** The memory a read pass runs over: numpy's own array (huge pages where numpy gets them), or a 4 KiB-page copy. */
+export type FloorPages = 'huge' | '4k';
+export type PeerTask = 'reference' | `read-${FloorPass}` | `read-${FloorPass}-4k`;
+
+export const floorTask = (pass: FloorPass, pages: FloorPages): PeerTask =>
+  pages === 'huge' ? `read-${pass}` : `read-${pass}-4k`;
+
+/** How the report names a read pass: the numpy call it times. */
+export const floorPassLabel = (pass: FloorPass): string =>
+  ({ max: 'float32 a.max()', 'max-int32': 'a.view(int32).max()', sum: 'float32 a.sum()' })[pass];
 
 /** The python the peers run on: HIMAS_BENCH_PYTHON, else python3 on the PATH. */
 export const peerPython = (): string => process.env.HIMAS_BENCH_PYTHON ?? 'python3';

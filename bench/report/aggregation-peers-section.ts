@@ -1,5 +1,16 @@
 import type { BenchResults } from '../results';
+import { floorPassLabel } from '../numpy-peer';
+import type { PeerFigure } from '../suites/aggregation-peers';
 import { ms, pct, pLabel, table } from './format';
+
+/** GB/s of reading K·P float32 once in `seconds`. */
+const gbPerSecond = (f: PeerFigure, seconds: number) => (f.hospitals * f.params * 4) / seconds / 1e9;
+
+/** Which read pass set a case's floor, e.g. “a.view(int32).max(), huge pages”. */
+const floorName = (f: PeerFigure) =>
+  f.floorPass
+    ? `${floorPassLabel(f.floorPass.pass)}, ${f.floorPass.pages === 'huge' ? 'huge pages' : '4 KiB pages'}`
+    : 'float32 a.sum()';
 
 /** docs/benchmarks.md: HIMAS DP-FedAvg against numpy's read pass and numpy's DP-FedAvg, side by side. */
 export function aggregationPeersSection(r: BenchResults): string[] {
@@ -16,8 +27,10 @@ export function aggregationPeersSection(r: BenchResults): string[] {
     'server step) on the SIMD kernels of `src/core/kernels` — WebAssembly SIMD assembled from bytes,',
     'up to 8 updates read at once, norms and clipped sum split with a second thread over the shared',
     'kernel memory, the noise (ziggurat on node:crypto words) drawn on a worker while the sum runs — timed in',
-    'one loop with two peers in a python3 process over the very same bytes: **the floor**, one numpy',
-    '`a.sum()` over the K·P float32 (native SIMD, and huge pages where numpy gets them), and **numpy',
+    'one loop with two peers in a python3 process over the very same bytes: **the floor**, the fastest',
+    'median of plain numpy read passes over the K·P float32 — float32 `a.max()`, `a.view(np.int32).max()`',
+    'and float32 `a.sum()`, each on numpy’s own array (huge pages where numpy gets them) and on a 4 KiB-page',
+    'copy (native SIMD; `sum` is pairwise summation, bound by its adds, so it rarely sets the floor) — and **numpy',
     'DP-FedAvg** written as Flower’s server-side fixed clipping does it (per update `np.linalg.norm`,',
     'scale by min(1, C/‖Δ‖), `reduce(np.add, …)`, `np.random.normal` noise of std z·C, ÷ m, + global;',
     'its noise is not from a CSPRNG, HIMAS’s is). Each repeat runs every lane once, the order',
@@ -26,7 +39,7 @@ export function aggregationPeersSection(r: BenchResults): string[] {
     p.numpyAbsent
       ? `**numpy columns empty: ${p.numpyAbsent}.** The bench installs nothing; install python3 and numpy to get the floor and the peer.`
       : `numpy ${p.numpyVersion}; numpy's arrays ${p.hugepages === true ? 'get transparent huge pages (madvise)' : p.hugepages === false ? 'do not get huge pages' : 'huge pages unknown'}. ` +
-        '“4 KiB floor” is the same read pass over a copy made without huge pages — the kind of memory V8 gives JavaScript and WebAssembly, where one read stream runs at about a third of the huge-page speed.',
+        '“4 KiB floor” is the fastest read pass over the copy made without huge pages — the kind of memory V8 gives JavaScript and WebAssembly.',
     '',
     ...(p.loadAverage
       ? [
@@ -41,6 +54,15 @@ export function aggregationPeersSection(r: BenchResults): string[] {
       ? [
           `**K = 30, P = 10^6: ${x(target.speedupOverNumpy)} numpy (target ≥ 2×), ${pct(target.fractionOfFloor!)} of the floor (target ≥ 30 %).**`,
           '',
+          `The floor there: ${floorName(target)}, ${ms(target.floorSeconds!.median)} ms (${gbPerSecond(target, target.floorSeconds!.median).toFixed(1)} GB/s). Every read pass (median ms, GB/s): ` +
+            (target.floorPasses ?? [])
+              .map(
+                (f) =>
+                  `${floorPassLabel(f.pass)} ${f.pages === 'huge' ? 'huge' : '4 KiB'} ${ms(f.seconds.median)} (${gbPerSecond(target, f.seconds.median).toFixed(1)})`,
+              )
+              .join('; ') +
+            '.',
+          '',
         ]
       : []),
     table(
@@ -52,6 +74,7 @@ export function aggregationPeersSection(r: BenchResults): string[] {
         'numpy DP-FedAvg ms',
         '× numpy',
         'floor ms (GB/s)',
+        'floor pass',
         'of floor',
         'of 4 KiB floor',
         'HIMAS, plain arrays ms',
@@ -65,8 +88,9 @@ export function aggregationPeersSection(r: BenchResults): string[] {
         f.numpySeconds ? ms(f.numpySeconds.median) : '—',
         `${x(f.speedupOverNumpy)}${spread(f.speedupOverNumpyPairs, (v) => v.toFixed(2))}`,
         f.floorSeconds
-          ? `${ms(f.floorSeconds.median)} (${((f.hospitals * f.params * 4) / f.floorSeconds.median / 1e9).toFixed(1)})`
+          ? `${ms(f.floorSeconds.median)} (${gbPerSecond(f, f.floorSeconds.median).toFixed(1)})`
           : '—',
+        f.floorSeconds ? floorName(f) : '—',
         f.fractionOfFloor === undefined
           ? '—'
           : `${pct(f.fractionOfFloor)}${spread(f.fractionOfFloorPairs, (v) => pct(v, 0))}`,

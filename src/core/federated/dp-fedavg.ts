@@ -103,7 +103,7 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
     if (noiseStd > 0 && random !== undefined) {
       const noise = new Float64Array(length);
       random.fillStandardNormal(noise);
-      // fround((sum + zC·noise) / m) on the SIMD kernels, squares taken while each tile is in cache.
+      // fround((sum + zC·noise) / m) in a plain loop, its squares on the SIMD kernels (noisyAverageInto).
       squares = noisyAverageInto(noisyAverage, sum, noise, noiseMultiplier * clipNorm, m);
     } else {
       for (let i = 0; i < length; i++) noisyAverage[i] = Math.fround(sum[i] / m);

@@ -463,76 +463,6 @@ export class KernelMemory {
     }
   }
 
-  /**
-   * noisyAverageJs's values, tile by tile through the scratch area (sum and noise staged, the
-   * float32 tile squared while it is in cache and copied out): one read of sum and noise, one
-   * write of out.
-   */
-  noisyAverageInto(
-    out: Float32Array,
-    sum: Float64Array,
-    noise: Float64Array,
-    std: number,
-    m: number,
-  ): number {
-    const length = out.length;
-    const buffer = this.memory.buffer;
-    const sumTile = new Float64Array(buffer, TILE_BYTE, TILE);
-    const noiseByte = STAGING_BYTE; // two 32 KiB staging slots: TILE float64
-    const outByte = STAGING_BYTE + 2 * TILE * 4;
-    const noiseTile = new Float64Array(buffer, noiseByte, TILE);
-    const outTile = new Float32Array(buffer, outByte, TILE);
-    const lanes = this.f64(STATE_BYTE, SQUARE_LANES);
-    lanes.fill(0);
-    const whole = length - (length % SQUARE_LANES);
-    for (let from = 0; from < length; from += TILE) {
-      const to = Math.min(length, from + TILE);
-      const groups = (to - from) >>> 2;
-      sumTile.set(sum.subarray(from, from + 4 * groups));
-      noiseTile.set(noise.subarray(from, from + 4 * groups));
-      this.kernels.noisyAverage(TILE_BYTE, noiseByte, outByte, groups, std, m);
-      for (let i = from + 4 * groups; i < to; i++)
-        outTile[i - from] = Math.fround((sum[i] + std * noise[i]) / m);
-      const squared = Math.min(to, whole) - from;
-      if (squared > 0) this.kernels.sumSquares1(STATE_BYTE, squared / SQUARE_LANES, outByte);
-      out.set(outTile.subarray(0, to - from), from);
-    }
-    let tail = 0;
-    for (let i = whole; i < length; i++) tail += out[i] * out[i];
-    return combineLanes(lanes, tail);
-  }
-
-  /** stepOneJs's values, tile by tile through the staging area (global, x and out each one slot). */
-  stepOneInto(
-    out: Float32Array,
-    global: Float32Array,
-    x: Float32Array,
-    w: number,
-    total: number,
-    eta: number,
-  ): void {
-    const length = out.length;
-    const buffer = this.memory.buffer;
-    const slot = (k: number) => STAGING_BYTE + k * TILE * 4;
-    const outTile = new Float32Array(buffer, slot(2), TILE);
-    for (let from = 0; from < length; from += TILE) {
-      const to = Math.min(length, from + TILE);
-      const groups = (to - from) >>> 2;
-      const vectorTo = from + 4 * groups;
-      this.kernels.stepOne(
-        this.address(global, from, vectorTo, 0),
-        this.address(x, from, vectorTo, 1),
-        slot(2),
-        groups,
-        w,
-        total,
-        eta,
-      );
-      out.set(outTile.subarray(0, vectorTo - from), from);
-      for (let i = vectorTo; i < to; i++) out[i] = global[i] + ((0 + w * x[i]) / total) * eta;
-    }
-  }
-
   /** target[i] = Σ_k vectors[k][i] mod 2^32 (addModularJs's values; the order does not matter). */
   sumModularInto(target: Int32Array, vectors: readonly Int32Array[]): void {
     const length = target.length;
@@ -634,7 +564,12 @@ export function scaledSumInto(
   for (let k = 0; k < deltas.length; k++) scaledAddJs(out, deltas[k], scales[k]);
 }
 
-/** noisyAverageJs's values and result, with the SIMD kernels for long vectors. */
+/**
+ * noisyAverageJs's values and result: the average in a plain loop, its squares on the SIMD kernels
+ * (both threads when the helper is installed). A SIMD average through the staging tiles measured
+ * slower (3.9 against 2.2 ms at P = 10^6: sum, noise and out are copied tile by tile) and its
+ * per-tile squares did not follow sumOfSquaresJs's chunking beyond one chunk.
+ */
 export function noisyAverageInto(
   out: Float32Array,
   sum: Float64Array,
@@ -644,12 +579,15 @@ export function noisyAverageInto(
 ): number {
   if (sum.length !== out.length || noise.length !== out.length)
     throw new RangeError(`sum and noise must have ${out.length} values`);
-  const memory = out.length >= WASM_MIN_LENGTH ? (memoryOf(sum) ?? scratchMemory()) : null;
-  if (memory === null) return noisyAverageJs(out, sum, noise, std, m);
-  return memory.noisyAverageInto(out, sum, noise, std, m);
+  for (let i = 0; i < out.length; i++) out[i] = Math.fround((sum[i] + std * noise[i]) / m);
+  return sumOfSquares(out);
 }
 
-/** stepOneJs's values, with the SIMD kernel for long vectors. */
+/**
+ * stepOneJs's values. The plain loop is the fast one here: its inputs (global weights, the noisy
+ * average) are not in kernel memory, and the SIMD kernel through the staging tiles measured
+ * slower (6.8 against 5.2 ms for average + step at P = 10^6, same process, bench/ A/B).
+ */
 export function stepOneInto(
   out: Float32Array,
   global: Float32Array,
@@ -660,9 +598,7 @@ export function stepOneInto(
 ): void {
   if (global.length !== out.length || x.length !== out.length)
     throw new RangeError(`global and update must have ${out.length} values`);
-  const memory = out.length >= WASM_MIN_LENGTH ? scratchMemory() : null;
-  if (memory === null) return stepOneJs(out, global, x, w, total, eta);
-  memory.stepOneInto(out, global, x, w, total, eta);
+  stepOneJs(out, global, x, w, total, eta);
 }
 
 /** target = Σ_k vectors[k] mod 2^32 (addModularJs's values). */

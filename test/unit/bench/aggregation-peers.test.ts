@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { aggregationPeersSection } from '../../../bench/report/aggregation-peers-section';
 import type { BenchResults } from '../../../bench/results';
+import { fastestPass } from '../../../bench/suites/aggregation-peers';
 import { summarize } from '../../../bench/statistics';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -26,6 +27,7 @@ describe('himas bench aggregate --peers', () => {
     expect(result.status).toBe(0);
     const out = JSON.parse(result.stdout.trim()) as Record<string, number>;
     expect(Object.keys(out).sort()).toEqual([
+      'floorPass',
       'floorRatio',
       'fractionOfNumpyFloor',
       'loadAverageEnd',
@@ -37,9 +39,10 @@ describe('himas bench aggregate --peers', () => {
     expect(out.loadAverageStart).toBeGreaterThanOrEqual(0);
     expect(out.numpySpeedup).toBeGreaterThan(0);
     expect(himas(args).stdout).toMatch(
-      /medians, interleaved: HIMAS [\d.]+ ms, numpy DP-FedAvg [\d.]+ ms, numpy read pass [\d.]+ ms\n {2}load average [\d.]+ → [\d.]+ on \d+ cores/,
+      /medians, interleaved: HIMAS [\d.]+ ms, numpy DP-FedAvg [\d.]+ ms, numpy's fastest read pass [\d.]+ ms \((float32 a\.max\(\)|a\.view\(int32\)\.max\(\)|float32 a\.sum\(\)), (huge|4k) pages, [\d.]+ GB\/s\)\n {2}load average [\d.]+ → [\d.]+ on \d+ cores/,
     );
     expect(out.fractionOfNumpyFloor).toBeGreaterThan(0);
+    expect(out.floorPass).toMatch(/^(max|max-int32|sum), (huge|4k) pages$/);
   });
 
   it('says that numpy is absent, installs nothing, and still times HIMAS', () => {
@@ -71,6 +74,12 @@ describe('docs/benchmarks.md aggregation-kernel section', () => {
     params: 1e6,
     himasSeconds: s(0.04),
     himasPlainSeconds: s(0.06),
+    floorPasses: [
+      { pass: 'max-int32', pages: 'huge', seconds: s(0.01) },
+      { pass: 'sum', pages: 'huge', seconds: s(0.02) },
+      { pass: 'max-int32', pages: '4k', seconds: s(0.03) },
+    ],
+    floorPass: { pass: 'max-int32', pages: 'huge' },
     floorSeconds: s(0.01),
     floor4kSeconds: s(0.03),
     numpySeconds: s(0.1),
@@ -94,6 +103,26 @@ describe('docs/benchmarks.md aggregation-kernel section', () => {
       '**K = 30, P = 10^6: 2.50× numpy (target ≥ 2×), 25.0 % of the floor (target ≥ 30 %).**',
     );
     expect(lines.join('\n')).toMatch(/\| 30 \| 10\^6 \| 40\.0 \| 750 \| 100\.0 \| 2\.50×/);
+    expect(lines).toContain(
+      'The floor there: a.view(int32).max(), huge pages, 10.0 ms (12.0 GB/s). Every read pass (median ms, GB/s): ' +
+        'a.view(int32).max() huge 10.0 (12.0); float32 a.sum() huge 20.0 (6.0); a.view(int32).max() 4 KiB 30.0 (4.0).',
+    );
+    expect(lines.join('\n')).toMatch(
+      /\| 10\.0 \(12\.0\) \| a\.view\(int32\)\.max\(\), huge pages \| 25\.0 %/,
+    );
+  });
+
+  it('takes the floor from the fastest read pass, whichever it is', () => {
+    const pass = (name: 'max' | 'max-int32' | 'sum', pages: 'huge' | '4k', median: number) => ({
+      pass: name,
+      pages,
+      seconds: s(median),
+    });
+    expect(
+      fastestPass([pass('sum', 'huge', 0.017), pass('max', 'huge', 0.009), pass('max-int32', '4k', 0.012)]),
+    ).toEqual(pass('max', 'huge', 0.009));
+    expect(fastestPass([pass('sum', '4k', 0.02), pass('max', '4k', 0.03)]).pass).toBe('sum');
+    expect(() => fastestPass([])).toThrow('no read pass was timed');
   });
 
   it('gives each case its load average and renders the profile of one aggregation', () => {

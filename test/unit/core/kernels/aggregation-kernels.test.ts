@@ -202,6 +202,17 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
       ),
       { numRuns: 20 },
     );
+    // Longer than one squares chunk: the squares must follow sumOfSquaresJs's chunking (a per-tile
+    // SIMD version of this step summed the lanes across chunks and missed it in the last bits).
+    const long = 3 * SQUARE_CHUNK + 13;
+    const sum = Float64Array.from({ length: long }, (_, i) => Math.sin(i) * 30);
+    const noise = Float64Array.from({ length: long }, (_, i) => Math.cos(i * 1.3));
+    const expected = new Float32Array(long);
+    const longOut = new Float32Array(long);
+    expect(noisyAverageInto(longOut, sum, noise, 1.1, 30)).toBe(
+      noisyAverageJs(expected, sum, noise, 1.1, 30),
+    );
+    expect(longOut).toEqual(expected);
     // A float32 overflow (huge sum or noise) gives an infinite square sum: the caller's finiteness check.
     const out = new Float32Array(1024);
     const squares = noisyAverageInto(out, new Float64Array(1024).fill(1e39), new Float64Array(1024), 1, 1);
