@@ -2,6 +2,7 @@ import { SignedLedgerEntrySchema, type SignedLedgerEntry } from '../../../schema
 import type { BlobStore } from '../../ports/blob-store';
 import { NotFoundError } from '../../ports/errors';
 import type { HospitalLedgerStore } from '../../ports/hospital-ledger-store';
+import { deepFreeze } from '../../runtime/deep-freeze';
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Numbers probed past the first missing one, to tell a lost entry from the end. */
@@ -166,15 +167,6 @@ export class BlobHospitalLedgerStore implements HospitalLedgerStore {
   private entryPath(hospitalId: string, sequence: number): string {
     return `${this.prefix(hospitalId)}${String(sequence).padStart(8, '0')}.json`;
   }
-}
-
-/** Entries are shared between readers (parsedEntries): none may change one. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 /** The ledger has a gap or an unreadable entry. */
