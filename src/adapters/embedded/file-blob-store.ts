@@ -13,7 +13,6 @@ import {
 import * as fsp from 'node:fs/promises';
 import { link, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import type { BlobFingerprint, BlobInfo, BlobStore } from '../../ports/blob-store';
 import { NotFoundError } from '../../ports/errors';
 import { rethrowStorageError } from './storage-errors';
@@ -32,8 +31,12 @@ const TEMP_SUFFIX = '.himas-tmp';
  */
 const SMALL_BLOB_BYTES = 64 * 1024;
 
-const fsyncFd = promisify(fsync);
-const openFd = promisify(open);
+const fsyncFd = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+const openFd = (file: string, flags: string): Promise<number> =>
+  new Promise((resolve, reject) =>
+    open(file, flags, 0o666, (error, fd) => (error ? reject(error) : resolve(fd))),
+  );
 
 /**
  * BlobStore on a directory (`.himas/blobs`): a blob path maps to the same relative file path.
@@ -255,7 +258,7 @@ async function writeDurably(file: string, bytes: Uint8Array): Promise<void> {
   }
   // The create itself stays asynchronous: it needs the file system's journal, which an fsync in
   // flight can hold for milliseconds (measured: a synchronous create stalled the event loop there).
-  const fd = await openCreating(file, () => openFd(file, 'wx', 0o666));
+  const fd = await openCreating(file, () => openFd(file, 'wx'));
   try {
     for (let written = 0; written < bytes.byteLength;)
       written += writeSync(fd, bytes, written, bytes.byteLength - written);
