@@ -27,4 +27,17 @@ export interface BlobStore {
   delete(path: string): Promise<void>;
   /** Where the object at `path` lives, for messages to an operator (a file path, a gs:// URL). */
   locate?(path: string): string;
+  /**
+   * A cheap identity of the object stored at `path` (no read of its bytes), undefined when there is
+   * none: `id` changes whenever the object is replaced, altered or deleted and re-created (a file:
+   * device, inode, size, mtime and ctime in ns), `changedAtMs` is when it last changed. Readers that
+   * keep parsed copies (the privacy ledger) use it to notice any change; stores without one are
+   * read in full every time.
+   */
+  fingerprint?(path: string): Promise<BlobFingerprint | undefined>;
+}
+
+export interface BlobFingerprint {
+  id: string;
+  changedAtMs: number;
 }

@@ -26,6 +26,12 @@ export interface Transaction {
 
 export interface DocumentStore {
   get<T extends DocumentData = DocumentData>(path: string): Promise<T | undefined>;
+  /**
+   * The document as `parse` makes it, undefined when absent. A store that keeps documents' text
+   * (the embedded one) reuses the result of the same `parse` while the stored text is unchanged,
+   * so `parse` must be pure and return a frozen value. Optional: callers fall back to `get`.
+   */
+  getParsed?<T>(path: string, parse: (data: DocumentData) => T): Promise<T | undefined>;
   set(path: string, data: DocumentData, options?: { merge?: boolean }): Promise<void>;
   /**
    * Creates the document if it does not exist. Returns false (and changes nothing) when it does:

@@ -25,8 +25,21 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/**
+ * What is known of an entry object that cannot change (frozen: the ledger store shares its parsed
+ * entries frozen, and only while the stored object's fingerprint is unchanged): its hash, and the
+ * raw keys its signature verified under. A pure function of immutable bytes is not recomputed;
+ * anything not frozen (an entry just built, one from a message) is checked in full every time.
+ */
+const entryHashes = new WeakMap<LedgerEntry, string>();
+const verifiedUnder = new WeakMap<SignedLedgerEntry, Set<string>>();
+
 export function entrySha256(entry: LedgerEntry): string {
-  return createHash('sha256').update(canonicalJson(entry)).digest('hex');
+  const known = entryHashes.get(entry);
+  if (known !== undefined) return known;
+  const sha = createHash('sha256').update(canonicalJson(entry)).digest('hex');
+  if (Object.isFrozen(entry)) entryHashes.set(entry, sha);
+  return sha;
 }
 
 export function signLedgerEntry(entry: LedgerEntry, privateKey: KeyObject): SignedLedgerEntry {
@@ -52,7 +65,8 @@ export function verifyLedgerChain(
   },
 ): ChainCheck {
   const keys: KeyObject[] = [];
-  for (const raw of [...(excerpt.previousSigningPublicKeys ?? []), excerpt.signingPublicKey]) {
+  const rawKeys = [...(excerpt.previousSigningPublicKeys ?? []), excerpt.signingPublicKey];
+  for (const raw of rawKeys) {
     try {
       keys.push(importSigningPublicKey(raw));
     } catch (error) {
@@ -65,6 +79,26 @@ export function verifyLedgerChain(
   let keyIndex = 0;
   let previous: string | null = null;
   for (const [index, signed] of excerpt.entries.entries()) {
+    // A frozen entry that verified before under one of these keys is the same bytes (the store
+    // re-reads any entry whose object changed): its numbering, hospital and link are checked
+    // again below, its schema and signature are not re-derived.
+    const known = Object.isFrozen(signed) ? verifiedUnder.get(signed) : undefined;
+    const knownSigner = known ? rawKeys.findIndex((raw, k) => k >= keyIndex && known.has(raw)) : -1;
+    if (knownSigner >= 0) {
+      const entry = signed.entry;
+      if (entry.sequence !== index)
+        return { ok: false, reason: `entry ${index} is numbered ${entry.sequence}` };
+      if (entry.hospitalId !== excerpt.hospitalId)
+        return {
+          ok: false,
+          reason: `entry ${index} belongs to ${entry.hospitalId}, not ${excerpt.hospitalId}`,
+        };
+      if (entry.previousSha256 !== previous)
+        return { ok: false, reason: `entry ${index} does not link to entry ${index - 1} (chain broken)` };
+      keyIndex = knownSigner;
+      previous = entrySha256(entry);
+      continue;
+    }
     const parsed = LedgerEntrySchema.safeParse(signed.entry);
     if (!parsed.success)
       return { ok: false, reason: `entry ${index} is malformed: ${parsed.error.issues[0]?.message}` };
@@ -78,7 +112,8 @@ export function verifyLedgerChain(
       };
     if (entry.previousSha256 !== previous)
       return { ok: false, reason: `entry ${index} does not link to entry ${index - 1} (chain broken)` };
-    const message = Buffer.from(DOMAIN + canonicalJson(entry));
+    const canonical = canonicalJson(entry);
+    const message = Buffer.from(DOMAIN + canonical);
     const signature = Buffer.from(signed.signature, 'base64');
     let signer = -1;
     for (let k = keyIndex; k < keys.length && signer < 0; k++) {
@@ -91,7 +126,13 @@ export function verifyLedgerChain(
     if (signer < 0)
       return { ok: false, reason: `entry ${index} is not signed by ${excerpt.hospitalId}'s key` };
     keyIndex = signer;
-    previous = entrySha256(entry);
+    previous = createHash('sha256').update(canonical).digest('hex');
+    // Only an entry the schema leaves as it is (nothing stripped) is the object that was verified.
+    if (Object.isFrozen(signed) && canonicalJson(signed.entry) === canonical) {
+      const under = verifiedUnder.get(signed) ?? new Set<string>();
+      under.add(rawKeys[signer]);
+      verifiedUnder.set(signed, under);
+    }
   }
   return { ok: true };
 }

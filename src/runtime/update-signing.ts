@@ -38,8 +38,19 @@ export function exportSigningPublicKey(publicKey: KeyObject): string {
   return rawPublicKeyBase64(publicKey, 'Ed25519');
 }
 
+/** Imported keys by their raw base64 (a KeyObject is immutable); bounded, oldest dropped first. */
+const importedSigningKeys = new Map<string, KeyObject>();
+const MAX_IMPORTED_KEYS = 4096;
+
 export function importSigningPublicKey(base64: string): KeyObject {
-  return publicKeyFromRawBase64(base64, 'Ed25519');
+  let key = importedSigningKeys.get(base64);
+  if (key === undefined) {
+    key = publicKeyFromRawBase64(base64, 'Ed25519');
+    if (importedSigningKeys.size >= MAX_IMPORTED_KEYS)
+      importedSigningKeys.delete(importedSigningKeys.keys().next().value as string);
+    importedSigningKeys.set(base64, key);
+  }
+  return key;
 }
 
 /** The 32-byte digest that is signed (see the file comment). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { blobPaths, paths, type RunDocument } from '../../schemas/documents';
 import { usesSecureAggregation } from '../../schemas/training-config';
 import type { HospitalEvaluation } from '../../schemas/metrics';
+import type { SignedLedgerEntry } from '../../schemas/privacy-ledger';
 import { HospitalEvaluationSchema } from '../../schemas/metrics';
 import type { HospitalKeyStore } from '../ports/hospital-keys';
 import { importPrivateKeyPem } from '../runtime/secure-aggregation-crypto';
@@ -230,17 +231,20 @@ async function trainRound(
     const trainSlot = `train:${round}`;
     // Charged before a record is read: the round's DP-SGD (a retry of it pays again) and, when the
     // run evaluates every round, the noisy evaluation of the incoming model.
-    const baseEvaluation = config.evaluateEveryRound
-      ? await evaluationRelease(
-          env,
-          run,
-          deps,
-          privacy,
-          { model, preprocessor, versionId: roundDoc.baseModelVersionId },
-          [trainSlot],
-        )
-      : (await chargeUse(privacy.deps, privacy.signer, run, [trainSlot]), null);
-    const entries = await privacy.deps.ledger.read(env.hospitalId);
+    // The ledger's entries after the charge, the one paying for this round among them.
+    let entries: SignedLedgerEntry[];
+    let baseEvaluation: HospitalEvaluation | null = null;
+    if (config.evaluateEveryRound) {
+      baseEvaluation = await evaluationRelease(
+        env,
+        run,
+        deps,
+        privacy,
+        { model, preprocessor, versionId: roundDoc.baseModelVersionId },
+        [trainSlot],
+      );
+      entries = await privacy.deps.ledger.read(env.hospitalId);
+    } else entries = await chargeUse(privacy.deps, privacy.signer, run, [trainSlot]);
     const train = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'train'));
     const global = getFlatWeights(model);
     const common = {
@@ -314,7 +318,9 @@ async function trainRound(
     );
     // With DP-SGD the raw training loss is not privatised, so it is not shared.
     const trainLoss = config.patientPrivacy === 'dp-sgd' ? null : (result.epochLosses.at(-1) ?? null);
-    const ledgerSequence = (await privacy.deps.ledger.read(env.hospitalId)).length - 1;
+    // The entry that charged this round (or a later one): the aggregator accepts the update only if
+    // the published ledger up to it pays for train:<round>.
+    const ledgerSequence = entries.length - 1;
     await publishEvent(
       deps.events,
       sign(

@@ -269,32 +269,42 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
   private async scan(worker: Worker): Promise<void> {
     const freeSlots = this.maxConcurrent - worker.inFlight.size;
     if (freeSlots <= 0 || this.closed) return;
+    // Two steps, so a scan costs what it starts, not what is waiting (a scan follows every finished
+    // delivery: reading every pending message's body each time was O(K²) over a round of K
+    // updates). First the pending deliveries' scheduling facts, leaving out those in flight that no
+    // ordering key needs (selectDeliveries would skip them anyway); then the bodies of the ones
+    // that start or are dead-lettered.
+    const inFlight = [...worker.inFlight].map((seq) => String(seq)).join(', ');
     const rows = await this.database.all<Record<string, unknown>>(
-      `SELECT d.message_seq AS seq, d.attempts, d.next_attempt_at, m.id, m.topic, m.data, m.attributes,
-              m.ordering_key, m.publish_time
+      `SELECT d.message_seq AS seq, d.attempts, d.next_attempt_at, m.ordering_key
        FROM bus_deliveries d JOIN bus_messages m ON m.seq = d.message_seq
        WHERE d.subscription = $1 AND d.state = 'pending'
+       ${inFlight === '' ? '' : `AND NOT (m.ordering_key IS NULL AND d.message_seq IN (${inFlight}))`}
        ORDER BY d.message_seq LIMIT ${this.scanLimit}`,
       [worker.name],
     );
     if (this.closed) return;
-    const pending: PendingRow[] = rows.map((row) => ({
+    const pending: PendingDelivery[] = rows.map((row) => ({
       seq: Number(row.seq),
       attempts: Number(row.attempts),
       nextAttemptAt: Number(row.next_attempt_at),
       orderingKey: (row.ordering_key as string | null) ?? null,
-      id: row.id as string,
-      topic: row.topic as string,
-      data: row.data as string,
-      attributes: row.attributes as string,
-      publishTime: row.publish_time as string,
     }));
-    const selection = selectDeliveries(pending, {
+    const chosen = selectDeliveries(pending, {
       now: Date.now(),
       inFlight: worker.inFlight,
       freeSlots,
       maxDeliveryAttempts: worker.maxDeliveryAttempts,
     });
+    const bodies = await this.messageBodies([...chosen.exhausted, ...chosen.start]);
+    if (this.closed) return;
+    const withBody = (deliveries: PendingDelivery[]) =>
+      deliveries.map((d) => ({ ...d, ...bodies.get(d.seq)! }));
+    const selection = {
+      exhausted: withBody(chosen.exhausted),
+      start: withBody(chosen.start),
+      wakeAt: chosen.wakeAt,
+    };
     for (const row of selection.exhausted) {
       await this.database.transaction((sql) => this.deadLetter(sql, worker, row, 'no outcome recorded'));
       worker.pumpAgain = true;
@@ -314,6 +324,27 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
       }
     }
     if (selection.wakeAt !== undefined) this.wakeAt(worker, selection.wakeAt);
+  }
+
+  /** The stored messages behind some deliveries, by seq (one statement). */
+  private async messageBodies(
+    deliveries: PendingDelivery[],
+  ): Promise<Map<number, Omit<PendingRow, keyof PendingDelivery>>> {
+    const bodies = new Map<number, Omit<PendingRow, keyof PendingDelivery>>();
+    if (deliveries.length === 0) return bodies;
+    const rows = await this.database.all<Record<string, unknown>>(
+      `SELECT seq, id, topic, data, attributes, publish_time FROM bus_messages
+       WHERE seq IN (${deliveries.map((d) => String(d.seq)).join(', ')})`,
+    );
+    for (const row of rows)
+      bodies.set(Number(row.seq), {
+        id: row.id as string,
+        topic: row.topic as string,
+        data: row.data as string,
+        attributes: row.attributes as string,
+        publishTime: row.publish_time as string,
+      });
+    return bodies;
   }
 
   private async deliver(worker: Worker, row: PendingRow, attempt: number): Promise<void> {

@@ -2,10 +2,30 @@ import { SignedLedgerEntrySchema, type SignedLedgerEntry } from '../../../schema
 import type { BlobStore } from '../../ports/blob-store';
 import { NotFoundError } from '../../ports/errors';
 import type { HospitalLedgerStore } from '../../ports/hospital-ledger-store';
+import { deepFreeze } from '../../runtime/deep-freeze';
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Numbers probed past the first missing one, to tell a lost entry from the end. */
 const GAP_PROBES = 3;
+/**
+ * An entry is served from memory only if its object last changed longer ago than this: a change
+ * within one tick of a file system's clock (4-10 ms on Linux, 2 s on FAT) can leave size, mtime
+ * and ctime as they were, so a fresh entry is read again until its fingerprint can be trusted
+ * (git's "racy clean" rule).
+ */
+const SETTLED_MS = 2_000;
+
+interface ParsedEntry {
+  fingerprint: string;
+  entry: SignedLedgerEntry;
+}
+
+/**
+ * Entries already read and parsed, per blob store (so every ledger object on one store shares
+ * them) and entry path. Each is used again only while its object's fingerprint is unchanged, so an
+ * entry deleted, replaced or altered in place is read afresh (and then fails as it would have).
+ */
+const parsedEntries = new WeakMap<BlobStore, Map<string, ParsedEntry>>();
 
 /**
  * A hospital ledger as one object per entry, `<root>/<hospital>/<sequence, 8 digits>.json`, on any
@@ -21,6 +41,8 @@ export class BlobHospitalLedgerStore implements HospitalLedgerStore {
     private readonly blobs: BlobStore,
     private readonly location: string,
     private readonly root = 'ledgers',
+    /** How long an entry's object must have been unchanged before its parsed copy is reused. */
+    private readonly settledMs = SETTLED_MS,
   ) {}
 
   describe(hospitalId: string): string {
@@ -36,18 +58,53 @@ export class BlobHospitalLedgerStore implements HospitalLedgerStore {
   async read(hospitalId: string): Promise<SignedLedgerEntry[]> {
     const entries: SignedLedgerEntry[] = [];
     for (let sequence = 0; ; sequence++) {
-      const bytes = await this.getOrUndefined(this.entryPath(hospitalId, sequence));
-      if (bytes === undefined) break;
-      entries.push(this.parse(hospitalId, sequence, bytes));
+      const entry = await this.readEntry(hospitalId, sequence);
+      if (entry === undefined) break;
+      entries.push(entry);
     }
     for (let ahead = 1; ahead <= GAP_PROBES; ahead++) {
       const later = entries.length + ahead;
-      if ((await this.getOrUndefined(this.entryPath(hospitalId, later))) !== undefined)
+      if (await this.exists(this.entryPath(hospitalId, later)))
         throw new LedgerCorruptError(
           `privacy ledger ${this.describe(hospitalId)} has no entry ${entries.length} but has entry ${later}: an entry was lost; refusing to under-count`,
         );
     }
     return entries;
+  }
+
+  /**
+   * Entry `sequence`, or undefined when it does not exist. On a store that fingerprints its
+   * objects, an entry parsed before is reused while its fingerprint (taken before the bytes are
+   * read) is unchanged and old enough to be trusted; every other entry is read and checked.
+   */
+  private async readEntry(hospitalId: string, sequence: number): Promise<SignedLedgerEntry | undefined> {
+    const entryPath = this.entryPath(hospitalId, sequence);
+    if (this.blobs.fingerprint === undefined) {
+      const bytes = await this.getOrUndefined(entryPath);
+      return bytes === undefined ? undefined : this.parse(hospitalId, sequence, bytes);
+    }
+    const seenAt = Date.now();
+    const fingerprint = await this.blobs.fingerprint(entryPath);
+    if (fingerprint === undefined) return undefined;
+    let parsed = parsedEntries.get(this.blobs);
+    if (!parsed) {
+      parsed = new Map();
+      parsedEntries.set(this.blobs, parsed);
+    }
+    const known = parsed.get(entryPath);
+    if (known?.fingerprint === fingerprint.id) return known.entry;
+    const bytes = await this.getOrUndefined(entryPath);
+    if (bytes === undefined) return undefined;
+    const entry = deepFreeze(this.parse(hospitalId, sequence, bytes));
+    if (seenAt - fingerprint.changedAtMs >= this.settledMs)
+      parsed.set(entryPath, { fingerprint: fingerprint.id, entry });
+    else parsed.delete(entryPath);
+    return entry;
+  }
+
+  private async exists(entryPath: string): Promise<boolean> {
+    if (this.blobs.fingerprint !== undefined) return (await this.blobs.fingerprint(entryPath)) !== undefined;
+    return (await this.getOrUndefined(entryPath)) !== undefined;
   }
 
   private async getOrUndefined(path: string): Promise<Uint8Array | undefined> {

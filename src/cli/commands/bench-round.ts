@@ -13,7 +13,7 @@ import { UserError } from '../user-error';
 export const BENCH_ROUND_HELP = `Usage: himas bench round --hospitals K [--params P] [--json]
 
 Times one federated round on the embedded stack: workflows/federated-training.yaml on the local
-workflow engine, the real coordinator, hospital job code (run in this process), aggregation
+workflow engine, the real coordinator, hospital job code (run in this process, 16 jobs at a time), aggregation
 function, DuckDB document store and event bus, on a fresh temporary store that is removed after.
 Tiny local work: every hospital reads the same ${TINY_PATIENTS} synthetic stays and trains one epoch, so
 the round is almost all orchestration. Prints the round's seconds (round opened → the workflow

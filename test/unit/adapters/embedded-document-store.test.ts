@@ -51,4 +51,28 @@ describe('EmbeddedDocumentStore', () => {
     await expect(store.set('runs/a', [1, 2] as unknown as Record<string, unknown>)).rejects.toThrow(/object/);
     await store.close();
   });
+
+  test('getParsed reuses a parse while the stored text is unchanged and parses again after a write', async () => {
+    const store = new EmbeddedDocumentStore(await EmbeddedDatabase.open(':memory:'), { closeDatabase: true });
+    let parses = 0;
+    const parse = (data: Record<string, unknown>) => {
+      parses++;
+      return Object.freeze({ n: data.n as number });
+    };
+    try {
+      expect(await store.getParsed('runs/r1', parse)).toBeUndefined();
+      await store.set('runs/r1', { n: 1 });
+      const first = await store.getParsed('runs/r1', parse);
+      expect(first).toEqual({ n: 1 });
+      expect(await store.getParsed('runs/r1', parse)).toBe(first);
+      expect(parses).toBe(1);
+      await store.update('runs/r1', { n: 2 });
+      expect(await store.getParsed('runs/r1', parse)).toEqual({ n: 2 });
+      expect(parses).toBe(2);
+      await store.delete('runs/r1');
+      expect(await store.getParsed('runs/r1', parse)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -121,4 +121,43 @@ describe('ledger chains across key rotations', () => {
       }),
     ).toEqual({ ok: false, reason: "entry 2 is not signed by h1's key" });
   });
+
+  describe('frozen entries (as the ledger store shares them) verified before', () => {
+    const frozen = (entries: SignedLedgerEntry[]) =>
+      entries.map((e) => Object.freeze({ ...e, entry: Object.freeze({ ...e.entry }) }));
+
+    it('still fail under a key they were never verified under', () => {
+      const entries = frozen(chain([old, old]));
+      expect(verifyLedgerChain({ hospitalId: 'h1', signingPublicKey: oldKey, entries })).toEqual({
+        ok: true,
+      });
+      expect(verifyLedgerChain({ hospitalId: 'h1', signingPublicKey: freshKey, entries })).toMatchObject({
+        ok: false,
+      });
+    });
+
+    it('still respect the rotation order: a retired key cannot follow the current one', () => {
+      const keys = { hospitalId: 'h1', signingPublicKey: freshKey, previousSigningPublicKeys: [oldKey] };
+      const good = frozen(chain([old, fresh, fresh]));
+      expect(verifyLedgerChain({ ...keys, entries: good })).toEqual({ ok: true });
+      expect(verifyLedgerChain({ ...keys, entries: good })).toEqual({ ok: true });
+      // Entries 0 and 1 were verified above; a retired-key entry after them is still refused, twice.
+      const bad = [...good.slice(0, 2), ...frozen(chain([old, fresh, old])).slice(2)];
+      const relinked = verifyLedgerChain({ ...keys, entries: frozen(chain([old, fresh, old])) });
+      expect(relinked).toEqual({ ok: false, reason: "entry 2 is not signed by h1's key" });
+      expect(verifyLedgerChain({ ...keys, entries: bad })).toMatchObject({ ok: false });
+    });
+
+    it('still have their numbering and links checked: dropping or reordering verified entries is caught', () => {
+      const entries = frozen(chain([old, old, old]));
+      const keys = { hospitalId: 'h1', signingPublicKey: oldKey };
+      expect(verifyLedgerChain({ ...keys, entries })).toEqual({ ok: true });
+      expect(verifyLedgerChain({ ...keys, entries: [entries[0], entries[2]] })).toEqual({
+        ok: false,
+        reason: 'entry 1 is numbered 2',
+      });
+      expect(verifyLedgerChain({ ...keys, entries: [entries[1], entries[0]] })).toMatchObject({ ok: false });
+      expect(verifyLedgerChain({ ...keys, hospitalId: 'h2', entries })).toMatchObject({ ok: false });
+    });
+  });
 });
