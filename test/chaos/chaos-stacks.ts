@@ -62,6 +62,13 @@ export interface StackFaultTarget {
   killFunction(name: 'aggregate' | 'coordinator'): Promise<string>;
   /** Arms the next push of `runId` to be dropped or duplicated; resolves when it happened. */
   armDelivery(kind: 'drop' | 'duplicate', runId: string): { hit: Promise<string>; disarm(): void };
+  /**
+   * From the next update of `runId` on, every push of the run to the aggregator is refused (503,
+   * never forwarded), as if the aggregator were unreachable; `began` resolves with that update.
+   */
+  armOutage(runId: string): { began: Promise<string>; refused(): string[]; end(): void };
+  /** `himas deadletter list|replay --stack emulators --run R --json`: the held letters' event ids. */
+  deadLetters(verb: 'list' | 'replay', runId: string): Promise<string[]>;
 }
 
 export interface ChaosStack extends Partial<StackFaultTarget> {
@@ -70,6 +77,8 @@ export interface ChaosStack extends Partial<StackFaultTarget> {
   trainArgs(runId: string): string[];
   resumeArgs(runId: string): string[];
   snapshot(runId: string): Promise<RunSnapshot>;
+  /** The folder holding every hospital's privacy ledger, `<hospital>/<sequence>.json`. */
+  ledgerRoot(runId: string): string;
   /** The aggregator's `update.accepted` log lines of the run, as `round:hospital` (one per acceptance). */
   acceptances(runId: string): string[];
   close(): Promise<void>;
@@ -101,6 +110,7 @@ export function embeddedChaosStack(root: string): ChaosStack {
     ],
     resumeArgs: (runId) => ['train', '--resume', runId, '--home', home(runId)],
     snapshot: (runId) => snapshotEmbedded(home(runId), runId),
+    ledgerRoot: (runId) => path.join(hospitalStateDir(home(runId)), 'ledgers'),
     acceptances: (runId) => acceptedUpdates(path.join(out(runId), 'run.log.jsonl'), runId),
     close: async () => undefined,
   };
@@ -141,6 +151,22 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
   let state: StackState = readStackState(home)!;
   let replacing: Promise<unknown> = Promise.resolve();
   const armed: Array<{ kind: 'drop' | 'duplicate'; runId: string; fire: (what: string) => void }> = [];
+  const outages: Array<{
+    runId: string;
+    on: boolean;
+    refused: Set<string>;
+    begin: (what: string) => void;
+  }> = [];
+  const refuse = (message: PushedMessage) => {
+    const outage = outages.find((o) => o.runId === message.event?.runId);
+    if (!outage) return false;
+    if (!outage.on && message.event!.type === 'update.submitted') {
+      outage.on = true;
+      outage.begin(`update of round ${message.event!.round} from ${message.event!.hospitalId}`);
+    }
+    if (outage.on) outage.refused.add(message.event!.id);
+    return outage.on;
+  };
   const take = (kind: 'drop' | 'duplicate', message: PushedMessage) => {
     const at = armed.findIndex((a) => a.kind === kind && a.runId === message.event?.runId);
     if (at < 0) return false;
@@ -153,11 +179,12 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
   const relay: PushRelay = await startPushRelay({
     target: state.aggregateUrl,
     ready: () => replacing,
-    drop: (message) => take('drop', message),
+    drop: (message) => refuse(message) || take('drop', message),
     decide: (message, status) => (status < 300 && take('duplicate', message) ? 503 : status),
   });
   await pushAggregatorThrough(state, relay.url);
   const ports = openStackPorts(stackConfigOf(state));
+  const ledgers = path.join(stackFolder(home), 'hospital-state');
   return {
     name: 'emulators',
     cwd,
@@ -177,10 +204,11 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
         {
           documents: ports.documents,
           models: ports.models,
-          ledgers: localHospitalLedger(path.join(stackFolder(home), 'hospital-state')),
+          ledgers: localHospitalLedger(ledgers),
         },
         runId,
       ),
+    ledgerRoot: () => path.join(ledgers, 'ledgers'),
     acceptances: (runId) => acceptedUpdates(state.processes.find((p) => p.name === 'aggregate')!.log, runId),
     async killFunction(name) {
       const pid = state.processes.find((p) => p.name === name)!.pid;
@@ -207,6 +235,32 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
           if (at >= 0) armed.splice(at, 1);
         },
       };
+    },
+    armOutage(runId) {
+      let begin!: (what: string) => void;
+      const began = new Promise<string>((resolve) => (begin = resolve));
+      const outage = { runId, on: false, refused: new Set<string>(), begin };
+      outages.push(outage);
+      return {
+        began,
+        refused: () => [...outage.refused],
+        end: () => {
+          const at = outages.indexOf(outage);
+          if (at >= 0) outages.splice(at, 1);
+        },
+      };
+    },
+    async deadLetters(verb, runId) {
+      const result = await spawnHimas(
+        ['deadletter', verb, '--stack', 'emulators', '--run', runId, '--json'],
+        {
+          cwd,
+        },
+      ).done;
+      if (result.status !== 0) throw new Error(`himas deadletter ${verb} failed:\n${result.stderr}`);
+      const json = JSON.parse(result.stdout) as
+        Array<{ eventId: string | null }> | { replayed: Array<{ eventId: string | null }> };
+      return (Array.isArray(json) ? json : json.replayed).map((l) => l.eventId ?? '(not a HIMAS event)');
     },
     async close() {
       await relay.close();

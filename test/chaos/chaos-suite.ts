@@ -13,8 +13,9 @@ import {
   type ChaosStack,
 } from './chaos-stacks';
 import { planIteration, type ChaosStackName, type PlannedFault } from './fault-plan';
-import { hospitalJobs } from './process-tree';
-import { compareToClean, type RunSnapshot } from './run-snapshot';
+import { watchLedgers } from './ledger-watch';
+import { environmentOf, hospitalJobs } from './process-tree';
+import { compareToClean, type ExpectedRepeat, type RunSnapshot } from './run-snapshot';
 import { seededRandom, type SeededRandom } from './seeded-random';
 
 /**
@@ -41,6 +42,8 @@ export interface InjectedFault {
   /** Seconds since the iteration started. */
   atSeconds: number;
   detail: string;
+  /** kill-job-charged: the charge the killed job had paid, which its retry must pay again. */
+  repeat?: ExpectedRepeat;
 }
 
 export interface IterationResult {
@@ -203,12 +206,12 @@ async function runIteration(
       const fault = pending[0]!;
       await Promise.race([sleep(fault.delaySeconds * 1000), attempt.done]);
       if (attempt.exited) break;
-      const detail = await inject(stack, fault, attempt, runId, random);
-      if (detail === undefined) break; // the attempt ended before the fault could land
+      const landed = await inject(stack, fault, attempt, runId, random);
+      if (landed === undefined) break; // the attempt ended before the fault could land
       pending.shift();
       lastFaultAt = Date.now();
-      injected.push({ kind: fault.kind, atSeconds: since(), detail });
-      options.log(`chaos: ${runId}: ${since().toFixed(1)} s ${fault.kind}: ${detail}`);
+      injected.push({ kind: fault.kind, atSeconds: since(), ...landed });
+      options.log(`chaos: ${runId}: ${since().toFixed(1)} s ${fault.kind}: ${landed.detail}`);
       if (fault.kind === 'kill-cli') break;
     }
     const result = await attempt.done;
@@ -239,7 +242,11 @@ async function runIteration(
     );
   let chargedRetries = 0;
   if (finished) {
-    const comparison = compareToClean(options.clean, await stack.snapshot(runId));
+    const comparison = compareToClean(
+      options.clean,
+      await stack.snapshot(runId),
+      injected.flatMap((f) => (f.repeat ? [f.repeat] : [])),
+    );
     problems.push(...comparison.problems);
     chargedRetries = comparison.chargedRetries;
     const accepted = stack.acceptances(runId);
@@ -276,12 +283,13 @@ async function inject(
   attempt: Attempt,
   runId: string,
   random: SeededRandom,
-): Promise<string | undefined> {
+): Promise<{ detail: string; repeat?: ExpectedRepeat } | undefined> {
   const lastLine = () => attempt.stderr().trim().split('\n').at(-1)?.slice(0, 100) ?? '';
+  const landed = (detail: string | undefined) => (detail === undefined ? undefined : { detail });
   switch (fault.kind) {
     case 'kill-cli':
       process.kill(-attempt.pid, 'SIGKILL');
-      return `himas train process tree killed after "${lastLine()}"`;
+      return landed(`himas train process tree killed after "${lastLine()}"`);
     case 'kill-job':
       // A job runs for seconds of each round: wait for one to be running.
       while (!attempt.exited) {
@@ -290,7 +298,9 @@ async function inject(
           const pid = random.pick(jobs);
           try {
             process.kill(pid, 'SIGKILL');
-            return `hospital job pid ${pid} (1 of ${jobs.length} running) killed after "${lastLine()}"`;
+            return landed(
+              `hospital job pid ${pid} (1 of ${jobs.length} running) killed after "${lastLine()}"`,
+            );
           } catch {
             // it finished meanwhile: look again
           }
@@ -298,18 +308,90 @@ async function inject(
         await sleep(50);
       }
       return undefined;
+    case 'kill-job-charged':
+      return killAfterCharge(stack, attempt, runId);
+    case 'aggregator-outage':
+      return landed(await outageThenReplay(stack, attempt, runId));
     case 'kill-aggregate':
     case 'kill-coordinator':
-      return stack.killFunction!(SERVER_FAULTS[fault.kind]!);
+      return landed(await stack.killFunction!(SERVER_FAULTS[fault.kind]!));
     case 'drop-delivery':
     case 'duplicate-delivery': {
       const armed = stack.armDelivery!(fault.kind === 'drop-delivery' ? 'drop' : 'duplicate', runId);
       const hit = await Promise.race([armed.hit, attempt.done.then(() => undefined)]);
       armed.disarm();
-      return hit === undefined
-        ? undefined
-        : `${fault.kind === 'drop-delivery' ? 'dropped' : 'duplicated'} the push of ${hit}`;
+      return landed(
+        hit === undefined
+          ? undefined
+          : `${fault.kind === 'drop-delivery' ? 'dropped' : 'duplicated'} the push of ${hit}`,
+      );
     }
+  }
+}
+
+/**
+ * Waits for a hospital job of this run to write a new use to its ledger (it has paid and is about
+ * to read its data), then SIGKILLs that job at once: its update never leaves, the runner retries
+ * it, and the retry pays again. The ledger folder is polled every 10 ms; the job spends far longer
+ * than that reading its split and training before anything leaves it.
+ */
+async function killAfterCharge(
+  stack: ChaosStack,
+  attempt: Attempt,
+  runId: string,
+): Promise<{ detail: string; repeat: ExpectedRepeat } | undefined> {
+  const ledgers = watchLedgers(stack.ledgerRoot(runId));
+  while (!attempt.exited) {
+    for (const entry of ledgers.fresh()) {
+      if (entry.runId !== runId || entry.kind !== 'use') continue;
+      const job = hospitalJobs(attempt.pid).find((pid) => {
+        const env = environmentOf(pid);
+        return env.HIMAS_HOSPITAL_ID === entry.hospitalId && env.HIMAS_RUN_ID === runId;
+      });
+      if (job === undefined) continue; // its job already finished: wait for the next charge
+      try {
+        process.kill(job, 'SIGKILL');
+      } catch {
+        continue; // it exited between the look and the kill
+      }
+      return {
+        detail: `${entry.hospitalId}'s job (pid ${job}) killed right after it charged ${entry.slots.join(', ')} (ledger entry ${entry.sequence})`,
+        repeat: { hospitalId: entry.hospitalId, slots: entry.slots },
+      };
+    }
+    await sleep(10);
+  }
+  return undefined;
+}
+
+/**
+ * The aggregator unreachable for longer than its retry window: every push of the run is refused
+ * from the next update on, until each refused message has been dead-lettered (it waits on its
+ * topic's hold subscription); then the aggregator is back and the operator replays them with
+ * `himas deadletter replay`, which must bring the updates into their round.
+ */
+async function outageThenReplay(
+  stack: ChaosStack,
+  attempt: Attempt,
+  runId: string,
+): Promise<string | undefined> {
+  const outage = stack.armOutage!(runId);
+  try {
+    const began = await Promise.race([outage.began, attempt.done.then(() => undefined)]);
+    if (began === undefined) return undefined;
+    const started = Date.now();
+    for (;;) {
+      await sleep(3000);
+      const held = new Set(await stack.deadLetters!('list', runId));
+      if (outage.refused().every((id) => held.has(id))) break;
+      if (attempt.exited) return undefined;
+    }
+    const refused = outage.refused();
+    outage.end();
+    const replayed = await stack.deadLetters!('replay', runId);
+    return `aggregator unreachable from the ${began} for ${((Date.now() - started) / 1000).toFixed(0)} s, until its ${refused.length} refused message(s) were dead-lettered; replayed ${replayed.length}: ${replayed.join(', ')}`;
+  } finally {
+    outage.end();
   }
 }
 
