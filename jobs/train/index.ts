@@ -91,9 +91,10 @@ function openHospitalLedger(env: NodeJS.ProcessEnv, stack: StackConfig): Hospita
       throw new Error('HIMAS_LEDGER_BUCKET needs the project of a gcp or emulators stack (HIMAS_PROJECT)');
     // Required here, not imported at the top: the Google Cloud clients take about 2 s to load,
     // which every local job (its ledger in a folder) would pay at each start and each retry.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    /* eslint-disable @typescript-eslint/no-require-imports */
     const { createStorage, GcsBlobStore } =
       require('../../src/adapters/gcp') as typeof import('../../src/adapters/gcp');
+    /* eslint-enable @typescript-eslint/no-require-imports */
     return new BlobHospitalLedgerStore(
       new GcsBlobStore(createStorage(projectId), bucket),
       `gs://${bucket}`,
