@@ -63,8 +63,8 @@ export interface StackFaultTarget {
   /** Arms the next push of `runId` to be dropped or duplicated; resolves when it happened. */
   armDelivery(kind: 'drop' | 'duplicate', runId: string): { hit: Promise<string>; disarm(): void };
   /**
-   * From the next update of `runId` on, every push of the run to the aggregator is refused (503,
-   * never forwarded), as if the aggregator were unreachable; `began` resolves with that update.
+   * Every delivery of the next update of `runId` to the aggregator is refused (503, never
+   * forwarded), as if the aggregator were unreachable for it; `began` resolves with that update.
    */
   armOutage(runId: string): { began: Promise<string>; refused(): string[]; end(): void };
   /** `himas deadletter list|replay --stack emulators --run R --json`: the held letters' event ids. */
@@ -79,8 +79,8 @@ export interface ChaosStack extends Partial<StackFaultTarget> {
   snapshot(runId: string): Promise<RunSnapshot>;
   /** The folder holding every hospital's privacy ledger, `<hospital>/<sequence>.json`. */
   ledgerRoot(runId: string): string;
-  /** The aggregator's `update.accepted` log lines of the run, as `round:hospital` (one per acceptance). */
-  acceptances(runId: string): string[];
+  /** The aggregator's `update.accepted` log lines of the run: `round:hospital` and when (ms). */
+  acceptances(runId: string): Acceptance[];
   close(): Promise<void>;
 }
 
@@ -151,21 +151,18 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
   let state: StackState = readStackState(home)!;
   let replacing: Promise<unknown> = Promise.resolve();
   const armed: Array<{ kind: 'drop' | 'duplicate'; runId: string; fire: (what: string) => void }> = [];
-  const outages: Array<{
-    runId: string;
-    on: boolean;
-    refused: Set<string>;
-    begin: (what: string) => void;
-  }> = [];
+  const outages: Array<{ runId: string; eventId?: string; begin: (what: string) => void }> = [];
+  // One update's every delivery is refused, not every push of the run: with several refused
+  // messages outstanding at once, the Pub/Sub emulator's push loop stopped redelivering them
+  // (seen: 4 attempts each in 7 s, then nothing for minutes), so none was ever dead-lettered.
   const refuse = (message: PushedMessage) => {
     const outage = outages.find((o) => o.runId === message.event?.runId);
     if (!outage) return false;
-    if (!outage.on && message.event!.type === 'update.submitted') {
-      outage.on = true;
+    if (outage.eventId === undefined && message.event!.type === 'update.submitted') {
+      outage.eventId = message.event!.id;
       outage.begin(`update of round ${message.event!.round} from ${message.event!.hospitalId}`);
     }
-    if (outage.on) outage.refused.add(message.event!.id);
-    return outage.on;
+    return outage.eventId === message.event!.id;
   };
   const take = (kind: 'drop' | 'duplicate', message: PushedMessage) => {
     const at = armed.findIndex((a) => a.kind === kind && a.runId === message.event?.runId);
@@ -239,11 +236,11 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
     armOutage(runId) {
       let begin!: (what: string) => void;
       const began = new Promise<string>((resolve) => (begin = resolve));
-      const outage = { runId, on: false, refused: new Set<string>(), begin };
+      const outage: (typeof outages)[number] = { runId, begin };
       outages.push(outage);
       return {
         began,
-        refused: () => [...outage.refused],
+        refused: () => (outage.eventId === undefined ? [] : [outage.eventId]),
         end: () => {
           const at = outages.indexOf(outage);
           if (at >= 0) outages.splice(at, 1);
@@ -277,7 +274,12 @@ export async function stopEmulatorStack(root: string): Promise<void> {
   if (existsSync(path.join(cwd, '.himas'))) await spawnHimas(['stack', 'down'], { cwd }).done;
 }
 
-function acceptedUpdates(log: string, runId: string): string[] {
+export interface Acceptance {
+  key: string;
+  at: number;
+}
+
+function acceptedUpdates(log: string, runId: string): Acceptance[] {
   if (!existsSync(log)) return [];
   return readFileSync(log, 'utf8')
     .split('\n')
@@ -290,5 +292,5 @@ function acceptedUpdates(log: string, runId: string): string[] {
       }
     })
     .filter((e) => e.event === 'update.accepted' && e.runId === runId)
-    .map((e) => `${String(e.round)}:${String(e.hospitalId)}`);
+    .map((e) => ({ key: `${String(e.round)}:${String(e.hospitalId)}`, at: Date.parse(String(e.time)) }));
 }

@@ -9,6 +9,7 @@ import {
   emulatorChaosStack,
   SERVER_FAULTS,
   snapshotEmbedded,
+  type Acceptance,
   stopEmulatorStack,
   type ChaosStack,
 } from './chaos-stacks';
@@ -44,6 +45,14 @@ export interface InjectedFault {
   detail: string;
   /** kill-job-charged: the charge the killed job had paid, which its retry must pay again. */
   repeat?: ExpectedRepeat;
+  /**
+   * Seconds from this fault until the run made progress it did not have at the fault: an update
+   * accepted that was not accepted before, or the run's completion (docs/operations.md, "Recovery
+   * time"). Undefined when the run did not complete.
+   */
+  progressSeconds?: number;
+  /** When it landed (ms since the epoch). */
+  at: number;
 }
 
 export interface IterationResult {
@@ -57,6 +66,10 @@ export interface IterationResult {
   completed: boolean;
   /** Seconds from the last injected fault to the run's completion. */
   recoverySeconds: number | undefined;
+  /** Seconds from the first attempt's start to the run's completion, over every attempt. */
+  wallSeconds: number | undefined;
+  /** wallSeconds minus the same stack's faultless run (ChaosReport.baselineSeconds). */
+  extraSeconds: number | undefined;
   chargedRetries: number;
   problems: string[];
 }
@@ -65,6 +78,8 @@ export interface ChaosReport {
   iterations: IterationResult[];
   faults: number;
   recovery: { medianSeconds: number; worstSeconds: number } | undefined;
+  /** Per stack, the wall time of one run of the suite's settings with no fault. */
+  baselineSeconds: Partial<Record<ChaosStackName, number>>;
   failures: IterationResult[];
   root: string;
 }
@@ -78,6 +93,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const clean = await cleanRun(root);
   log(`chaos: clean run in ${clean.seconds.toFixed(1)} s`);
   const iterations: IterationResult[] = [];
+  const baselineSeconds: ChaosReport['baselineSeconds'] = {};
   let seed = options.seed;
   for (const [index, name] of options.stacks.entries()) {
     // The first stack takes the larger half of an odd number of faults.
@@ -94,6 +110,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     process.once('SIGTERM', interrupted);
     try {
       stack = name === 'embedded' ? embeddedChaosStack(root) : await emulatorChaosStack(root);
+      const baseline = await faultlessRun(stack, clean.snapshot);
+      baselineSeconds[name] = baseline;
+      log(`chaos: ${name}: a run with no fault takes ${baseline.toFixed(1)} s`);
       let injected = 0;
       while (injected < share) {
         const result = await runIteration(stack, seed, {
@@ -103,6 +122,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           maxAttempts: options.maxAttempts ?? 8,
           maxRecoverySeconds: options.maxRecoverySeconds,
           clean: clean.snapshot,
+          baselineSeconds: baseline,
           log,
         });
         iterations.push(result);
@@ -130,9 +150,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       recoveries.length > 0
         ? { medianSeconds: median(recoveries), worstSeconds: recoveries[recoveries.length - 1]! }
         : undefined,
+    baselineSeconds,
     failures,
     root,
   };
+}
+
+/**
+ * One run of the suite's settings on the stack with no fault: the wall time a faulted run is
+ * measured against (same stack, same job processes, same machine load as near as can be). It must
+ * end as the clean run did too, or the stack itself is broken.
+ */
+async function faultlessRun(stack: ChaosStack, clean: RunSnapshot): Promise<number> {
+  const runId = `chaos-${stack.name}-faultless`;
+  const attempt = startAttempt(stack, stack.trainArgs(runId));
+  const result = await attempt.done;
+  if (!completed(result)) throw new Error(`the faultless ${stack.name} run failed:\n${tail(result.stderr)}`);
+  const problems = compareToClean(clean, await stack.snapshot(runId)).problems;
+  if (problems.length > 0)
+    throw new Error(`the faultless ${stack.name} run differs from the clean run:\n${problems.join('\n')}`);
+  return result.seconds;
 }
 
 /** The clean run: embedded, hospital jobs in-process (the same code gives the same bits on the emulators). */
@@ -184,6 +221,7 @@ async function runIteration(
     maxAttempts: number;
     maxRecoverySeconds: number;
     clean: RunSnapshot;
+    baselineSeconds: number;
     log: (line: string) => void;
   },
 ): Promise<IterationResult> {
@@ -210,7 +248,7 @@ async function runIteration(
       if (landed === undefined) break; // the attempt ended before the fault could land
       pending.shift();
       lastFaultAt = Date.now();
-      injected.push({ kind: fault.kind, atSeconds: since(), ...landed });
+      injected.push({ kind: fault.kind, atSeconds: since(), at: lastFaultAt, ...landed });
       options.log(`chaos: ${runId}: ${since().toFixed(1)} s ${fault.kind}: ${landed.detail}`);
       if (fault.kind === 'kill-cli') break;
     }
@@ -234,8 +272,10 @@ async function runIteration(
     attempt = startAttempt(stack, neverRecorded ? stack.trainArgs(runId) : stack.resumeArgs(runId));
     attempts++;
   }
+  const finishedAt = Date.now();
   const recoverySeconds =
-    finished && lastFaultAt !== undefined ? (Date.now() - lastFaultAt) / 1000 : undefined;
+    finished && lastFaultAt !== undefined ? (finishedAt - lastFaultAt) / 1000 : undefined;
+  const wallSeconds = finished ? (finishedAt - started) / 1000 : undefined;
   if (recoverySeconds !== undefined && recoverySeconds > options.maxRecoverySeconds)
     problems.push(
       `finished ${recoverySeconds.toFixed(1)} s after its last fault (${injected.at(-1)!.kind}), more than ${options.maxRecoverySeconds} s`,
@@ -250,14 +290,16 @@ async function runIteration(
     problems.push(...comparison.problems);
     chargedRetries = comparison.chargedRetries;
     const accepted = stack.acceptances(runId);
-    for (const key of new Set(accepted))
-      if (accepted.filter((k) => k === key).length > 1)
+    const keys = accepted.map((a) => a.key);
+    for (const key of new Set(keys))
+      if (keys.filter((k) => k === key).length > 1)
         problems.push(`the aggregator accepted the update of round:hospital ${key} more than once`);
+    for (const fault of injected) fault.progressSeconds = progressAfter(fault.at, accepted, finishedAt);
   }
   options.log(
     `chaos: ${runId}: ${problems.length === 0 ? 'ok' : 'FAILED'}, ${injected.length} fault(s), ${attempts} attempt(s)` +
       (recoverySeconds !== undefined
-        ? `, finished ${recoverySeconds.toFixed(1)} s after the last fault`
+        ? `, finished ${recoverySeconds.toFixed(1)} s after the last fault (${wallSeconds!.toFixed(1)} s in all, ${(wallSeconds! - options.baselineSeconds).toFixed(1)} s more than with no fault; new progress ${injected.map((f) => `${f.progressSeconds!.toFixed(1)} s`).join(', ')} after each fault)`
         : '') +
       `, ${chargedRetries} charged retr${chargedRetries === 1 ? 'y' : 'ies'}` +
       problems.map((p) => `\n  problem: ${p}`).join(''),
@@ -271,9 +313,21 @@ async function runIteration(
     attempts,
     completed: finished !== undefined,
     recoverySeconds,
+    wallSeconds,
+    extraSeconds: wallSeconds === undefined ? undefined : wallSeconds - options.baselineSeconds,
     chargedRetries,
     problems,
   };
+}
+
+/**
+ * Seconds from a fault until the run had progress it lacked at the fault: the first acceptance
+ * after it of an update not accepted before it, else the run's completion.
+ */
+function progressAfter(at: number, accepted: Acceptance[], finishedAt: number): number {
+  const before = new Set(accepted.filter((a) => a.at <= at).map((a) => a.key));
+  const next = accepted.filter((a) => a.at > at && !before.has(a.key)).map((a) => a.at);
+  return (Math.min(finishedAt, ...next) - at) / 1000;
 }
 
 /** Injects one fault into the running attempt; undefined when the attempt ended first. */
