@@ -45,10 +45,13 @@ export interface InjectedFault {
   detail: string;
   /** kill-job-charged: the charge the killed job had paid, which its retry must pay again. */
   repeat?: ExpectedRepeat;
+  /** A killed training job's `round:hospital`: the work the fault destroyed. */
+  killedWork?: string;
   /**
-   * Seconds from this fault until the run made progress it did not have at the fault: an update
-   * accepted that was not accepted before, or the run's completion (docs/operations.md, "Recovery
-   * time"). Undefined when the run did not complete.
+   * Seconds from this fault until the run had back what it destroyed: for a killed training job,
+   * until that hospital's update of that round was accepted; otherwise until an update not accepted
+   * before the fault was, or the run completed (docs/operations.md, "Recovery time"). Undefined
+   * when the run did not complete.
    */
   progressSeconds?: number;
   /** When it landed (ms since the epoch). */
@@ -294,7 +297,7 @@ async function runIteration(
     for (const key of new Set(keys))
       if (keys.filter((k) => k === key).length > 1)
         problems.push(`the aggregator accepted the update of round:hospital ${key} more than once`);
-    for (const fault of injected) fault.progressSeconds = progressAfter(fault.at, accepted, finishedAt);
+    for (const fault of injected) fault.progressSeconds = progressAfter(fault, accepted, finishedAt);
   }
   options.log(
     `chaos: ${runId}: ${problems.length === 0 ? 'ok' : 'FAILED'}, ${injected.length} fault(s), ${attempts} attempt(s)` +
@@ -321,13 +324,25 @@ async function runIteration(
 }
 
 /**
- * Seconds from a fault until the run had progress it lacked at the fault: the first acceptance
- * after it of an update not accepted before it, else the run's completion.
+ * Seconds from a fault until the run had back what the fault destroyed: the acceptance of the
+ * killed job's update, else the first acceptance after the fault of an update not accepted before
+ * it, else the run's completion.
  */
-function progressAfter(at: number, accepted: Acceptance[], finishedAt: number): number {
-  const before = new Set(accepted.filter((a) => a.at <= at).map((a) => a.key));
-  const next = accepted.filter((a) => a.at > at && !before.has(a.key)).map((a) => a.at);
-  return (Math.min(finishedAt, ...next) - at) / 1000;
+function progressAfter(fault: InjectedFault, accepted: Acceptance[], finishedAt: number): number {
+  const after = accepted.filter((a) => a.at > fault.at);
+  const before = new Set(accepted.filter((a) => a.at <= fault.at).map((a) => a.key));
+  const next = fault.killedWork
+    ? after.filter((a) => a.key === fault.killedWork)
+    : after.filter((a) => !before.has(a.key));
+  return (Math.min(finishedAt, ...next.map((a) => a.at)) - fault.at) / 1000;
+}
+
+/** `round:hospital` of a running training job, from the environment the runner gave it. */
+function trainingWork(pid: number): string | undefined {
+  const env = environmentOf(pid);
+  return env.HIMAS_JOB_MODE === 'train' && env.HIMAS_ROUND
+    ? `${env.HIMAS_ROUND}:${env.HIMAS_HOSPITAL_ID}`
+    : undefined;
 }
 
 /** Injects one fault into the running attempt; undefined when the attempt ended first. */
@@ -337,7 +352,7 @@ async function inject(
   attempt: Attempt,
   runId: string,
   random: SeededRandom,
-): Promise<{ detail: string; repeat?: ExpectedRepeat } | undefined> {
+): Promise<{ detail: string; repeat?: ExpectedRepeat; killedWork?: string } | undefined> {
   const lastLine = () => attempt.stderr().trim().split('\n').at(-1)?.slice(0, 100) ?? '';
   const landed = (detail: string | undefined) => (detail === undefined ? undefined : { detail });
   switch (fault.kind) {
@@ -393,7 +408,7 @@ async function killAfterCharge(
   stack: ChaosStack,
   attempt: Attempt,
   runId: string,
-): Promise<{ detail: string; repeat: ExpectedRepeat } | undefined> {
+): Promise<{ detail: string; repeat: ExpectedRepeat; killedWork?: string } | undefined> {
   const ledgers = watchLedgers(stack.ledgerRoot(runId));
   while (!attempt.exited) {
     for (const entry of ledgers.fresh()) {
@@ -403,6 +418,7 @@ async function killAfterCharge(
         return env.HIMAS_HOSPITAL_ID === entry.hospitalId && env.HIMAS_RUN_ID === runId;
       });
       if (job === undefined) continue; // its job already finished: wait for the next charge
+      const killedWork = trainingWork(job);
       try {
         process.kill(job, 'SIGKILL');
       } catch {
@@ -411,6 +427,7 @@ async function killAfterCharge(
       return {
         detail: `${entry.hospitalId}'s job (pid ${job}) killed right after it charged ${entry.slots.join(', ')} (ledger entry ${entry.sequence})`,
         repeat: { hospitalId: entry.hospitalId, slots: entry.slots },
+        killedWork,
       };
     }
     await sleep(10);
