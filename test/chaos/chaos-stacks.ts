@@ -26,9 +26,9 @@ import { snapshotRun, type RunSnapshot } from './run-snapshot';
  * The settings every chaos and clean run trains with: deterministic without privacy noise (as the
  * emulator redelivery test pins it), so a chaos run's model can equal the clean run's bit for bit.
  * Each hospital's lifetime budget is raised because the emulator stack's hospitals keep one ledger
- * across all the suite's runs. The round deadline is shorter than the default 600 s, because until
- * lease recovery lands a round whose aggregation died with its lease holder waits for it; it is
- * long enough that jobs starting slowly on a loaded machine (25 s seen) still make their round.
+ * across all the suite's runs. The round deadline is shorter than the default 600 s, so that a
+ * round stuck for a reason the suite does not know fails within minutes instead of hanging it; it
+ * is long enough that jobs starting slowly on a loaded machine (25 s seen) still make their round.
  */
 export const CHAOS_TRAINING = [
   '--rounds',
