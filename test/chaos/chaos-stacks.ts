@@ -79,6 +79,8 @@ export interface ChaosStack extends Partial<StackFaultTarget> {
   snapshot(runId: string): Promise<RunSnapshot>;
   /** The folder holding every hospital's privacy ledger, `<hospital>/<sequence>.json`. */
   ledgerRoot(runId: string): string;
+  /** The folder of the stack's blob store (updates, releases), as FileBlobStore lays it out. */
+  blobRoot(runId: string): string;
   /** The aggregator's `update.accepted` log lines of the run: `round:hospital` and when (ms). */
   acceptances(runId: string): Acceptance[];
   close(): Promise<void>;
@@ -111,6 +113,7 @@ export function embeddedChaosStack(root: string): ChaosStack {
     resumeArgs: (runId) => ['train', '--resume', runId, '--home', home(runId)],
     snapshot: (runId) => snapshotEmbedded(home(runId), runId),
     ledgerRoot: (runId) => path.join(hospitalStateDir(home(runId)), 'ledgers'),
+    blobRoot: (runId) => path.join(home(runId), 'blobs'),
     acceptances: (runId) => acceptedUpdates(path.join(out(runId), 'run.log.jsonl'), runId),
     close: async () => undefined,
   };
@@ -206,6 +209,11 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
         runId,
       ),
     ledgerRoot: () => path.join(ledgers, 'ledgers'),
+    blobRoot: () => {
+      const config = stackConfigOf(state);
+      if (config.stack !== 'emulators') throw new Error('the emulator stack records no blob folder');
+      return config.blobDir;
+    },
     acceptances: (runId) => acceptedUpdates(state.processes.find((p) => p.name === 'aggregate')!.log, runId),
     async killFunction(name) {
       const pid = state.processes.find((p) => p.name === name)!.pid;

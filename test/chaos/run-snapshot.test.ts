@@ -83,6 +83,13 @@ describe('compareToClean: hospital ledgers', () => {
     ]);
   });
 
+  it('does not require the repeat when the killed job had stored its output (its retry may re-send it)', () => {
+    const expected = [{ hospitalId: 'h1', slots: ['train:2'], optional: true }];
+    expect(compareToClean(clean, snapshot(clean.charges.h1!), expected).problems).toEqual([]);
+    const repeated = snapshot([...clean.charges.h1!, charge(['train:2'], [oneMoreUse])]);
+    expect(compareToClean(clean, repeated, expected)).toEqual({ problems: [], chargedRetries: 1 });
+  });
+
   it("requires the final model's patient ε to cover each hospital's run total", () => {
     const finite = snapshot([...clean.charges.h1!], 1.5, 1.5);
     expect(compareToClean(snapshot(clean.charges.h1!, 1.5, 1.5), finite).problems).toEqual([]);
