@@ -108,8 +108,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Interrupted (Ctrl-C, a CI timeout), even while it starts: the emulator stack's processes go
     // down with the suite.
     let stack: ChaosStack | undefined;
-    const interrupted = () =>
+    const interrupted = () => {
+      // The running `himas train` is its own process group: it would outlive the suite.
+      for (const pid of running) killGroup(pid);
       void (stack ? stack.close() : stopEmulatorStack(root)).finally(() => process.exit(130));
+    };
     process.once('SIGINT', interrupted);
     process.once('SIGTERM', interrupted);
     try {
@@ -205,8 +208,21 @@ interface Attempt {
   stderr: () => string;
 }
 
+/** The `himas train` process groups of attempts still running, for an interrupted suite to end. */
+const running = new Set<number>();
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 function startAttempt(stack: ChaosStack, args: string[]): Attempt {
   const { child, done } = spawnHimas(args, { cwd: stack.cwd });
+  running.add(child.pid!);
+  void done.then(() => running.delete(child.pid!));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const attempt: Attempt = { pid: child.pid!, done, exited: false, stderr: () => stderr };
