@@ -208,6 +208,17 @@ interface Attempt {
   stderr: () => string;
 }
 
+/**
+ * Attempts the local job runner gives a job execution (src/local/connectors/stack-connectors.ts,
+ * `jobAttempts ?? 2`). The suite never kills a job on its last attempt: that exhausts the retry
+ * budget, and the round then fails closed by design (a job failing every attempt is the
+ * delivery-load benchmark's case, not a crash to recover from).
+ */
+const JOB_ATTEMPTS = 2;
+
+const onLastAttempt = (pid: number) =>
+  Number(environmentOf(pid).CLOUD_RUN_TASK_ATTEMPT ?? 0) >= JOB_ATTEMPTS - 1;
+
 /** The `himas train` process groups of attempts still running, for an interrupted suite to end. */
 const running = new Set<number>();
 
@@ -305,7 +316,12 @@ async function runIteration(
     const comparison = compareToClean(
       options.clean,
       await stack.snapshot(runId),
-      injected.flatMap((f) => (f.repeat ? [f.repeat] : [])),
+      // Slots name the run (evaluation:<version>); the snapshots write it as <run>.
+      injected.flatMap((f) =>
+        f.repeat
+          ? [{ ...f.repeat, slots: f.repeat.slots.map((slot) => slot.split(runId).join('<run>')) }]
+          : [],
+      ),
     );
     problems.push(...comparison.problems);
     chargedRetries = comparison.chargedRetries;
@@ -379,7 +395,7 @@ async function inject(
     case 'kill-job':
       // A job runs for seconds of each round: wait for one to be running.
       while (!attempt.exited) {
-        const jobs = hospitalJobs(attempt.pid);
+        const jobs = hospitalJobs(attempt.pid).filter((pid) => !onLastAttempt(pid));
         if (jobs.length > 0) {
           const pid = random.pick(jobs);
           try {
@@ -436,7 +452,8 @@ async function killAfterCharge(
     jobs = new Map();
     for (const pid of hospitalJobs(attempt.pid)) {
       const env = environmentOf(pid);
-      if (env.HIMAS_RUN_ID === runId && env.HIMAS_HOSPITAL_ID) jobs.set(env.HIMAS_HOSPITAL_ID, pid);
+      if (env.HIMAS_RUN_ID === runId && env.HIMAS_HOSPITAL_ID && !onLastAttempt(pid))
+        jobs.set(env.HIMAS_HOSPITAL_ID, pid);
     }
     scannedAt = Date.now();
   };
