@@ -309,6 +309,34 @@ resource "google_pubsub_subscription_iam_member" "agent_dead_letter_subscriber" 
   member       = local.pubsub_service_agent
 }
 
+# The operator's dead-letter replay (docs/operations.md, "Recovery runbook"): `himas deadletter`
+# pulls, acknowledges and releases (modifyAckDeadline) on a hold subscription — all
+# pubsub.subscriptions.consume, i.e. roles/pubsub.subscriber on that subscription alone — and
+# publishes each message unchanged to the topic it came from, so roles/pubsub.publisher on the four
+# source topics only: no project role, no access to the function subscriptions or the dead-letter
+# topics themselves.
+locals {
+  operator_grants = {
+    for pair in setproduct(keys(local.dead_letter_topics), var.operator_members) : "${pair[0]}|${pair[1]}" => pair[0]
+  }
+}
+
+resource "google_pubsub_subscription_iam_member" "operator_dead_letter_hold" {
+  for_each     = local.operator_grants
+  project      = var.project_id
+  subscription = google_pubsub_subscription.dead_letter_hold[each.value].name
+  role         = "roles/pubsub.subscriber"
+  member       = split("|", each.key)[1]
+}
+
+resource "google_pubsub_topic_iam_member" "operator_replay" {
+  for_each = local.operator_grants
+  project  = var.project_id
+  topic    = google_pubsub_topic.topics[each.value].name
+  role     = "roles/pubsub.publisher"
+  member   = split("|", each.key)[1]
+}
+
 # The service agent mints the OIDC token of the push identity.
 resource "google_service_account_iam_member" "push_token_creator" {
   service_account_id = google_service_account.components["pubsub-push"].name

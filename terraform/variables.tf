@@ -169,3 +169,13 @@ variable "clinical_support_invokers" {
   type        = list(string)
   default     = []
 }
+
+variable "operator_members" {
+  description = "IAM members who replay dead letters (`himas deadletter list|replay --stack gcp`), e.g. [\"group:himas-oncall@example.org\"]: each may pull and acknowledge on every <topic>-dead-letter-hold subscription and publish to the HIMAS topics replays go back to, nothing else."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for m in var.operator_members : !can(regex("^all(Authenticated)?Users$", m))])
+    error_message = "operator_members must name people, groups or service accounts: dead letters are never public."
+  }
+}

@@ -25,6 +25,21 @@ export function resilienceSection(r: BenchResults): string[] {
         (chaos.recoveryMedianSeconds === null
           ? ''
           : `Time from a run's last fault to its completion: median **${chaos.recoveryMedianSeconds.toFixed(1)} s**, worst **${chaos.recoveryWorstSeconds!.toFixed(1)} s** (this includes the rest of the run's work, on a machine at load average ${chaos.loadAverage.toFixed(1)}). `) +
+        (chaos.recoveryByKind && Object.keys(chaos.recoveryByKind).length > 0
+          ? `Recovery per fault (docs/operations.md, "Recovery time"; a run with no fault: ${Object.entries(
+              chaos.baselineSeconds ?? {},
+            )
+              .map(([stack, s]) => `${stack} ${s.toFixed(1)} s`)
+              .join(', ')}): ${Object.entries(chaos.recoveryByKind)
+              .map(
+                ([kind, r]) =>
+                  `${kind} new progress after median ${r.progressMedianSeconds.toFixed(1)} s (worst ${r.progressWorstSeconds.toFixed(1)} s, ${r.faults} faults)` +
+                  (r.extraMedianSeconds === null
+                    ? ''
+                    : `, ${r.extraMedianSeconds.toFixed(1)} s extra wall time alone (worst ${r.extraWorstSeconds!.toFixed(1)} s, ${r.aloneRuns} runs)`),
+              )
+              .join('; ')}. `
+          : '') +
         `${chaos.chargedRetries} ledger charge(s) repeated by retries. ` +
         (chaos.failures.length === 0
           ? 'Lost or counted twice: nothing — every run ended with the clean run’s model weights, receipts, participants and ledgers.'

@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import { createStorage, GcsBlobStore } from '../../src/adapters/gcp';
 import { FileHospitalKeyStore } from '../../src/adapters/keys/file-hospital-key-store';
 import { BlobHospitalLedgerStore } from '../../src/adapters/ledger/blob-hospital-ledger-store';
 import { localHospitalLedger } from '../../src/adapters/ledger/local-hospital-ledger';
@@ -90,6 +89,12 @@ function openHospitalLedger(env: NodeJS.ProcessEnv, stack: StackConfig): Hospita
     const projectId = stack.stack === 'local-ipc' ? undefined : stack.projectId;
     if (!projectId)
       throw new Error('HIMAS_LEDGER_BUCKET needs the project of a gcp or emulators stack (HIMAS_PROJECT)');
+    // Required here, not imported at the top: the Google Cloud clients take about 2 s to load,
+    // which every local job (its ledger in a folder) would pay at each start and each retry.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { createStorage, GcsBlobStore } =
+      require('../../src/adapters/gcp') as typeof import('../../src/adapters/gcp');
+    /* eslint-enable @typescript-eslint/no-require-imports */
     return new BlobHospitalLedgerStore(
       new GcsBlobStore(createStorage(projectId), bucket),
       `gs://${bucket}`,

@@ -26,9 +26,9 @@ import { snapshotRun, type RunSnapshot } from './run-snapshot';
  * The settings every chaos and clean run trains with: deterministic without privacy noise (as the
  * emulator redelivery test pins it), so a chaos run's model can equal the clean run's bit for bit.
  * Each hospital's lifetime budget is raised because the emulator stack's hospitals keep one ledger
- * across all the suite's runs. The round deadline is shorter than the default 600 s, because until
- * lease recovery lands a round whose aggregation died with its lease holder waits for it; it is
- * long enough that jobs starting slowly on a loaded machine (25 s seen) still make their round.
+ * across all the suite's runs. The round deadline is shorter than the default 600 s, so that a
+ * round stuck for a reason the suite does not know fails within minutes instead of hanging it; it
+ * is long enough that jobs starting slowly on a loaded machine (25 s seen) still make their round.
  */
 export const CHAOS_TRAINING = [
   '--rounds',
@@ -62,6 +62,13 @@ export interface StackFaultTarget {
   killFunction(name: 'aggregate' | 'coordinator'): Promise<string>;
   /** Arms the next push of `runId` to be dropped or duplicated; resolves when it happened. */
   armDelivery(kind: 'drop' | 'duplicate', runId: string): { hit: Promise<string>; disarm(): void };
+  /**
+   * Every delivery of the next update of `runId` to the aggregator is refused (503, never
+   * forwarded), as if the aggregator were unreachable for it; `began` resolves with that update.
+   */
+  armOutage(runId: string): { began: Promise<string>; refused(): string[]; end(): void };
+  /** `himas deadletter list|replay --stack emulators --run R --json`: the held letters' event ids. */
+  deadLetters(verb: 'list' | 'replay', runId: string): Promise<string[]>;
 }
 
 export interface ChaosStack extends Partial<StackFaultTarget> {
@@ -70,8 +77,12 @@ export interface ChaosStack extends Partial<StackFaultTarget> {
   trainArgs(runId: string): string[];
   resumeArgs(runId: string): string[];
   snapshot(runId: string): Promise<RunSnapshot>;
-  /** The aggregator's `update.accepted` log lines of the run, as `round:hospital` (one per acceptance). */
-  acceptances(runId: string): string[];
+  /** The folder holding every hospital's privacy ledger, `<hospital>/<sequence>.json`. */
+  ledgerRoot(runId: string): string;
+  /** The folder of the stack's blob store (updates, releases), as FileBlobStore lays it out. */
+  blobRoot(runId: string): string;
+  /** The aggregator's `update.accepted` log lines of the run: `round:hospital` and when (ms). */
+  acceptances(runId: string): Acceptance[];
   close(): Promise<void>;
 }
 
@@ -101,6 +112,8 @@ export function embeddedChaosStack(root: string): ChaosStack {
     ],
     resumeArgs: (runId) => ['train', '--resume', runId, '--home', home(runId)],
     snapshot: (runId) => snapshotEmbedded(home(runId), runId),
+    ledgerRoot: (runId) => path.join(hospitalStateDir(home(runId)), 'ledgers'),
+    blobRoot: (runId) => path.join(home(runId), 'blobs'),
     acceptances: (runId) => acceptedUpdates(path.join(out(runId), 'run.log.jsonl'), runId),
     close: async () => undefined,
   };
@@ -141,6 +154,19 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
   let state: StackState = readStackState(home)!;
   let replacing: Promise<unknown> = Promise.resolve();
   const armed: Array<{ kind: 'drop' | 'duplicate'; runId: string; fire: (what: string) => void }> = [];
+  const outages: Array<{ runId: string; eventId?: string; begin: (what: string) => void }> = [];
+  // One update's every delivery is refused, not every push of the run: with several refused
+  // messages outstanding at once, the Pub/Sub emulator's push loop stopped redelivering them
+  // (seen: 4 attempts each in 7 s, then nothing for minutes), so none was ever dead-lettered.
+  const refuse = (message: PushedMessage) => {
+    const outage = outages.find((o) => o.runId === message.event?.runId);
+    if (!outage) return false;
+    if (outage.eventId === undefined && message.event!.type === 'update.submitted') {
+      outage.eventId = message.event!.id;
+      outage.begin(`update of round ${message.event!.round} from ${message.event!.hospitalId}`);
+    }
+    return outage.eventId === message.event!.id;
+  };
   const take = (kind: 'drop' | 'duplicate', message: PushedMessage) => {
     const at = armed.findIndex((a) => a.kind === kind && a.runId === message.event?.runId);
     if (at < 0) return false;
@@ -153,11 +179,12 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
   const relay: PushRelay = await startPushRelay({
     target: state.aggregateUrl,
     ready: () => replacing,
-    drop: (message) => take('drop', message),
+    drop: (message) => refuse(message) || take('drop', message),
     decide: (message, status) => (status < 300 && take('duplicate', message) ? 503 : status),
   });
   await pushAggregatorThrough(state, relay.url);
   const ports = openStackPorts(stackConfigOf(state));
+  const ledgers = path.join(stackFolder(home), 'hospital-state');
   return {
     name: 'emulators',
     cwd,
@@ -177,10 +204,16 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
         {
           documents: ports.documents,
           models: ports.models,
-          ledgers: localHospitalLedger(path.join(stackFolder(home), 'hospital-state')),
+          ledgers: localHospitalLedger(ledgers),
         },
         runId,
       ),
+    ledgerRoot: () => path.join(ledgers, 'ledgers'),
+    blobRoot: () => {
+      const config = stackConfigOf(state);
+      if (config.stack !== 'emulators') throw new Error('the emulator stack records no blob folder');
+      return config.blobDir;
+    },
     acceptances: (runId) => acceptedUpdates(state.processes.find((p) => p.name === 'aggregate')!.log, runId),
     async killFunction(name) {
       const pid = state.processes.find((p) => p.name === name)!.pid;
@@ -208,6 +241,32 @@ export async function emulatorChaosStack(root: string): Promise<ChaosStack> {
         },
       };
     },
+    armOutage(runId) {
+      let begin!: (what: string) => void;
+      const began = new Promise<string>((resolve) => (begin = resolve));
+      const outage: (typeof outages)[number] = { runId, begin };
+      outages.push(outage);
+      return {
+        began,
+        refused: () => (outage.eventId === undefined ? [] : [outage.eventId]),
+        end: () => {
+          const at = outages.indexOf(outage);
+          if (at >= 0) outages.splice(at, 1);
+        },
+      };
+    },
+    async deadLetters(verb, runId) {
+      const result = await spawnHimas(
+        ['deadletter', verb, '--stack', 'emulators', '--run', runId, '--json'],
+        {
+          cwd,
+        },
+      ).done;
+      if (result.status !== 0) throw new Error(`himas deadletter ${verb} failed:\n${result.stderr}`);
+      const json = JSON.parse(result.stdout) as
+        Array<{ eventId: string | null }> | { replayed: Array<{ eventId: string | null }> };
+      return (Array.isArray(json) ? json : json.replayed).map((l) => l.eventId ?? '(not a HIMAS event)');
+    },
     async close() {
       await relay.close();
       await ports.close();
@@ -223,7 +282,12 @@ export async function stopEmulatorStack(root: string): Promise<void> {
   if (existsSync(path.join(cwd, '.himas'))) await spawnHimas(['stack', 'down'], { cwd }).done;
 }
 
-function acceptedUpdates(log: string, runId: string): string[] {
+export interface Acceptance {
+  key: string;
+  at: number;
+}
+
+function acceptedUpdates(log: string, runId: string): Acceptance[] {
   if (!existsSync(log)) return [];
   return readFileSync(log, 'utf8')
     .split('\n')
@@ -236,5 +300,5 @@ function acceptedUpdates(log: string, runId: string): string[] {
       }
     })
     .filter((e) => e.event === 'update.accepted' && e.runId === runId)
-    .map((e) => `${String(e.round)}:${String(e.hospitalId)}`);
+    .map((e) => ({ key: `${String(e.round)}:${String(e.hospitalId)}`, at: Date.parse(String(e.time)) }));
 }

@@ -51,3 +51,17 @@ export function groupAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** A process's environment (what the job runner gave a hospital job); empty once it exited. */
+export function environmentOf(pid: number): Record<string, string> {
+  try {
+    const pairs = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return Object.fromEntries(
+      pairs
+        .filter((p) => p.includes('='))
+        .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
+    );
+  } catch {
+    return {};
+  }
+}

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { recordChaos, summarizeChaos } from './chaos-record';
+import { describeRecovery, recordChaos, recoveryByKind, summarizeChaos } from './chaos-record';
 import { runChaos } from './chaos-suite';
 import type { ChaosStackName } from './fault-plan';
 
@@ -47,6 +47,10 @@ async function main(): Promise<number> {
       report.recovery
         ? `finished after the last fault: median ${report.recovery.medianSeconds.toFixed(1)} s, worst ${report.recovery.worstSeconds.toFixed(1)} s`
         : 'no run had a fault land before it finished',
+      `a run with no fault: ${Object.entries(report.baselineSeconds)
+        .map(([stack, s]) => `${stack} ${s.toFixed(1)} s`)
+        .join(', ')}`,
+      ...describeRecovery(recoveryByKind(report)).map((line) => `  ${line}`),
       `charged retries: ${report.iterations.reduce((n, i) => n + i.chargedRetries, 0)}; runs that did not end as the clean run: ${report.failures.length}`,
       ...report.failures.map(
         (f) =>

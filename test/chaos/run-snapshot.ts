@@ -1,8 +1,11 @@
 import { paths, RoundDocumentSchema, RunDocumentSchema, UpdateReceiptSchema } from '../../schemas/documents';
-import type { SignedLedgerEntry } from '../../schemas/privacy-ledger';
+import type { LedgerMechanism, SignedLedgerEntry } from '../../schemas/privacy-ledger';
+import type { PrivacyGuarantee } from '../../schemas/privacy';
+import { slotKind } from '../../src/core/privacy';
 import type { DocumentStore } from '../../src/ports/document-store';
 import type { HospitalLedgerStore } from '../../src/ports/hospital-ledger-store';
 import type { ModelRegistry } from '../../src/ports/model-registry';
+import { hospitalPrivacy } from '../../src/services/patient-privacy';
 
 /**
  * What a run left behind, with its run id written as `<run>` so a chaos run and the clean run
@@ -17,6 +20,17 @@ export interface RunSnapshot {
   versions: unknown[];
   /** Per hospital, its ledger entries for this run without sequence, time, chain and signature. */
   charges: Record<string, string[]>;
+  /** Per hospital, the mechanisms its reservation for this run planned (what one more use costs). */
+  reserved: Record<string, LedgerMechanism[]>;
+  /** Per hospital, the run's patient-level ε its whole ledger states (null = ∞), repeats included. */
+  ledgerEpsilon: Record<string, number | null>;
+}
+
+/** One charge as the snapshot keeps it: what was paid for, not when or in which order. */
+export interface Charge {
+  kind: 'reservation' | 'use';
+  slots: string[];
+  mechanisms: LedgerMechanism[];
 }
 
 /**
@@ -64,14 +78,21 @@ export async function snapshotRun(
   const anonymous = <T>(value: T): T => JSON.parse(JSON.stringify(value).split(runId).join('<run>')) as T;
   const { run, rounds, receipts, versions } = await runOutcome(stores.documents, stores.models, runId);
   const charges: Record<string, string[]> = {};
+  const reserved: Record<string, LedgerMechanism[]> = {};
+  const ledgerEpsilon: Record<string, number | null> = {};
   for (const hospitalId of run.hospitals) {
     const entries: SignedLedgerEntry[] = await stores.ledgers.read(hospitalId).catch(() => []);
-    charges[hospitalId] = entries
-      .filter((e) => e.entry.runId === runId)
-      .map((e) => {
-        const { kind, slots, mechanisms } = e.entry;
-        return JSON.stringify(anonymous({ kind, slots, mechanisms }));
-      });
+    const own = entries.filter((e) => e.entry.runId === runId);
+    charges[hospitalId] = own.map((e) => {
+      const { kind, slots, mechanisms } = e.entry;
+      return JSON.stringify(anonymous({ kind, slots, mechanisms }));
+    });
+    reserved[hospitalId] = own.find((e) => e.entry.kind === 'reservation')?.entry.mechanisms ?? [];
+    if (own.length > 0)
+      ledgerEpsilon[hospitalId] = hospitalPrivacy(entries, runId, {
+        delta: run.config.delta,
+        budgetEpsilon: run.config.patientBudgetEpsilon,
+      }).run.epsilon;
   }
   return anonymous({
     status: run.status,
@@ -86,6 +107,8 @@ export async function snapshotRun(
     receipts,
     versions,
     charges,
+    reserved,
+    ledgerEpsilon,
   });
 }
 
@@ -96,13 +119,32 @@ export interface Comparison {
   chargedRetries: number;
 }
 
+/** A job killed after it charged its ledger: its retry must pay this charge again. */
+export interface ExpectedRepeat {
+  hospitalId: string;
+  slots: string[];
+  /**
+   * The job had already stored what it read its data for (its update, its evaluation release)
+   * when it died: a retry may re-send that without reading again, so a repeat may or may not come.
+   */
+  optional?: boolean;
+}
+
 /**
  * The chaos run must end exactly as the clean run — same rounds, participants, receipts, model
- * weights, run ledger — with no update counted twice; each hospital's ledger may hold more
- * entries than the clean run's, but only repeats of a clean charge (a retry is charged again,
- * ARCHITECTURE.md §2), and never fewer.
+ * weights, run ledger — with no update counted twice. Each hospital's ledger holds every clean
+ * charge, and may hold more entries only when each is a repeat of one of them (a retry is charged
+ * again, ARCHITECTURE.md §2): the same kind and slots, priced as one more use of what the run
+ * reserved for those slots (or exactly as the clean charge, when that was already a repeat), never
+ * anything else. A job the suite killed after it charged must have had that charge repeated
+ * (`expected`), and the final model's patient-level guarantee must cover every hospital's run total
+ * as its ledger states it, repeats included.
  */
-export function compareToClean(clean: RunSnapshot, chaos: RunSnapshot): Comparison {
+export function compareToClean(
+  clean: RunSnapshot,
+  chaos: RunSnapshot,
+  expected: readonly ExpectedRepeat[] = [],
+): Comparison {
   const problems: string[] = [];
   const same = (what: string, a: unknown, b: unknown) => {
     if (JSON.stringify(a) !== JSON.stringify(b))
@@ -124,18 +166,80 @@ export function compareToClean(clean: RunSnapshot, chaos: RunSnapshot): Comparis
       problems.push(`a model version counts a hospital twice: ${participants.join(', ')}`);
   }
   let chargedRetries = 0;
+  const repeats: ExpectedRepeat[] = [];
   for (const hospitalId of new Set([...Object.keys(clean.charges), ...Object.keys(chaos.charges)])) {
-    const expected = clean.charges[hospitalId] ?? [];
+    const expectedCharges = clean.charges[hospitalId] ?? [];
     const actual = [...(chaos.charges[hospitalId] ?? [])];
-    for (const charge of expected) {
+    for (const charge of expectedCharges) {
       const at = actual.indexOf(charge);
       if (at < 0) problems.push(`${hospitalId}'s ledger lacks the clean run's charge ${charge}`);
       else actual.splice(at, 1);
     }
     for (const extra of actual) {
-      if (expected.includes(extra)) chargedRetries++;
-      else problems.push(`${hospitalId}'s ledger holds a charge the clean run never made: ${extra}`);
+      const repeat = JSON.parse(extra) as Charge;
+      const of = expectedCharges
+        .map((c) => JSON.parse(c) as Charge)
+        .find((c) => isRepeatOf(repeat, c, chaos.reserved[hospitalId] ?? []));
+      if (of) {
+        chargedRetries++;
+        repeats.push({ hospitalId, slots: repeat.slots });
+      } else problems.push(`${hospitalId}'s ledger holds a charge that repeats no clean charge: ${extra}`);
     }
   }
+  for (const kill of expected) {
+    const at = repeats.findIndex(
+      (r) => r.hospitalId === kill.hospitalId && JSON.stringify(r.slots) === JSON.stringify(kill.slots),
+    );
+    if (at < 0 && !kill.optional)
+      problems.push(
+        `${kill.hospitalId}'s job was killed after charging ${kill.slots.join(', ')}, but its ledger holds no repeat of that charge`,
+      );
+    else if (at >= 0) repeats.splice(at, 1);
+  }
+  problems.push(...uncoveredByGuarantee(chaos));
   return { problems, chargedRetries };
+}
+
+/**
+ * A repeat pays for the same slots again: a use of the same slots, whose mechanisms are one use
+ * each of what the reservation planned for those slots' kinds (the retry is not covered by the
+ * plan), or exactly the clean charge's mechanisms (when the clean charge was itself uncovered).
+ */
+export function isRepeatOf(repeat: Charge, charge: Charge, reserved: readonly LedgerMechanism[]): boolean {
+  if (repeat.kind !== 'use' || charge.kind !== 'use') return false;
+  if (JSON.stringify(repeat.slots) !== JSON.stringify(charge.slots)) return false;
+  if (JSON.stringify(repeat.mechanisms) === JSON.stringify(charge.mechanisms)) return true;
+  const oneMoreUse = repeat.slots.flatMap((slot) =>
+    reserved
+      .filter((m) => m.slot === slotKind(slot))
+      .map((m) => JSON.stringify({ ...m, uses: 1, event: m.perUse })),
+  );
+  const priced = repeat.mechanisms.map((m) => JSON.stringify(m));
+  return (
+    priced.length > 0 &&
+    priced.every((m) => {
+      const at = oneMoreUse.indexOf(m);
+      if (at >= 0) oneMoreUse.splice(at, 1);
+      return at >= 0;
+    })
+  );
+}
+
+/** The final model's patient-level ε (null = ∞) must be at least each hospital's run total. */
+function uncoveredByGuarantee(chaos: RunSnapshot): string[] {
+  const last = chaos.versions.at(-1) as { privacy?: PrivacyGuarantee[] } | undefined;
+  const patient = last?.privacy?.find((g) => g.unit === 'patient');
+  if (!patient)
+    return Object.keys(chaos.ledgerEpsilon).length > 0
+      ? ['the final model states no patient-level guarantee']
+      : [];
+  return Object.entries(chaos.ledgerEpsilon)
+    .filter(
+      ([, epsilon]) =>
+        patient.epsilon !== null && (epsilon === null || epsilon > patient.epsilon! * (1 + 1e-9)),
+    )
+    .map(
+      ([hospitalId, epsilon]) =>
+        `the final model states patient ε = ${patient.epsilon}, less than ${hospitalId}'s run total ${epsilon ?? '∞'} in its ledger`,
+    );
 }

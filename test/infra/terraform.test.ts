@@ -308,6 +308,38 @@ describe('terraform/', () => {
       expect({ name, read: readable(name) }).toEqual({ name, read: false });
   });
 
+  it("grants the operator's dead-letter replay exactly subscriber on each hold and publisher on its source topic", () => {
+    const root = config.root;
+    expect(root.variables.operator_members.default).toEqual([]);
+    const holds = root.resources.google_pubsub_subscription_iam_member.operator_dead_letter_hold;
+    const topics = root.resources.google_pubsub_topic_iam_member.operator_replay;
+    expect(holds.role).toBe('roles/pubsub.subscriber');
+    expect(topics.role).toBe('roles/pubsub.publisher');
+    // One grant per (topic, member): the hold of that topic's dead letters, and the topic itself.
+    expect(holds.for_each).toBe('${local.operator_grants}');
+    expect(topics.for_each).toBe('${local.operator_grants}');
+    expect(holds.subscription).toBe('${google_pubsub_subscription.dead_letter_hold[each.value].name}');
+    expect(topics.topic).toBe('${google_pubsub_topic.topics[each.value].name}');
+    const grants = String(root.locals.operator_grants);
+    expect(grants).toContain('setproduct(keys(local.dead_letter_topics), var.operator_members)');
+    // Every dead-letter topic key is a source topic key, so each replay target exists.
+    expect(Object.keys(root.locals.dead_letter_topics as Body).sort()).toEqual(
+      Object.keys(root.locals.topics as Body).sort(),
+    );
+    // Nothing else names the operators: no project role, no dead-letter topic, no function subscription.
+    const mentions = allModules(config).flatMap((m) =>
+      Object.entries(m.resources).flatMap(([type, byName]) =>
+        Object.entries(byName)
+          .filter(([, body]) => JSON.stringify(body).includes('operator_grants'))
+          .map(([name]) => `${type}.${name}`),
+      ),
+    );
+    expect(mentions.sort()).toEqual([
+      'google_pubsub_subscription_iam_member.operator_dead_letter_hold',
+      'google_pubsub_topic_iam_member.operator_replay',
+    ]);
+  });
+
   it('gives every component its own service account', () => {
     const accounts = Object.entries(config.root.resources.google_service_account ?? {});
     // The console (terraform/console.tf) has its own read-only account beside the components'.

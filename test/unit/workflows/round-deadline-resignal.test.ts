@@ -15,6 +15,7 @@ describe('federated-training.yaml: re-signalling a round that does not end', () 
     const clock = virtualClock();
     const started = clock.now();
     const published: Array<{ type: string; id: string; data: unknown }> = [];
+    const polls: number[] = [];
     // The round stays aggregating for 100 s of the workflow's waiting, then closes.
     const status = () => (clock.now() - started < 100_000 ? 'aggregating' : 'closed');
     const deadlineEvent = {
@@ -71,10 +72,10 @@ describe('federated-training.yaml: re-signalling a round that does not end', () 
             return { messageIds: ['1'] };
           },
           'googleapis.run.v2.projects.locations.jobs.run': async () => ({ name: 'execution' }),
-          'googleapis.firestore.v1.projects.databases.documents.get': async (args) => ({
-            name: args.name,
-            fields: { status: { stringValue: status() } },
-          }),
+          'googleapis.firestore.v1.projects.databases.documents.get': async (args) => {
+            polls.push(clock.now() - started);
+            return { name: args.name, fields: { status: { stringValue: status() } } };
+          },
         },
       },
     );
@@ -87,5 +88,8 @@ describe('federated-training.yaml: re-signalling a round that does not end', () 
     expect(deadlines.length).toBeGreaterThanOrEqual(3);
     expect(deadlines.length).toBeLessThanOrEqual(5);
     for (const event of deadlines) expect(event).toEqual(deadlineEvent);
+    // The poll backs off to 4 s at most: the close after a 100 s wait is seen within 4 s (with the
+    // 30 s cap it once had, the round sat closed for up to 30 s before the workflow looked).
+    expect(polls.find((t) => t >= 100_000)).toBeLessThanOrEqual(104_000);
   });
 });
