@@ -29,6 +29,8 @@ export interface ChaosSummary {
   chargedRetries: number;
   /** Runs that did not end as the clean run did, each with its reproducing command and problem. */
   failures: string[];
+  /** What a reader must know about the failures (e.g. a diagnosis made after the run), by hand. */
+  notes?: string[];
   /** 1-minute load average when the run ended (the machine is shared). */
   loadAverage: number;
 }

@@ -45,8 +45,11 @@ export function resilienceSection(r: BenchResults): string[] {
           ? 'Lost or counted twice: nothing — every run ended with the clean run’s model weights, receipts, participants and ledgers.'
           : `Runs that did not end as the clean run: ${chaos.failures.length}:`),
       '',
-      ...chaos.failures.map((f) => `- ${f}`),
+      ...chaos.failures.map(
+        (f) => `- ${f.length > 400 ? `${f.slice(0, 400)}… (in full in the results file)` : f}`,
+      ),
       ...(chaos.failures.length > 0 ? [''] : []),
+      ...(chaos.notes ?? []).flatMap((n) => [n, '']),
     );
   }
   return out;
