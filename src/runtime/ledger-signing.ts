@@ -86,15 +86,8 @@ export function verifyLedgerChain(
     const knownSigner = known ? rawKeys.findIndex((raw, k) => k >= keyIndex && known.has(raw)) : -1;
     if (knownSigner >= 0) {
       const entry = signed.entry;
-      if (entry.sequence !== index)
-        return { ok: false, reason: `entry ${index} is numbered ${entry.sequence}` };
-      if (entry.hospitalId !== excerpt.hospitalId)
-        return {
-          ok: false,
-          reason: `entry ${index} belongs to ${entry.hospitalId}, not ${excerpt.hospitalId}`,
-        };
-      if (entry.previousSha256 !== previous)
-        return { ok: false, reason: `entry ${index} does not link to entry ${index - 1} (chain broken)` };
+      const misplaced = placementFault(entry, index, excerpt.hospitalId, previous);
+      if (misplaced) return { ok: false, reason: misplaced };
       keyIndex = knownSigner;
       previous = entrySha256(entry);
       continue;
@@ -103,15 +96,8 @@ export function verifyLedgerChain(
     if (!parsed.success)
       return { ok: false, reason: `entry ${index} is malformed: ${parsed.error.issues[0]?.message}` };
     const entry = parsed.data;
-    if (entry.sequence !== index)
-      return { ok: false, reason: `entry ${index} is numbered ${entry.sequence}` };
-    if (entry.hospitalId !== excerpt.hospitalId)
-      return {
-        ok: false,
-        reason: `entry ${index} belongs to ${entry.hospitalId}, not ${excerpt.hospitalId}`,
-      };
-    if (entry.previousSha256 !== previous)
-      return { ok: false, reason: `entry ${index} does not link to entry ${index - 1} (chain broken)` };
+    const misplaced = placementFault(entry, index, excerpt.hospitalId, previous);
+    if (misplaced) return { ok: false, reason: misplaced };
     const canonical = canonicalJson(entry);
     const message = Buffer.from(DOMAIN + canonical);
     const signature = Buffer.from(signed.signature, 'base64');
@@ -135,4 +121,19 @@ export function verifyLedgerChain(
     }
   }
   return { ok: true };
+}
+
+/** Why an entry is not where the chain says it must be (numbering, hospital, link), or null. */
+function placementFault(
+  entry: { sequence: number; hospitalId: string; previousSha256: string | null },
+  index: number,
+  hospitalId: string,
+  previous: string | null,
+): string | null {
+  if (entry.sequence !== index) return `entry ${index} is numbered ${entry.sequence}`;
+  if (entry.hospitalId !== hospitalId)
+    return `entry ${index} belongs to ${entry.hospitalId}, not ${hospitalId}`;
+  if (entry.previousSha256 !== previous)
+    return `entry ${index} does not link to entry ${index - 1} (chain broken)`;
+  return null;
 }
