@@ -58,6 +58,8 @@ describe('emulator control', () => {
         command: process.execPath,
         args: ['-e', script],
         readyUrl: `http://127.0.0.1:${port}/`,
+        // Printed lines that are not the listening line do not count.
+        readyLogPattern: /Server started, listening on \d+/,
         timeoutMs: 1500,
       });
     } catch (error) {
@@ -72,6 +74,34 @@ describe('emulator control', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     expect(isAlive(grandchild)).toBe(false);
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  test('an emulator whose HTTP probe is refused is ready once it prints its listening line (piped or logged)', async () => {
+    // As the Pub/Sub emulator on a loaded machine: up for gRPC, every HTTP/1 probe refused.
+    const port = await findFreePort();
+    const script = [
+      "console.log('booting');",
+      "setTimeout(() => console.log('INFO: Server started, listening on ' + process.argv[1]), 300);",
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const logDir = await mkdtemp(path.join(tmpdir(), 'himas-emulator-log-'));
+    try {
+      for (const logFile of [undefined, path.join(logDir, 'emulator.log')]) {
+        const emulator = await startEmulatorProcess({
+          label: 'Fake emulator',
+          command: process.execPath,
+          args: ['-e', script, String(port)],
+          readyUrl: `http://127.0.0.1:${port}/`,
+          readyLogPattern: /Server started, listening on \d+/,
+          timeoutMs: 10_000,
+          logFile,
+        });
+        expect(emulator.logTail()).toMatch(/listening on \d+/);
+        await emulator.stop();
+      }
+    } finally {
+      await rm(logDir, { recursive: true, force: true });
+    }
   });
 
   test('a process that exits early is reported at once with its exit status', async () => {

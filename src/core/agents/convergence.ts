@@ -11,10 +11,15 @@
  * and with neither there is no decision. Requiring both avoids stopping while AUROC still climbs
  * on a flat loss (or the reverse). DP noise makes single rounds jumpy, hence a window, not one step.
  * The pooled metrics are post-processing of DP-noised histograms: where the versions carry their
- * noise (half the width of the 95 % noise interval), a metric counts as worse only by more than
- * the larger of its threshold and the largest noise in the window, so noise alone never stops a
- * run as "getting worse". Plateau keeps the rule's thresholds: noise makes the best of the window
- * look better than its start, which errs towards training on, not towards stopping.
+ * noise (h = half the width of the 95 % noise interval, so SD = h / 1.96), a metric counts as
+ * worse only when the drop exceeds the larger of its threshold and the one-sided 99.9 % bound of
+ * the difference of two noisy values, 3.09 · √2 · SD (≈ 2.23 h with the largest h in the window).
+ * A bound on one value (h alone) is not enough: on a flat run a noisy-high start with three
+ * noisy-low versions after it crosses it in about 1 window in 90, and a long run checks many
+ * windows (a flat 20-round run was stopped as "getting worse" that way). With the difference's
+ * bound, noise alone does so in fewer than 1 window in 1,000. Plateau keeps the rule's
+ * thresholds: noise makes the best of the window look better than its start, which errs towards
+ * training on, not towards stopping.
  */
 
 export interface VersionMetrics {
@@ -86,10 +91,12 @@ export function checkPlateau(
   const lossImprovement = improvement((v) => v.loss, -1);
   const aurocImprovement = improvement((v) => v.auroc, 1);
   const window = [base, ...recent];
-  const threshold = (rule: number, noise: (v: VersionMetrics) => number | null | undefined) =>
-    Math.max(rule, ...window.map((v) => noise(v) ?? 0));
-  const lossWorse = threshold(rule.minLossImprovement, (v) => v.lossNoise);
-  const aurocWorse = threshold(rule.minAurocImprovement, (v) => v.aurocNoise);
+  const largestNoise = (noise: (v: VersionMetrics) => number | null | undefined) =>
+    Math.max(0, ...window.map((v) => noise(v) ?? 0));
+  const lossNoise = largestNoise((v) => v.lossNoise);
+  const aurocNoise = largestNoise((v) => v.aurocNoise);
+  const lossWorse = Math.max(rule.minLossImprovement, noiseOfDifference(lossNoise));
+  const aurocWorse = Math.max(rule.minAurocImprovement, noiseOfDifference(aurocNoise));
   if (lossImprovement === null && aurocImprovement === null) {
     return {
       converged: false,
@@ -117,10 +124,10 @@ export function checkPlateau(
   const parts = [
     lossImprovement === null
       ? null
-      : `${change('loss', -lossImprovement, rule.minLossImprovement, lossWorse)}${lossTail ? `, but rose in each of the last two versions (${lossTail})` : ''}`,
+      : `${change('loss', -lossImprovement, rule.minLossImprovement, lossNoise, lossWorse)}${lossTail ? `, but rose in each of the last two versions (${lossTail})` : ''}`,
     aurocImprovement === null
       ? null
-      : `${change('AUROC', aurocImprovement, rule.minAurocImprovement, aurocWorse)}${aurocTail ? `, but fell in each of the last two versions (${aurocTail})` : ''}`,
+      : `${change('AUROC', aurocImprovement, rule.minAurocImprovement, aurocNoise, aurocWorse)}${aurocTail ? `, but fell in each of the last two versions (${aurocTail})` : ''}`,
   ].filter((p): p is string => p !== null);
   const converged = lossFlat && aurocFlat;
   const worse = windowWorse || lossTail !== null || aurocTail !== null;
@@ -135,6 +142,13 @@ export function checkPlateau(
     aurocImprovement,
     reason: `${words} over the last ${rule.window} versions (rounds ${recent[0].round}–${recent[recent.length - 1].round}): ${parts.join('; ')}`,
   };
+}
+
+/** 95 % half-width → SD, then the one-sided 99.9 % bound of a difference of two such values. */
+const Z_95_TWO_SIDED = 1.959964;
+const Z_999_ONE_SIDED = 3.090232;
+function noiseOfDifference(halfWidth: number): number {
+  return Z_999_ONE_SIDED * Math.SQRT2 * (halfWidth / Z_95_TWO_SIDED);
 }
 
 /**
@@ -154,10 +168,19 @@ function worsenedTwice(values: readonly (number | null)[], worse: 1 | -1, thresh
  * words, never a negative improvement. `delta` is the change of the metric's best value in the
  * window from where the window started.
  */
-function change(metric: string, delta: number, threshold: number, worseBeyond: number): string {
+function change(
+  metric: string,
+  delta: number,
+  threshold: number,
+  noiseHalfWidth: number,
+  worseBeyond: number,
+): string {
   const direction = delta > 0 ? 'rose' : delta < 0 ? 'fell' : 'did not change';
   const amount = delta === 0 ? '' : ` ${Math.abs(delta).toFixed(4)}`;
-  const noise = worseBeyond > threshold ? `; DP noise ±${worseBeyond.toFixed(4)}` : '';
+  const noise =
+    noiseHalfWidth > 0
+      ? `; DP noise ±${noiseHalfWidth.toFixed(4)}, worse only beyond ${worseBeyond.toFixed(4)}`
+      : '';
   return `${metric} ${direction}${amount} (improvement threshold ${threshold}${noise})`;
 }
 

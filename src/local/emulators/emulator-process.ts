@@ -8,6 +8,13 @@ export interface EmulatorProcessOptions {
   args: string[];
   /** Polled until it answers HTTP 200. */
   readyUrl: string;
+  /**
+   * Also ready once the process prints this (its own "listening" line). The Pub/Sub emulator
+   * routes each connection to HTTP/1 or HTTP/2 from its first bytes; on a loaded machine it has
+   * been seen answering every HTTP/1 probe with "Unexpected HTTP/1.x request" for a whole minute
+   * while its gRPC clients (all that HIMAS uses) would have been served.
+   */
+  readyLogPattern?: RegExp;
   timeoutMs: number;
   env?: NodeJS.ProcessEnv;
   /**
@@ -42,7 +49,9 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   });
   if (logFd !== undefined) closeSync(logFd);
   const lines: string[] = [];
+  let printedReady = false;
   const remember = (chunk: Buffer) => {
+    if (options.readyLogPattern?.test(chunk.toString('utf8'))) printedReady = true;
     lines.push(
       ...chunk
         .toString('utf8')
@@ -66,7 +75,11 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   const deadline = Date.now() + options.timeoutMs;
   let exitReason: string | undefined;
   void exited.then((reason) => (exitReason = reason));
-  while (!(await answers(options.readyUrl))) {
+  const logSaysReady = () =>
+    options.readyLogPattern !== undefined &&
+    (printedReady ||
+      (options.logFile !== undefined && options.readyLogPattern.test(fileText(options.logFile))));
+  while (!logSaysReady() && !(await answers(options.readyUrl))) {
     if (exitReason !== undefined || Date.now() > deadline) {
       const why = exitReason ?? `not ready after ${Math.round(options.timeoutMs / 1000)} s`;
       await handle.stop();
@@ -78,6 +91,14 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   return handle;
+}
+
+function fileText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function fileTail(file: string): string {

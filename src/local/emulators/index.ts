@@ -34,20 +34,26 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 
 export function startPubSubEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const projectId = options.projectId ?? DEFAULT_PROJECT;
-  return startGcloudEmulator('Pub/Sub emulator', options, projectId, (hostPort) => [
-    'beta',
-    'emulators',
-    'pubsub',
-    'start',
-    `--host-port=${hostPort}`,
-    `--project=${projectId}`,
-  ]);
+  return startGcloudEmulator(
+    'Pub/Sub emulator',
+    options,
+    projectId,
+    /Server started, listening on \d+/,
+    (hostPort) => [
+      'beta',
+      'emulators',
+      'pubsub',
+      'start',
+      `--host-port=${hostPort}`,
+      `--project=${projectId}`,
+    ],
+  );
 }
 
 /** The Firestore emulator serves every project id; `projectId` is what clients should use. */
 export function startFirestoreEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const projectId = options.projectId ?? DEFAULT_PROJECT;
-  return startGcloudEmulator('Firestore emulator', options, projectId, (hostPort) => [
+  return startGcloudEmulator('Firestore emulator', options, projectId, undefined, (hostPort) => [
     'emulators',
     'firestore',
     'start',
@@ -59,6 +65,7 @@ async function startGcloudEmulator(
   label: string,
   options: EmulatorOptions,
   projectId: string,
+  readyLogPattern: RegExp | undefined,
   argsFor: (hostPort: string) => string[],
 ): Promise<RunningEmulator> {
   if (options.gcloud === undefined) {
@@ -74,6 +81,7 @@ async function startGcloudEmulator(
     command: options.gcloud ?? 'gcloud',
     args: argsFor(host),
     readyUrl: `http://${host}/`,
+    readyLogPattern,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     logFile: options.logFile,
     // gcloud must not prompt or phone home from a test run.

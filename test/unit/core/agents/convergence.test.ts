@@ -59,10 +59,44 @@ describe('checkPlateau', () => {
     const noisy = versions(losses, aurocs).map((v) => ({ ...v, lossNoise: 0.004, aurocNoise: 0.02 }));
     const decision = checkPlateau(noisy);
     expect(decision).toMatchObject({ trend: 'plateau', converged: true });
-    expect(decision.reason).toMatch(/loss rose 0\.0023 \(improvement threshold 0\.001; DP noise ±0\.0040\)/);
+    expect(decision.reason).toMatch(
+      /loss rose 0\.0023 \(improvement threshold 0\.001; DP noise ±0\.0040, worse only beyond 0\.0089\)/,
+    );
     // A worsening larger than the noise is still called one.
     const worse = versions([0.3, 0.33, 0.34, 0.35], aurocs).map((v) => ({ ...v, lossNoise: 0.004 }));
     expect(checkPlateau(worse).trend).toBe('worsening');
+  });
+
+  it('a flat run under DP noise is almost never stopped as "getting worse" (fewer than 1 window in 1,000)', () => {
+    // Pure noise around a flat run, the way a stalled model's noisy evaluations look: the bound on
+    // one noisy value alone (±h) would call about 1 window in 90 "getting worse"; the rule uses the
+    // bound on a difference of two noisy values. Seeded, so a failure reproduces.
+    const halfWidth = 0.15;
+    const sd = halfWidth / 1.959964;
+    let state = 20261202;
+    const uniform = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return (state + 0.5) / 2 ** 32;
+    };
+    const gaussian = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+    const windows = 20_000;
+    let worsening = 0;
+    let worseOnOneValueBound = 0;
+    for (let w = 0; w < windows; w += 1) {
+      const aurocs = [0, 1, 2, 3].map(() => 0.55 + sd * gaussian());
+      const history = aurocs.map((auroc, round) => ({
+        round,
+        modelVersionId: `flat-r${round}`,
+        loss: null,
+        auroc,
+        aurocNoise: halfWidth,
+      }));
+      if (checkPlateau(history).trend === 'worsening') worsening += 1;
+      if (Math.max(...aurocs.slice(1)) - aurocs[0] < -halfWidth) worseOnOneValueBound += 1;
+    }
+    // The comparison shows the test can fail: the weaker bound trips in about 1.1 % of windows.
+    expect(worseOnOneValueBound / windows).toBeGreaterThan(0.007);
+    expect(worsening / windows).toBeLessThan(0.001);
   });
 
   it('needs enough versions and some metric', () => {
