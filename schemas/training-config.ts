@@ -148,6 +148,15 @@ export const TrainingConfigSchema = z
      * at 3.5; docs/architecture.md §5, model quality).
      */
     exampleClipNorm: z.number().gt(0).max(1000).default(3),
+    /**
+     * Site-specific intercepts (src/core/model/site-intercept.ts): each hospital trains its own
+     * value of the output bias inside its DP-SGD and keeps it in its own storage; its updates carry
+     * 0 there, so the shared model's intercept stays where it started. Each hospital then scores
+     * (evaluations, and the risks it serves itself) with its own intercept. Off by default: it fixes
+     * most per-hospital miscalibration on `archetypes`, but a hospital of ~60 stays gets an
+     * intercept that is mostly noise at ε = 1 (docs/architecture.md §5, model quality).
+     */
+    siteIntercept: z.boolean().default(false),
     /** Minimum number of accepted hospital updates for a round to close (default: every hospital). */
     quorum: z.number().int().min(1).max(300).optional(),
     /** Seconds a round waits for updates before `round.deadline` closes or fails it. */

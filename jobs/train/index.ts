@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { FileHospitalKeyStore } from '../../src/adapters/keys/file-hospital-key-store';
 import { BlobHospitalLedgerStore } from '../../src/adapters/ledger/blob-hospital-ledger-store';
-import { localHospitalLedger } from '../../src/adapters/ledger/local-hospital-ledger';
+import { localHospitalLedger, localHospitalSiteStore } from '../../src/adapters/ledger/local-hospital-ledger';
+import { BlobHospitalSiteStore } from '../../src/adapters/site/blob-hospital-site-store';
 import { readOnlyDocuments } from '../../src/adapters/read-only-documents';
 import { readJobEnv } from '../../src/config/job-env';
 import {
@@ -11,6 +12,7 @@ import {
   type StackConfig,
 } from '../../src/config/stack-config';
 import type { HospitalLedgerStore } from '../../src/ports/hospital-ledger-store';
+import type { HospitalSiteStore } from '../../src/ports/hospital-site-store';
 import { initializeBackend } from '../../src/core/model';
 import { connectPortsOverIpc, disconnectIpc } from '../../src/local/ipc/ipc-ports';
 import { jsonLogger } from '../../src/logging/logger';
@@ -49,8 +51,8 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
         keys: new FileHospitalKeyStore(
           env.HIMAS_KEYS_DIR ?? path.join(localStateDir(stack, 'HIMAS_KEYS_DIR'), 'keys'),
         ),
-        // Its one privacy ledger, in storage only the hospital writes.
-        ledger: openHospitalLedger(env, stack),
+        // Its one privacy ledger and its site state, in storage only the hospital writes.
+        ...openHospitalStorage(env, stack),
         clock: systemClock,
         logger,
       });
@@ -78,12 +80,15 @@ export async function runTrainJobProcess(env: NodeJS.ProcessEnv): Promise<number
 }
 
 /**
- * Where the hospital keeps its privacy ledger: its own bucket in the cloud (HIMAS_LEDGER_BUCKET; the
+ * Where the hospital keeps its privacy ledger and its site state (intercepts): its own bucket in the cloud (HIMAS_LEDGER_BUCKET; the
  * cohort volume is read-only and a FUSE rename is not atomic), else its local state folder
  * (HIMAS_HOSPITAL_STATE_DIR, set by the local job runner). One ledger per hospital, whatever data
  * files it reads.
  */
-function openHospitalLedger(env: NodeJS.ProcessEnv, stack: StackConfig): HospitalLedgerStore {
+function openHospitalStorage(
+  env: NodeJS.ProcessEnv,
+  stack: StackConfig,
+): { ledger: HospitalLedgerStore; site: HospitalSiteStore } {
   const bucket = env.HIMAS_LEDGER_BUCKET?.trim();
   if (bucket) {
     const projectId = stack.stack === 'local-ipc' ? undefined : stack.projectId;
@@ -95,14 +100,14 @@ function openHospitalLedger(env: NodeJS.ProcessEnv, stack: StackConfig): Hospita
     const { createStorage, GcsBlobStore } =
       require('../../src/adapters/gcp') as typeof import('../../src/adapters/gcp');
     /* eslint-enable @typescript-eslint/no-require-imports */
-    return new BlobHospitalLedgerStore(
-      new GcsBlobStore(createStorage(projectId), bucket),
-      `gs://${bucket}`,
-      'ledgers',
-    );
+    const own = new GcsBlobStore(createStorage(projectId), bucket);
+    return {
+      ledger: new BlobHospitalLedgerStore(own, `gs://${bucket}`, 'ledgers'),
+      site: new BlobHospitalSiteStore(own, `gs://${bucket}`),
+    };
   }
   const stateDir = env.HIMAS_HOSPITAL_STATE_DIR?.trim();
-  if (stateDir) return localHospitalLedger(stateDir);
+  if (stateDir) return { ledger: localHospitalLedger(stateDir), site: localHospitalSiteStore(stateDir) };
   throw new Error(
     "no place for the hospital's privacy ledger: set HIMAS_LEDGER_BUCKET (its own bucket, in the cloud) or HIMAS_HOSPITAL_STATE_DIR (its own state folder, locally)",
   );

@@ -18,7 +18,12 @@ import { explainWriteError } from './output-paths';
 import { privacyPlanLines } from './privacy-plan-view';
 import { progressPrinter } from './progress-printer';
 import { watchRounds } from './round-watcher';
-import { NOISY_POOLED_METRICS, writeReportFiles, writeServedModel } from './train-outputs';
+import {
+  NOISY_POOLED_METRICS,
+  SITE_INTERCEPTS_NOTE,
+  writeReportFiles,
+  writeServedModel,
+} from './train-outputs';
 import { trainExitCode, trainSummary } from './train-summary';
 import { UserError } from './user-error';
 
@@ -141,12 +146,14 @@ async function writeCloudRunOutputs(
   const verdict = await readRunVerdict(deps.documents, deps.models, run);
   const modelDir = path.join(outDir, 'model');
   await rm(modelDir, { recursive: true, force: true });
-  if (verdict.modelVersionId) await writeServedModel(deps.models, verdict, modelDir, verdict.modelVersionId);
+  if (verdict.modelVersionId)
+    await writeServedModel(deps.models, verdict, modelDir, verdict.modelVersionId, run.config.siteIntercept);
   const notes = [
     NOISY_POOLED_METRICS,
     "Trained on Google Cloud: the hospitals' records stayed in their buckets, so this report has no record counts and no simulation baselines (central, local-only), which need the records pooled.",
   ];
   if (verdict.kind !== 'succeeded') notes.unshift(`No model to serve: ${verdict.reason}.`);
+  if (run.config.siteIntercept) notes.push(SITE_INTERCEPTS_NOTE);
   const report = await buildTrainingReport({
     run,
     documents: deps.documents,

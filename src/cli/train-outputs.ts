@@ -46,7 +46,16 @@ export async function writeRunOutputs(
   const baselines: TrainingReport['baselines'] = [];
   const notes: string[] = [];
   if (comparedVersion) {
-    const { artifacts } = await writeServedModel(platform.models, verdict, modelDir, comparedVersion);
+    const { doc, artifacts } = await writeServedModel(
+      platform.models,
+      verdict,
+      modelDir,
+      comparedVersion,
+      run.config.siteIntercept,
+    );
+    const federatedIntercepts = run.config.siteIntercept
+      ? await siteInterceptsOf(platform, runId, run.hospitals, doc.round)
+      : undefined;
     say('Computing simulation-only baselines (central and local-only training of the same architecture)…');
     const { model, preprocessor } = await loadHimasModel(artifacts);
     try {
@@ -56,6 +65,7 @@ export async function writeRunOutputs(
         config: run.config,
         federatedModel: model,
         federatedPreprocessor: preprocessor,
+        federatedIntercepts,
       });
       baselines.push(
         {
@@ -94,6 +104,7 @@ export async function writeRunOutputs(
     }
   }
   if (verdict.kind !== 'succeeded') notes.unshift(`No model to serve: ${verdict.reason}.`);
+  if (run.config.siteIntercept) notes.push(SITE_INTERCEPTS_NOTE);
   notes.push(
     `${NOISY_POOLED_METRICS} The 'federated (exact)' baseline is the simulation's own exact scoring, which a deployment cannot compute.`,
   );
@@ -115,22 +126,43 @@ export async function writeRunOutputs(
 export const NOISY_POOLED_METRICS =
   "Pooled metrics per model version come from the hospitals' DP-noised risk histograms (13 public bins, noise charged to each hospital's privacy ledger): they are estimates, with approximate 95 % intervals of the noise; no record and no exact count left any hospital.";
 
+export const SITE_INTERCEPTS_NOTE =
+  "Site intercepts: each hospital trained and kept its own intercept and scored with it, so the per-hospital and pooled figures are the hospitals' own models (shared weights, own intercept). The shared model in model/ has the untrained initial intercept: its risks rank stays but are not calibrated to any hospital.";
+
 /**
  * Loads `version` and, when it is the verdict's servable model, writes it to `modelDir` as
  * `model.json` (with the served calibration) and `weights.bin`. A version that is not served
  * (a diverged one, loaded only to compare) writes nothing.
  */
+/** Each simulated hospital's own intercept as of `round` (null: none yet), read from its own state. */
+async function siteInterceptsOf(
+  platform: TrainingPlatform,
+  runId: string,
+  hospitals: readonly string[],
+  round: number,
+): Promise<Record<string, number | null>> {
+  const sites = platform.hospitalSites;
+  if (!sites) throw new Error('this stack gives the report no access to the hospitals’ site intercepts');
+  const intercepts: Record<string, number | null> = {};
+  for (const h of hospitals) intercepts[h] = (await sites.interceptAt(runId, h, round))?.intercept ?? null;
+  return intercepts;
+}
+
 export async function writeServedModel(
   models: ModelRegistry,
   verdict: RunVerdict,
   modelDir: string,
   version: string,
+  siteIntercepts: boolean,
 ): Promise<Awaited<ReturnType<ModelRegistry['load']>>> {
   const loaded = await models.load(version);
   if (verdict.modelVersionId === version) {
     try {
       await mkdir(modelDir, { recursive: true });
-      const modelJson = withCalibration(loaded.artifacts.modelJson, servedCalibration(loaded.doc.pooled));
+      const modelJson = withCalibration(
+        loaded.artifacts.modelJson,
+        servedCalibration(loaded.doc.pooled, siteIntercepts),
+      );
       await writeFile(path.join(modelDir, 'model.json'), JSON.stringify(modelJson));
       await writeFile(path.join(modelDir, 'weights.bin'), loaded.artifacts.weights);
     } catch (error) {

@@ -45,6 +45,7 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldKind> = {
   patientBudgetEpsilon: 'number',
   evaluateEveryRound: 'boolean',
   exampleClipNorm: 'number',
+  siteIntercept: 'boolean',
   quorum: 'int',
   deadlineSeconds: 'int',
   outbreak: 'string',

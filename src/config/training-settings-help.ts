@@ -91,6 +91,11 @@ export const TRAINING_SETTINGS_HELP: Record<keyof TrainingConfig, SettingHelp> =
       "also evaluate each round's model on the test splits (noisier: the test split's budget is shared over more releases; the orchestrator may then stop early on them, so the final test figures are no longer an untouched hold-out)",
   },
   exampleClipNorm: { defaultText: '3', meaning: 'per-patient gradient bound C_example of DP-SGD' },
+  siteIntercept: {
+    defaultText: 'false',
+    meaning:
+      "each hospital trains and keeps its own intercept (never sent; its updates carry 0 there) and scores with it: better per-hospital calibration, but the shared model's intercept is not trained, so its risks are not calibrated anywhere without one",
+  },
   quorum: {
     defaultText: 'all hospitals',
     meaning: 'accepted updates needed to close a round (at most the number of hospitals)',

@@ -1,7 +1,12 @@
+import type { BlobHospitalSiteStore } from '../adapters/site/blob-hospital-site-store';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { FileHospitalKeyStore } from '../adapters/keys/file-hospital-key-store';
-import { hospitalStateDir, localHospitalLedger } from '../adapters/ledger/local-hospital-ledger';
+import {
+  hospitalStateDir,
+  localHospitalLedger,
+  localHospitalSiteStore,
+} from '../adapters/ledger/local-hospital-ledger';
 import { deadLetterHoldSubscription, deadLetterTopic, TOPICS } from '../../schemas/events';
 import { aggregateHandler } from '../../functions/aggregate';
 import { orchestratorHandler } from '../../functions/agents/orchestrator';
@@ -66,6 +71,8 @@ export interface EmbeddedPlatform {
   jobs: JobRunner;
   /** The simulated hospitals' key files (the CLI provisions and enrols them as the local operator). */
   hospitalKeys: FileHospitalKeyStore;
+  /** The simulated hospitals' own site state (intercepts), beside their ledgers. */
+  hospitalSites: BlobHospitalSiteStore;
   clock: Clock;
   close(): Promise<void>;
 }
@@ -112,6 +119,7 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
     treatmentOptimization: new TreatmentAgent(agentDeps),
   };
   const hospitalKeys = new FileHospitalKeyStore(path.join(options.home, 'keys'));
+  const hospitalSites = localHospitalSiteStore(hospitalStateDir(options.home));
   const jobs: JobRunner =
     options.jobs === 'in-process'
       ? new InProcessJobRunner({
@@ -119,6 +127,7 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
           cohorts: new CsvCohortSource(options.dataDir),
           keys: hospitalKeys,
           ledger: localHospitalLedger(hospitalStateDir(options.home)),
+          site: hospitalSites,
           clock,
           logger: options.logger,
         })
@@ -174,6 +183,7 @@ export async function openEmbeddedPlatform(options: EmbeddedPlatformOptions): Pr
     agents,
     jobs,
     hospitalKeys,
+    hospitalSites,
     clock,
     close: () => stack.close(),
   };

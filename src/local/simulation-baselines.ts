@@ -8,7 +8,14 @@ import {
   type DesignMatrix,
   type Preprocessor,
 } from '../core/data';
-import { createModel, trainLocally } from '../core/model';
+import {
+  createModel,
+  getFlatWeights,
+  interceptIndex,
+  setFlatWeights,
+  trainLocally,
+  withSiteIntercept,
+} from '../core/model';
 import { simulateFederatedRounds } from './federated-simulation';
 import { SeededRandom } from '../core/random/seeded-random';
 import type { CohortSource } from '../ports/cohort-source';
@@ -44,6 +51,11 @@ export async function computeSimulationBaselines(input: {
   config: TrainingConfig;
   federatedModel: LayersModel;
   federatedPreprocessor: Preprocessor;
+  /**
+   * With site intercepts, each hospital's own intercept for the scored version (absent or null:
+   * it has none yet and scores with the shared one), as the hospital itself scores.
+   */
+  federatedIntercepts?: Readonly<Record<string, number | null>>;
 }): Promise<SimulationBaselines> {
   const data: HospitalData[] = [];
   for (const hospitalId of input.hospitals) {
@@ -53,12 +65,21 @@ export async function computeSimulationBaselines(input: {
       test: await input.cohorts.read(hospitalId, 'test'),
     });
   }
-  const federated = qualityOf(
-    data.map((h) => ({
-      hospitalId: h.hospitalId,
-      ...score(input.federatedModel, transformRecords(input.federatedPreprocessor, h.test)),
-    })),
-  );
+  const shared = getFlatWeights(input.federatedModel);
+  const index = input.federatedIntercepts ? interceptIndex(input.federatedModel) : -1;
+  const federatedScores = data.map((h) => {
+    const own = input.federatedIntercepts?.[h.hospitalId] ?? null;
+    if (own !== null) setFlatWeights(input.federatedModel, withSiteIntercept(shared, index, own));
+    try {
+      return {
+        hospitalId: h.hospitalId,
+        ...score(input.federatedModel, transformRecords(input.federatedPreprocessor, h.test)),
+      };
+    } finally {
+      if (own !== null) setFlatWeights(input.federatedModel, shared);
+    }
+  });
+  const federated = qualityOf(federatedScores);
 
   const pooledTrain = data.flatMap((h) => h.train);
   const centralPreprocessor = fitPreprocessor(pooledTrain);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { TOPICS } from '../../schemas/events';
+import type { HospitalSiteStore } from '../ports/hospital-site-store';
 import type { TrainingConfig } from '../../schemas/training-config';
 import type { DocumentStore } from '../ports/document-store';
 import type { EventBus } from '../ports/event-bus';
@@ -35,6 +36,11 @@ export interface TrainingPlatform {
    * it provisions and enrols a hospital that has no key yet before the run starts.
    */
   hospitalKeys: HospitalKeyProvisioner;
+  /**
+   * The simulated hospitals' own site state (their intercepts, local files): the simulation-only
+   * baselines score the federated model at each hospital as that hospital would.
+   */
+  hospitalSites?: HospitalSiteStore;
   models: ModelRegistry;
   /** Reads of the run; on the embedded stack also the in-process coordinator's steps. */
   lifecycle: RunLifecycle;

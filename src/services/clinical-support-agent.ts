@@ -45,6 +45,8 @@ export interface ClinicalSupportAnswer {
 
 interface LoadedModel {
   doc: ModelVersionDocument;
+  /** Its run trained site intercepts: the hospitals' figures describe their own intercepts, not this one. */
+  siteIntercepts: boolean;
   model: LayersModel;
   preprocessor: Preprocessor;
 }
@@ -94,13 +96,13 @@ export class ClinicalSupportAgent {
     const result = await this.exclusive(async () => {
       const served = await this.servable();
       if (!served.ok) return served;
-      const { doc, model, preprocessor } = served.loaded;
+      const { doc, model, preprocessor, siteIntercepts } = served.loaded;
       const version = {
         versionId: doc.versionId,
         runId: doc.runId,
         round: doc.round,
         privacy: doc.privacy,
-        calibration: servedCalibration(doc.pooled),
+        calibration: servedCalibration(doc.pooled, siteIntercepts),
       };
       return {
         ok: true as const,
@@ -135,14 +137,16 @@ export class ClinicalSupportAgent {
       reason: run.halt?.reason ?? null,
     });
     if (!choice.ok) return this.unload(choice.reason);
+    const siteIntercepts = run.config.siteIntercept;
     if (this.loaded?.doc.versionId === choice.version.versionId) {
       this.loaded.doc = choice.version;
+      this.loaded.siteIntercepts = siteIntercepts;
       return { ok: true, loaded: this.loaded };
     }
     const { doc, artifacts } = await this.deps.models.load(choice.version.versionId);
     const { model, preprocessor } = await loadHimasModel(artifacts);
     this.loaded?.model.dispose();
-    this.loaded = { doc, model, preprocessor };
+    this.loaded = { doc, model, preprocessor, siteIntercepts };
     return { ok: true, loaded: this.loaded };
   }
 
@@ -195,9 +199,13 @@ function badRequest(error: ZodError): ClinicalSupportAnswer {
 }
 
 /** What the pooled (noisy) test evaluation says about the version's calibration, for each answer. */
-export function servedCalibration(pooled: PooledQuality | null | undefined): ServedCalibration | null {
+export function servedCalibration(
+  pooled: PooledQuality | null | undefined,
+  siteIntercepts = false,
+): ServedCalibration | null {
   if (!pooled) return null;
   return {
+    siteIntercepts,
     observedExpectedRatio: pooled.metrics.observedExpectedRatio,
     slope: pooled.metrics.calibrationSlope,
     observedExpectedRatioInterval: pooled.intervals.observedExpectedRatio ?? null,

@@ -12,7 +12,15 @@ import type { JobEnv } from '../config/job-env';
 import { encodeUpdate } from '../core/codec/update-codec';
 import { transformRecords, type Preprocessor } from '../core/data';
 import { clipToNorm } from '../core/federated';
-import { getFlatWeights, trainLocally, trainLocallyWithDpSgd } from '../core/model';
+import {
+  getFlatWeights,
+  interceptIndex,
+  setFlatWeights,
+  siteUpdate,
+  trainLocally,
+  trainLocallyWithDpSgd,
+  withSiteIntercept,
+} from '../core/model';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { CryptoRandom } from '../runtime/crypto-random';
 import { BlobHospitalLedgerStore } from '../adapters/ledger/blob-hospital-ledger-store';
@@ -28,6 +36,7 @@ import type { Logger } from '../logging/logger';
 import type { BlobStore } from '../ports/blob-store';
 import type { Clock } from '../ports/clock';
 import type { HospitalLedgerStore } from '../ports/hospital-ledger-store';
+import type { HospitalSiteStore } from '../ports/hospital-site-store';
 import type { CohortSource } from '../ports/cohort-source';
 import type { DocumentStore } from '../ports/document-store';
 import type { EventBus } from '../ports/event-bus';
@@ -56,6 +65,11 @@ export interface HospitalJobDeps extends HospitalJobPorts {
   keys: HospitalKeyStore;
   /** The hospital's own privacy ledger (one per hospital, across runs); its copy is published to `blobs`. */
   ledger: HospitalLedgerStore;
+  /**
+   * The hospital's own site state (its intercepts, next to its ledger); needed only by runs that
+   * train site intercepts, which a job without one refuses.
+   */
+  site?: HospitalSiteStore;
   clock: Clock;
   logger: Logger;
 }
@@ -147,9 +161,12 @@ async function evaluateVersion(
   const versionId = env.modelVersionId!;
   if (await deps.documents.get(paths.evaluation(versionId, env.hospitalId)))
     return skip(deps, env, `${versionId} already evaluated`);
-  const { artifacts } = await deps.models.load(versionId);
+  const { doc, artifacts } = await deps.models.load(versionId);
   const { model, preprocessor } = await loadHimasModel(artifacts);
   try {
+    // With site intercepts the hospital scores the version as it would serve it: with the
+    // intercept it trained in that version's round (or the latest before it).
+    await applySiteIntercept(env, run, deps, model, doc.round);
     const evaluation = await evaluationRelease(env, run, deps, privacy, { model, preprocessor, versionId });
     await publishEvent(
       deps.events,
@@ -228,6 +245,10 @@ async function trainRound(
   const { artifacts } = await deps.models.load(roundDoc.baseModelVersionId);
   const { model, preprocessor } = await loadHimasModel(artifacts);
   try {
+    const global = getFlatWeights(model);
+    // The incoming model as this hospital uses it: with site intercepts, its own from the rounds
+    // before this one (a retry of this round starts from there again, not from its own attempt).
+    const siteIndex = await applySiteIntercept(env, run, deps, model, round - 1);
     const trainSlot = `train:${round}`;
     // Charged before a record is read: the round's DP-SGD (a retry of it pays again) and, when the
     // run evaluates every round, the noisy evaluation of the incoming model.
@@ -246,7 +267,6 @@ async function trainRound(
       entries = await privacy.deps.ledger.read(env.hospitalId);
     } else entries = await chargeUse(privacy.deps, privacy.signer, run, [trainSlot]);
     const train = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'train'));
-    const global = getFlatWeights(model);
     const common = {
       epochs: config.localEpochs,
       batchSize: config.batchSize,
@@ -272,9 +292,7 @@ async function trainRound(
         random: new SeededRandom(config.seed).fork(`shuffle:${env.hospitalId}:${round}`),
       });
     }
-    const local = getFlatWeights(model);
-    const delta = new Float32Array(local.length);
-    for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
+    const delta = await localUpdate(env, deps, getFlatWeights(model), global, siteIndex);
     // Clip at the source: the aggregator rejects an update over the clip norm rather than trusting it.
     const clipped = config.aggregation === 'dp-fedavg' ? clipToNorm(delta, config.clipNorm).clipped : delta;
     // Secure aggregation: only the double-masked fixed-point vector leaves, and the shares that
@@ -350,6 +368,50 @@ async function trainRound(
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * What the round's training changed, as sent: local − global; with site intercepts the intercept's
+ * coordinate is exactly 0 and the trained intercept is kept in the hospital's own store (before
+ * the update is sent, so an update never goes out whose intercept is lost).
+ */
+async function localUpdate(
+  env: JobEnv,
+  deps: HospitalJobDeps,
+  local: Float32Array,
+  global: Float32Array,
+  siteIndex: number | null,
+): Promise<Float32Array> {
+  if (siteIndex === null) {
+    const delta = new Float32Array(local.length);
+    for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
+    return delta;
+  }
+  const { delta, intercept } = siteUpdate(local, global, siteIndex);
+  await deps.site!.saveIntercept(env.runId, env.hospitalId, env.round!, intercept);
+  return delta;
+}
+
+/**
+ * With site intercepts, puts the hospital's own intercept as of `round` into the model (none yet:
+ * the shared one stays) and returns its index in the flat weights; without, null.
+ */
+async function applySiteIntercept(
+  env: JobEnv,
+  run: RunDocument,
+  deps: HospitalJobDeps,
+  model: LayersModel,
+  round: number,
+): Promise<number | null> {
+  if (!run.config.siteIntercept) return null;
+  if (!deps.site)
+    throw new Error(
+      `run ${env.runId} trains site intercepts, but this job has no storage of ${env.hospitalId}'s own to keep one in: set HIMAS_LEDGER_BUCKET (the hospital's bucket, in the cloud) or HIMAS_HOSPITAL_STATE_DIR (its state folder, locally), where its privacy ledger lives`,
+    );
+  const index = interceptIndex(model);
+  const own = await deps.site.interceptAt(env.runId, env.hospitalId, round);
+  if (own !== null) setFlatWeights(model, withSiteIntercept(getFlatWeights(model), index, own.intercept));
+  return index;
 }
 
 function skip(deps: HospitalJobDeps, env: JobEnv, reason: string): HospitalJobOutcome {

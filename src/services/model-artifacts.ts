@@ -28,6 +28,7 @@ const HimasMetadataSchema = z.object({
       observedExpectedRatioInterval: z.tuple([z.number(), z.number()]).nullable(),
       slopeInterval: z.tuple([z.number(), z.number()]).nullable(),
       n: z.number(),
+      siteIntercepts: z.boolean().optional(),
     })
     .nullable()
     .optional(),

@@ -51,6 +51,22 @@ import {
 } from '../workflow-log-lines';
 
 const CONFIG_FLAGS = Object.keys(CONFIG_FIELDS).map(flagName);
+const BOOLEAN_CONFIG_FLAGS = new Set(
+  Object.entries(CONFIG_FIELDS)
+    .filter(([, kind]) => kind === 'boolean')
+    .map(([field]) => `--${flagName(field)}`),
+);
+const BOOLEAN_WORDS = /^(true|yes|on|1|false|no|off|0)$/i;
+
+/**
+ * `--site-intercept` alone means `--site-intercept=true`: a boolean setting's flag takes a value
+ * (`--secure-aggregation false`) but needs none to turn it on.
+ */
+function bareBooleansAsTrue(argv: string[]): string[] {
+  return argv.map((arg, i) =>
+    BOOLEAN_CONFIG_FLAGS.has(arg) && !BOOLEAN_WORDS.test(argv[i + 1] ?? '') ? `${arg}=true` : arg,
+  );
+}
 
 export const trainCommand: Command = {
   summary: 'train the federated model: embedded, on the emulators, or the deployed workflow (--stack gcp)',
@@ -70,7 +86,7 @@ export const trainCommand: Command = {
     };
     for (const flag of CONFIG_FLAGS) options[flag] = { type: 'string' };
     Object.assign(options, CLOUD_FLAGS);
-    const { values } = parseCommandArgs('train', argv, options);
+    const { values } = parseCommandArgs('train', bareBooleansAsTrue(argv), options);
     if (values.help) {
       process.stdout.write(`${trainHelp()}\n`);
       return 0;

@@ -119,6 +119,8 @@ export function templateNarrative(facts: NarrativeFacts, retrieved: readonly Ret
 
 /** What the served model's calibration says about this number, in one sentence. */
 export function calibrationSentence(c: ServedCalibration | null): string {
+  if (c?.siteIntercepts === true)
+    return "The model was trained with site intercepts: each hospital keeps its own intercept and its figures were measured with it, while this shared model's intercept was not trained, so these risks rank stays but are not calibrated to any hospital; read them as a ranking, not as probabilities.";
   if (!c || (c.observedExpectedRatio === null && c.slope === null))
     return 'The model has not been evaluated on held-out stays, so how well its risks match outcomes is unknown.';
   const range = (iv: readonly [number, number] | null) =>

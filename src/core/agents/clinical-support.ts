@@ -41,6 +41,11 @@ export interface ServedCalibration {
   slopeInterval: [number, number] | null;
   /** Test stays the figures rest on (noisy count). */
   n: number;
+  /**
+   * The run trained site intercepts: each hospital scored with its own intercept, which it keeps;
+   * the model served here has the shared one, which was not trained, so the figures are not its.
+   */
+  siteIntercepts?: boolean;
 }
 
 export interface FeatureContribution {

@@ -1,3 +1,4 @@
+import { localHospitalSiteStore } from '../../adapters/ledger/local-hospital-ledger';
 import * as path from 'node:path';
 import { FileHospitalKeyStore } from '../../adapters/keys/file-hospital-key-store';
 import { openStackPorts, stackEnvVars } from '../../config/stack-config';
@@ -22,10 +23,13 @@ export function openEmulatorPlatform(options: {
 }): TrainingPlatform {
   const config = stackConfigOf(options.state, options.dataDir);
   const ports = openStackPorts(config);
+  // The hospitals' own ledgers and site state sit beside their keys in the stack's folder.
+  const hospitalState = path.join(path.dirname(options.state.keysDir), 'hospital-state');
   return {
     stack: { documents: ports.documents, events: ports.events },
     models: ports.models,
     hospitalKeys: new FileHospitalKeyStore(options.state.keysDir),
+    hospitalSites: localHospitalSiteStore(hospitalState),
     // Only reads go through it here (getRun); the coordinator function runs the steps.
     lifecycle: new RunLifecycle({ ...ports, clock: systemClock, logger: options.logger }),
     jobs: new ChildProcessJobRunner(undefined, {
@@ -33,8 +37,7 @@ export function openEmulatorPlatform(options: {
       stackEnv: stackEnvVars(config),
       extraEnv: {
         HIMAS_KEYS_DIR: options.state.keysDir,
-        // The hospitals' own ledgers sit beside their keys in the stack's folder.
-        HIMAS_HOSPITAL_STATE_DIR: path.join(path.dirname(options.state.keysDir), 'hospital-state'),
+        HIMAS_HOSPITAL_STATE_DIR: hospitalState,
       },
     }),
     coordinatorUrl: options.state.coordinatorUrl,

@@ -1,0 +1,67 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { TrainingReportSchema, type TrainingReport } from '../../schemas/report';
+import { parseCohortCsv } from '../../src/core/data';
+import { himas } from './cli-runner';
+
+/**
+ * `himas train --site-intercept` end to end (issue 14): hospital jobs as processes keep their own
+ * intercepts in their state folders, the report says what the figures are, and clinical decision
+ * support on the shared model says its risks are a ranking, not probabilities.
+ */
+describe('himas train --site-intercept (embedded stack, jobs as processes)', () => {
+  let cwd: string;
+  let report: TrainingReport;
+
+  beforeAll(() => {
+    cwd = mkdtempSync(path.join(os.tmpdir(), 'himas-site-'));
+    const train = himas(
+      ['train', '--rounds', '2', '--site-intercept', '--run-id', 'site-e2e', '--out', 'out'],
+      {
+        cwd,
+      },
+    );
+    if (train.status !== 0) throw new Error(`himas train failed:\n${train.stderr}`);
+    report = TrainingReportSchema.parse(
+      JSON.parse(readFileSync(path.join(cwd, 'out', 'report.json'), 'utf8')),
+    );
+  }, 300_000);
+
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  it("keeps each hospital's intercept of every round in its own state folder, and says so in the report", () => {
+    for (const { hospitalId } of report.hospitals) {
+      const file = path.join(
+        cwd,
+        '.himas',
+        'hospital-state',
+        'site',
+        hospitalId,
+        'site-e2e',
+        'intercepts.json',
+      );
+      expect(existsSync(file)).toBe(true);
+      const stored = JSON.parse(readFileSync(file, 'utf8'));
+      expect(Object.keys(stored.intercepts).sort()).toEqual(['1', '2']);
+    }
+    expect(report.notes.join('\n')).toMatch(
+      /Site intercepts: each hospital trained and kept its own intercept/,
+    );
+  });
+
+  it('clinical decision support on the shared model reads its risks as a ranking, not probabilities', () => {
+    const csv = path.join(cwd, 'out', 'data', `${report.hospitals[0].hospitalId}.test.csv`);
+    const [record] = parseCohortCsv(readFileSync(csv, 'utf8'), 'test.csv');
+    const stayFile = path.join(cwd, 'stay.json');
+    writeFileSync(
+      stayFile,
+      JSON.stringify({ stay_id: record.stay_id, first_careunit: record.first_careunit, ...record.features }),
+    );
+    const answer = himas(['predict', '--model', 'out/model', '--stay', stayFile], { cwd });
+    expect(answer.status).toBe(0);
+    expect(answer.stdout).toMatch(
+      /trained with site intercepts.*read them as a ranking, not as probabilities/s,
+    );
+  });
+});
