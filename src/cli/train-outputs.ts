@@ -9,6 +9,7 @@ import type { TrainingPlatform } from '../local/workflow-training';
 import type { ModelRegistry } from '../ports/model-registry';
 import { loadHimasModel, withCalibration } from '../services/model-artifacts';
 import { servedCalibration } from '../services/clinical-support-agent';
+import { ownInterceptAsOf } from '../services/site-intercepts';
 import { localOnlyWins } from './baseline-comparison';
 import { fmt } from './format-metrics';
 import { explainWriteError } from './output-paths';
@@ -144,7 +145,13 @@ async function siteInterceptsOf(
   const sites = platform.hospitalSites;
   if (!sites) throw new Error('this stack gives the report no access to the hospitals’ site intercepts');
   const intercepts: Record<string, number | null> = {};
-  for (const h of hospitals) intercepts[h] = (await sites.interceptAt(runId, h, round))?.intercept ?? null;
+  for (const h of hospitals)
+    intercepts[h] = await ownInterceptAsOf(
+      { documents: platform.stack.documents, site: sites },
+      runId,
+      h,
+      round,
+    );
   return intercepts;
 }
 

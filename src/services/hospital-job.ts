@@ -44,6 +44,7 @@ import type { ModelRegistry } from '../ports/model-registry';
 import { makeEvent, publishEvent } from './event-publishing';
 import { loadHimasModel } from './model-artifacts';
 import { hospitalEvaluation } from './model-evaluation';
+import { ownInterceptAsOf } from './site-intercepts';
 import { readRound, readRun } from './run-documents';
 
 /**
@@ -292,7 +293,7 @@ async function trainRound(
         random: new SeededRandom(config.seed).fork(`shuffle:${env.hospitalId}:${round}`),
       });
     }
-    const delta = await localUpdate(env, deps, getFlatWeights(model), global, siteIndex);
+    const { delta, intercept } = localUpdate(getFlatWeights(model), global, siteIndex);
     // Clip at the source: the aggregator rejects an update over the clip norm rather than trusting it.
     const clipped = config.aggregation === 'dp-fedavg' ? clipToNorm(delta, config.clipNorm).clipped : delta;
     // Secure aggregation: only the double-masked fixed-point vector leaves, and the shares that
@@ -319,6 +320,11 @@ async function trainRound(
       );
       await deps.blobs.put(blobPaths.latestMaskingBundle(env.runId, round, env.hospitalId), bundle, options);
     }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // The intercept is kept, under the update's hash, before the update leaves: an update in the
+    // aggregate always has its hospital's intercept to go with it.
+    if (intercept !== null)
+      await deps.site!.saveIntercept(env.runId, env.hospitalId, round, sha256, intercept);
     const blobPath = blobPaths.update(env.runId, round, env.hospitalId);
     await deps.blobs.put(blobPath, bytes, { contentType: 'application/octet-stream' });
     // The weight is the declared (public) cohort size, never the exact number of rows.
@@ -351,7 +357,7 @@ async function trainRound(
             hospitalId: env.hospitalId,
             baseModelVersionId: roundDoc.baseModelVersionId,
             blobPath,
-            sha256: createHash('sha256').update(bytes).digest('hex'),
+            sha256,
             numExamples,
             numParameters: clipped.length,
             trainLoss,
@@ -372,24 +378,17 @@ async function trainRound(
 
 /**
  * What the round's training changed, as sent: local − global; with site intercepts the intercept's
- * coordinate is exactly 0 and the trained intercept is kept in the hospital's own store (before
- * the update is sent, so an update never goes out whose intercept is lost).
+ * coordinate is exactly 0 and the trained intercept is returned, for the hospital to keep.
  */
-async function localUpdate(
-  env: JobEnv,
-  deps: HospitalJobDeps,
+function localUpdate(
   local: Float32Array,
   global: Float32Array,
   siteIndex: number | null,
-): Promise<Float32Array> {
-  if (siteIndex === null) {
-    const delta = new Float32Array(local.length);
-    for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
-    return delta;
-  }
-  const { delta, intercept } = siteUpdate(local, global, siteIndex);
-  await deps.site!.saveIntercept(env.runId, env.hospitalId, env.round!, intercept);
-  return delta;
+): { delta: Float32Array; intercept: number | null } {
+  if (siteIndex !== null) return siteUpdate(local, global, siteIndex);
+  const delta = new Float32Array(local.length);
+  for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
+  return { delta, intercept: null };
 }
 
 /**
@@ -409,8 +408,13 @@ async function applySiteIntercept(
       `run ${env.runId} trains site intercepts, but this job has no storage of ${env.hospitalId}'s own to keep one in: set HIMAS_LEDGER_BUCKET (the hospital's bucket, in the cloud) or HIMAS_HOSPITAL_STATE_DIR (its state folder, locally), where its privacy ledger lives`,
     );
   const index = interceptIndex(model);
-  const own = await deps.site.interceptAt(env.runId, env.hospitalId, round);
-  if (own !== null) setFlatWeights(model, withSiteIntercept(getFlatWeights(model), index, own.intercept));
+  const own = await ownInterceptAsOf(
+    { documents: deps.documents, site: deps.site },
+    env.runId,
+    env.hospitalId,
+    round,
+  );
+  if (own !== null) setFlatWeights(model, withSiteIntercept(getFlatWeights(model), index, own));
   return index;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TrainingReportSchema, type TrainingReport } from '../../schemas/report';
@@ -32,18 +32,10 @@ describe('himas train --site-intercept (embedded stack, jobs as processes)', () 
 
   it("keeps each hospital's intercept of every round in its own state folder, and says so in the report", () => {
     for (const { hospitalId } of report.hospitals) {
-      const file = path.join(
-        cwd,
-        '.himas',
-        'hospital-state',
-        'site',
-        hospitalId,
-        'site-e2e',
-        'intercepts.json',
-      );
-      expect(existsSync(file)).toBe(true);
-      const stored = JSON.parse(readFileSync(file, 'utf8'));
-      expect(Object.keys(stored.intercepts).sort()).toEqual(['1', '2']);
+      const folder = path.join(cwd, '.himas', 'hospital-state', 'site', hospitalId, 'site-e2e');
+      // One record per update sent (rounds 1 and 2), named by the update's hash.
+      const rounds = readdirSync(folder).map((name) => /^(\d{6})-[0-9a-f]{64}\.json$/.exec(name)?.[1]);
+      expect(rounds.sort()).toEqual(['000001', '000002']);
     }
     expect(report.notes.join('\n')).toMatch(
       /Site intercepts: each hospital trained and kept its own intercept/,

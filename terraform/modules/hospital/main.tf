@@ -13,8 +13,9 @@ locals {
     HIMAS_HOSPITAL_ID = var.hospital_id
     HIMAS_DATA_DIR    = local.cohort_mount
     HIMAS_KEYS_DIR    = local.keys_mount
-    # The hospital's privacy ledger (src/adapters/ledger/blob-hospital-ledger-store.ts): objects
-    # under ledgers/<hospital>/ in its own cohort bucket, which the job may create but never delete.
+    # The hospital's privacy ledger (src/adapters/ledger/blob-hospital-ledger-store.ts) and its site
+    # state (src/adapters/site): objects under ledgers/<hospital>/ and site/<hospital>/ in its own
+    # cohort bucket, which the job may create but never overwrite or delete.
     HIMAS_LEDGER_BUCKET = google_storage_bucket.cohort_files.name
   }
   # The GPU variant keeps the CUDA compute cache on a volume (below; the GPU image sets
@@ -88,6 +89,21 @@ resource "google_storage_bucket_iam_member" "job_appends_ledger" {
     title       = "ledger-${var.hospital_id}"
     description = "Only new objects under ledgers/${var.hospital_id}/"
     expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.cohort_files.name}/objects/ledgers/${var.hospital_id}/\")"
+  }
+}
+
+# The hospital's own site state (src/adapters/site): with --site-intercept, the intercept it
+# trained with each update it sent, one object per update under site/<hospital>/, create-only like
+# the ledger, in its own bucket: no other identity reads it.
+resource "google_storage_bucket_iam_member" "job_keeps_site_state" {
+  bucket = google_storage_bucket.cohort_files.name
+  role   = "roles/storage.objectCreator"
+  member = google_service_account.job.member
+
+  condition {
+    title       = "site-${var.hospital_id}"
+    description = "Only new objects under site/${var.hospital_id}/"
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.cohort_files.name}/objects/site/${var.hospital_id}/\")"
   }
 }
 
