@@ -29,6 +29,8 @@ const HimasMetadataSchema = z.object({
       slopeInterval: z.tuple([z.number(), z.number()]).nullable(),
       n: z.number(),
       siteIntercepts: z.boolean().optional(),
+      /** Scored with this hospital's own intercept (himas predict --hospital). */
+      scoredAt: z.string().optional(),
     })
     .nullable()
     .optional(),

@@ -55,5 +55,37 @@ describe('himas train --site-intercept (embedded stack, jobs as processes)', () 
     expect(answer.stdout).toMatch(
       /trained with site intercepts.*read them as a ranking, not as probabilities/s,
     );
+
+    // At the hospital, with its own intercept: the calibration its evaluations were measured with.
+    const hospitalId = report.hospitals[0].hospitalId;
+    const own = himas(
+      ['predict', '--model', 'out/model', '--stay', stayFile, '--hospital', hospitalId, '--json'],
+      {
+        cwd,
+      },
+    );
+    expect(own.status).toBe(0);
+    const ownAnswer = JSON.parse(own.stdout);
+    expect(ownAnswer.model.calibration).toMatchObject({ scoredAt: hospitalId, siteIntercepts: false });
+    expect(ownAnswer.narrative.text).toMatch(new RegExp(`Scored with ${hospitalId}'s own intercept`));
+    const shared = JSON.parse(
+      himas(['predict', '--model', 'out/model', '--stay', stayFile, '--json'], { cwd }).stdout,
+    );
+    expect(ownAnswer.risk).not.toBeCloseTo(shared.risk, 6);
+
+    // The batch path scores the same way; a hospital outside the run is refused in one line.
+    const batch = himas(
+      ['predict', '--model', 'out/model', '--input', csv, '--out', 'own.csv', '--hospital', hospitalId],
+      { cwd },
+    );
+    expect(batch.status).toBe(0);
+    const firstRisk = Number(readFileSync(path.join(cwd, 'own.csv'), 'utf8').split('\n')[1].split(',')[1]);
+    expect(firstRisk).toBeCloseTo(ownAnswer.risk, 5);
+    const stranger = himas(
+      ['predict', '--model', 'out/model', '--stay', stayFile, '--hospital', 'h-nowhere'],
+      { cwd },
+    );
+    expect(stranger.status).not.toBe(0);
+    expect(stranger.stderr).toMatch(/hospital h-nowhere is not in run site-e2e/);
   });
 });

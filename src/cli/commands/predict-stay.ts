@@ -12,6 +12,7 @@ import { describeGuarantee } from '../../services/privacy-guarantee';
 import { readRun } from '../../services/run-documents';
 import { formatAssessment, type AssessmentAnswer } from '../clinical-assessment-view';
 import { withStoreReader } from '../store-reader';
+import { useHospitalOwnIntercept } from '../hospital-own-model';
 import { UserError } from '../user-error';
 import { readModelFolder } from './predict';
 
@@ -20,6 +21,8 @@ export interface PredictStayOptions {
   modelDir: string | undefined;
   runId: string | undefined;
   home: string;
+  /** Score with this hospital's own intercept (a run with site intercepts; --model only). */
+  hospital?: string;
   json: boolean;
 }
 
@@ -33,7 +36,7 @@ export async function predictOneStay(options: PredictStayOptions): Promise<numbe
   await initializeBackend('auto');
   const answer = options.runId
     ? await fromStore(options.home, options.runId, body)
-    : await fromFolder(options.modelDir!, options.home, body);
+    : await fromFolder(options.modelDir!, options.home, body, options.hospital);
   process.stdout.write(options.json ? `${JSON.stringify(answer, null, 2)}\n` : formatAssessment(answer));
   return 0;
 }
@@ -74,7 +77,12 @@ async function fromStore(home: string, runId: string, body: unknown): Promise<As
   });
 }
 
-async function fromFolder(dir: string, home: string, body: unknown): Promise<AssessmentAnswer> {
+async function fromFolder(
+  dir: string,
+  home: string,
+  body: unknown,
+  hospital: string | undefined,
+): Promise<AssessmentAnswer> {
   const artifacts = await readModelFolder(dir);
   let loaded;
   try {
@@ -84,13 +92,17 @@ async function fromFolder(dir: string, home: string, body: unknown): Promise<Ass
   }
   try {
     await refuseIfHalted(home, loaded.metadata, dir);
+    const calibration =
+      hospital === undefined
+        ? (loaded.metadata.calibration ?? null)
+        : await useHospitalOwnIntercept(home, loaded.metadata, hospital, loaded.model, `model folder ${dir}`);
     const privacy = loaded.metadata.privacy ?? [];
     const version = {
       versionId: loaded.metadata.versionId ?? path.basename(path.resolve(dir)),
       runId: loaded.metadata.runId ?? 'unknown',
       round: loaded.metadata.round ?? 0,
       privacy,
-      calibration: loaded.metadata.calibration ?? null,
+      calibration,
     };
     try {
       const { assessment } = assessStay(

@@ -12,9 +12,10 @@ import { predictOneStay, refuseIfHalted } from './predict-stay';
 import { dataSufficiency } from '../../core/agents/data-sufficiency';
 import { screenFeatures } from '../../core/agents/stay-input';
 import { checkOutputFile, writeOutputFile } from '../output-paths';
+import { useHospitalOwnIntercept } from '../hospital-own-model';
 
-const HELP = `Usage: himas predict --model DIR --input CSV --out CSV
-       himas predict --model DIR --stay JSON_FILE|- [--json]
+const HELP = `Usage: himas predict --model DIR --input CSV --out CSV [--hospital ID]
+       himas predict --model DIR --stay JSON_FILE|- [--hospital ID] [--json]
        himas predict --run RUN_ID --stay JSON_FILE|- [--home DIR] [--json]
 
 Batch: scores ICU stays with a HIMAS model folder (model.json + weights.bin, e.g. runs/<id>/model).
@@ -29,7 +30,11 @@ stdin (-). Prints risk, risk band, implausible values (flagged and treated as mi
 contributing features (gradient × input on the logit), the model version, its privacy guarantee and
 a narrative citing guideline passages. --run serves the run's newest version the privacy guardian
 did not halt, from the store. Both ways, --model refuses a folder whose version the store (--home)
-knows as halted by the privacy guardian.`;
+knows as halted by the privacy guardian.
+
+--hospital ID (with --model, after \`himas train --site-intercept\`): scores as that hospital
+serves its own model, the shared weights with its own intercept from its state folder in the
+store (--home). Without it, such a run's shared model ranks stays but its risks are not calibrated.`;
 
 export const predictCommand: Command = {
   summary: 'score ICU stays with a trained model (himas predict)',
@@ -42,6 +47,7 @@ export const predictCommand: Command = {
       json: { type: 'boolean' },
       input: { type: 'string' },
       out: { type: 'string' },
+      hospital: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     });
     if (values.help) {
@@ -53,6 +59,11 @@ export const predictCommand: Command = {
     const runId = stringFlag(values, 'run');
     const input = stringFlag(values, 'input');
     const out = stringFlag(values, 'out');
+    const hospital = stringFlag(values, 'hospital');
+    if (hospital !== undefined && modelDir === undefined)
+      throw new UserError(
+        "--hospital scores with a hospital's own intercept on a model folder: pass --model DIR (e.g. runs/<run id>/model)",
+      );
     const home = path.resolve(stringFlag(values, 'home') ?? defaultHome());
     const batch = input !== undefined || out !== undefined;
     if (stay !== undefined && batch)
@@ -64,7 +75,7 @@ export const predictCommand: Command = {
         "--run serves one stay (--stay); to score a CSV, pass the run folder's model: --model runs/<run id>/model",
       );
     if (stay !== undefined || runId !== undefined) {
-      return predictOneStay({ stay, modelDir, runId, home, json: values.json === true });
+      return predictOneStay({ stay, modelDir, runId, home, hospital, json: values.json === true });
     }
     const missing = [!modelDir && '--model DIR', !input && '--input CSV', !out && '--out CSV'].filter(
       Boolean,
@@ -96,6 +107,14 @@ export const predictCommand: Command = {
     try {
       // The same verdict as for one stay: a version the store knows as halted is never served.
       await refuseIfHalted(home, loaded.metadata, modelDir!);
+      if (hospital !== undefined)
+        await useHospitalOwnIntercept(
+          home,
+          loaded.metadata,
+          hospital,
+          loaded.model,
+          `model folder ${modelDir}`,
+        );
       // The same screening and the same "insufficient data" rule as for one stay (--stay).
       const screened = records.map((r) => {
         const { features, flags } = screenFeatures(r.features);

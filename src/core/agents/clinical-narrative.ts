@@ -121,8 +121,15 @@ export function templateNarrative(facts: NarrativeFacts, retrieved: readonly Ret
 export function calibrationSentence(c: ServedCalibration | null): string {
   if (c?.siteIntercepts === true)
     return "The model was trained with site intercepts: each hospital keeps its own intercept and its figures were measured with it, while this shared model's intercept was not trained, so these risks rank stays but are not calibrated to any hospital; read them as a ranking, not as probabilities.";
+  const own =
+    c?.scoredAt === undefined
+      ? ''
+      : `Scored with ${c.scoredAt}'s own intercept, as the hospitals' evaluations were scored with theirs. `;
   if (!c || (c.observedExpectedRatio === null && c.slope === null))
-    return 'The model has not been evaluated on held-out stays, so how well its risks match outcomes is unknown.';
+    return (
+      own +
+      'The model has not been evaluated on held-out stays, so how well its risks match outcomes is unknown.'
+    );
   const range = (iv: readonly [number, number] | null) =>
     iv ? ` [${iv[0].toFixed(2)}, ${iv[1].toFixed(2)}]` : '';
   const parts = [
@@ -131,7 +138,7 @@ export function calibrationSentence(c: ServedCalibration | null): string {
       : `observed/expected deaths ${c.observedExpectedRatio.toFixed(2)}${range(c.observedExpectedRatioInterval)} (1 is ideal)`,
     c.slope === null ? null : `calibration slope ${c.slope.toFixed(2)}${range(c.slopeInterval)} (1 is ideal)`,
   ].filter(Boolean);
-  return `On the hospitals' ${c.n} held-out test stays (DP-noised estimates, approximate 95 % noise intervals) the model's calibration is ${parts.join(', ')}.`;
+  return `${own}On the hospitals' ${c.n} held-out test stays (DP-noised estimates, approximate 95 % noise intervals) the model's calibration is ${parts.join(', ')}.`;
 }
 
 /**

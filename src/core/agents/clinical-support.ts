@@ -46,6 +46,8 @@ export interface ServedCalibration {
    * the model served here has the shared one, which was not trained, so the figures are not its.
    */
   siteIntercepts?: boolean;
+  /** The answer was scored with this hospital's own intercept (its own model, site intercepts). */
+  scoredAt?: string;
 }
 
 export interface FeatureContribution {
