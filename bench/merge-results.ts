@@ -7,6 +7,7 @@ export interface MergedRun {
     | 'orchestration'
     | 'quality'
     | 'quality-tuning'
+    | 'train-criteria'
     | 'double-masking'
     | 'dp-sgd'
     | 'aggregation'

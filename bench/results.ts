@@ -9,6 +9,7 @@ import type { OrchestrationResult } from './suites/orchestration';
 import type { QualityResult } from './suites/quality';
 import type { StrategyResult } from './suites/strategies';
 import type { QualityTuningResult } from './suites/quality-tuning';
+import type { TrainCriteriaResult } from './suites/train-criteria';
 import type { DoubleMaskingFigure } from './suites/double-masking';
 import type { MaskingFigure, SecureAggregationFigure } from './suites/secure-aggregation';
 import type { NumpyStatus } from './suites/dp-sgd-numpy';
@@ -68,9 +69,15 @@ export interface BenchResults {
   mergedRuns?: MergedRun[];
   /**
    * strategies: absent in results written before issue 14's strategy table; tuning: issue 14's
-   * criteria run by run (`--only quality-tuning`), absent before it.
+   * criteria run by run (`--only quality-tuning`), absent before it; trainCriteria: the same
+   * criteria through `himas train` itself (`--only train-criteria`), absent before it.
    */
-  quality: QualityResult & { pending: string[]; strategies?: StrategyResult; tuning?: QualityTuningResult };
+  quality: QualityResult & {
+    pending: string[];
+    strategies?: StrategyResult;
+    tuning?: QualityTuningResult;
+    trainCriteria?: TrainCriteriaResult;
+  };
   /** Chaos and load under faults (issue 20): absent in older files. */
   resilience?: ResilienceResults;
 }

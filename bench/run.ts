@@ -28,6 +28,7 @@ import {
 import { benchQuality, QUICK_QUALITY, type QualitySettings } from './suites/quality';
 import { benchStrategies, QUICK_STRATEGIES } from './suites/strategies';
 import { benchQualityTuning, QUALITY_TUNING } from './suites/quality-tuning';
+import { benchTrainCriteria, TRAIN_CRITERIA } from './suites/train-criteria';
 import { benchDoubleMasking, type DoubleMaskingFigure } from './suites/double-masking';
 import { benchMasking, benchSecureAggregation } from './suites/secure-aggregation';
 import {
@@ -473,6 +474,35 @@ async function runQualityTuningOnly(argv: string[]): Promise<{ results: BenchRes
   return { results: merged, file };
 }
 
+/** `--only train-criteria [--merge-into FILE]`: issue 14's criteria through `himas train` itself. */
+async function runTrainCriteriaOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
+  const started = Date.now();
+  const i = argv.indexOf('--merge-into');
+  const file = path.resolve(i >= 0 ? argv[i + 1] : newestResultsFile());
+  if (!fs.existsSync(file)) throw new Error(`${file}: no results file to merge into`);
+  log(`bench --only train-criteria, merging into ${path.relative(REPO, file)}`);
+  const trainCriteria = await benchTrainCriteria(TRAIN_CRITERIA, log);
+  // Read the file only now: the run takes minutes and another single-suite run may have merged meanwhile.
+  const base = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+  const merged: BenchResults = {
+    ...base,
+    quality: { ...base.quality, trainCriteria },
+    mergedRuns: [
+      ...(base.mergedRuns ?? []),
+      {
+        suite: 'train-criteria',
+        startedAt: new Date(started).toISOString(),
+        mode: 'quick',
+        durationSeconds: (Date.now() - started) / 1000,
+        measured: `issue 14's criteria through himas train, ${trainCriteria.runs.length} runs (${TRAIN_CRITERIA.preset})`,
+      },
+    ],
+  };
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  log(`merged into ${path.relative(REPO, file)}`);
+  return { results: merged, file };
+}
+
 /** `--only quality [--full] [--merge-into FILE]`: the quality suite, replacing the file's quality section. */
 async function runQualityOnly(argv: string[]): Promise<{ results: BenchResults; file: string }> {
   const full = argv.includes('--full');
@@ -539,6 +569,7 @@ async function main(argv: string[]): Promise<void> {
     const suite = argv[argv.indexOf('--only') + 1];
     if (suite === 'quality') ({ results, file } = await runQualityOnly(argv));
     else if (suite === 'quality-tuning') ({ results, file } = await runQualityTuningOnly(argv));
+    else if (suite === 'train-criteria') ({ results, file } = await runTrainCriteriaOnly(argv));
     else if (suite === 'orchestration') ({ results, file } = await runOrchestrationOnly(argv));
     else if (suite === 'double-masking') ({ results, file } = await runDoubleMaskingOnly(argv));
     else if (suite === 'dp-sgd') ({ results, file } = await runDpSgdOnly(argv));
@@ -546,7 +577,7 @@ async function main(argv: string[]): Promise<void> {
     else if (suite === 'delivery-load') ({ results, file } = await runDeliveryLoadOnly(argv));
     else {
       log(
-        `bench: --only supports "orchestration", "quality", "quality-tuning", "double-masking", "dp-sgd", "aggregation" and "delivery-load", got ${suite}`,
+        `bench: --only supports "orchestration", "quality", "quality-tuning", "train-criteria", "double-masking", "dp-sgd", "aggregation" and "delivery-load", got ${suite}`,
       );
       process.exitCode = 2;
       return;
@@ -555,7 +586,7 @@ async function main(argv: string[]): Promise<void> {
     const unknown = argv.filter((a) => a !== '--full');
     if (unknown.length > 0) {
       log(
-        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only quality-tuning [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE] | --only dp-sgd [--full] [--merge-into FILE] | --only aggregation [--full] [--merge-into FILE] | --only delivery-load [--hospitals K] [--merge-into FILE]]`,
+        `bench: unknown argument ${unknown[0]}; usage: npm run bench [-- --full | --render-only FILE | --only orchestration [--hospitals K,K] [--skip-emulators] [--merge-into FILE] | --only quality [--full] [--merge-into FILE] | --only quality-tuning [--merge-into FILE] | --only train-criteria [--merge-into FILE] | --only double-masking [--full] [--merge-into FILE] | --only dp-sgd [--full] [--merge-into FILE] | --only aggregation [--full] [--merge-into FILE] | --only delivery-load [--hospitals K] [--merge-into FILE]]`,
       );
       process.exitCode = 2;
       return;

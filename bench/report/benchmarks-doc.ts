@@ -7,6 +7,7 @@ import { roundCostSection } from './round-cost-section';
 import { qualityPresetSection, qualitySvgs } from './quality-section';
 import { strategySection } from './strategies-section';
 import { qualityTuningSection } from './quality-tuning-section';
+import { trainCriteriaSection } from './train-criteria-section';
 import { doubleMaskingSection } from './double-masking-section';
 import { resilienceSection } from './resilience-section';
 import { secureAggregationSection } from './secure-aggregation-section';
@@ -397,6 +398,7 @@ export function renderBenchmarksMarkdown(r: BenchResults, resultsFile: string): 
   for (const q of r.quality.presets ?? []) push(...qualityPresetSection(q));
   if (r.quality.strategies) push(...strategySection(r.quality.strategies));
   if (r.quality.tuning) push(...qualityTuningSection(r.quality.tuning));
+  if (r.quality.trainCriteria) push(...trainCriteriaSection(r.quality.trainCriteria));
   if (r.quality.pending.length > 0) push('Not in this run: ' + r.quality.pending.join('; ') + '.', '');
   push(...resilienceSection(r));
   push(...closingNote(r));
