@@ -44,7 +44,7 @@ export interface SharedTask {
   pointers: readonly number[];
   /** scaledSum: the scale of every vector. */
   scales: readonly number[];
-  /** squares: 8-value blocks per chunk (SQUARE_CHUNK / 8); scaledSum: 4-value groups per tile. */
+  /** squares: 8-value blocks per chunk (SQUARE_CHUNK / 8); scaledSum: 4-value groups per tile (even). */
   steps: number;
   /** squares: 8-value blocks per vector (the last chunk may be shorter); scaledSum: steps · count. */
   totalSteps: number;
@@ -207,7 +207,7 @@ const STAGING_BYTE = TILE_BYTE + TILE * 8;
 const SCRATCH_BYTES = STAGING_BYTE + MAX_STREAMS * TILE * 4;
 
 type View = Float32Array | Float64Array | Int32Array;
-type WorkspaceSlot = 'sum' | 'norms';
+type WorkspaceSlot = 'sum' | 'norms' | 'noise' | 'average';
 
 // Which KernelMemory a buffer belongs to, so a vector allocated in one is read there in place.
 const owners = new WeakMap<ArrayBufferLike, KernelMemory>();
@@ -251,16 +251,29 @@ export class KernelMemory {
 
   /**
    * A float64 work area reused by every call with the same slot ('sum': a round's clipped sum;
-   * 'norms': the lane states of its norms): valid until the next call for that slot on this
-   * memory, so never hand it out of the aggregation that asked for it.
+   * 'norms': the lane states of its norms; 'noise': its Gaussian noise): valid until the next
+   * call for that slot on this memory, so never hand it out of the aggregation that asked for it.
+   * Reused because a fresh typed array of P = 10^6 float64 costs more in page faults on first
+   * touch (≈ 7 ms on the bench machine) than the pass that fills it.
    */
   workspaceFloat64(slot: WorkspaceSlot, length: number): Float64Array {
+    const at = this.workspace(slot, length * 8); // may grow the memory: take the buffer after
+    return new Float64Array(this.memory.buffer, at, length);
+  }
+
+  /** workspaceFloat64's float32 twin ('average': DP-FedAvg's noisy average). */
+  workspaceFloat32(slot: WorkspaceSlot, length: number): Float32Array {
+    const at = this.workspace(slot, length * 4); // may grow the memory: take the buffer after
+    return new Float32Array(this.memory.buffer, at, length);
+  }
+
+  private workspace(slot: WorkspaceSlot, bytes: number): number {
     let area = this.workspaces.get(slot);
-    if (area === undefined || area.bytes < length * 8) {
-      area = { at: this.allocate(length * 8), bytes: length * 8 };
+    if (area === undefined || area.bytes < bytes) {
+      area = { at: this.allocate(bytes), bytes };
       this.workspaces.set(slot, area);
     }
-    return new Float64Array(this.memory.buffer, area.at, length);
+    return area.at;
   }
 
   /** The current buffer (its length grows with the memory). */
@@ -448,7 +461,7 @@ export class KernelMemory {
     const tile = this.f64(TILE_BYTE, TILE);
     for (let from = start; from < length; from += TILE) {
       const to = Math.min(length, from + TILE);
-      const groups = (to - from) >>> 2;
+      const groups = ((to - from) >>> 3) << 1; // the kernel takes groups of 4 in pairs
       const vectorTo = from + 4 * groups;
       tile.fill(0, 0, vectorTo - from);
       for (const batch of batches(deltas.length)) {
@@ -565,10 +578,11 @@ export function scaledSumInto(
 }
 
 /**
- * noisyAverageJs's values and result: the average in a plain loop, its squares on the SIMD kernels
- * (both threads when the helper is installed). A SIMD average through the staging tiles measured
- * slower (3.9 against 2.2 ms at P = 10^6: sum, noise and out are copied tile by tile) and its
- * per-tile squares did not follow sumOfSquaresJs's chunking beyond one chunk.
+ * noisyAverageJs's values and result. When sum, noise and out all live in one KernelMemory (the
+ * DP-FedAvg workspaces) the average runs on the SIMD noisyAverage kernel in place; otherwise in a
+ * plain loop (through the staging tiles the SIMD version measured slower: 3.9 against 2.2 ms at
+ * P = 10^6). The squares are a separate sumsOfSquares pass either way (both threads when the
+ * helper is installed), so they follow sumOfSquaresJs's chunking exactly.
  */
 export function noisyAverageInto(
   out: Float32Array,
@@ -579,7 +593,14 @@ export function noisyAverageInto(
 ): number {
   if (sum.length !== out.length || noise.length !== out.length)
     throw new RangeError(`sum and noise must have ${out.length} values`);
-  for (let i = 0; i < out.length; i++) out[i] = Math.fround((sum[i] + std * noise[i]) / m);
+  const memory = out.length >= WASM_MIN_LENGTH ? memoryOf(out) : null;
+  let from = 0;
+  if (memory !== null && memory.owns(sum) && memory.owns(noise)) {
+    const groups = out.length >>> 2;
+    memory.kernels.noisyAverage(sum.byteOffset, noise.byteOffset, out.byteOffset, groups, std, m);
+    from = 4 * groups;
+  }
+  for (let i = from; i < out.length; i++) out[i] = Math.fround((sum[i] + std * noise[i]) / m);
   return sumOfSquares(out);
 }
 
@@ -598,6 +619,12 @@ export function stepOneInto(
 ): void {
   if (global.length !== out.length || x.length !== out.length)
     throw new RangeError(`global and update must have ${out.length} values`);
+  if (w === 1 && total === 1 && eta === 1) {
+    // DP-FedAvg's step (one noisy average, uniform weight, eta = 1): 1·x, ÷ 1 and ·1 are exact,
+    // so stepOneJs's value is global + (0 + x), without the division per value.
+    for (let i = 0; i < out.length; i++) out[i] = global[i] + (0 + x[i]);
+    return;
+  }
   stepOneJs(out, global, x, w, total, eta);
 }
 
