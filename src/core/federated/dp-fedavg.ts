@@ -1,4 +1,10 @@
-import { memoryOf, noisyAverageInto, scaledSumInto, sumOfSquares } from '../kernels/aggregation-kernels';
+import {
+  memoryOf,
+  noisyAverageInto,
+  prepareFreshFloat32,
+  scaledSumInto,
+  sumOfSquares,
+} from '../kernels/aggregation-kernels';
 import { gaussianEvent, poissonSampledEvent } from '../privacy/dp-event';
 import { serverStepOf } from './server-step';
 import {
@@ -187,10 +193,15 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
         clippedHospitals.push(hospitalId);
         return clipNorm / norm;
       });
+      // While the helper thread starts on the sum, this one faults in the new weights' pages
+      // (a registered inner step takes them with freshFloat32).
       scaledSumInto(
         sum,
         sorted.map((u) => u.delta),
         scales,
+        () => {
+          if (serverStepOf(inner) !== undefined) prepareFreshFloat32(global.length);
+        },
       );
       return noiseAndStep(global, sum, state, context, {
         participants: sorted.map((u) => u.hospitalId),

@@ -419,6 +419,7 @@ export class KernelMemory {
     out: Float64Array,
     deltas: readonly Float32Array[],
     scales: readonly number[],
+    meanwhile: () => void,
   ): boolean {
     const tiles = Math.floor(out.length / TILE);
     if (helper === null || tiles < 2 || deltas.length > SHARED_MAX_VECTORS || !this.owns(out)) return false;
@@ -433,7 +434,16 @@ export class KernelMemory {
       totalSteps: (tiles * TILE) / 4,
       outByte: out.byteOffset,
     };
-    helper.share(this, task, (item) => runSharedItem(this.kernels, this.memory.buffer, task, item));
+    // This thread does `meanwhile` once it holds its first item, while the helper takes tiles.
+    let pending: (() => void) | null = meanwhile;
+    helper.share(this, task, (item) => {
+      if (pending !== null) {
+        pending = null;
+        meanwhile();
+      }
+      runSharedItem(this.kernels, this.memory.buffer, task, item);
+    });
+    if (pending !== null) meanwhile(); // the helper took every tile
     const from = tiles * TILE;
     if (from < out.length) this.scaledSumRange(out, deltas, scales, from);
     return true;
@@ -444,8 +454,14 @@ export class KernelMemory {
    * applied to a zero sum, update after update). Tile by tile: each tile of the sum stays in cache
    * while every update's slice is added, so each update is read once and out written once.
    */
-  scaledSumInto(out: Float64Array, deltas: readonly Float32Array[], scales: readonly number[]): void {
-    if (this.sharedScaledSum(out, deltas, scales)) return;
+  scaledSumInto(
+    out: Float64Array,
+    deltas: readonly Float32Array[],
+    scales: readonly number[],
+    meanwhile: () => void = () => {},
+  ): void {
+    if (this.sharedScaledSum(out, deltas, scales, meanwhile)) return;
+    meanwhile();
     this.scaledSumRange(out, deltas, scales, 0);
   }
 
@@ -563,18 +579,47 @@ export function sumsOfSquares(vectors: readonly Float32Array[]): number[] {
   return memory === null ? vectors.map(sumOfSquaresJs) : memory.sumsOfSquares(vectors);
 }
 
-/** out = Σ_k fround(scales[k] · deltas[k]) in float64, k in order (scaledAddJs's values). */
+/**
+ * out = Σ_k fround(scales[k] · deltas[k]) in float64, k in order (scaledAddJs's values).
+ * `meanwhile` (work of the caller's that does not touch these arrays) runs on this thread while
+ * the helper thread starts on the sum, or first when there is no helper.
+ */
 export function scaledSumInto(
   out: Float64Array,
   deltas: readonly Float32Array[],
   scales: readonly number[],
+  meanwhile: () => void = () => {},
 ): void {
   if (deltas.some((d) => d.length !== out.length))
     throw new RangeError(`every delta must have ${out.length} values`);
   const memory = out.length >= WASM_MIN_LENGTH && deltas.length > 0 ? memoryFor(deltas) : null;
-  if (memory !== null) return memory.scaledSumInto(out, deltas, scales);
+  if (memory !== null) return memory.scaledSumInto(out, deltas, scales, meanwhile);
+  meanwhile();
   out.fill(0);
   for (let k = 0; k < deltas.length; k++) scaledAddJs(out, deltas[k], scales[k]);
+}
+
+/** 4 KiB pages, in float32 values: writing one value per page makes the kernel map every page. */
+const VALUES_PER_PAGE = 1024;
+let prepared: Float32Array | null = null;
+
+/**
+ * Allocates the next round's weights array now and touches each of its pages, so that the page
+ * faults of first touch (≈ 1.5 ms per 4 MB on the bench machine, more than the server step that
+ * fills it) are taken while the helper thread sums, not after. The array is zeros, handed out once
+ * by freshFloat32 and never kept here afterwards.
+ */
+export function prepareFreshFloat32(length: number): void {
+  const array = new Float32Array(length);
+  for (let i = 0; i < length; i += VALUES_PER_PAGE) array[i] = 0;
+  prepared = array;
+}
+
+/** A new zero Float32Array of `length`: the prepared one if it has that length (once), else a fresh one. */
+export function freshFloat32(length: number): Float32Array {
+  const array = prepared;
+  prepared = null;
+  return array !== null && array.length === length ? array : new Float32Array(length);
 }
 
 /**

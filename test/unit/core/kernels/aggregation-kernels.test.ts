@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import {
   addModular,
   addModularJs,
+  freshFloat32,
   KernelMemory,
+  prepareFreshFloat32,
   noisyAverageInto,
   noisyAverageJs,
   stepOneInto,
@@ -283,6 +285,40 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
       stepOneInto(out, g, x, 1, 1, 1);
       expect(Array.from(new Uint32Array(out.buffer))).toEqual(Array.from(new Uint32Array(expected.buffer)));
       expect(Object.is(out[0], 0)).toBe(true); // −0 + (0 + −0) = +0
+    }
+  });
+
+  it('a prepared weights array is zeros, handed out once, and only for its length', () => {
+    prepareFreshFloat32(5000);
+    const first = freshFloat32(5000);
+    expect(first.length).toBe(5000);
+    expect(first.every((x) => x === 0)).toBe(true);
+    first.fill(3);
+    const second = freshFloat32(5000); // not the same array again
+    expect(second).not.toBe(first);
+    expect(second.every((x) => x === 0)).toBe(true);
+    prepareFreshFloat32(5000);
+    const other = freshFloat32(4999); // another length: a fresh array, and the prepared one is dropped
+    expect(other.length).toBe(4999);
+    expect(freshFloat32(5000)).not.toBe(first);
+  });
+
+  it('scaledSumInto runs the caller’s meanwhile work exactly once, and the sum is unchanged by it', () => {
+    const memory = KernelMemory.create()!;
+    const length = 3 * TILE + 2;
+    const deltas = vectors(9, length, 77, 2).map((d) => {
+      const copy = memory.float32(length);
+      copy.set(d);
+      return copy;
+    });
+    const scales = deltas.map((_, k) => (k % 3 === 0 ? 1 : 0.3));
+    const expected = new Float64Array(length);
+    deltas.forEach((d, k) => scaledAddJs(expected, d, scales[k]));
+    for (const out of [memory.float64(length), new Float64Array(length)]) {
+      let calls = 0;
+      scaledSumInto(out, deltas, scales, () => calls++);
+      expect(calls).toBe(1);
+      expect(bits64(out)).toEqual(bits64(expected));
     }
   });
 
