@@ -26,7 +26,9 @@ export function aggregationPeersSection(r: BenchResults): string[] {
     'DP-FedAvg (`dpFedAvg(fedAvg)`: validate, clip to C, float64 sum, Gaussian noise from node:crypto,',
     'server step) on the SIMD kernels of `src/core/kernels` — WebAssembly SIMD assembled from bytes,',
     'up to 8 updates read at once, norms and clipped sum split with a second thread over the shared',
-    'kernel memory, the noise (ziggurat on node:crypto words) drawn on a worker while the sum runs — timed in',
+    'kernel memory, the noise (ziggurat on node:crypto words) drawn on a worker while the sum runs, the noise',
+    'and the noisy average in reused kernel-memory work areas (averaged in place by SIMD), the new weights’',
+    'pages faulted in while the helper sums — timed in',
     'one loop with two peers in a python3 process over the very same bytes: **the floor**, the fastest',
     'median of plain numpy read passes over the K·P float32 — float32 `a.max()`, `a.view(np.int32).max()`',
     'and float32 `a.sum()`, each on numpy’s own array (huge pages where numpy gets them) and on a 4 KiB-page',
@@ -45,7 +47,7 @@ export function aggregationPeersSection(r: BenchResults): string[] {
       ? [
           `Load average while measuring: ${p.loadAverage[0].toFixed(1)} at the start, ${p.loadAverage[1].toFixed(1)} at the end, on ${r.machine?.cores ?? '?'} cores` +
             (Math.max(...p.loadAverage) > 1.5
-              ? ' — other jobs shared the machine, so absolute times are inflated and only the side-by-side ratios mean something, and they too are noisy: a lane descheduled mid-call loses. Check the floor’s GB/s: a read pass that ran far below the machine’s bandwidth (≈ 9–16 GB/s when quiet) makes “of floor” flatter HIMAS.'
+              ? ' — other jobs shared the machine, so absolute times are inflated and only the side-by-side ratios mean something, and they too are noisy: a lane descheduled mid-call loses. Check the floor’s GB/s: a read pass that ran far below the machine’s bandwidth makes “of floor” flatter HIMAS, and one that ran at full speed while HIMAS was descheduled makes it look worse (the floor has measured 12.6 GB/s and 27–31 GB/s for the same 120 MB on this machine on different days).'
               : '.'),
           '',
         ]

@@ -5,6 +5,7 @@ import {
   noisyAverageInto,
   scaledSumInto,
   stepOneInto,
+  stepOneJs,
   sumsOfSquares,
   useKernelHelper,
 } from '../../src/core/kernels/aggregation-kernels';
@@ -225,6 +226,9 @@ export async function profileAggregation(
   const noise = new Float64Array(params);
   const average = new Float32Array(params);
   const next = new Float32Array(params);
+  // As dpFedAvg holds them now: noise and average in kernel memory next to the sum.
+  const noiseHere = memory.float64(params);
+  const averageHere = memory.float32(params);
   const words = new Uint32Array(16384);
   const tables = zigguratTables();
   const refill = (w: Uint32Array) => void randomFillSync(w);
@@ -255,7 +259,15 @@ export async function profileAggregation(
       run: () => previousPolarNormals(noise, words, refill),
     },
     {
-      step: 'noisy average ÷ m, JS loop + SIMD squares (now)',
+      step: 'noise: copy P normals (as taking the prefetched ones does)',
+      run: () => noiseHere.set(noise),
+    },
+    {
+      step: 'noisy average ÷ m, SIMD in kernel memory + SIMD squares (now)',
+      run: () => void noisyAverageInto(averageHere, sum, noiseHere, std, hospitals),
+    },
+    {
+      step: 'noisy average ÷ m, JS loop + SIMD squares (before: fresh arrays)',
       run: () => void noisyAverageInto(average, sum, noise, std, hospitals),
     },
     {
@@ -270,15 +282,14 @@ export async function profileAggregation(
         if (!Number.isFinite(squares)) throw new Error('not finite');
       },
     },
-    { step: 'server step, JS loop (now)', run: () => stepOneInto(next, global, average, 1, 1, 1) },
     {
-      step: 'server step, JS loop as fedAvg ran it',
-      run: () => {
-        // The loop as fedAvg ran it: weight and total are runtime values there (uniform: 1 and 1).
-        const w = inMemory.length / hospitals;
-        const total = hospitals / inMemory.length;
-        for (let i = 0; i < params; i++) next[i] = global[i] + (0 + w * average[i]) / total;
-      },
+      step: 'server step, w = total = eta = 1 loop (now)',
+      run: () => stepOneInto(next, global, average, 1, 1, 1),
+    },
+    { step: 'server step, stepOneJs loop (before)', run: () => stepOneJs(next, global, average, 1, 1, 1) },
+    {
+      step: 'server step into a fresh array (first-touch page faults)',
+      run: () => stepOneInto(new Float32Array(params), global, average, 1, 1, 1),
     },
   ];
   type Lane = { name: string; run: () => Promise<number> };

@@ -1,4 +1,10 @@
-import { memoryOf, noisyAverageInto, scaledSumInto, sumOfSquares } from '../kernels/aggregation-kernels';
+import {
+  memoryOf,
+  noisyAverageInto,
+  prepareFreshFloat32,
+  scaledSumInto,
+  sumOfSquares,
+} from '../kernels/aggregation-kernels';
 import { gaussianEvent, poissonSampledEvent } from '../privacy/dp-event';
 import { serverStepOf } from './server-step';
 import {
@@ -96,15 +102,23 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
       throw new Error('DP-FedAvg needs context.random to be a SecureRandom (node:crypto) to draw its noise');
     }
     const length = global.length;
+    const innerStep = serverStepOf(inner);
+    // Where the clipped sum lives in kernel memory, the noise and the average go to its reused work
+    // areas (no fresh 12 MB to fault in per round at P = 10^6) and the average is computed there in
+    // place. Only for this module's server steps: they read the average and keep no reference to
+    // it, so the area may be overwritten next round; any other inner strategy gets its own copy.
+    const memory = innerStep === undefined ? null : memoryOf(sum);
     // noisyAverage in float32, with its sum of squares: its norm for the inner step and, since
     // a huge C or z can overflow float32, the finiteness check the inner validation would make.
-    const noisyAverage = new Float32Array(length);
+    const noisyAverage = memory?.workspaceFloat32('average', length) ?? new Float32Array(length);
     let squares = 0;
     if (noiseStd > 0 && random !== undefined) {
-      const noise = new Float64Array(length);
+      const noise = memory?.workspaceFloat64('noise', length) ?? new Float64Array(length);
       random.fillStandardNormal(noise);
-      // fround((sum + zC·noise) / m) in a plain loop, its squares on the SIMD kernels (noisyAverageInto).
+      // fround((sum + zC·noise) / m), its squares on the SIMD kernels (noisyAverageInto).
       squares = noisyAverageInto(noisyAverage, sum, noise, noiseMultiplier * clipNorm, m);
+      // Spent noise is never left behind, as the noise worker zeroes its own buffer after use.
+      noise.fill(0);
     } else {
       for (let i = 0; i < length; i++) noisyAverage[i] = Math.fround(sum[i] / m);
       squares = sumOfSquares(noisyAverage);
@@ -112,7 +126,6 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
 
     const innerState = isStrategyState(state?.inner) ? state.inner : undefined;
     const average: ClientUpdate = { hospitalId: DP_AGGREGATE_ID, delta: noisyAverage, numExamples: 1 };
-    const innerStep = serverStepOf(inner);
     let innerResult;
     if (innerStep === undefined) {
       innerResult = inner.aggregate(global, [average], innerState, context);
@@ -180,10 +193,15 @@ export function dpFedAvg(inner: AggregationStrategy, options: DpFedAvgOptions): 
         clippedHospitals.push(hospitalId);
         return clipNorm / norm;
       });
+      // While the helper thread starts on the sum, this one faults in the new weights' pages
+      // (a registered inner step takes them with freshFloat32).
       scaledSumInto(
         sum,
         sorted.map((u) => u.delta),
         scales,
+        () => {
+          if (serverStepOf(inner) !== undefined) prepareFreshFloat32(global.length);
+        },
       );
       return noiseAndStep(global, sum, state, context, {
         participants: sorted.map((u) => u.hospitalId),

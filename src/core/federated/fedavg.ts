@@ -1,4 +1,4 @@
-import { stepOneInto } from '../kernels/aggregation-kernels';
+import { freshFloat32, stepOneInto } from '../kernels/aggregation-kernels';
 import type { Weighting } from './weighted-mean';
 import type { AggregationStrategy, ClientUpdate } from './strategy';
 import { plainReport, serverStrategy, type ServerStep } from './server-step';
@@ -44,7 +44,7 @@ function averagedStep(
   let totalWeight = 0;
   for (const update of sorted) totalWeight += weighting === 'examples' ? update.numExamples : 1;
   if (!(totalWeight > 0)) throw new Error('the updates carry no weight: every numExamples is 0');
-  const out = new Float32Array(length);
+  const out = freshFloat32(length);
   if (sorted.length === 1) {
     const w = weighting === 'examples' ? sorted[0].numExamples : 1;
     const delta = sorted[0].delta;

@@ -1,4 +1,4 @@
-import { sumsOfSquares } from '../kernels/aggregation-kernels';
+import { freshFloat32, sumsOfSquares } from '../kernels/aggregation-kernels';
 import type { SecureRandom } from '../random/random';
 import type { DpEvent } from '../privacy/dp-event';
 
@@ -134,7 +134,7 @@ function firstNonFinite(v: Float32Array): number {
 
 /** global + step, computed in float64 and rounded once to float32. */
 export function applyStep(global: Float32Array, step: Float64Array): Float32Array {
-  const out = new Float32Array(global.length);
+  const out = freshFloat32(global.length);
   for (let i = 0; i < global.length; i++) out[i] = global[i] + step[i];
   return out;
 }

@@ -44,7 +44,7 @@ export interface SharedTask {
   pointers: readonly number[];
   /** scaledSum: the scale of every vector. */
   scales: readonly number[];
-  /** squares: 8-value blocks per chunk (SQUARE_CHUNK / 8); scaledSum: 4-value groups per tile. */
+  /** squares: 8-value blocks per chunk (SQUARE_CHUNK / 8); scaledSum: 4-value groups per tile (even). */
   steps: number;
   /** squares: 8-value blocks per vector (the last chunk may be shorter); scaledSum: steps · count. */
   totalSteps: number;
@@ -207,7 +207,7 @@ const STAGING_BYTE = TILE_BYTE + TILE * 8;
 const SCRATCH_BYTES = STAGING_BYTE + MAX_STREAMS * TILE * 4;
 
 type View = Float32Array | Float64Array | Int32Array;
-type WorkspaceSlot = 'sum' | 'norms';
+type WorkspaceSlot = 'sum' | 'norms' | 'noise' | 'average';
 
 // Which KernelMemory a buffer belongs to, so a vector allocated in one is read there in place.
 const owners = new WeakMap<ArrayBufferLike, KernelMemory>();
@@ -251,16 +251,29 @@ export class KernelMemory {
 
   /**
    * A float64 work area reused by every call with the same slot ('sum': a round's clipped sum;
-   * 'norms': the lane states of its norms): valid until the next call for that slot on this
-   * memory, so never hand it out of the aggregation that asked for it.
+   * 'norms': the lane states of its norms; 'noise': its Gaussian noise): valid until the next
+   * call for that slot on this memory, so never hand it out of the aggregation that asked for it.
+   * Reused because a fresh typed array of P = 10^6 float64 costs more in page faults on first
+   * touch (≈ 7 ms on the bench machine) than the pass that fills it.
    */
   workspaceFloat64(slot: WorkspaceSlot, length: number): Float64Array {
+    const at = this.workspace(slot, length * 8); // may grow the memory: take the buffer after
+    return new Float64Array(this.memory.buffer, at, length);
+  }
+
+  /** workspaceFloat64's float32 twin ('average': DP-FedAvg's noisy average). */
+  workspaceFloat32(slot: WorkspaceSlot, length: number): Float32Array {
+    const at = this.workspace(slot, length * 4); // may grow the memory: take the buffer after
+    return new Float32Array(this.memory.buffer, at, length);
+  }
+
+  private workspace(slot: WorkspaceSlot, bytes: number): number {
     let area = this.workspaces.get(slot);
-    if (area === undefined || area.bytes < length * 8) {
-      area = { at: this.allocate(length * 8), bytes: length * 8 };
+    if (area === undefined || area.bytes < bytes) {
+      area = { at: this.allocate(bytes), bytes };
       this.workspaces.set(slot, area);
     }
-    return new Float64Array(this.memory.buffer, area.at, length);
+    return area.at;
   }
 
   /** The current buffer (its length grows with the memory). */
@@ -406,6 +419,7 @@ export class KernelMemory {
     out: Float64Array,
     deltas: readonly Float32Array[],
     scales: readonly number[],
+    meanwhile: () => void,
   ): boolean {
     const tiles = Math.floor(out.length / TILE);
     if (helper === null || tiles < 2 || deltas.length > SHARED_MAX_VECTORS || !this.owns(out)) return false;
@@ -420,7 +434,16 @@ export class KernelMemory {
       totalSteps: (tiles * TILE) / 4,
       outByte: out.byteOffset,
     };
-    helper.share(this, task, (item) => runSharedItem(this.kernels, this.memory.buffer, task, item));
+    // This thread does `meanwhile` once it holds its first item, while the helper takes tiles.
+    let pending: (() => void) | null = meanwhile;
+    helper.share(this, task, (item) => {
+      if (pending !== null) {
+        pending = null;
+        meanwhile();
+      }
+      runSharedItem(this.kernels, this.memory.buffer, task, item);
+    });
+    if (pending !== null) meanwhile(); // the helper took every tile
     const from = tiles * TILE;
     if (from < out.length) this.scaledSumRange(out, deltas, scales, from);
     return true;
@@ -431,8 +454,14 @@ export class KernelMemory {
    * applied to a zero sum, update after update). Tile by tile: each tile of the sum stays in cache
    * while every update's slice is added, so each update is read once and out written once.
    */
-  scaledSumInto(out: Float64Array, deltas: readonly Float32Array[], scales: readonly number[]): void {
-    if (this.sharedScaledSum(out, deltas, scales)) return;
+  scaledSumInto(
+    out: Float64Array,
+    deltas: readonly Float32Array[],
+    scales: readonly number[],
+    meanwhile: () => void = () => {},
+  ): void {
+    if (this.sharedScaledSum(out, deltas, scales, meanwhile)) return;
+    meanwhile();
     this.scaledSumRange(out, deltas, scales, 0);
   }
 
@@ -448,7 +477,7 @@ export class KernelMemory {
     const tile = this.f64(TILE_BYTE, TILE);
     for (let from = start; from < length; from += TILE) {
       const to = Math.min(length, from + TILE);
-      const groups = (to - from) >>> 2;
+      const groups = ((to - from) >>> 3) << 1; // the kernel takes groups of 4 in pairs
       const vectorTo = from + 4 * groups;
       tile.fill(0, 0, vectorTo - from);
       for (const batch of batches(deltas.length)) {
@@ -550,25 +579,55 @@ export function sumsOfSquares(vectors: readonly Float32Array[]): number[] {
   return memory === null ? vectors.map(sumOfSquaresJs) : memory.sumsOfSquares(vectors);
 }
 
-/** out = Σ_k fround(scales[k] · deltas[k]) in float64, k in order (scaledAddJs's values). */
+/**
+ * out = Σ_k fround(scales[k] · deltas[k]) in float64, k in order (scaledAddJs's values).
+ * `meanwhile` (work of the caller's that does not touch these arrays) runs on this thread while
+ * the helper thread starts on the sum, or first when there is no helper.
+ */
 export function scaledSumInto(
   out: Float64Array,
   deltas: readonly Float32Array[],
   scales: readonly number[],
+  meanwhile: () => void = () => {},
 ): void {
   if (deltas.some((d) => d.length !== out.length))
     throw new RangeError(`every delta must have ${out.length} values`);
   const memory = out.length >= WASM_MIN_LENGTH && deltas.length > 0 ? memoryFor(deltas) : null;
-  if (memory !== null) return memory.scaledSumInto(out, deltas, scales);
+  if (memory !== null) return memory.scaledSumInto(out, deltas, scales, meanwhile);
+  meanwhile();
   out.fill(0);
   for (let k = 0; k < deltas.length; k++) scaledAddJs(out, deltas[k], scales[k]);
 }
 
+/** 4 KiB pages, in float32 values: writing one value per page makes the kernel map every page. */
+const VALUES_PER_PAGE = 1024;
+let prepared: Float32Array | null = null;
+
 /**
- * noisyAverageJs's values and result: the average in a plain loop, its squares on the SIMD kernels
- * (both threads when the helper is installed). A SIMD average through the staging tiles measured
- * slower (3.9 against 2.2 ms at P = 10^6: sum, noise and out are copied tile by tile) and its
- * per-tile squares did not follow sumOfSquaresJs's chunking beyond one chunk.
+ * Allocates the next round's weights array now and touches each of its pages, so that the page
+ * faults of first touch (≈ 1.5 ms per 4 MB on the bench machine, more than the server step that
+ * fills it) are taken while the helper thread sums, not after. The array is zeros, handed out once
+ * by freshFloat32 and never kept here afterwards.
+ */
+export function prepareFreshFloat32(length: number): void {
+  const array = new Float32Array(length);
+  for (let i = 0; i < length; i += VALUES_PER_PAGE) array[i] = 0;
+  prepared = array;
+}
+
+/** A new zero Float32Array of `length`: the prepared one if it has that length (once), else a fresh one. */
+export function freshFloat32(length: number): Float32Array {
+  const array = prepared;
+  prepared = null;
+  return array !== null && array.length === length ? array : new Float32Array(length);
+}
+
+/**
+ * noisyAverageJs's values and result. When sum, noise and out all live in one KernelMemory (the
+ * DP-FedAvg workspaces) the average runs on the SIMD noisyAverage kernel in place; otherwise in a
+ * plain loop (through the staging tiles the SIMD version measured slower: 3.9 against 2.2 ms at
+ * P = 10^6). The squares are a separate sumsOfSquares pass either way (both threads when the
+ * helper is installed), so they follow sumOfSquaresJs's chunking exactly.
  */
 export function noisyAverageInto(
   out: Float32Array,
@@ -579,7 +638,14 @@ export function noisyAverageInto(
 ): number {
   if (sum.length !== out.length || noise.length !== out.length)
     throw new RangeError(`sum and noise must have ${out.length} values`);
-  for (let i = 0; i < out.length; i++) out[i] = Math.fround((sum[i] + std * noise[i]) / m);
+  const memory = out.length >= WASM_MIN_LENGTH ? memoryOf(out) : null;
+  let from = 0;
+  if (memory !== null && memory.owns(sum) && memory.owns(noise)) {
+    const groups = out.length >>> 2;
+    memory.kernels.noisyAverage(sum.byteOffset, noise.byteOffset, out.byteOffset, groups, std, m);
+    from = 4 * groups;
+  }
+  for (let i = from; i < out.length; i++) out[i] = Math.fround((sum[i] + std * noise[i]) / m);
   return sumOfSquares(out);
 }
 
@@ -598,6 +664,12 @@ export function stepOneInto(
 ): void {
   if (global.length !== out.length || x.length !== out.length)
     throw new RangeError(`global and update must have ${out.length} values`);
+  if (w === 1 && total === 1 && eta === 1) {
+    // DP-FedAvg's step (one noisy average, uniform weight, eta = 1): 1·x, ÷ 1 and ·1 are exact,
+    // so stepOneJs's value is global + (0 + x), without the division per value.
+    for (let i = 0; i < out.length; i++) out[i] = global[i] + (0 + x[i]);
+    return;
+  }
   stepOneJs(out, global, x, w, total, eta);
 }
 

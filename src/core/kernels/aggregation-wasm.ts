@@ -97,6 +97,11 @@ function sumSquares(S: StreamCount): FunctionSpec {
  * scaledAdd{S}(sum, groups, scale0 … scale{S-1}, p0 … p{S-1}): for each group of 4 float32,
  * sum[i] += f64(f32(f64(x_k[i]) · scale_k)) for k = 0 … S−1 in that order — the float64 value of
  * Math.fround(x · scale), added in sequence as scaledAddJs adds one update after another.
+ * `groups` must be even: two groups (8 values) per iteration, so four float64 chains are in
+ * flight (one pair per group would leave the loop waiting on the adds' latency, S of them in a
+ * row). A stream whose scale is 1 (an update within the clip norm) adds f64(x) itself:
+ * f32(x · 1) = x exactly, so the multiply and the two conversions are skipped; which branch a
+ * stream takes is fixed for the call, so it is predicted every time.
  */
 function scaledAdd(S: StreamCount): FunctionSpec {
   const sum = 0;
@@ -104,50 +109,64 @@ function scaledAdd(S: StreamCount): FunctionSpec {
   const scale = (k: number) => 2 + k;
   const ptr = (k: number) => 2 + S + k;
   const splat = (k: number) => 2 + 2 * S + k;
-  const lo = 2 + 3 * S;
-  const hi = lo + 1;
-  const x = lo + 2;
+  const acc = (j: number) => 2 + 3 * S + j; // lo0, hi0, lo1, hi1
+  const x = (g: number) => 2 + 3 * S + 4 + g;
+  const unit = (k: number) => 2 + 3 * S + 6 + k;
+  const pairs = 2 + 4 * S + 6;
   const body: number[] = [];
   for (let k = 0; k < S; k++)
-    body.push(...op.localGet(scale(k)), ...v128.f64x2Splat, ...op.localSet(splat(k)));
-  const scaled = (k: number, high: boolean) => [
-    ...op.localGet(x),
-    ...(high ? [...op.localGet(x), ...v128.highHalfToLow] : []),
-    ...v128.f64x2PromoteLowF32x4,
-    ...op.localGet(splat(k)),
-    ...v128.f64x2Mul,
-    ...v128.f32x4DemoteF64x2Zero,
+    body.push(
+      ...op.localGet(scale(k)),
+      ...v128.f64x2Splat,
+      ...op.localSet(splat(k)),
+      ...op.localGet(scale(k)),
+      ...op.f64Const1,
+      ...op.f64Eq,
+      ...op.localSet(unit(k)),
+    );
+  body.push(...op.localGet(groups), ...op.i32Const(1), ...op.i32ShrU, ...op.localSet(pairs));
+  const half = (g: number, high: boolean) => [
+    ...op.localGet(x(g)),
+    ...(high ? [...op.localGet(x(g)), ...v128.highHalfToLow] : []),
     ...v128.f64x2PromoteLowF32x4,
   ];
-  const step: number[] = [
-    ...op.localGet(sum),
-    ...v128.load(0),
-    ...op.localSet(lo),
-    ...op.localGet(sum),
-    ...v128.load(16),
-    ...op.localSet(hi),
+  const addTo = (j: number, value: number[]) => [
+    ...op.localGet(acc(j)),
+    ...value,
+    ...v128.f64x2Add,
+    ...op.localSet(acc(j)),
   ];
+  const step: number[] = [];
+  for (let j = 0; j < 4; j++) step.push(...op.localGet(sum), ...v128.load(16 * j), ...op.localSet(acc(j)));
   for (let k = 0; k < S; k++) {
-    step.push(...op.localGet(ptr(k)), ...v128.load(0), ...op.localSet(x));
-    step.push(...op.localGet(lo), ...scaled(k, false), ...v128.f64x2Add, ...op.localSet(lo));
-    step.push(...op.localGet(hi), ...scaled(k, true), ...v128.f64x2Add, ...op.localSet(hi));
+    for (let g = 0; g < 2; g++) step.push(...op.localGet(ptr(k)), ...v128.load(16 * g), ...op.localSet(x(g)));
+    step.push(...op.localGet(unit(k)), ...op.if);
+    for (let j = 0; j < 4; j++) step.push(...addTo(j, half(j >> 1, (j & 1) === 1)));
+    step.push(...op.else);
+    for (let j = 0; j < 4; j++)
+      step.push(
+        ...addTo(j, [
+          ...half(j >> 1, (j & 1) === 1),
+          ...op.localGet(splat(k)),
+          ...v128.f64x2Mul,
+          ...v128.f32x4DemoteF64x2Zero,
+          ...v128.f64x2PromoteLowF32x4,
+        ]),
+      );
+    step.push(...op.end);
   }
-  step.push(
-    ...op.localGet(sum),
-    ...op.localGet(lo),
-    ...v128.store(0),
-    ...op.localGet(sum),
-    ...op.localGet(hi),
-    ...v128.store(16),
-    ...advance(sum, 32),
-  );
-  for (let k = 0; k < S; k++) step.push(...advance(ptr(k), 16));
-  body.push(...loopTimes(groups, step));
+  for (let j = 0; j < 4; j++) step.push(...op.localGet(sum), ...op.localGet(acc(j)), ...v128.store(16 * j));
+  step.push(...advance(sum, 64));
+  for (let k = 0; k < S; k++) step.push(...advance(ptr(k), 32));
+  body.push(...loopTimes(pairs, step));
   return {
     name: `scaledAdd${S}`,
     params: [I32, I32, ...new Array<number>(S).fill(F64), ...new Array<number>(S).fill(I32)],
     results: [],
-    locals: [[S + 3, V128]],
+    locals: [
+      [S + 6, V128],
+      [S + 1, I32],
+    ],
     body,
   };
 }

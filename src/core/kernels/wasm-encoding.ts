@@ -44,6 +44,9 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 export const op = {
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
+  /** if … else … end with no result (the condition is an i32 on the stack). */
+  if: [0x04, 0x40],
+  else: [0x05],
   end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
@@ -52,9 +55,13 @@ export const op = {
   i32Const: (v: number) => [0x41, ...sleb(v)],
   /** f64.const +0 */
   f64Const0: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
+  /** f64.const 1 */
+  f64Const1: [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f],
+  f64Eq: [0x61],
   i32Eqz: [0x45],
   i32Add: [0x6a],
   i32Sub: [0x6b],
+  i32ShrU: [0x76],
 };
 
 /** SIMD instructions (the 0xfd prefix, proposals/simd/BinarySIMD.md), memarg align 2^4 offset 0. */

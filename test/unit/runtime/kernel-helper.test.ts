@@ -135,8 +135,10 @@ describe('the kernels’ second thread (worker_threads over the shared kernel me
       for (let round = 0; round < 4; round++) {
         expect(sumsOfSquares(deltas)).toEqual(expectedSquares);
         const out = memory.workspaceFloat64('sum', length);
-        scaledSumInto(out, deltas, scales);
+        let meanwhile = 0;
+        scaledSumInto(out, deltas, scales, () => meanwhile++);
         expect(bits64(out)).toEqual(bits64(expected));
+        expect(meanwhile).toBe(1);
       }
     }
   });

@@ -141,6 +141,69 @@ describe('dpFedAvg on the SIMD kernels', () => {
     expect(bits(run(inMemory).weights)).toEqual(bits(run(round).weights));
   });
 
+  it('in kernel memory: the noise and the average use reused work areas, the spent noise is zeroed, and rounds stay independent', () => {
+    const memory = KernelMemory.create()!;
+    const length = 6000;
+    const inMemory = (r: ClientUpdate[]) =>
+      r.map((u) => {
+        const delta = memory.float32(length);
+        delta.set(u.delta);
+        return { ...u, delta };
+      });
+    const strategy = dpFedAvg(fedAvg({ weighting: 'uniform' }), { clipNorm: 1, noiseMultiplier: 1.3 });
+    const ctx = (seed: number) => ({
+      round: 1,
+      expectedHospitals: 9,
+      enrolledHospitals: 9,
+      random: fakeSecureRandom(seed),
+    });
+    const global = new Float32Array(length).fill(0.1);
+    const first = strategy.aggregate(global, inMemory(updates(9, length, 4, 1)), undefined, ctx(1));
+    const firstBits = bits(first.weights);
+    const second = strategy.aggregate(global, inMemory(updates(9, length, 8, 1)), undefined, ctx(2));
+    // The first round's weights are the caller's own array: the second round did not overwrite them.
+    expect(bits(first.weights)).toEqual(firstBits);
+    expect(bits(second.weights)).not.toEqual(firstBits);
+    // Each equals the same round computed outside kernel memory (fresh arrays, plain loops).
+    const plain = strategy.aggregate(global, updates(9, length, 8, 1), undefined, ctx(2));
+    expect(bits(second.weights)).toEqual(bits(plain.weights));
+    expect(memory.workspaceFloat64('noise', length).every((x) => x === 0)).toBe(true);
+  });
+
+  it('hands an inner strategy without a registered server step its own copy of the noisy average', () => {
+    const memory = KernelMemory.create()!;
+    const length = 4096;
+    // An inner strategy that returns the average it was given as the new weights (it keeps the array).
+    const keeper = {
+      name: 'keeper',
+      aggregate: (_g: Float32Array, u: ClientUpdate[]) => ({
+        weights: u[0].delta,
+        state: {},
+        report: {
+          strategy: 'keeper',
+          participants: [],
+          clippedHospitals: [],
+          updateNorms: {},
+          noiseStd: 0,
+          privacyEvent: null,
+        },
+      }),
+    };
+    const strategy = dpFedAvg(keeper, { clipNorm: 1, noiseMultiplier: 1 });
+    const round = (seed: number) =>
+      updates(5, length, seed, 1).map((u) => {
+        const delta = memory.float32(length);
+        delta.set(u.delta);
+        return { ...u, delta };
+      });
+    const ctx = { round: 1, expectedHospitals: 5, enrolledHospitals: 5, random: fakeSecureRandom(3) };
+    const first = strategy.aggregate(new Float32Array(length), round(1), undefined, ctx);
+    const kept = bits(first.weights);
+    strategy.aggregate(new Float32Array(length), round(2), undefined, ctx);
+    expect(bits(first.weights)).toEqual(kept);
+    expect(memory.owns(first.weights)).toBe(false);
+  });
+
   it('names the hospital and index of a non-finite value in a long update', () => {
     const round = updates(3, 2048, 1, 1);
     round[2].delta[1500] = NaN;

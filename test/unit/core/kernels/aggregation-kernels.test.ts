@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import {
   addModular,
   addModularJs,
+  freshFloat32,
   KernelMemory,
+  prepareFreshFloat32,
   noisyAverageInto,
   noisyAverageJs,
   stepOneInto,
@@ -45,8 +47,10 @@ const lengthArb = fc.constantFrom(
   WASM_MIN_LENGTH - 1,
   WASM_MIN_LENGTH,
   WASM_MIN_LENGTH + 3,
+  WASM_MIN_LENGTH + 4,
   TILE - 1,
   TILE + 5,
+  TILE + 12,
   3 * TILE + 2,
 );
 
@@ -126,10 +130,14 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
         lengthArb,
         fc.integer({ min: 1, max: 19 }),
         fc.integer(),
-        fc.array(fc.oneof(fc.constant(1), fc.double({ min: 1e-6, max: 1, noNaN: true })), {
-          minLength: 19,
-          maxLength: 19,
-        }),
+        // Scale 1 takes the kernel's unscaled branch; 1 − 2⁻⁵³ (just under) must still round x·scale.
+        fc.array(
+          fc.oneof(fc.constant(1), fc.constant(1 - 2 ** -53), fc.double({ min: 1e-6, max: 1, noNaN: true })),
+          {
+            minLength: 19,
+            maxLength: 19,
+          },
+        ),
         (length, count, seed, allScales) => {
           const deltas = vectors(count, length, seed, 50);
           const scales = allScales.slice(0, count);
@@ -202,6 +210,22 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
       ),
       { numRuns: 20 },
     );
+    // In kernel memory (DP-FedAvg's work areas): the SIMD kernel in place, the same bits.
+    const memory = KernelMemory.create()!;
+    for (const length of [WASM_MIN_LENGTH, WASM_MIN_LENGTH + 3, 2 * SQUARE_CHUNK + 6]) {
+      const [a, b] = vectors(2, length, length, 40);
+      const sum = memory.float64(length);
+      sum.set(Float64Array.from(a, (x, i) => x * 1.000001 + i * 1e-9));
+      const noise = memory.float64(length);
+      noise.set(b);
+      const expected = new Float32Array(length);
+      const expectedSquares = noisyAverageJs(expected, sum, noise, 1.7, 31);
+      const out = memory.float32(length).fill(7);
+      expect(noisyAverageInto(out, sum, noise, 1.7, 31)).toBe(expectedSquares);
+      expect(Array.from(new Uint32Array(out.buffer, out.byteOffset, length))).toEqual(
+        Array.from(new Uint32Array(expected.buffer)),
+      );
+    }
     // Longer than one squares chunk: the squares must follow sumOfSquaresJs's chunking (a per-tile
     // SIMD version of this step summed the lanes across chunks and missed it in the last bits).
     const long = 3 * SQUARE_CHUNK + 13;
@@ -226,7 +250,7 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
         lengthArb,
         fc.integer(),
         fc.constantFrom(1, 0.5, 1.7),
-        fc.double({ min: 0.5, max: 300, noNaN: true }),
+        fc.oneof(fc.constant(1), fc.double({ min: 0.5, max: 300, noNaN: true })),
         fc.constantFrom(1, 1.3, 0.01),
         (length, seed, w, total, eta) => {
           const [g, x] = vectors(2, length, seed, 3);
@@ -246,6 +270,56 @@ describe('aggregation kernels (WebAssembly SIMD against their JavaScript definit
       ),
       { numRuns: 20 },
     );
+  });
+
+  it('server step with w = total = eta = 1 (DP-FedAvg’s): stepOneJs’s bits, −0 included', () => {
+    for (const length of [3, WASM_MIN_LENGTH + 1, TILE + 5]) {
+      const [g, x] = vectors(2, length, length, 3);
+      x[0] = -0;
+      g[0] = -0;
+      g[1] = -0;
+      x[1] = 0;
+      const expected = new Float32Array(length);
+      stepOneJs(expected, g, x, 1, 1, 1);
+      const out = new Float32Array(length).fill(5);
+      stepOneInto(out, g, x, 1, 1, 1);
+      expect(Array.from(new Uint32Array(out.buffer))).toEqual(Array.from(new Uint32Array(expected.buffer)));
+      expect(Object.is(out[0], 0)).toBe(true); // −0 + (0 + −0) = +0
+    }
+  });
+
+  it('a prepared weights array is zeros, handed out once, and only for its length', () => {
+    prepareFreshFloat32(5000);
+    const first = freshFloat32(5000);
+    expect(first.length).toBe(5000);
+    expect(first.every((x) => x === 0)).toBe(true);
+    first.fill(3);
+    const second = freshFloat32(5000); // not the same array again
+    expect(second).not.toBe(first);
+    expect(second.every((x) => x === 0)).toBe(true);
+    prepareFreshFloat32(5000);
+    const other = freshFloat32(4999); // another length: a fresh array, and the prepared one is dropped
+    expect(other.length).toBe(4999);
+    expect(freshFloat32(5000)).not.toBe(first);
+  });
+
+  it('scaledSumInto runs the caller’s meanwhile work exactly once, and the sum is unchanged by it', () => {
+    const memory = KernelMemory.create()!;
+    const length = 3 * TILE + 2;
+    const deltas = vectors(9, length, 77, 2).map((d) => {
+      const copy = memory.float32(length);
+      copy.set(d);
+      return copy;
+    });
+    const scales = deltas.map((_, k) => (k % 3 === 0 ? 1 : 0.3));
+    const expected = new Float64Array(length);
+    deltas.forEach((d, k) => scaledAddJs(expected, d, scales[k]));
+    for (const out of [memory.float64(length), new Float64Array(length)]) {
+      let calls = 0;
+      scaledSumInto(out, deltas, scales, () => calls++);
+      expect(calls).toBe(1);
+      expect(bits64(out)).toEqual(bits64(expected));
+    }
   });
 
   it('refuses vectors of the wrong length', () => {
