@@ -4,6 +4,8 @@ import { type BatchSchedule, shuffledBatches } from './batching';
 import { binaryCrossEntropyPerExample, regularizationLoss } from './loss';
 import { type TrainingData, assertInputWidth, validateTrainingData } from './training-data';
 import { forwardForTraining } from './training-forward';
+import { trainDenseFused } from './fused-dense-training';
+import { fusedDenseLayout } from './fused-dp-sgd-training';
 
 export interface LocalTrainingOptions {
   epochs: number;
@@ -21,6 +23,12 @@ export interface LocalTrainingOptions {
   proximalMu?: number;
   /** After each epoch (0-based) with that epoch's mean training objective. */
   onEpoch?: (epoch: number, loss: number) => void;
+  /**
+   * 'auto' (default): the fused dense kernel (fused-dense-training.ts) when it covers the model (a
+   * Dense chain without dropout), else the tfjs path; 'tfjs': always the tfjs path (tests compare
+   * the two). Same batches, objective, gradient and optimizer either way.
+   */
+  kernel?: 'auto' | 'tfjs';
 }
 
 export interface LocalTrainingResult {
@@ -74,14 +82,33 @@ export const standardGradientStep: GradientStep = ({
 
 /**
  * Trains a model in place on one hospital's data with a custom loop rather than model.fit, whose
- * shuffling draws from Math.random and so cannot be reproduced from a seed.
+ * shuffling draws from Math.random and so cannot be reproduced from a seed. A Dense chain trains on
+ * the fused kernel: for a tiny model tfjs' per-op dispatch is most of the cost (some hundred ops per
+ * step), and a hospital job's training is then most of a round's CPU (docs/benchmarks.md, one round).
  */
-export function trainLocally(
+export async function trainLocally(
   model: tf.LayersModel,
   data: TrainingData,
   options: LocalTrainingOptions,
-): Promise<LocalTrainingResult> {
-  return runTrainingLoop(model, data, options, standardGradientStep, shuffledBatches);
+): Promise<LocalTrainingResult & { kernel: 'fused' | 'tfjs' }> {
+  validateOptions(options);
+  validateTrainingData(data);
+  assertInputWidth(model.inputs[0].shape, data.cols);
+  const layout = options.kernel === 'tfjs' ? null : fusedDenseLayout(model);
+  if (layout !== null && !('unsupported' in layout)) {
+    const result = await trainDenseFused(model, layout, data, {
+      ...options,
+      // Plain mini-batch gradients: no clipping, no noise, the mean over the batch's own rows.
+      exampleClipNorm: Infinity,
+      noise: null,
+      divisor: null,
+      emptyBatches: 'skip',
+      schedule: shuffledBatches,
+    });
+    return { ...result, kernel: 'fused' };
+  }
+  const result = await runTrainingLoop(model, data, options, standardGradientStep, shuffledBatches);
+  return { ...result, kernel: 'tfjs' };
 }
 
 /**
@@ -169,7 +196,7 @@ export async function runTrainingLoop(
 }
 
 function validateOptions(options: LocalTrainingOptions): void {
-  const { epochs, batchSize, learningRate, optimizer, proximalMu } = options;
+  const { epochs, batchSize, learningRate, optimizer, proximalMu, kernel } = options;
   if (!Number.isInteger(epochs) || epochs < 0)
     throw new RangeError(`epochs must be a non-negative integer, got ${epochs}`);
   if (proximalMu !== undefined && !(proximalMu >= 0 && Number.isFinite(proximalMu)))
@@ -183,4 +210,6 @@ function validateOptions(options: LocalTrainingOptions): void {
   if (optimizer !== undefined && optimizer !== 'adam' && optimizer !== 'sgd') {
     throw new RangeError(`optimizer must be 'adam' or 'sgd', got '${String(optimizer)}'`);
   }
+  if (kernel !== undefined && kernel !== 'auto' && kernel !== 'tfjs')
+    throw new RangeError(`kernel must be 'auto' or 'tfjs', got '${String(kernel)}'`);
 }
