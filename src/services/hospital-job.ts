@@ -100,8 +100,9 @@ export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promis
   const keys = await confirmOwnEnrolment(env.hospitalId, deps);
   const sign = hospitalEventSigner(keys.signing.privateKeyPem);
   if (env.mode === 'reveal') return revealSeeds({ ...env, round: env.round! }, { ...deps, keys, sign });
-  const privacy = ledgerContext(env.hospitalId, keys, deps);
-  await reserveRunPrivacy(privacy.deps, privacy.signer, run);
+  const ledger = ledgerContext(env.hospitalId, keys, deps);
+  const { entries: reserved } = await reserveRunPrivacy(ledger.deps, ledger.signer, run);
+  const privacy: LedgerContext = { ...ledger, reserved };
   // Secure aggregation's first phase: this hospital's round public keys, before any round masks
   // (a blob under its own prefix: a hospital writes no shared document).
   if (usesSecureAggregation(run.config)) await publishRoundKeys(deps.blobs, run, env.hospitalId, keys);
@@ -113,9 +114,15 @@ export async function runHospitalJob(env: JobEnv, deps: HospitalJobDeps): Promis
 interface LedgerContext {
   deps: HospitalLedgerDeps;
   signer: LedgerSigner;
+  /** The ledger as this job's reservation left it: the job's one charge builds on it (useSlots' `known`). */
+  reserved?: readonly SignedLedgerEntry[];
 }
 
-function ledgerContext(hospitalId: string, keys: EnrolledKeys, deps: HospitalJobDeps): LedgerContext {
+function ledgerContext(
+  hospitalId: string,
+  keys: EnrolledKeys,
+  deps: HospitalJobDeps,
+): Omit<LedgerContext, 'reserved'> {
   return {
     deps: {
       ledger: deps.ledger,
@@ -144,7 +151,7 @@ async function shareReleases(
     run,
     { ...deps, random: new CryptoRandom(), sign },
     async () => {
-      await chargeUse(privacy.deps, privacy.signer, run, ['stats']);
+      await chargeUse(privacy.deps, privacy.signer, run, ['stats'], privacy.reserved);
     },
   );
   const detail = describeAggregates(outcomes);
@@ -204,15 +211,19 @@ async function evaluationRelease(
 ): Promise<HospitalEvaluation> {
   const stored = blobPaths.release(env.runId, env.hospitalId, `evaluation-${target.versionId}`);
   if (await deps.blobs.stat(stored)) {
-    if (alsoCharge.length > 0) await chargeUse(privacy.deps, privacy.signer, run, alsoCharge);
+    if (alsoCharge.length > 0)
+      await chargeUse(privacy.deps, privacy.signer, run, alsoCharge, privacy.reserved);
     return HospitalEvaluationSchema.parse(
       JSON.parse(Buffer.from(await deps.blobs.get(stored)).toString('utf8')),
     );
   }
-  const entries = await chargeUse(privacy.deps, privacy.signer, run, [
-    ...alsoCharge,
-    `evaluation:${target.versionId}`,
-  ]);
+  const entries = await chargeUse(
+    privacy.deps,
+    privacy.signer,
+    run,
+    [...alsoCharge, `evaluation:${target.versionId}`],
+    privacy.reserved,
+  );
   const mechanism = reservedMechanism(entries, env.runId, 'evaluation');
   const test = transformRecords(target.preprocessor, await deps.cohorts.read(env.hospitalId, 'test'));
   const evaluation = hospitalEvaluation(target.model, test, {
@@ -266,7 +277,7 @@ async function trainRound(
         [trainSlot],
       );
       entries = await privacy.deps.ledger.read(env.hospitalId);
-    } else entries = await chargeUse(privacy.deps, privacy.signer, run, [trainSlot]);
+    } else entries = await chargeUse(privacy.deps, privacy.signer, run, [trainSlot], privacy.reserved);
     const train = transformRecords(preprocessor, await deps.cohorts.read(env.hospitalId, 'train'));
     const common = {
       epochs: config.localEpochs,

@@ -78,7 +78,7 @@ export async function reserveRun(
   },
 ): Promise<SignedLedgerEntry[]> {
   let plan: RunPrivacyPlan | undefined;
-  return appendChecked(deps, signer, input.settings, (entries) => {
+  return appendChecked(deps, signer, input.settings, undefined, (entries) => {
     if (reservationOf(views(entries), input.runId)) return null;
     plan ??= input.plan();
     const mechanisms = plan.mechanisms.map(toLedgerMechanism);
@@ -98,10 +98,20 @@ export async function reserveRun(
 export async function useSlots(
   deps: HospitalLedgerDeps,
   signer: LedgerSigner,
-  input: { runId: string; slots: string[]; settings: ChargeSettings },
+  input: {
+    runId: string;
+    slots: string[];
+    settings: ChargeSettings;
+    /**
+     * The ledger as this job's reservation (reserveRun) just returned it, reconciled with its
+     * mirror: the first attempt builds on it instead of reading both again. Safe when stale: the
+     * entry is created only if its number is still free, else the ledger is re-read and checked.
+     */
+    known?: readonly SignedLedgerEntry[];
+  },
 ): Promise<{ entries: SignedLedgerEntry[]; charged: ChargedMechanism[] }> {
   let charged: ChargedMechanism[] = [];
-  const entries = await appendChecked(deps, signer, input.settings, (entries) => {
+  const entries = await appendChecked(deps, signer, input.settings, input.known, (entries) => {
     charged = uncoveredCharges(views(entries), input.runId, input.slots);
     const reserved = entries.find((e) => e.entry.runId === input.runId && e.entry.kind === 'reservation')!;
     return {
@@ -130,15 +140,19 @@ interface Draft {
   refusal: (after: LedgerTotals, before: LedgerTotals) => string;
 }
 
-/** Read, check, create the next entry; on a lost race re-read and check again. */
+/**
+ * Read, check, create the next entry; on a lost race re-read and check again. `known` (entries
+ * read and reconciled moments ago in this job) stands in for the first read.
+ */
 async function appendChecked(
   deps: HospitalLedgerDeps,
   signer: LedgerSigner,
   settings: ChargeSettings,
+  known: readonly SignedLedgerEntry[] | undefined,
   draft: (entries: SignedLedgerEntry[]) => Draft | null,
 ): Promise<SignedLedgerEntry[]> {
   for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-    const entries = await readReconciled(deps, signer);
+    const entries = attempt === 0 && known ? [...known] : await readReconciled(deps, signer);
     const next = draft(entries);
     if (next === null) return entries;
     if (next.mechanisms.length > 0) {
@@ -170,7 +184,8 @@ async function appendChecked(
     const signed = signLedgerEntry(entry, signer.privateKey);
     if (await deps.ledger.append(signer.hospitalId, signed)) {
       const all = [...entries, signed];
-      await publish(deps, signer, all);
+      // Reconciled entries are all in the mirror already: only the new one is copied.
+      await publish(deps, signer, all, entries.length);
       return all;
     }
   }
@@ -207,18 +222,23 @@ async function readReconciled(deps: HospitalLedgerDeps, signer: LedgerSigner): P
     for (const signed of published.slice(own.length)) await deps.ledger.append(signer.hospitalId, signed);
     return deps.ledger.read(signer.hospitalId);
   }
-  if (own.length > published.length) await publish(deps, signer, own);
+  if (own.length > published.length) await publish(deps, signer, own, published.length);
   return own;
 }
 
-/** Copies the entries the mirror lacks; a different entry already there is a divergence. */
+/**
+ * Copies the entries the mirror lacks; a different entry already there is a divergence.
+ * `publishedLength`, when the caller knows it, saves reading the mirror first (a create that finds
+ * its entry taken is still checked against what is there).
+ */
 async function publish(
   deps: HospitalLedgerDeps,
   signer: LedgerSigner,
   entries: SignedLedgerEntry[],
+  publishedLength?: number,
 ): Promise<void> {
-  const published = await deps.mirror.read(signer.hospitalId);
-  for (const signed of entries.slice(published.length)) {
+  const from = publishedLength ?? (await deps.mirror.read(signer.hospitalId)).length;
+  for (const signed of entries.slice(from)) {
     if (await deps.mirror.append(signer.hospitalId, signed)) continue;
     const [existing] = (await deps.mirror.read(signer.hospitalId)).slice(
       signed.entry.sequence,

@@ -96,8 +96,10 @@ export async function chargeUse(
   signer: LedgerSigner,
   run: RunDocument,
   slots: string[],
+  /** The entries reserveRunPrivacy returned in this job, if it ran just before (see useSlots). */
+  known?: readonly SignedLedgerEntry[],
 ): Promise<SignedLedgerEntry[]> {
-  return (await useSlots(deps, signer, { runId: run.runId, slots, settings: settingsOf(run.config) }))
+  return (await useSlots(deps, signer, { runId: run.runId, slots, settings: settingsOf(run.config), known }))
     .entries;
 }
 

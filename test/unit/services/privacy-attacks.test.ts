@@ -35,7 +35,8 @@ import { CryptoRandom } from '../../../src/runtime/crypto-random';
 import { importPrivateKeyPem } from '../../../src/runtime/secure-aggregation-crypto';
 import { PatientBudgetExhaustedError, LedgerDivergedError } from '../../../src/services/hospital-ledger';
 import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
-import { reserveRunPrivacy } from '../../../src/services/patient-privacy';
+import { chargeUse, reserveRunPrivacy } from '../../../src/services/patient-privacy';
+import { entrySha256, verifyLedgerChain } from '../../../src/runtime/ledger-signing';
 import { manualClock, memoryCohortSource, setUpRun, type RunFixture } from './service-fixture';
 
 jest.setTimeout(180_000);
@@ -319,6 +320,40 @@ describe('attack (e): two concurrent runs on one hospital, each alone within bud
       const entries = await deps.ledger.read('h1');
       expect(entries.filter((e) => e.entry.kind === 'reservation')).toHaveLength(1);
       expect(entries.map((e) => e.entry.sequence)).toEqual([0]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("a charge built on the reservation's stale view still pays: another job charged in between, so the use is a repeat", async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'himas-attack-stale-'));
+    try {
+      const keys = new FileHospitalKeyStore(path.join(home, 'keys'));
+      const signing = await keys.ensureSigningKey('h1');
+      const signer = {
+        hospitalId: 'h1',
+        privateKey: importPrivateKeyPem(signing.privateKeyPem),
+        publicKey: signing.publicKey,
+      };
+      const mirror = new BlobHospitalLedgerStore(new FileBlobStore(path.join(home, 'blobs')), 'shared');
+      const deps = { ledger: localHospitalLedger(hospitalStateDir(home)), mirror, clock: systemClock };
+      const config = TrainingConfigSchema.parse({ rounds: 2, patientBudgetEpsilon: 10 });
+      const run = { runId: 'run-1', config, declaredTrainStays: { h1: 1500 } } as unknown as RunDocument;
+      const { entries: reserved } = await reserveRunPrivacy(deps, signer, run);
+      // A second job of the same hospital charges train:1 after this job's reservation was read.
+      await chargeUse(deps, signer, run, ['train:1']);
+      await chargeUse(deps, signer, run, ['train:1'], reserved);
+      const entries = await deps.ledger.read('h1');
+      expect(entries.map((e) => [e.entry.sequence, e.entry.kind, e.entry.mechanisms.length > 0])).toEqual([
+        [0, 'reservation', true],
+        [1, 'use', false], // covered by the reservation
+        [2, 'use', true], // the repeat pays again, though its first view knew of no earlier use
+      ]);
+      expect((await mirror.read('h1')).map((e) => entrySha256(e.entry))).toEqual(
+        entries.map((e) => entrySha256(e.entry)),
+      );
+      const chain = verifyLedgerChain({ hospitalId: 'h1', signingPublicKey: signing.publicKey, entries });
+      expect(chain).toEqual({ ok: true });
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
