@@ -41,6 +41,13 @@ interface Worker {
   acks: WriteBatch<number>;
   pumping: boolean;
   pumpAgain: boolean;
+  /**
+   * The last scan started every pending delivery it saw (none waits for a slot, an ordering key,
+   * a backoff or a dead letter): until something is published or a timer fires, a delivery that
+   * succeeds frees a slot nothing is waiting for, so it needs no scan of its own. Cleared by
+   * every publish signal and wake-up; a failed delivery always scans (its retry or dead letter).
+   */
+  settled: boolean;
   timer?: NodeJS.Timeout;
   timerAt?: number;
 }
@@ -72,7 +79,11 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
   /** Publishes from outside a transaction, committed together (one transaction per flush). */
   private readonly publishes: WriteBatch<{ topic: string; message: OutgoingMessage }, number>;
   private readonly onPublished = (topic: string) => {
-    for (const worker of this.workers.values()) if (worker.topic === topic) this.schedulePump(worker);
+    for (const worker of this.workers.values())
+      if (worker.topic === topic) {
+        worker.settled = false;
+        this.schedulePump(worker);
+      }
   };
 
   constructor(
@@ -161,6 +172,7 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
       ),
       pumping: false,
       pumpAgain: false,
+      settled: false,
     };
     this.workers.set(spec.name, worker);
     // Pending deliveries from before (a restart) start now.
@@ -305,6 +317,12 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
       start: withBody(chosen.start),
       wakeAt: chosen.wakeAt,
     };
+    // A full page may hide more; anything seen but not started waits for this worker to look again.
+    worker.settled =
+      rows.length < this.scanLimit &&
+      chosen.exhausted.length === 0 &&
+      chosen.start.length === pending.length &&
+      chosen.wakeAt === undefined;
     for (const row of selection.exhausted) {
       await this.database.transaction((sql) => this.deadLetter(sql, worker, row, 'no outcome recorded'));
       worker.pumpAgain = true;
@@ -358,6 +376,7 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
     };
     let failure: unknown;
     let failed = false;
+    let scanAfter = true;
     try {
       await worker.handler(delivery);
     } catch (error) {
@@ -368,6 +387,7 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
       if (this.closed) return;
       if (!failed) {
         await worker.acks.add(row.seq);
+        scanAfter = !worker.settled;
       } else if (attempt >= worker.maxDeliveryAttempts) {
         await this.database.transaction((sql) => this.deadLetter(sql, worker, row, describe(failure)));
       } else {
@@ -383,10 +403,11 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
         );
       }
     } catch (error) {
+      scanAfter = true;
       if (!this.closed) this.onError(error);
     } finally {
       worker.inFlight.delete(row.seq);
-      this.schedulePump(worker);
+      if (scanAfter) this.schedulePump(worker);
       this.notifyProgress();
     }
   }
@@ -421,6 +442,7 @@ export class EmbeddedEventBus implements EventBus, MessageHold {
         () => {
           worker.timer = undefined;
           worker.timerAt = undefined;
+          worker.settled = false;
           this.schedulePump(worker);
         },
         Math.max(0, at - Date.now()),

@@ -120,6 +120,41 @@ describe('EmbeddedEventBus', () => {
     await bus.close();
   });
 
+  test('a finished delivery with nothing waiting costs no scan; one waiting for a slot or its ordering key still starts', async () => {
+    const database = await EmbeddedDatabase.open(':memory:');
+    const bus = new EmbeddedEventBus(database, { ...fast, maxConcurrentDeliveries: 2, closeDatabase: true });
+    let scans = 0;
+    const all = database.all.bind(database);
+    database.all = ((sql: string, params?: never) => {
+      if (sql.includes('FROM bus_deliveries d JOIN bus_messages m')) scans += 1;
+      return all(sql, params);
+    }) as typeof database.all;
+    const received: string[] = [];
+    await bus.subscribe({ name: 's', topic: 't' }, async (delivery) => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      received.push(delivery.data);
+    });
+    await bus.idle();
+    // One at a time: each publish scans once and starts its message; its end needs no second look.
+    scans = 0;
+    for (let i = 0; i < 5; i += 1) {
+      await bus.publish('t', { data: `alone-${i}`, attributes: {} });
+      await bus.idle();
+    }
+    expect(received).toHaveLength(5);
+    expect(scans).toBeLessThanOrEqual(5 + 1);
+    // More than the 2 slots, and three under one ordering key: every one is delivered, in key order.
+    received.length = 0;
+    await Promise.all([
+      ...Array.from({ length: 4 }, (_, i) => bus.publish('t', { data: `free-${i}`, attributes: {} })),
+      ...[0, 1, 2].map((i) => bus.publish('t', { data: `keyed-${i}`, attributes: {}, orderingKey: 'k' })),
+    ]);
+    await bus.idle();
+    expect(received).toHaveLength(7);
+    expect(received.filter((d) => d.startsWith('keyed-'))).toEqual(['keyed-0', 'keyed-1', 'keyed-2']);
+    await bus.close();
+  });
+
   test('a publish inside a document transaction is rolled back with it', async () => {
     const database = await EmbeddedDatabase.open(':memory:');
     const documents = new EmbeddedDocumentStore(database);
