@@ -151,7 +151,7 @@ export const TrainingConfigSchema = z
     /**
      * Site-specific intercepts (src/core/model/site-intercept.ts): each hospital trains its own
      * value of the output bias inside its DP-SGD and keeps it in its own storage; its updates carry
-     * 0 there, so the shared model's intercept stays where it started. Each hospital then scores
+     * only the round's change of it, so the shared intercept follows the hospitals' mean. Each hospital then scores
      * (evaluations, and the risks it serves itself) with its own intercept. Off by default: it fixes
      * most per-hospital miscalibration on `archetypes`, but a hospital of ~60 stays gets an
      * intercept that is mostly noise at ε = 1 (docs/architecture.md §5, model quality).

@@ -34,6 +34,7 @@ export function trainCriteriaSection(t: TrainCriteriaResult): string[] {
         'every hospital within central + 0.1',
         'worst excess',
         'federated beats every local-only',
+        'shared model (as served centrally): O:E; slope',
       ],
       t.summaries.map((m) => [
         label.get(m.variant) ?? m.variant,
@@ -46,6 +47,7 @@ export function trainCriteriaSection(t: TrainCriteriaResult): string[] {
         `${m.everyHospitalWithin} of ${m.runs}`,
         range(m.worstExcess),
         `${m.federatedBeatsEveryLocal} of ${m.runs} (${m.meanLocalOnlyWins.toFixed(1)} of ${t.runs[0]?.hospitals ?? '?'})`,
+        m.sharedOE ? `${range(m.sharedOE)}; ${range(m.sharedSlope ?? null)}` : 'the same model',
       ]),
     ),
     '',

@@ -46,6 +46,9 @@ export interface TrainCriteriaRun {
   /** Hospitals whose local-only model has the higher AUROC on their own test split. */
   localOnlyWins: number;
   hospitals: number;
+  /** With site intercepts, the shared model as served centrally (pooled exact); absent or null without. */
+  sharedOE?: number | null;
+  sharedSlope?: number | null;
 }
 
 export interface TrainCriteriaSummary {
@@ -61,6 +64,9 @@ export interface TrainCriteriaSummary {
   aurocGap: Spread | null;
   worstExcess: Spread | null;
   meanLocalOnlyWins: number;
+  /** The shared model's pooled O:E and slope (site-intercept rows; null elsewhere). */
+  sharedOE?: Spread | null;
+  sharedSlope?: Spread | null;
 }
 
 export interface Spread {
@@ -160,6 +166,8 @@ export function criteriaOf(report: TrainingReport): Omit<TrainCriteriaRun, 'seed
     return b.quality;
   };
   const federated = named('federated (exact)');
+  const shared =
+    report.baselines.find((x) => x.name === 'federated, shared intercept (exact)')?.quality ?? null;
   const central = named('central');
   const local = named('local-only');
   const hospitals = Object.keys(federated.perHospital);
@@ -180,6 +188,8 @@ export function criteriaOf(report: TrainingReport): Omit<TrainCriteriaRun, 'seed
       (h) => (local.perHospital[h]?.auroc ?? -Infinity) > (federated.perHospital[h]?.auroc ?? Infinity),
     ).length,
     hospitals: hospitals.length,
+    sharedOE: shared?.pooled.observedExpectedRatio ?? null,
+    sharedSlope: shared?.pooled.calibrationSlope ?? null,
   };
 }
 
@@ -200,6 +210,8 @@ export function summarise(variant: string, runs: TrainCriteriaRun[]): TrainCrite
     aurocGap: spread(runs.map((r) => r.aurocGap)),
     worstExcess: spread(runs.map((r) => r.worstExcess)),
     meanLocalOnlyWins: runs.length === 0 ? 0 : runs.reduce((a, r) => a + r.localOnlyWins, 0) / runs.length,
+    sharedOE: spread(runs.map((r) => r.sharedOE ?? null)),
+    sharedSlope: spread(runs.map((r) => r.sharedSlope ?? null)),
   };
 }
 

@@ -74,6 +74,16 @@ export async function writeRunOutputs(
           description: `${verdict.modelVersionId ? 'the final federated model' : `${comparedVersion}, which diverged (not served)`}, scored on all test stays pooled exactly`,
           quality: b.federated,
         },
+        ...(b.federatedShared
+          ? [
+              {
+                name: 'federated, shared intercept (exact)',
+                description:
+                  'the same model as served centrally, with the shared intercept (the mean the hospitals’ intercept changes moved it to), scored on all test stays pooled exactly',
+                quality: b.federatedShared,
+              },
+            ]
+          : []),
         {
           name: 'central',
           description: `same architecture trained on all hospitals' records pooled, ${run.config.rounds * run.config.localEpochs} epochs`,
@@ -128,7 +138,7 @@ export const NOISY_POOLED_METRICS =
   "Pooled metrics per model version come from the hospitals' DP-noised risk histograms (13 public bins, noise charged to each hospital's privacy ledger): they are estimates, with approximate 95 % intervals of the noise; no record and no exact count left any hospital.";
 
 export const SITE_INTERCEPTS_NOTE =
-  "Site intercepts: each hospital trained and kept its own intercept and scored with it, so the per-hospital and pooled figures are the hospitals' own models (shared weights, own intercept). The shared model in model/ has the untrained initial intercept: its risks rank stays but are not calibrated to any hospital.";
+  "Site intercepts: each hospital trained and kept its own intercept and scored with it, so the per-hospital and pooled figures are the hospitals' own models (shared weights, own intercept). The shared model in model/ carries the mean the hospitals' intercept changes moved the shared intercept to; the hospitals never measured its calibration (the 'federated, shared intercept (exact)' row is the simulation's exact scoring of it), so clinical decision support presents its risks as a ranking; `himas predict --hospital ID` scores with a hospital's own intercept.";
 
 /**
  * Loads `version` and, when it is the verdict's servable model, writes it to `modelDir` as

@@ -94,7 +94,7 @@ export const TRAINING_SETTINGS_HELP: Record<keyof TrainingConfig, SettingHelp> =
   siteIntercept: {
     defaultText: 'false',
     meaning:
-      "each hospital trains and keeps its own intercept (never sent; its updates carry 0 there) and scores with it: better per-hospital calibration, but the shared model's intercept is not trained, so its risks are not calibrated anywhere without one",
+      "each hospital trains and keeps its own intercept (its updates carry only the intercept's change) and scores with it: better per-hospital calibration; the shared model gets the hospitals' mean intercept, its calibration unmeasured, so its risks read as a ranking (`himas predict --hospital ID` scores with a hospital's own)",
   },
   quorum: {
     defaultText: 'all hospitals',

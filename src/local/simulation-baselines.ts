@@ -29,6 +29,11 @@ import { evaluateModel, metricsOf } from '../services/model-evaluation';
  */
 export interface SimulationBaselines {
   federated: ModelQuality;
+  /**
+   * With site intercepts: the shared model as served centrally (its intercept the mean the
+   * hospitals' intercept changes moved it to), scored on every hospital's test stays. Null without.
+   */
+  federatedShared: ModelQuality | null;
   central: ModelQuality;
   localOnly: ModelQuality;
   /**
@@ -80,6 +85,14 @@ export async function computeSimulationBaselines(input: {
     }
   });
   const federated = qualityOf(federatedScores);
+  const federatedShared = input.federatedIntercepts
+    ? qualityOf(
+        data.map((h) => ({
+          hospitalId: h.hospitalId,
+          ...score(input.federatedModel, transformRecords(input.federatedPreprocessor, h.test)),
+        })),
+      )
+    : null;
 
   const pooledTrain = data.flatMap((h) => h.train);
   const centralPreprocessor = fitPreprocessor(pooledTrain);
@@ -111,7 +124,13 @@ export async function computeSimulationBaselines(input: {
     input.config.patientPrivacy === 'dp-sgd'
       ? await simulateNonPrivateFederated(input.config, data, input.federatedPreprocessor)
       : null;
-  return { federated, central: centralQuality, localOnly: qualityOf(localScores), nonPrivateFederated };
+  return {
+    federated,
+    federatedShared,
+    central: centralQuality,
+    localOnly: qualityOf(localScores),
+    nonPrivateFederated,
+  };
 }
 
 /** The settings of the non-private federated model on the same run: recipe fields from NON_PRIVATE_RECIPE. */

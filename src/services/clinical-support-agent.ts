@@ -45,7 +45,7 @@ export interface ClinicalSupportAnswer {
 
 interface LoadedModel {
   doc: ModelVersionDocument;
-  /** Its run trained site intercepts: the hospitals' figures describe their own intercepts, not this one. */
+  /** Its run trained site intercepts: the hospitals' figures describe their own intercepts, not the shared one. */
   siteIntercepts: boolean;
   model: LayersModel;
   preprocessor: Preprocessor;

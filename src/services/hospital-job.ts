@@ -260,7 +260,7 @@ async function trainRound(
     const global = getFlatWeights(model);
     // The incoming model as this hospital uses it: with site intercepts, its own from the rounds
     // before this one (a retry of this round starts from there again, not from its own attempt).
-    const siteIndex = await applySiteIntercept(env, run, deps, model, round - 1);
+    const site = await applySiteIntercept(env, run, deps, model, round - 1);
     const trainSlot = `train:${round}`;
     // Charged before a record is read: the round's DP-SGD (a retry of it pays again) and, when the
     // run evaluates every round, the noisy evaluation of the incoming model.
@@ -304,7 +304,7 @@ async function trainRound(
         random: new SeededRandom(config.seed).fork(`shuffle:${env.hospitalId}:${round}`),
       });
     }
-    const { delta, intercept } = localUpdate(getFlatWeights(model), global, siteIndex);
+    const { delta, intercept } = localUpdate(getFlatWeights(model), global, site);
     // Clip at the source: the aggregator rejects an update over the clip norm rather than trusting it.
     const clipped = config.aggregation === 'dp-fedavg' ? clipToNorm(delta, config.clipNorm).clipped : delta;
     // Secure aggregation: only the double-masked fixed-point vector leaves, and the shares that
@@ -389,22 +389,29 @@ async function trainRound(
 
 /**
  * What the round's training changed, as sent: local − global; with site intercepts the intercept's
- * coordinate is exactly 0 and the trained intercept is returned, for the hospital to keep.
+ * coordinate carries the change of the hospital's own intercept (so the shared intercept follows
+ * the hospitals' mean) and the trained intercept is returned, for the hospital to keep.
  */
 function localUpdate(
   local: Float32Array,
   global: Float32Array,
-  siteIndex: number | null,
+  site: SiteStart | null,
 ): { delta: Float32Array; intercept: number | null } {
-  if (siteIndex !== null) return siteUpdate(local, global, siteIndex);
+  if (site !== null) return siteUpdate(local, global, site.index, site.start);
   const delta = new Float32Array(local.length);
   for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
   return { delta, intercept: null };
 }
 
+/** Where the intercept is in the flat weights, and the value this hospital's round starts from. */
+interface SiteStart {
+  index: number;
+  start: number;
+}
+
 /**
  * With site intercepts, puts the hospital's own intercept as of `round` into the model (none yet:
- * the shared one stays) and returns its index in the flat weights; without, null.
+ * the shared one stays) and returns its index and that start value; without, null.
  */
 async function applySiteIntercept(
   env: JobEnv,
@@ -412,7 +419,7 @@ async function applySiteIntercept(
   deps: HospitalJobDeps,
   model: LayersModel,
   round: number,
-): Promise<number | null> {
+): Promise<SiteStart | null> {
   if (!run.config.siteIntercept) return null;
   if (!deps.site)
     throw new Error(
@@ -425,8 +432,9 @@ async function applySiteIntercept(
     env.hospitalId,
     round,
   );
-  if (own !== null) setFlatWeights(model, withSiteIntercept(getFlatWeights(model), index, own));
-  return index;
+  const weights = getFlatWeights(model);
+  if (own !== null) setFlatWeights(model, withSiteIntercept(weights, index, own));
+  return { index, start: own ?? weights[index] };
 }
 
 function skip(deps: HospitalJobDeps, env: JobEnv, reason: string): HospitalJobOutcome {

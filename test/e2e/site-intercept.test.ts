@@ -53,7 +53,7 @@ describe('himas train --site-intercept (embedded stack, jobs as processes)', () 
     const answer = himas(['predict', '--model', 'out/model', '--stay', stayFile], { cwd });
     expect(answer.status).toBe(0);
     expect(answer.stdout).toMatch(
-      /trained with site intercepts.*read them as a ranking, not as probabilities/s,
+      /trained with site intercepts.*read these risks as a ranking, not as probabilities/s,
     );
 
     // At the hospital, with its own intercept: the calibration its evaluations were measured with.

@@ -120,7 +120,7 @@ export function templateNarrative(facts: NarrativeFacts, retrieved: readonly Ret
 /** What the served model's calibration says about this number, in one sentence. */
 export function calibrationSentence(c: ServedCalibration | null): string {
   if (c?.siteIntercepts === true)
-    return "The model was trained with site intercepts: each hospital keeps its own intercept and its figures were measured with it, while this shared model's intercept was not trained, so these risks rank stays but are not calibrated to any hospital; read them as a ranking, not as probabilities.";
+    return "The model was trained with site intercepts: each hospital keeps its own intercept and its figures were measured with it, while this shared model carries only the mean of the hospitals' intercepts, whose calibration at any hospital was not measured; read these risks as a ranking, not as probabilities.";
   const own =
     c?.scoredAt === undefined
       ? ''

@@ -43,7 +43,7 @@ export interface ServedCalibration {
   n: number;
   /**
    * The run trained site intercepts: each hospital scored with its own intercept, which it keeps;
-   * the model served here has the shared one, which was not trained, so the figures are not its.
+   * the model served here has the shared one (the hospitals' mean), so the figures are not its.
    */
   siteIntercepts?: boolean;
   /** The answer was scored with this hospital's own intercept (its own model, site intercepts). */

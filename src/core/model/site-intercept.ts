@@ -11,10 +11,11 @@ import { countParameters } from './flat-weights';
  * per-example gradient (p − y) is part of each example's gradient, so it is inside the norm that
  * is clipped to C_example, and the Gaussian noise z·C covers it like every other coordinate; the
  * step is the same sampled Gaussian mechanism the accountant charges, on the same rows, so keeping
- * the coordinate costs no ε beyond the run's DP-SGD. What leaves the hospital is the update with
- * that coordinate set to exactly 0 (siteUpdate): a constant, so nothing about the intercept is
- * released, and the served model at the hospital (global weights with its own intercept) stays
- * inside the hospital as every use of its data already does.
+ * the coordinate costs no ε beyond the run's DP-SGD. What leaves the hospital at that coordinate
+ * (siteUpdate) is either exactly 0 (the bench harness's measured variant) or, as the jobs send it,
+ * the round's change of its own intercept, clipped, masked and noised with the rest of the update
+ * (post-processing of the same DP-SGD); the intercept itself, and the served model at the hospital
+ * (global weights with its own intercept), stay inside the hospital as every use of its data does.
  */
 
 /**
@@ -58,19 +59,27 @@ export function withSiteIntercept(
 
 /**
  * Splits a hospital's trained weights into what it sends and what it keeps: the update
- * local − global with the intercept's coordinate exactly 0, and the trained intercept.
+ * local − global, and the trained intercept. At the intercept's coordinate the update carries
+ * exactly 0, or, given the intercept the hospital started the round from, the change of its own
+ * intercept during the round: then the shared intercept moves by the hospitals' mean change and
+ * so follows the mean of their intercepts (all start from the shared one), which gives the shared
+ * model a usable intercept. That change is one more coordinate of the clipped (masked, noised)
+ * update and post-processing of DP-SGD like the rest of it: no ε beyond the run's.
  */
 export function siteUpdate(
   local: Float32Array,
   global: Float32Array,
   index: number,
+  startIntercept?: number,
 ): { delta: Float32Array; intercept: number } {
   if (local.length !== global.length)
     throw new RangeError(`local has ${local.length} weights, global ${global.length}`);
   checkIndex(global, index);
   const delta = new Float32Array(local.length);
   for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
-  delta[index] = 0;
+  if (startIntercept !== undefined && !Number.isFinite(startIntercept))
+    throw new RangeError(`start intercept must be finite, got ${startIntercept}`);
+  delta[index] = startIntercept === undefined ? 0 : local[index] - startIntercept;
   return { delta, intercept: local[index] };
 }
 

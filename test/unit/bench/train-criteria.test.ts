@@ -22,6 +22,7 @@ describe("issue 14's criteria from a himas train report", () => {
           name: 'federated (exact)',
           quality: quality(metrics(0.83, 1.05, 0.9), { h1: metrics(0.8, 1.3), h2: metrics(0.85, 1.0) }),
         },
+        { name: 'federated, shared intercept (exact)', quality: quality(metrics(0.83, 1.4, 1.2), {}) },
         {
           name: 'central',
           quality: quality(metrics(0.845, 1.0), { h1: metrics(0.81, 1.1), h2: metrics(0.86, 0.7) }),
@@ -40,6 +41,7 @@ describe("issue 14's criteria from a himas train report", () => {
     expect(c.worstExcess).toBeCloseTo(Math.log(1.3) - Math.log(1.1), 12);
     expect(c.localOnlyWins).toBe(1);
     expect(c.hospitals).toBe(2);
+    expect([c.sharedOE, c.sharedSlope]).toEqual([1.4, 1.2]);
     expect(() => criteriaOf({ baselines: [] } as unknown as TrainingReport)).toThrow(
       /no 'federated \(exact\)' baseline/,
     );

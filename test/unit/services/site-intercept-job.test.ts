@@ -80,20 +80,24 @@ async function keepInstead(
 }
 
 describe('site intercepts in the hospital job', () => {
-  it('sends 0 at the intercept and keeps the trained intercept in the hospital’s own store only', async () => {
-    fx = await setUpRun({ siteIntercept: true, localLearningRate: 0.05 });
+  it('sends the change of its own intercept, keeps the intercept in its own store only, and the shared one follows their mean', async () => {
+    // No clipping (C large), no noise: the aggregate is the plain mean of the three updates.
+    fx = await setUpRun({ siteIntercept: true, localLearningRate: 0.05, clipNorm: 1000 });
     const site = localHospitalSiteStore(path.join(fx.home, 'own-state'));
     await closeRound(fx, site, 1);
     const intercept = fx.numParameters - 1; // the output unit's bias is the last weight
+    const start = fx.baseWeights[intercept];
+    const sentChanges: number[] = [];
     for (const submitted of fx.bus.ofType('update.submitted')) {
       const { values } = decodeUpdate(await fx.stack.blobs.get(submitted.data.blobPath));
-      expect(values[intercept]).toBe(0);
-      expect(Math.hypot(...(values as Float32Array))).toBeGreaterThan(0);
-      const kept = await site.interceptOf(fx.runId, submitted.data.hospitalId, 1, submitted.data.sha256);
-      expect(Math.abs(kept!)).toBeGreaterThan(1e-4);
+      const kept = (await site.interceptOf(fx.runId, submitted.data.hospitalId, 1, submitted.data.sha256))!;
+      expect(Math.abs(kept - start)).toBeGreaterThan(1e-4);
+      // What left is the change of its intercept, not the intercept.
+      expect(values[intercept]).toBe(Math.fround(kept - start));
+      sentChanges.push(values[intercept]);
       expect(await ownAsOf(fx, site, submitted.data.hospitalId, 1)).toBe(kept);
     }
-    // Nothing of the site state is in the shared store, and the shared intercept did not move.
+    // Nothing of the site state is in the shared store.
     expect(
       (await fx.stack.blobs.list('')).filter((p) => p.includes('site') || p.includes('intercept')),
     ).toEqual([]);
@@ -103,7 +107,8 @@ describe('site intercepts in the hospital job', () => {
       artifacts.weights.byteOffset,
       artifacts.weights.byteLength / 4,
     );
-    expect(shared[intercept]).toBe(fx.baseWeights[intercept]);
+    const mean = sentChanges.reduce((a, b) => a + b, 0) / sentChanges.length;
+    expect(shared[intercept]).toBeCloseTo(start + mean, 5);
   });
 
   it("trains the next round from its own intercept, never from a crashed attempt's", async () => {

@@ -87,6 +87,19 @@ describe('withSiteIntercept and siteUpdate', () => {
     expect(() => siteUpdate(Float32Array.from([1, 2]), global, 1)).toThrow(/local has 2 weights/);
   });
 
+  it('send, given the start, the change of the own intercept at its coordinate (else 0)', () => {
+    const global = Float32Array.from([1, 2, 0.5]);
+    const local = Float32Array.from([1.25, 1.5, -2]);
+    // The hospital started from its own −1.5: the change it sends is −2 − (−1.5) = −0.5, not −2 − 0.5.
+    const shared = siteUpdate(local, global, 2, -1.5);
+    expect(Array.from(shared.delta)).toEqual([0.25, -0.5, -0.5]);
+    expect(shared.intercept).toBe(-2);
+    expect(Array.from(siteUpdate(local, global, 2).delta)).toEqual([0.25, -0.5, 0]);
+    expect(() => siteUpdate(local, global, 2, Number.POSITIVE_INFINITY)).toThrow(
+      /start intercept must be finite/,
+    );
+  });
+
   it.each([
     ['logistic', 'auto'],
     ['logistic', 'tfjs'],
