@@ -11,7 +11,6 @@ import { blobPaths, paths, UpdateReceiptSchema } from '../../../schemas/document
 import { readOnlyDocuments } from '../../../src/adapters/read-only-documents';
 import { encodeUpdate } from '../../../src/core/codec/update-codec';
 import { initializeBackend } from '../../../src/core/model';
-import { silentLogger } from '../../../src/logging/logger';
 import { signHospitalEvent } from '../../../src/runtime/hospital-event-signing';
 import { importPrivateKeyPem } from '../../../src/runtime/secure-aggregation-crypto';
 import { makeEvent } from '../../../src/services/event-publishing';
@@ -22,7 +21,7 @@ import {
   revokeHospital,
   rotateHospitalKeys,
 } from '../../../src/services/hospital-enrolment';
-import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
+import { runHospitalJob } from '../../../src/services/hospital-job';
 import { readPublishedLedger } from '../../../src/services/published-ledgers';
 import { weightsFromBytes } from '../../../src/services/weights-bytes';
 import {
@@ -30,11 +29,10 @@ import {
   craftUpdate,
   deltaWithNorm,
   evaluationOf,
-  memoryCohortSource,
+  hospitalJobDeps,
   receiptsOf,
   setUpRun,
   signedAs,
-  smallCohort,
   versionOf,
   type RunFixture,
 } from '../services/service-fixture';
@@ -82,20 +80,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-function jobDeps(f: RunFixture): HospitalJobDeps {
-  return {
-    // What a job is handed: shared state read only.
-    documents: readOnlyDocuments(f.stack.documents),
-    blobs: f.stack.blobs,
-    events: f.bus,
-    models: f.models,
-    cohorts: memoryCohortSource(smallCohort()),
-    keys: f.keys,
-    ledger: f.ledger,
-    clock: f.clock,
-    logger: silentLogger,
-  };
-}
+// What a job is handed: shared state read only.
+const jobDeps = (f: RunFixture) => hospitalJobDeps(f, { documents: readOnlyDocuments(f.stack.documents) });
 
 describe('attack: impersonation (finding 1)', () => {
   it("h1 cannot overwrite h2's enrolment through its job's ports, and an update it signs as h2 is refused without locking h2 out", async () => {

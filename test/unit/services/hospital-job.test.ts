@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { paths } from '../../../schemas/documents';
 import { decodeUpdate } from '../../../src/core/codec/update-codec';
 import { initializeBackend } from '../../../src/core/model';
-import { silentLogger } from '../../../src/logging/logger';
-import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
+import { runHospitalJob } from '../../../src/services/hospital-job';
 import {
   auditActions,
+  hospitalJobDeps,
   memoryCohortSource,
   setUpRun,
   smallCohort,
@@ -27,19 +27,7 @@ afterEach(async () => {
   fx = undefined;
 });
 
-function jobDeps(f: RunFixture): HospitalJobDeps {
-  return {
-    documents: f.stack.documents,
-    blobs: f.stack.blobs,
-    events: f.bus,
-    models: f.models,
-    cohorts: memoryCohortSource(smallCohort()),
-    keys: f.keys,
-    ledger: f.ledger,
-    clock: f.clock,
-    logger: silentLogger,
-  };
-}
+const jobDeps = (f: RunFixture) => hospitalJobDeps(f);
 
 const train = (f: RunFixture, hospitalId: string, round = 1) =>
   runHospitalJob({ mode: 'train', runId: f.runId, hospitalId, round, taskAttempt: 0 }, jobDeps(f));

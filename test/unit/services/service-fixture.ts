@@ -26,7 +26,7 @@ import { CryptoRandom } from '../../../src/runtime/crypto-random';
 import { Aggregator } from '../../../src/services/aggregator';
 import type { LeaseHolderProbe } from '../../../src/services/aggregation/aggregator-context';
 import { makeEvent } from '../../../src/services/event-publishing';
-import { runHospitalJob } from '../../../src/services/hospital-job';
+import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
 import { enrolSimulatedHospitals } from '../../../src/services/hospital-enrolment';
 import { signHospitalEvent } from '../../../src/runtime/hospital-event-signing';
 import { RunLifecycle } from '../../../src/services/run-lifecycle';
@@ -117,6 +117,22 @@ export interface RunFixture {
   /** Each hospital's declared (public) training stays. */
   declared: Record<string, number>;
   close(options?: { keepHome?: boolean }): Promise<void>;
+}
+
+/** What a test hands a hospital job on the fixture's stack (smallCohort's records); `overrides` replace ports. */
+export function hospitalJobDeps(f: RunFixture, overrides: Partial<HospitalJobDeps> = {}): HospitalJobDeps {
+  return {
+    documents: f.stack.documents,
+    blobs: f.stack.blobs,
+    events: f.bus,
+    models: f.models,
+    cohorts: memoryCohortSource(smallCohort()),
+    keys: f.keys,
+    ledger: f.ledger,
+    clock: f.clock,
+    logger: silentLogger,
+    ...overrides,
+  };
 }
 
 export const SMALL_CONFIG: TrainingConfigInput = {

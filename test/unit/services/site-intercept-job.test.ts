@@ -1,6 +1,6 @@
 /**
- * Site intercepts in the hospital job (issue 14): what leaves the hospital carries exactly 0 at
- * the intercept, the intercept itself stays in the hospital's own storage, the next round trains
+ * Site intercepts in the hospital job (issue 14): what leaves the hospital carries only the change
+ * of its intercept, the intercept itself stays in the hospital's own storage, the next round trains
  * from it (a retry from the rounds before, never from its own crashed attempt), and the
  * hospital's evaluation scores with it.
  */
@@ -10,11 +10,10 @@ import { paths } from '../../../schemas/documents';
 import { decodeUpdate } from '../../../src/core/codec/update-codec';
 import { initializeBackend } from '../../../src/core/model';
 import { localHospitalSiteStore } from '../../../src/adapters/ledger/local-hospital-ledger';
-import { silentLogger } from '../../../src/logging/logger';
-import { runHospitalJob, type HospitalJobDeps } from '../../../src/services/hospital-job';
+import { runHospitalJob } from '../../../src/services/hospital-job';
 import type { HospitalSiteStore } from '../../../src/ports/hospital-site-store';
 import { ownInterceptAsOf } from '../../../src/services/site-intercepts';
-import { memoryCohortSource, setUpRun, smallCohort, versionOf, type RunFixture } from './service-fixture';
+import { hospitalJobDeps, setUpRun, smallCohort, versionOf, type RunFixture } from './service-fixture';
 
 jest.setTimeout(90_000);
 
@@ -28,20 +27,7 @@ afterEach(async () => {
   fx = undefined;
 });
 
-function jobDeps(f: RunFixture, site: HospitalSiteStore | undefined): HospitalJobDeps {
-  return {
-    documents: f.stack.documents,
-    blobs: f.stack.blobs,
-    events: f.bus,
-    models: f.models,
-    cohorts: memoryCohortSource(smallCohort()),
-    keys: f.keys,
-    ledger: f.ledger,
-    site,
-    clock: f.clock,
-    logger: silentLogger,
-  };
-}
+const jobDeps = (f: RunFixture, site: HospitalSiteStore | undefined) => hospitalJobDeps(f, { site });
 
 const train = (f: RunFixture, site: HospitalSiteStore | undefined, hospitalId: string, round: number) =>
   runHospitalJob({ mode: 'train', runId: f.runId, hospitalId, round, taskAttempt: 0 }, jobDeps(f, site));
